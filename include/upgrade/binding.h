@@ -1,0 +1,37 @@
+/* binding.h -- the pieces of the bash binding (plugin/bash), shared among
+ * its files.  Only these files include bash's headers. */
+#ifndef UPGRADE_BINDING_H
+#define UPGRADE_BINDING_H
+
+#include <stdio.h>
+#include <jv.h>
+
+#include "upgrade/cli.h"
+
+/* help.c */
+extern char *upgrade_long_doc[];
+extern const char upgrade_short_doc[];
+/* Print the help of CMD (UPG_CMD_NONE: the overview) on F. */
+void upg_help_print(FILE *f, enum upg_cmd cmd);
+
+/* shell.c: the host callbacks and shell variables */
+void upg_shell_host(upg_settings *s);
+/* A shell variable's value, or NULL when unset or empty. */
+const char *upg_shell_get(const char *name);
+/* NAME can take an assignment (identifier or name[sub], not readonly):
+ * 0, or -1 with a message in ERR. */
+int upg_shell_check_name(const char *name, char *err, size_t errlen);
+/* Assign VALUE to NAME as `printf -v` does: 0 or -1. */
+int upg_shell_assign(const char *name, const char *value);
+/* Make jq's `env` and `$ENV` see exports made since the last command. */
+void upg_shell_refresh_environ(void);
+
+/* output.c: print or assign a call's document; returns the final status. */
+int upg_emit(const upg_cli *cli, jv doc, int status);
+/* One line per failure of DOC on stderr (unless silent), key redacted. */
+void upg_report_failures(const upg_cli *cli, jv doc);
+
+/* commands.c: run the parsed subcommand. */
+int upg_run_command(upg_cli *cli, jv *doc);
+
+#endif

@@ -1,0 +1,76 @@
+/* cli.h -- the command line of `upgrade`: subcommands and options.
+ *
+ * Pure: no bash header, no I/O, so it is unit-tested as it is.  The bash
+ * binding fills the defaults that come from shell variables afterwards.
+ */
+#ifndef UPGRADE_CLI_H
+#define UPGRADE_CLI_H
+
+#include <stdbool.h>
+
+#include "upgrade/api.h"
+#include "upgrade/settings.h"
+
+enum upg_cmd {
+  UPG_CMD_NONE = 0,
+  UPG_CMD_HELP,
+  UPG_CMD_CREATE,
+  UPG_CMD_UPLOAD,
+  UPG_CMD_SFTP_ACCESS,
+  UPG_CMD_SFTP_PUT,
+  UPG_CMD_PROCESS,
+  UPG_CMD_SKIP_TEST,
+  UPG_CMD_STATUS,
+  UPG_CMD_WAIT,
+  UPG_CMD_DOWNLOAD,
+  UPG_CMD_SFTP_GET,
+  UPG_CMD_RUN,
+  UPG_CMD_COUNT
+};
+
+enum upg_format { UPG_FORMAT_AUTO = 0, UPG_FORMAT_COMPACT, UPG_FORMAT_PRETTY };
+
+#define UPG_MAX_ARGS 4
+
+typedef struct upg_cli {
+  enum upg_cmd cmd;
+  bool help;                 /* --help, or `upgrade help [CMD]` */
+  enum upg_cmd help_cmd;     /* the subcommand help is asked for */
+
+  /* output */
+  const char *jq_filter;     /* -q/--jq */
+  bool raw;                  /* -r */
+  const char *var;           /* -v NAME */
+  enum upg_format format;
+
+  upg_settings settings;     /* strings point into argv */
+  bool url_given, request_given, key_given;
+
+  upg_create_params create;  /* create, run */
+  double interval, timeout;  /* wait, run */
+  const char *what;          /* download */
+  const char *output;        /* -o */
+  bool force;                /* replace an existing output */
+  bool sftp;                 /* run --sftp */
+  bool resume_run;           /* run --continue */
+  bool new_request;          /* run --new */
+
+  const char *args[UPG_MAX_ARGS];
+  int nargs;
+
+  char error[256];           /* set when parsing fails */
+} upg_cli;
+
+/* Parse ARGV[0..ARGC) (the words after `upgrade`).  Returns 0, or
+ * UPG_EXIT_USAGE with cli->error set.  May reorder ARGV's pointers. */
+int upg_cli_parse(int argc, char **argv, upg_cli *cli);
+
+/* The subcommand called NAME, or UPG_CMD_NONE. */
+enum upg_cmd upg_cli_command(const char *name);
+/* The name of CMD ("sftp-put"). */
+const char *upg_cli_command_name(enum upg_cmd cmd);
+
+/* Parse seconds ("1.5", ≥ 0, ≤ 10 years): 0 or -1. */
+int upg_cli_seconds(const char *text, double *out);
+
+#endif

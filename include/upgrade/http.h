@@ -1,0 +1,72 @@
+/* http.h -- one HTTPS exchange over the process's libcurl handle.
+ *
+ * The module keeps one CURL easy handle per process, so connections and TLS
+ * sessions are reused from one `upgrade` call to the next.  A forked child
+ * (a `$(…)`, a pipeline, `&`) sees that the handle belongs to its parent's
+ * pid and makes its own, never using or closing the parent's connections.
+ */
+#ifndef UPGRADE_HTTP_H
+#define UPGRADE_HTTP_H
+
+#include <stdbool.h>
+#include <curl/curl.h>
+#include <jv.h>
+
+#include "upgrade/settings.h"
+
+typedef struct upg_http_call {
+  const upg_settings *s;
+  const char *what;            /* the method, for messages ("status", "download") */
+  CURL *curl;                  /* the shared handle, reset for this call */
+  struct curl_slist *headers;  /* request headers the caller added */
+  char errbuf[CURL_ERROR_SIZE];
+  int signal;                  /* the signal that aborted the transfer, or 0 */
+  bool meter;                  /* draw libcurl's progress meter */
+  bool idempotent;             /* safe to send again after a fault */
+
+  /* response body kept in memory (the default sink) */
+  char *body;
+  size_t body_len, body_cap;
+  bool body_overflow;
+
+  int write_errno;             /* a file sink's failure */
+  int read_errno;              /* a file source's failure */
+
+  /* filled by upg_http_perform */
+  CURLcode rc;
+  long http_code;
+  bool retryable;
+} upg_http_call;
+
+/* Prepare CALL for URL: checks the scheme (https, or http only with -k:
+ * exit 5 otherwise), resets the shared handle and sets the options every
+ * exchange shares (TLS trust, timeouts, close-on-exec sockets, Ctrl-C).
+ * The body goes to memory unless the caller sets CURLOPT_WRITEFUNCTION.
+ * Returns 0, or an exit status with *doc set. */
+int upg_http_begin(upg_http_call *call, const upg_settings *s, const char *what,
+                   const char *url, jv *doc);
+
+/* Add a request header ("Name: value", or "Name:" to suppress one). */
+void upg_http_header(upg_http_call *call, const char *header);
+
+/* Run the exchange and classify it: 0 when the transfer completed with an
+ * HTTP status below 400; otherwise an exit status with *doc set to the
+ * matching CLIENT:* failure, and call->retryable set. */
+int upg_http_perform(upg_http_call *call, jv *doc);
+
+/* Free what the call owns (not the shared handle). */
+void upg_http_end(upg_http_call *call);
+
+/* One attempt of something that may be retried: returns an exit status,
+ * sets *doc, and sets *retryable when a new attempt could succeed. */
+typedef int (*upg_attempt_fn)(void *ctx, bool *retryable, jv *doc);
+
+/* Run FN up to 1 + s->retry times while it fails retryably, sleeping
+ * s->retry_delay_ms (doubling) between attempts, as curl --retry does. */
+int upg_retry(const upg_settings *s, const char *what, upg_attempt_fn fn, void *ctx, jv *doc);
+
+/* Release this process's handle (module unload); an inherited one is left
+ * alone. */
+void upg_http_shutdown(void);
+
+#endif

@@ -1,0 +1,59 @@
+/* settings.h -- what every call needs to know, and how it reaches its host.
+ *
+ * The core (plugin/core) never includes a bash header: the bash binding
+ * fills an upg_settings from the command line and the shell's variables and
+ * hands the core a few callbacks (upg_host) for what only the host knows --
+ * whether the user pressed Ctrl-C, and where human-readable lines go.
+ */
+#ifndef UPGRADE_SETTINGS_H
+#define UPGRADE_SETTINGS_H
+
+#include <stdbool.h>
+
+typedef struct upg_host {
+  /* The number of a signal that asks the running call to stop, or 0.
+   * Called several times a second from every loop that can block. */
+  int (*interrupted)(void *data);
+  /* One line for humans (state changes, warnings), without newline; the
+   * host prints it on stderr unless silent.  May be NULL. */
+  void (*notice)(void *data, const char *line);
+  void *data;
+} upg_host;
+
+#define UPG_DEFAULT_URL "https://upgrade.odoo.com/database/v1"
+
+typedef struct upg_settings {
+  const char *base_url;       /* API base, e.g. https://host/database/v1 */
+  const char *request;        /* request id, as text */
+  const char *key;            /* the request's private key: a secret */
+
+  /* TLS and transport, as in curl */
+  const char *cacert;         /* --cacert FILE */
+  bool insecure;              /* -k: no TLS verification, http:// allowed */
+  long connect_timeout_ms;    /* 0 = library default */
+  long max_time_ms;           /* 0 = no limit */
+  int retry;                  /* extra attempts for what is safe to retry */
+  long retry_delay_ms;        /* first delay between attempts (doubles) */
+  bool silent;                /* -s: no meter, no messages */
+  bool progress;              /* a meter on stderr (the host decides) */
+  bool verbose;               /* libcurl's trace on stderr, key redacted */
+
+  /* SSH / SFTP */
+  const char *known_hosts;    /* NULL = ~/.ssh/known_hosts */
+  bool accept_new_host_key;
+  const char *identity;       /* private key file; NULL = ssh's defaults */
+  const char *ssh_keys;       /* public keys file to send (sftp-put) */
+
+  upg_host host;
+} upg_settings;
+
+/* The signal that stops the call, or 0 (asks the host). */
+int upg_interrupted(const upg_settings *s);
+/* A human line through the host, unless silent; printf-like. */
+void upg_notice(const upg_settings *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Sleep MS milliseconds in short slices, returning early with the signal
+ * number if the host says the call must stop; 0 when the time passed. */
+int upg_sleep_ms(const upg_settings *s, long ms);
+
+#endif

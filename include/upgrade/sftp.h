@@ -1,0 +1,45 @@
+/* sftp.h -- SFTP transfers with libssh2, driven non-blocking.
+ *
+ * libssh2 1.10 turns an interrupted poll() into an error in blocking mode,
+ * so the session runs non-blocking under our own wait loop, which is also
+ * where the host's interrupt check and the deadlines are applied.
+ */
+#ifndef UPGRADE_SFTP_H
+#define UPGRADE_SFTP_H
+
+#include <stdbool.h>
+#include <jv.h>
+#include "upgrade/settings.h"
+
+typedef struct upg_sftp_endpoint {
+  const char *host;   /* "hostname" of request_sftp_access */
+  int port;           /* "sftp_port" */
+  const char *user;   /* "sftp_user" */
+} upg_sftp_endpoint;
+
+/* The identity to authenticate with: s->identity, else the first of
+ * ~/.ssh/id_ed25519, id_ecdsa, id_rsa that exists.  *private_path is
+ * malloc'd (or NULL when none exists: agent only).  *public_keys is the
+ * text of PRIVATE.pub, malloc'd, or NULL when there is no .pub.
+ * Returns 0, or an exit status with *doc set (e.g. identity unreadable). */
+int upg_ssh_identity(const upg_settings *s, char **private_path,
+                     char **public_keys, jv *doc);
+
+/* Upload LOCAL to REMOTE (a path relative to the SFTP root), continuing
+ * after the prefix the remote file already holds.  On success *doc is
+ * {"failures": [], "transfer": {file, remote, bytes, resumed_from, size,
+ * seconds}}.  Exit codes: 2 local file, 3 SSH/SFTP/network, 5 host key,
+ * 128+sig interrupted. */
+int upg_sftp_put(const upg_settings *s, const upg_sftp_endpoint *ep,
+                 const char *local, const char *remote, jv *doc);
+
+/* Download REMOTE to LOCAL (via LOCAL.part, resumed, mode 0600, renamed
+ * when complete; an existing LOCAL is refused unless FORCE). */
+int upg_sftp_get(const upg_settings *s, const upg_sftp_endpoint *ep,
+                 const char *remote, const char *local, bool force, jv *doc);
+
+/* Free the SSH state this process keeps (nothing inherited from a parent
+ * process is touched).  Called when the module is unloaded. */
+void upg_sftp_shutdown(void);
+
+#endif

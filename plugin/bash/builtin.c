@@ -1,0 +1,162 @@
+/* builtin.c -- the `upgrade` loadable builtin: its struct, its load and
+ * unload hooks, and the one function bash calls.
+ *
+ *   enable -f ./upgrade.so upgrade
+ *   upgrade status -q .request.state -r -v state
+ *
+ * The work is done by the client core (plugin/core); this file parses the
+ * words, fills the defaults from the shell, calls the core, and hands the
+ * resulting document to output.c.
+ */
+#include "config.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <loadables.h>
+
+#include "upgrade/binding.h"
+#include "upgrade/http.h"
+#include "upgrade/jqfilter.h"
+#include "upgrade/outcome.h"
+#include "upgrade/response.h"
+#include "upgrade/sftp.h"
+
+/* The words after `upgrade` as a C array (pointers into LIST's words). */
+static char **
+words_to_argv(WORD_LIST *list, int *argc)
+{
+  int n = list_length(list);
+  char **argv = xmalloc(sizeof *argv * (size_t)(n + 1));
+  int i = 0;
+  for (WORD_LIST *w = list; w; w = w->next)
+    argv[i++] = w->word->word;
+  argv[i] = NULL;
+  *argc = n;
+  return argv;
+}
+
+/* Defaults that come from the shell: $UPGRADE_URL, $UPGRADE_REQUEST,
+ * $UPGRADE_KEY (read from the shell, exported or not). */
+static void
+fill_defaults(upg_cli *cli)
+{
+  upg_settings *s = &cli->settings;
+  if (!cli->url_given)
+    s->base_url = upg_shell_get("UPGRADE_URL");
+  if (!s->base_url)
+    s->base_url = UPG_DEFAULT_URL;
+  if (!cli->request_given)
+    s->request = upg_shell_get("UPGRADE_REQUEST");
+  if (!cli->key_given)
+    s->key = upg_shell_get("UPGRADE_KEY");
+  upg_shell_host(s);
+}
+
+/* Refuse, before anything is sent, what would only fail afterwards. */
+static int
+preflight(upg_cli *cli, jv *doc)
+{
+  char err[256];
+  if (cli->var && upg_shell_check_name(cli->var, err, sizeof err) != 0) {
+    cli->var = NULL; /* the document goes to stdout instead */
+    return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:USAGE", "%s", err));
+  }
+  if (cli->settings.cacert && access(cli->settings.cacert, R_OK) != 0)
+    return upg_fail(doc, UPG_EXIT_USAGE,
+                    upg_failure("CLIENT:FILE", "--cacert %s: cannot read it", cli->settings.cacert));
+  if (cli->jq_filter) {
+    char *message = NULL;
+    if (upg_jq_check(cli->jq_filter, &message) != UPG_JQ_OK) {
+      jv f = upg_failure("CLIENT:JQ", "%s", message ? message : "jq: cannot compile the filter");
+      free(message);
+      cli->jq_filter = NULL;
+      return upg_fail(doc, UPG_EXIT_USAGE, f);
+    }
+  }
+  return 0;
+}
+
+/* After create (and run, even half done): name the request in the shell. */
+static void
+remember_request(const upg_cli *cli, jv doc)
+{
+  if (cli->cmd != UPG_CMD_CREATE && cli->cmd != UPG_CMD_RUN)
+    return;
+  char *id = upg_request_field(doc, "id");
+  char *key = upg_request_field(doc, "key");
+  if (id && key) {
+    upg_shell_assign("UPGRADE_REQUEST", id);
+    upg_shell_assign("UPGRADE_KEY", key);
+  }
+  free(id);
+  free(key);
+}
+
+static int
+upgrade_builtin(WORD_LIST *list)
+{
+  int argc;
+  char **argv = words_to_argv(list, &argc);
+  upg_cli cli;
+  jv doc;
+  int status = upg_cli_parse(argc, argv, &cli);
+
+  if (status) {
+    upg_cli bare = { .settings.silent = cli.settings.silent };
+    status = upg_emit(&bare, JV_OBJECT(jv_string("failures"),
+                                       JV_ARRAY(upg_failure("CLIENT:USAGE", "%s", cli.error))), status);
+  } else if (cli.help) {
+    upg_help_print(stdout, cli.help_cmd);
+    status = sh_chkwrite(EXECUTION_SUCCESS);
+  } else {
+    fill_defaults(&cli);
+    status = preflight(&cli, &doc);
+    if (!status)
+      status = upg_run_command(&cli, &doc);
+    remember_request(&cli, doc);
+    status = upg_emit(&cli, doc, status);
+  }
+  free(argv);
+  return status;
+}
+
+/* Bash runs the load hook again on a second `enable -f`: initialise once. */
+static bool loaded;
+
+int
+upgrade_builtin_load(char *name)
+{
+  if (!loaded) {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+      builtin_error("cannot initialise libcurl");
+      return 0;
+    }
+    loaded = true;
+  }
+  return 1;
+}
+
+void
+upgrade_builtin_unload(char *name)
+{
+  if (!loaded)
+    return;
+  upg_http_shutdown();
+  upg_sftp_shutdown();
+  upg_jq_cache_clear();
+  curl_global_cleanup();
+  loaded = false;
+}
+
+struct builtin upgrade_struct = {
+  "upgrade",
+  upgrade_builtin,
+  BUILTIN_ENABLED,
+  upgrade_long_doc,
+  upgrade_short_doc,
+  0
+};

@@ -1,0 +1,396 @@
+/* cli.c -- the command line of `upgrade` (see cli.h).
+ *
+ * One table lists every option, the subcommands it applies to and whether
+ * it takes a value; options may come before or after the subcommand, as
+ * with gh.  A hand-written loop rather than getopt_long: no global state
+ * shared with the shell, and every message is ours.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "upgrade/cli.h"
+#include "upgrade/outcome.h"
+
+static const char *const command_names[UPG_CMD_COUNT] = {
+  [UPG_CMD_HELP] = "help", [UPG_CMD_CREATE] = "create", [UPG_CMD_UPLOAD] = "upload",
+  [UPG_CMD_SFTP_ACCESS] = "sftp-access", [UPG_CMD_SFTP_PUT] = "sftp-put",
+  [UPG_CMD_PROCESS] = "process", [UPG_CMD_SKIP_TEST] = "skip-test", [UPG_CMD_STATUS] = "status",
+  [UPG_CMD_WAIT] = "wait", [UPG_CMD_DOWNLOAD] = "download", [UPG_CMD_SFTP_GET] = "sftp-get",
+  [UPG_CMD_RUN] = "run",
+};
+
+enum upg_cmd
+upg_cli_command(const char *name)
+{
+  for (int c = 1; c < UPG_CMD_COUNT; c++)
+    if (strcmp(command_names[c], name) == 0)
+      return (enum upg_cmd)c;
+  return UPG_CMD_NONE;
+}
+
+const char *
+upg_cli_command_name(enum upg_cmd cmd)
+{
+  return cmd > 0 && cmd < UPG_CMD_COUNT ? command_names[cmd] : "";
+}
+
+#define BIT(c) (1u << (c))
+#define ALL (~0u)
+#define SSH_CMDS (BIT(UPG_CMD_SFTP_PUT) | BIT(UPG_CMD_SFTP_GET) | BIT(UPG_CMD_RUN))
+
+enum opt_id {
+  O_HELP, O_URL, O_REQUEST, O_KEY, O_JQ, O_RAW, O_VAR, O_COMPACT, O_PRETTY, O_CACERT, O_INSECURE,
+  O_KNOWN_HOSTS, O_ACCEPT_NEW, O_CONNECT_TIMEOUT, O_MAX_TIME, O_RETRY, O_RETRY_DELAY, O_SILENT,
+  O_PROGRESS, O_VERBOSE, O_CONTRACT, O_EMAIL, O_TARGET, O_AIM, O_FILENAME, O_TIMEZONE, O_SSH_KEYS,
+  O_IDENTITY, O_INTERVAL, O_TIMEOUT, O_WHAT, O_OUTPUT, O_FORCE, O_SFTP, O_CONTINUE, O_NEW, O_COUNT
+};
+
+struct option_spec {
+  const char *name;   /* long name, without "--" */
+  char letter;        /* short name, or 0 */
+  bool takes_value;
+  unsigned commands;  /* BIT(cmd) of the subcommands it applies to */
+};
+
+static const struct option_spec options[O_COUNT] = {
+  [O_HELP] = { "help", 'h', false, ALL },
+  [O_URL] = { "url", 0, true, ALL },
+  [O_REQUEST] = { "request", 0, true, ALL },
+  [O_KEY] = { "key", 0, true, ALL },
+  [O_JQ] = { "jq", 'q', true, ALL },
+  [O_RAW] = { "raw-output", 'r', false, ALL },
+  [O_VAR] = { NULL, 'v', true, ALL },
+  [O_COMPACT] = { "compact", 'c', false, ALL },
+  [O_PRETTY] = { "pretty", 0, false, ALL },
+  [O_CACERT] = { "cacert", 0, true, ALL },
+  [O_INSECURE] = { "insecure", 'k', false, ALL },
+  [O_KNOWN_HOSTS] = { "known-hosts", 0, true, ALL },
+  [O_ACCEPT_NEW] = { "accept-new-host-key", 0, false, ALL },
+  [O_CONNECT_TIMEOUT] = { "connect-timeout", 0, true, ALL },
+  [O_MAX_TIME] = { "max-time", 0, true, ALL },
+  [O_RETRY] = { "retry", 0, true, ALL },
+  [O_RETRY_DELAY] = { "retry-delay", 0, true, ALL },
+  [O_SILENT] = { "silent", 's', false, ALL },
+  [O_PROGRESS] = { "progress", 0, false, ALL },
+  [O_VERBOSE] = { "verbose", 0, false, ALL },
+  [O_CONTRACT] = { "contract", 0, true, BIT(UPG_CMD_CREATE) | BIT(UPG_CMD_RUN) },
+  [O_EMAIL] = { "email", 0, true, BIT(UPG_CMD_CREATE) | BIT(UPG_CMD_RUN) },
+  [O_TARGET] = { "target", 0, true, BIT(UPG_CMD_CREATE) | BIT(UPG_CMD_RUN) },
+  [O_AIM] = { "aim", 0, true, BIT(UPG_CMD_CREATE) | BIT(UPG_CMD_RUN) },
+  [O_FILENAME] = { "filename", 0, true, BIT(UPG_CMD_CREATE) | BIT(UPG_CMD_RUN) },
+  [O_TIMEZONE] = { "timezone", 0, true, BIT(UPG_CMD_CREATE) | BIT(UPG_CMD_RUN) },
+  [O_SSH_KEYS] = { "ssh-keys", 0, true, BIT(UPG_CMD_SFTP_ACCESS) | SSH_CMDS },
+  [O_IDENTITY] = { "identity", 'i', true, SSH_CMDS },
+  [O_INTERVAL] = { "interval", 0, true, BIT(UPG_CMD_WAIT) | BIT(UPG_CMD_RUN) },
+  [O_TIMEOUT] = { "timeout", 0, true, BIT(UPG_CMD_WAIT) | BIT(UPG_CMD_RUN) },
+  [O_WHAT] = { "what", 0, true, BIT(UPG_CMD_DOWNLOAD) },
+  [O_OUTPUT] = { "output", 'o', true, BIT(UPG_CMD_DOWNLOAD) | BIT(UPG_CMD_SFTP_GET) | BIT(UPG_CMD_RUN) },
+  [O_FORCE] = { "force", 0, false, BIT(UPG_CMD_DOWNLOAD) | BIT(UPG_CMD_SFTP_GET) | BIT(UPG_CMD_RUN) },
+  [O_SFTP] = { "sftp", 0, false, BIT(UPG_CMD_RUN) },
+  [O_CONTINUE] = { "continue", 0, false, BIT(UPG_CMD_RUN) },
+  [O_NEW] = { "new", 0, false, BIT(UPG_CMD_RUN) },
+};
+
+static int
+usage(upg_cli *cli, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(cli->error, sizeof cli->error, fmt, ap);
+  va_end(ap);
+  return UPG_EXIT_USAGE;
+}
+
+int
+upg_cli_seconds(const char *text, double *out)
+{
+  char *end;
+  errno = 0;
+  double v = strtod(text, &end);
+  if (!*text || *end || errno || !isfinite(v) || v < 0 || v > 315360000.0)
+    return -1;
+  *out = v;
+  return 0;
+}
+
+static int
+parse_count(const char *text, int *out)
+{
+  char *end;
+  errno = 0;
+  long v = strtol(text, &end, 10);
+  if (!*text || *end || errno || v < 0 || v > 1000)
+    return -1;
+  *out = (int)v;
+  return 0;
+}
+
+static int
+seconds_option(upg_cli *cli, const char *name, const char *value, double *out)
+{
+  if (upg_cli_seconds(value, out) != 0)
+    return usage(cli, "--%s: '%s' is not a number of seconds", name, value);
+  return 0;
+}
+
+static int
+milliseconds_option(upg_cli *cli, const char *name, const char *value, long *out)
+{
+  double secs;
+  int status = seconds_option(cli, name, value, &secs);
+  if (!status && secs <= 0)
+    return usage(cli, "--%s: must be more than 0 seconds", name);
+  *out = (long)(secs * 1000);
+  return status;
+}
+
+static int
+nonempty(upg_cli *cli, const struct option_spec *o, const char *value, const char **out)
+{
+  if (!*value)
+    return o->name ? usage(cli, "--%s: empty value", o->name) : usage(cli, "-%c: empty value", o->letter);
+  *out = value;
+  return 0;
+}
+
+/* Store one option's effect in CLI. */
+static int
+apply(upg_cli *cli, enum opt_id id, const char *v)
+{
+  upg_settings *s = &cli->settings;
+  const struct option_spec *o = &options[id];
+
+  switch (id) {
+  case O_HELP: cli->help = true; return 0;
+  case O_URL: cli->url_given = true; return nonempty(cli, o, v, &s->base_url);
+  case O_REQUEST: cli->request_given = true; return nonempty(cli, o, v, &s->request);
+  case O_KEY: cli->key_given = true; return nonempty(cli, o, v, &s->key);
+  case O_JQ: return nonempty(cli, o, v, &cli->jq_filter);
+  case O_RAW: cli->raw = true; return 0;
+  case O_VAR: return nonempty(cli, o, v, &cli->var);
+  case O_COMPACT: cli->format = UPG_FORMAT_COMPACT; return 0;
+  case O_PRETTY: cli->format = UPG_FORMAT_PRETTY; return 0;
+  case O_CACERT: return nonempty(cli, o, v, &s->cacert);
+  case O_INSECURE: s->insecure = true; return 0;
+  case O_KNOWN_HOSTS: return nonempty(cli, o, v, &s->known_hosts);
+  case O_ACCEPT_NEW: s->accept_new_host_key = true; return 0;
+  case O_CONNECT_TIMEOUT: return milliseconds_option(cli, o->name, v, &s->connect_timeout_ms);
+  case O_MAX_TIME: return milliseconds_option(cli, o->name, v, &s->max_time_ms);
+  case O_RETRY:
+    return parse_count(v, &s->retry) ? usage(cli, "--retry: '%s' is not a count from 0 to 1000", v) : 0;
+  case O_RETRY_DELAY: {
+    double secs;
+    int status = seconds_option(cli, o->name, v, &secs);
+    s->retry_delay_ms = (long)(secs * 1000);
+    return status;
+  }
+  case O_SILENT: s->silent = true; return 0;
+  case O_PROGRESS: s->progress = true; return 0;
+  case O_VERBOSE: s->verbose = true; return 0;
+  case O_CONTRACT: return nonempty(cli, o, v, &cli->create.contract);
+  case O_EMAIL: return nonempty(cli, o, v, &cli->create.email);
+  case O_TARGET: return nonempty(cli, o, v, &cli->create.target);
+  case O_AIM: return nonempty(cli, o, v, &cli->create.aim);
+  case O_FILENAME: return nonempty(cli, o, v, &cli->create.filename);
+  case O_TIMEZONE: return nonempty(cli, o, v, &cli->create.timezone);
+  case O_SSH_KEYS: return nonempty(cli, o, v, &s->ssh_keys);
+  case O_IDENTITY: return nonempty(cli, o, v, &s->identity);
+  case O_INTERVAL: {
+    int status = seconds_option(cli, o->name, v, &cli->interval);
+    return !status && cli->interval <= 0 ? usage(cli, "--interval: must be more than 0 seconds") : status;
+  }
+  case O_TIMEOUT: {
+    int status = seconds_option(cli, o->name, v, &cli->timeout);
+    return !status && cli->timeout <= 0 ? usage(cli, "--timeout: must be more than 0 seconds") : status;
+  }
+  case O_WHAT:
+    if (!upg_download_field(v))
+      return usage(cli, "--what: '%s' is not one of upgraded-dump, upgraded-sql, notes, modules, "
+                   "original-dump, original-sql", v);
+    cli->what = v;
+    return 0;
+  case O_OUTPUT: return nonempty(cli, o, v, &cli->output);
+  case O_FORCE: cli->force = true; return 0;
+  case O_SFTP: cli->sftp = true; return 0;
+  case O_CONTINUE: cli->resume_run = true; return 0;
+  case O_NEW: cli->new_request = true; return 0;
+  case O_COUNT: break;
+  }
+  return 0;
+}
+
+static int
+find_long(const char *name, size_t len)
+{
+  for (int id = 0; id < O_COUNT; id++)
+    if (options[id].name && strlen(options[id].name) == len && strncmp(options[id].name, name, len) == 0)
+      return id;
+  return -1;
+}
+
+static int
+find_short(char letter)
+{
+  for (int id = 0; id < O_COUNT; id++)
+    if (options[id].letter == letter)
+      return id;
+  return -1;
+}
+
+/* "--name", "--name=value" or "--name value".  *i is advanced past a
+ * value taken from the next word. */
+static int
+long_option(upg_cli *cli, int argc, char **argv, int *i, unsigned *seen)
+{
+  const char *name = argv[*i] + 2;
+  const char *eq = strchr(name, '=');
+  size_t len = eq ? (size_t)(eq - name) : strlen(name);
+  int id = find_long(name, len);
+
+  if (id < 0)
+    return usage(cli, "unknown option --%.*s", (int)len, name);
+  if (!options[id].takes_value && eq)
+    return usage(cli, "--%s takes no value", options[id].name);
+  const char *value = eq ? eq + 1 : NULL;
+  if (options[id].takes_value && !value) {
+    if (*i + 1 >= argc)
+      return usage(cli, "--%s needs a value", options[id].name);
+    value = argv[++*i];
+  }
+  seen[id / 32] |= 1u << (id % 32);
+  return apply(cli, (enum opt_id)id, value);
+}
+
+/* "-rs", "-q FILTER", "-qFILTER". */
+static int
+short_options(upg_cli *cli, int argc, char **argv, int *i, unsigned *seen)
+{
+  for (const char *p = argv[*i] + 1; *p; p++) {
+    int id = find_short(*p);
+    if (id < 0)
+      return usage(cli, "unknown option -%c", *p);
+    const char *value = NULL;
+    if (options[id].takes_value) {
+      if (p[1])
+        value = p + 1;
+      else if (*i + 1 < argc)
+        value = argv[++*i];
+      else
+        return usage(cli, "-%c needs a value", *p);
+    }
+    seen[id / 32] |= 1u << (id % 32);
+    int status = apply(cli, (enum opt_id)id, value);
+    if (status || value)
+      return status;
+  }
+  return 0;
+}
+
+static int
+positional(upg_cli *cli, const char *word)
+{
+  if (cli->cmd == UPG_CMD_NONE) {
+    cli->cmd = upg_cli_command(word);
+    if (cli->cmd == UPG_CMD_NONE)
+      return usage(cli, "unknown subcommand '%s' (see `upgrade help`)", word);
+    return 0;
+  }
+  if (cli->nargs >= UPG_MAX_ARGS)
+    return usage(cli, "too many arguments");
+  cli->args[cli->nargs++] = word;
+  return 0;
+}
+
+/* Options that do not belong to the chosen subcommand are refused rather
+ * than silently ignored. */
+static int
+check_applicable(upg_cli *cli, const unsigned *seen)
+{
+  for (int id = 0; id < O_COUNT; id++) {
+    if (!(seen[id / 32] & (1u << (id % 32))) || (options[id].commands & BIT(cli->cmd)))
+      continue;
+    if (options[id].name)
+      return usage(cli, "--%s does not apply to `upgrade %s`", options[id].name, upg_cli_command_name(cli->cmd));
+    return usage(cli, "-%c does not apply to `upgrade %s`", options[id].letter, upg_cli_command_name(cli->cmd));
+  }
+  return 0;
+}
+
+static int
+check_arguments(upg_cli *cli)
+{
+  int want = 0;
+  const char *what = NULL;
+
+  switch (cli->cmd) {
+  case UPG_CMD_UPLOAD:
+  case UPG_CMD_SFTP_PUT:
+    want = 1, what = "FILE";
+    break;
+  case UPG_CMD_RUN:
+    want = 1, what = "DUMP";
+    break;
+  case UPG_CMD_CREATE: {
+    const char *missing = !cli->create.contract ? "--contract" : !cli->create.email ? "--email"
+                        : !cli->create.target ? "--target" : !cli->create.aim ? "--aim"
+                        : !cli->create.filename ? "--filename" : NULL;
+    if (missing)
+      return usage(cli, "create needs %s", missing);
+    break;
+  }
+  case UPG_CMD_SFTP_ACCESS:
+    if (!cli->settings.ssh_keys)
+      return usage(cli, "sftp-access needs --ssh-keys FILE");
+    break;
+  default:
+    break;
+  }
+  if (cli->nargs < want)
+    return usage(cli, "%s needs %s", upg_cli_command_name(cli->cmd), what);
+  if (cli->nargs > want)
+    return usage(cli, "unexpected argument '%s'", cli->args[want]);
+  return 0;
+}
+
+int
+upg_cli_parse(int argc, char **argv, upg_cli *cli)
+{
+  unsigned seen[(O_COUNT + 31) / 32] = { 0 };
+  bool options_done = false;
+  int status = 0;
+
+  memset(cli, 0, sizeof *cli);
+  cli->interval = 10;
+  cli->what = "upgraded-dump";
+  for (int i = 0; i < argc && !status; i++) {
+    const char *a = argv[i];
+    if (options_done || a[0] != '-' || a[1] == '\0')
+      status = positional(cli, a);
+    else if (strcmp(a, "--") == 0)
+      options_done = true;
+    else if (a[1] == '-')
+      status = long_option(cli, argc, argv, &i, seen);
+    else
+      status = short_options(cli, argc, argv, &i, seen);
+  }
+  if (status)
+    return status;
+  if (cli->cmd == UPG_CMD_NONE && !cli->help)
+    return usage(cli, "no subcommand given (see `upgrade help`)");
+  if (cli->cmd == UPG_CMD_HELP || cli->help) {
+    cli->help_cmd = cli->cmd == UPG_CMD_HELP ? (cli->nargs ? upg_cli_command(cli->args[0]) : UPG_CMD_NONE)
+                                             : cli->cmd;
+    if (cli->cmd == UPG_CMD_HELP && cli->nargs && cli->help_cmd == UPG_CMD_NONE)
+      return usage(cli, "no help for '%s': not a subcommand", cli->args[0]);
+    cli->help = true;
+    return 0;
+  }
+  status = check_applicable(cli, seen);
+  return status ? status : check_arguments(cli);
+}

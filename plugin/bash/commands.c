@@ -1,0 +1,102 @@
+/* commands.c -- one function per subcommand: from the parsed command line
+ * to the core call that does the work. */
+#include "config.h"
+
+#include <string.h>
+
+#include "upgrade/api.h"
+#include "upgrade/binding.h"
+#include "upgrade/outcome.h"
+
+static int
+cmd_create(upg_cli *cli, jv *doc)
+{
+  return upg_api_create(&cli->settings, &cli->create, doc);
+}
+
+static int
+cmd_upload(upg_cli *cli, jv *doc)
+{
+  return upg_api_upload(&cli->settings, cli->args[0], doc);
+}
+
+static int
+cmd_sftp_access(upg_cli *cli, jv *doc)
+{
+  return upg_sftp_access_file(&cli->settings, cli->settings.ssh_keys, doc);
+}
+
+static int
+cmd_sftp_put(upg_cli *cli, jv *doc)
+{
+  return upg_sftp_upload(&cli->settings, cli->args[0], doc);
+}
+
+static int
+cmd_process(upg_cli *cli, jv *doc)
+{
+  return upg_api_process(&cli->settings, doc);
+}
+
+static int
+cmd_skip_test(upg_cli *cli, jv *doc)
+{
+  return upg_api_skip_test(&cli->settings, doc);
+}
+
+static int
+cmd_status(upg_cli *cli, jv *doc)
+{
+  return upg_api_status(&cli->settings, doc);
+}
+
+static int
+cmd_wait(upg_cli *cli, jv *doc)
+{
+  return upg_wait(&cli->settings, cli->interval, cli->timeout, doc);
+}
+
+static int
+cmd_download(upg_cli *cli, jv *doc)
+{
+  return upg_download(&cli->settings, cli->what, cli->output, cli->force, doc);
+}
+
+static int
+cmd_sftp_get(upg_cli *cli, jv *doc)
+{
+  return upg_sftp_download(&cli->settings, cli->output, cli->force, doc);
+}
+
+static int
+cmd_run(upg_cli *cli, jv *doc)
+{
+  upg_run_params p = {
+    .create = cli->create, .dump = cli->args[0], .output = cli->output,
+    .sftp = cli->sftp, .force = cli->force, .interval = cli->interval, .timeout = cli->timeout,
+  };
+  const char *missing = !p.create.contract ? "--contract" : !p.create.email ? "--email"
+                      : !p.create.target ? "--target" : !p.create.aim ? "--aim" : NULL;
+  if (missing)
+    return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:USAGE", "run needs %s", missing));
+  return upg_run(&cli->settings, &p, doc);
+}
+
+typedef int (*command_fn)(upg_cli *cli, jv *doc);
+
+static const command_fn commands[UPG_CMD_COUNT] = {
+  [UPG_CMD_CREATE] = cmd_create, [UPG_CMD_UPLOAD] = cmd_upload,
+  [UPG_CMD_SFTP_ACCESS] = cmd_sftp_access, [UPG_CMD_SFTP_PUT] = cmd_sftp_put,
+  [UPG_CMD_PROCESS] = cmd_process, [UPG_CMD_SKIP_TEST] = cmd_skip_test,
+  [UPG_CMD_STATUS] = cmd_status, [UPG_CMD_WAIT] = cmd_wait, [UPG_CMD_DOWNLOAD] = cmd_download,
+  [UPG_CMD_SFTP_GET] = cmd_sftp_get, [UPG_CMD_RUN] = cmd_run,
+};
+
+int
+upg_run_command(upg_cli *cli, jv *doc)
+{
+  command_fn fn = cli->cmd > 0 && cli->cmd < UPG_CMD_COUNT ? commands[cli->cmd] : NULL;
+  if (!fn)
+    return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:USAGE", "no such subcommand"));
+  return fn(cli, doc);
+}

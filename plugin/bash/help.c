@@ -1,0 +1,126 @@
+/* help.c -- what `help upgrade`, `upgrade help CMD` and `upgrade CMD --help`
+ * print.  The texts live here, apart from the code, so they read as one
+ * manual. */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "upgrade/binding.h"
+
+const char upgrade_short_doc[] = "upgrade SUBCOMMAND [OPTIONS] [ARGS]";
+
+/* `help upgrade`: bash prints each line indented. */
+char *upgrade_long_doc[] = {
+  "Drive a database upgrade platform (create, upload, process, wait, download).",
+  "",
+  "Subcommands:",
+  "  create --contract C --email E --target T --aim test|production --filename NAME [--timezone TZ]",
+  "                 create a request; sets UPGRADE_REQUEST and UPGRADE_KEY",
+  "  upload FILE    stream FILE to the platform over HTTPS",
+  "  sftp-access --ssh-keys FILE   ask for SFTP access for the public keys in FILE",
+  "  sftp-put FILE [--identity KEY]  upload FILE over SFTP, resuming a partial upload",
+  "  process        ask the platform to process the uploaded dump",
+  "  skip-test      skip the platform's tests; the dump is delivered",
+  "  status         the request's status",
+  "  wait [--interval S] [--timeout S]   poll until the request is final",
+  "  download [--what W] [-o FILE] [--force]   download a file of the request, resuming",
+  "  sftp-get [-o FILE]   download the upgraded dump over SFTP, resuming",
+  "  run --contract C --email E --target T --aim A DUMP [-o FILE] [--sftp]   the whole job",
+  "  help [SUBCOMMAND]   this text, or a subcommand's",
+  "",
+  "Every subcommand after create takes --request ID --key KEY (default:",
+  "$UPGRADE_REQUEST and $UPGRADE_KEY) and --url BASE (default: $UPGRADE_URL,",
+  "else " UPG_DEFAULT_URL ").",
+  "",
+  "Output: one JSON document on stdout, {\"failures\": [...], ...}; failures also",
+  "on stderr.  -q FILTER runs jq over it, -r prints strings raw, -v NAME assigns",
+  "the output to the shell variable NAME instead, -c/--pretty force the layout.",
+  "",
+  "Common options: --cacert FILE, -k/--insecure, --known-hosts FILE,",
+  "--accept-new-host-key, --connect-timeout S, --max-time S, --retry N,",
+  "--retry-delay S, -s/--silent, --progress, --verbose.",
+  "",
+  "Exit status: 0 success; 1 the platform reported failures or the request",
+  "failed; 2 usage or bad local input; 3 network, server or SSH fault; 4 wait",
+  "timed out; 5 TLS or SSH host key refused; 128+N interrupted by signal N.",
+  NULL
+};
+
+struct command_help {
+  const char *usage;
+  const char *text;
+};
+
+static const struct command_help command_help[UPG_CMD_COUNT] = {
+  [UPG_CMD_CREATE] = {
+    "upgrade create --contract C --email E --target T --aim test|production --filename NAME [--timezone TZ]",
+    "Create an upgrade request.  On success the shell variables UPGRADE_REQUEST\n"
+    "and UPGRADE_KEY are set, so later subcommands need no --request/--key." },
+  [UPG_CMD_UPLOAD] = {
+    "upgrade upload FILE",
+    "Upload the database dump FILE over HTTPS, streamed (memory stays flat\n"
+    "whatever its size).  Prints the platform's answer with a \"transfer\" summary." },
+  [UPG_CMD_SFTP_ACCESS] = {
+    "upgrade sftp-access --ssh-keys FILE",
+    "Ask for SFTP access for the public keys in FILE (an authorized_keys-like\n"
+    "file: public keys, blank lines, # comments).  Anything else in FILE, a\n"
+    "private key above all, is refused before anything is sent." },
+  [UPG_CMD_SFTP_PUT] = {
+    "upgrade sftp-put FILE [--identity KEYFILE] [--ssh-keys FILE] [--known-hosts FILE] [--accept-new-host-key]",
+    "Upload FILE over SFTP: asks for access with the identity's public key (or\n"
+    "--ssh-keys), checks the server's host key, authenticates with the identity\n"
+    "(default ~/.ssh/id_ed25519, id_ecdsa, id_rsa) or ssh-agent, and writes FILE\n"
+    "to the shared file, continuing a partial upload where it stopped." },
+  [UPG_CMD_PROCESS] = { "upgrade process", "Ask the platform to process the uploaded dump." },
+  [UPG_CMD_SKIP_TEST] = {
+    "upgrade skip-test",
+    "Skip the platform's tests: the upgraded dump is delivered (state delivered)." },
+  [UPG_CMD_STATUS] = { "upgrade status", "Print the request's status, as the platform gives it." },
+  [UPG_CMD_WAIT] = {
+    "upgrade wait [--interval S] [--timeout S]",
+    "Poll status every S seconds (default 10) until the state is final (done,\n"
+    "delivered, failed, invalid, cancel, cancelled), reporting each change on\n"
+    "stderr.  A SERVER:ERROR answer or a network fault is retried.  Exit 0 for\n"
+    "done/delivered, 1 for the others, 4 when --timeout runs out." },
+  [UPG_CMD_DOWNLOAD] = {
+    "upgrade download [--what W] [-o FILE] [--force]",
+    "Download one of the request's files: W is upgraded-dump (default),\n"
+    "upgraded-sql, notes, modules, original-dump or original-sql.  FILE defaults\n"
+    "to upgraded_<filename> (upgraded_<filename>.sql, upgrade_notes_<id>.html,\n"
+    "upgrade_modules_<id>, original_<filename>, original_<filename>.sql).\n"
+    "Bytes go to FILE.part (mode 0600), resumed after an interruption, renamed\n"
+    "when complete; an existing FILE is kept unless --force." },
+  [UPG_CMD_SFTP_GET] = {
+    "upgrade sftp-get [-o FILE] [--force] [--identity KEYFILE]",
+    "Download upgraded_<filename> over SFTP to FILE (default the same name),\n"
+    "via FILE.part, resumed after an interruption." },
+  [UPG_CMD_RUN] = {
+    "upgrade run --contract C --email E --target T --aim A [--filename NAME] DUMP [-o FILE] [--sftp]",
+    "The whole job: create, upload (HTTPS, or SFTP with --sftp), process, wait\n"
+    "and download the upgraded dump to FILE (default upgraded_<name of DUMP>)." },
+};
+
+static const char common_options[] =
+  "Options of every subcommand:\n"
+  "  --request ID --key KEY   the request (default $UPGRADE_REQUEST, $UPGRADE_KEY)\n"
+  "  --url BASE               API base (default $UPGRADE_URL, else " UPG_DEFAULT_URL ")\n"
+  "  -q, --jq FILTER          print the outputs of the jq program FILTER\n"
+  "  -r, --raw-output         strings without quotes\n"
+  "  -v NAME                  assign the output to the shell variable NAME\n"
+  "  -c, --compact / --pretty one line / indented (default: indented on a terminal)\n"
+  "  --cacert FILE, -k        TLS trust as in curl (-k also allows http://)\n"
+  "  --known-hosts FILE, --accept-new-host-key   SSH host-key trust\n"
+  "  --connect-timeout S, --max-time S, --retry N, --retry-delay S\n"
+  "  -s, --silent, --progress, --verbose\n";
+
+void
+upg_help_print(FILE *f, enum upg_cmd cmd)
+{
+  if (cmd <= UPG_CMD_HELP || cmd >= UPG_CMD_COUNT || !command_help[cmd].usage) {
+    fprintf(f, "usage: %s\n", upgrade_short_doc);
+    for (char **line = upgrade_long_doc; *line; line++)
+      fprintf(f, "%s\n", *line);
+    return;
+  }
+  fprintf(f, "usage: %s\n\n%s\n\n%s", command_help[cmd].usage, command_help[cmd].text, common_options);
+}

@@ -1,0 +1,93 @@
+/* shell.c -- what the core asks of bash: signals, messages, variables. */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <loadables.h>
+#include <quit.h>
+
+#include "upgrade/binding.h"
+#include "upgrade/form.h"
+#include "upgrade/outcome.h"
+
+/* trap.h is not installed by bash-builtins; bash exports the function. */
+extern int signal_is_pending(int);
+
+/* Interactive shells set interrupt_state / terminating_signal; a script
+ * that traps INT or TERM only marks the trap pending -- check both, or a
+ * trapped Ctrl-C would never stop the transfer. */
+static int
+bash_interrupted(void *data)
+{
+  static const int trapped[] = { SIGINT, SIGTERM, SIGHUP };
+
+  if (interrupt_state)
+    return SIGINT;
+  if (terminating_signal)
+    return terminating_signal;
+  for (size_t i = 0; i < sizeof trapped / sizeof trapped[0]; i++)
+    if (signal_is_pending(trapped[i]))
+      return trapped[i];
+  return 0;
+}
+
+/* Human lines go to stderr with the key cut out, raw or URL-encoded. */
+static void
+bash_notice(void *data, const char *line)
+{
+  const upg_settings *s = data;
+  char *encoded = s->key ? upg_percent_encode(s->key) : NULL;
+  char *once = upg_redact(line, s->key);
+  char *twice = once ? upg_redact(once, encoded) : NULL;
+
+  fprintf(stderr, "upgrade: %s\n", twice ? twice : "(message lost: out of memory)");
+  fflush(stderr);
+  free(encoded);
+  free(once);
+  free(twice);
+}
+
+void
+upg_shell_host(upg_settings *s)
+{
+  s->host.interrupted = bash_interrupted;
+  s->host.notice = bash_notice;
+  s->host.data = s;
+}
+
+const char *
+upg_shell_get(const char *name)
+{
+  const char *value = get_string_value(name);
+  return value && *value ? value : NULL;
+}
+
+int
+upg_shell_check_name(const char *name, char *err, size_t errlen)
+{
+  if (!legal_identifier(name) && !valid_array_reference(name, 0)) {
+    snprintf(err, errlen, "-v: '%s' is not a valid variable name", name);
+    return -1;
+  }
+  SHELL_VAR *v = find_variable(name);
+  if (v && (readonly_p(v) || noassign_p(v))) {
+    snprintf(err, errlen, "-v: %s is readonly", name);
+    return -1;
+  }
+  return 0;
+}
+
+int
+upg_shell_assign(const char *name, const char *value)
+{
+  return builtin_bind_variable((char *)name, (char *)value, 0) ? 0 : -1;
+}
+
+void
+upg_shell_refresh_environ(void)
+{
+  maybe_make_export_env();
+}

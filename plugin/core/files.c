@@ -1,0 +1,159 @@
+/* files.c -- local files of a transfer (see files.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "upgrade/files.h"
+#include "upgrade/outcome.h"
+
+static int
+file_error(jv *doc, const char *what, const char *path, int err)
+{
+  return upg_fail(doc, UPG_EXIT_USAGE,
+                  upg_failure("CLIENT:FILE", "%s %s: %s", what, path, strerror(err)));
+}
+
+int
+upg_partfile_open(upg_partfile *pf, const char *path, bool force, jv *doc)
+{
+  struct stat st;
+
+  memset(pf, 0, sizeof *pf);
+  pf->fd = -1;
+  if (lstat(path, &st) == 0) {
+    if (!force)
+      return upg_fail(doc, UPG_EXIT_USAGE,
+                      upg_failure("CLIENT:FILE", "%s already exists (use --force to replace it)", path));
+    if (S_ISDIR(st.st_mode))
+      return upg_fail(doc, UPG_EXIT_USAGE,
+                      upg_failure("CLIENT:FILE", "%s is a directory", path));
+  }
+  size_t len = strlen(path);
+  pf->part_path = malloc(len + sizeof ".part");
+  pf->path = strdup(path);
+  if (!pf->part_path || !pf->path) {
+    upg_partfile_abandon(pf);
+    return file_error(doc, "cannot open", path, ENOMEM);
+  }
+  memcpy(pf->part_path, path, len);
+  memcpy(pf->part_path + len, ".part", sizeof ".part");
+
+  /* O_NOFOLLOW: a symlink planted at FILE.part must not redirect a dump. */
+  pf->fd = open(pf->part_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (pf->fd < 0) {
+    int err = errno;
+    int status = err == ELOOP
+      ? upg_fail(doc, UPG_EXIT_USAGE,
+                 upg_failure("CLIENT:FILE", "%s is a symbolic link: refusing to write through it",
+                             pf->part_path))
+      : file_error(doc, "cannot write", pf->part_path, err);
+    upg_partfile_abandon(pf);
+    return status;
+  }
+  if (fstat(pf->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    int status = upg_fail(doc, UPG_EXIT_USAGE,
+                          upg_failure("CLIENT:FILE", "%s is not a regular file", pf->part_path));
+    upg_partfile_abandon(pf);
+    return status;
+  }
+  pf->resume_from = st.st_size;
+  return 0;
+}
+
+int
+upg_partfile_truncate(upg_partfile *pf)
+{
+  if (ftruncate(pf->fd, 0) != 0)
+    return -1;
+  pf->resume_from = 0;
+  return 0;
+}
+
+int
+upg_partfile_commit(upg_partfile *pf, jv *doc)
+{
+  int status = 0;
+
+  if (fsync(pf->fd) != 0 && errno != EINVAL)
+    status = file_error(doc, "cannot write", pf->part_path, errno);
+  if (close(pf->fd) != 0 && !status)
+    status = file_error(doc, "cannot write", pf->part_path, errno);
+  pf->fd = -1;
+  if (!status && rename(pf->part_path, pf->path) != 0)
+    status = file_error(doc, "cannot rename to", pf->path, errno);
+  upg_partfile_abandon(pf);
+  return status;
+}
+
+void
+upg_partfile_abandon(upg_partfile *pf)
+{
+  if (pf->fd >= 0)
+    close(pf->fd);
+  pf->fd = -1;
+  free(pf->path);
+  free(pf->part_path);
+  pf->path = pf->part_path = NULL;
+}
+
+int
+upg_input_open(const char *path, int *fd, off_t *size, jv *doc)
+{
+  struct stat st;
+
+  *fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (*fd < 0)
+    return file_error(doc, "cannot read", path, errno);
+  if (fstat(*fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(*fd);
+    *fd = -1;
+    return upg_fail(doc, UPG_EXIT_USAGE,
+                    upg_failure("CLIENT:FILE", "%s is not a regular file", path));
+  }
+  *size = st.st_size;
+  return 0;
+}
+
+int
+upg_write_all(int fd, const void *buf, size_t len)
+{
+  const char *p = buf;
+
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return -1;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+jv
+upg_transfer_summary(const char *file, long long bytes, long long resumed_from,
+                     long long size, double seconds)
+{
+  return JV_OBJECT(jv_string("file"), jv_string(file),
+                   jv_string("bytes"), jv_number((double)bytes),
+                   jv_string("resumed_from"), jv_number((double)resumed_from),
+                   jv_string("size"), jv_number((double)size),
+                   jv_string("seconds"), jv_number((double)(long long)(seconds * 1000) / 1000.0));
+}
+
+double
+upg_now(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}

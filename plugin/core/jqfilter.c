@@ -1,0 +1,170 @@
+/* jqfilter.c -- run a user's jq program in-process (see jqfilter.h).
+ * The driving loop follows jq 1.6's own src/main.c process(). */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <jq.h>
+
+#include "upgrade/jqfilter.h"
+
+#define CACHE_SLOTS 16
+
+struct cached_program {
+  char *text;
+  jq_state *jq;
+};
+
+static struct cached_program cache[CACHE_SLOTS];
+static unsigned next_victim; /* round-robin eviction: simple, and enough */
+
+/* libjq reports compile errors through this callback; we collect them. */
+static void
+collect_error(void *data, jv msg)
+{
+  jv *messages = data;
+  if (jv_get_kind(msg) != JV_KIND_STRING)
+    msg = jv_dump_string(msg, 0);
+  *messages = jv_array_append(*messages, msg);
+}
+
+static char *
+join_messages(jv messages)
+{
+  jv joined = jv_string("");
+  jv_array_foreach(messages, i, m) {
+    if (i > 0)
+      joined = jv_string_append_str(joined, "\n");
+    joined = jv_string_concat(joined, m);
+  }
+  jv_free(messages);
+  char *text = strdup(jv_string_value(joined));
+  jv_free(joined);
+  return text;
+}
+
+static jq_state *
+compile(const char *filter, char **message)
+{
+  jv messages = jv_array();
+  jq_state *jq = jq_init();
+
+  if (!jq) {
+    *message = strdup("jq: error: out of memory");
+    jv_free(messages);
+    return NULL;
+  }
+  jq_set_error_cb(jq, collect_error, &messages);
+  /* Always an object: the array form double-frees in libjq 1.6. */
+  if (!jq_compile_args(jq, filter, jv_object())) {
+    jq_teardown(&jq);
+    if (jv_array_length(jv_copy(messages)) == 0)
+      messages = jv_array_append(messages, jv_string("jq: error: cannot compile the filter"));
+    *message = join_messages(messages);
+    return NULL;
+  }
+  jq_set_error_cb(jq, NULL, NULL);
+  jv_free(messages);
+  return jq;
+}
+
+static jq_state *
+lookup_or_compile(const char *filter, char **message)
+{
+  for (int i = 0; i < CACHE_SLOTS; i++)
+    if (cache[i].text && strcmp(cache[i].text, filter) == 0)
+      return cache[i].jq;
+
+  jq_state *jq = compile(filter, message);
+  char *text = jq ? strdup(filter) : NULL;
+  if (!jq || !text) {
+    if (jq)
+      jq_teardown(&jq);
+    free(text);
+    if (!*message)
+      *message = strdup("jq: error: out of memory");
+    return NULL;
+  }
+  struct cached_program *slot = &cache[next_victim++ % CACHE_SLOTS];
+  if (slot->jq)
+    jq_teardown(&slot->jq);
+  free(slot->text);
+  slot->text = text;
+  slot->jq = jq;
+  return jq;
+}
+
+static char *
+runtime_message(jv error)
+{
+  jv text;
+  if (jv_get_kind(error) == JV_KIND_STRING)
+    text = jv_string_fmt("jq: error: %s", jv_string_value(error));
+  else {
+    jv dumped = jv_dump_string(jv_copy(error), 0);
+    text = jv_string_fmt("jq: error (not a string): %s", jv_string_value(dumped));
+    jv_free(dumped);
+  }
+  jv_free(error);
+  char *message = strdup(jv_string_value(text));
+  jv_free(text);
+  return message;
+}
+
+int
+upg_jq_run(const char *filter, jv input, jv *outputs, char **message)
+{
+  *message = NULL;
+  *outputs = jv_invalid();
+
+  jq_state *jq = lookup_or_compile(filter, message);
+  if (!jq) {
+    jv_free(input);
+    return UPG_JQ_COMPILE;
+  }
+  jv results = jv_array();
+  jv r;
+  jq_start(jq, input, 0);
+  while (jv_is_valid(r = jq_next(jq)))
+    results = jv_array_append(results, r);
+
+  if (jq_halted(jq)) {
+    /* halt / halt_error: keep what came before; halt_error's message is an error. */
+    jv_free(r);
+    jv msg = jq_get_error_message(jq);
+    if (jv_get_kind(msg) != JV_KIND_INVALID && jv_get_kind(msg) != JV_KIND_NULL) {
+      jv_free(results);
+      *message = runtime_message(msg);
+      return UPG_JQ_RUNTIME;
+    }
+    jv_free(msg);
+  } else if (jv_invalid_has_msg(jv_copy(r))) {
+    jv_free(results);
+    *message = runtime_message(jv_invalid_get_msg(r));
+    return UPG_JQ_RUNTIME;
+  } else {
+    jv_free(r);
+  }
+  *outputs = results;
+  return UPG_JQ_OK;
+}
+
+int
+upg_jq_check(const char *filter, char **message)
+{
+  *message = NULL;
+  return lookup_or_compile(filter, message) ? UPG_JQ_OK : UPG_JQ_COMPILE;
+}
+
+void
+upg_jq_cache_clear(void)
+{
+  for (int i = 0; i < CACHE_SLOTS; i++) {
+    if (cache[i].jq)
+      jq_teardown(&cache[i].jq);
+    free(cache[i].text);
+    cache[i].text = NULL;
+  }
+  next_victim = 0;
+}

@@ -1,0 +1,94 @@
+/* outcome.c -- failure documents and redaction (see outcome.h). */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "upgrade/outcome.h"
+
+jv
+upg_failure_v(const char *reason, const char *fmt, va_list ap)
+{
+  char msg[1024];
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  return JV_OBJECT(jv_string("reason"), jv_string(reason),
+                   jv_string("message"), jv_string(msg));
+}
+
+jv
+upg_failure(const char *reason, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  jv f = upg_failure_v(reason, fmt, ap);
+  va_end(ap);
+  return f;
+}
+
+jv
+upg_doc_add_failure(jv doc, jv failure)
+{
+  if (jv_get_kind(doc) != JV_KIND_OBJECT) {
+    jv_free(doc);
+    doc = jv_object();
+  }
+  jv list = jv_object_get(jv_copy(doc), jv_string("failures"));
+  if (jv_get_kind(list) != JV_KIND_ARRAY) {
+    jv_free(list);
+    list = jv_array();
+  }
+  list = jv_array_append(list, failure);
+  return jv_object_set(doc, jv_string("failures"), list);
+}
+
+int
+upg_fail(jv *doc, int status, jv failure)
+{
+  *doc = JV_OBJECT(jv_string("failures"), JV_ARRAY(failure));
+  return status;
+}
+
+jv
+upg_doc_with(const char *key, jv value)
+{
+  return JV_OBJECT(jv_string("failures"), jv_array(), jv_string(key), value);
+}
+
+int
+upg_doc_has_failures(jv doc)
+{
+  if (jv_get_kind(doc) != JV_KIND_OBJECT)
+    return 0;
+  jv list = jv_object_get(jv_copy(doc), jv_string("failures"));
+  int has = jv_get_kind(list) == JV_KIND_ARRAY && jv_array_length(jv_copy(list)) > 0;
+  jv_free(list);
+  return has;
+}
+
+char *
+upg_redact(const char *text, const char *secret)
+{
+  size_t slen = secret ? strlen(secret) : 0;
+  size_t n = 0;
+  const char *p;
+
+  if (slen)
+    for (p = strstr(text, secret); p; p = strstr(p + slen, secret))
+      n++;
+  char *out = malloc(strlen(text) + n * 3 + 1);
+  if (!out)
+    return NULL;
+  char *o = out;
+  for (p = text; *p;) {
+    if (slen && strncmp(p, secret, slen) == 0) {
+      memcpy(o, "***", 3);
+      o += 3;
+      p += slen;
+    } else {
+      *o++ = *p++;
+    }
+  }
+  *o = '\0';
+  return out;
+}
