@@ -21,7 +21,7 @@
  * checkers still see it as reachable. */
 static CURL *handle;
 static pid_t handle_owner;
-static CURL *inherited;
+static CURL *volatile inherited; /* volatile: written only, yet must stay */
 
 static CURL *
 process_handle(void)

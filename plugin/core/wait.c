@@ -60,12 +60,13 @@ report_state(const upg_settings *s, char **last_state, const char *state, double
   *last_state = strdup(state);
 }
 
-/* Look at one successful status: 0 = keep waiting, else the exit status. */
+/* Look at one successful status: KEEP_WAITING, or the exit status. */
+#define KEEP_WAITING (-1)
 static int
 judge_state(const upg_settings *s, jv st, char **last_state, double elapsed, jv *doc)
 {
   char *state = upg_request_field(st, "state");
-  int status = 0;
+  int status = KEEP_WAITING;
 
   if (!state) {
     status = stop_with(doc, st, UPG_EXIT_TRANSPORT,
@@ -107,7 +108,7 @@ upg_wait(const upg_settings *s, double interval, double timeout, jv *doc)
       jv_free(last);
       last = jv_copy(st);
       status = judge_state(s, st, &last_state, upg_now() - start, doc);
-      if (status)
+      if (status != KEEP_WAITING)
         break;
     } else if (transient(status, st)) {
       upg_notice(s, "status failed (%s), still waiting", upg_doc_first_reason(st));

@@ -1,0 +1,103 @@
+/* Unit tests: the command line (plugin/bash/cli.c). */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+
+#include "tap.h"
+#include "upgrade/cli.h"
+
+/* Parse a NULL-terminated list of words. */
+static int
+parse(upg_cli *cli, ...)
+{
+  static char *argv[32];
+  int argc = 0;
+  va_list ap;
+  va_start(ap, cli);
+  for (char *w; (w = va_arg(ap, char *)) && argc < 31;)
+    argv[argc++] = w;
+  va_end(ap);
+  argv[argc] = NULL;
+  return upg_cli_parse(argc, argv, cli);
+}
+
+static void
+refused(const char *what, const char *needle, int status, const upg_cli *cli)
+{
+  ok(status == 2 && strstr(cli->error, needle), "%s refused: %s", what, cli->error);
+}
+
+int
+main(void)
+{
+  upg_cli c;
+
+  ok(parse(&c, "status", NULL) == 0 && c.cmd == UPG_CMD_STATUS, "status");
+  ok(parse(&c, "-s", "status", "-q", ".request.state", "-r", "-v", "st", NULL) == 0
+     && c.settings.silent && c.raw && strcmp(c.jq_filter, ".request.state") == 0 && strcmp(c.var, "st") == 0,
+     "options before and after the subcommand");
+  ok(parse(&c, "status", "-rsq.x", NULL) == 0 && c.raw && c.settings.silent && strcmp(c.jq_filter, ".x") == 0,
+     "bundled short options with an attached value");
+  ok(parse(&c, "status", "--jq=.a", "--url", "https://x/v1", NULL) == 0
+     && strcmp(c.jq_filter, ".a") == 0 && strcmp(c.settings.base_url, "https://x/v1") == 0 && c.url_given,
+     "--name=value and --name value");
+  ok(parse(&c, "upload", "--", "-weird.dump", NULL) == 0 && c.nargs == 1 && strcmp(c.args[0], "-weird.dump") == 0,
+     "-- ends options");
+  ok(parse(&c, "upload", "-", NULL) == 0 && strcmp(c.args[0], "-") == 0, "a lone - is an argument");
+
+  ok(parse(&c, "create", "--contract", "M1-a", "--email", "e@x", "--target", "16.0", "--aim", "test",
+           "--filename", "db.dump", "--timezone", "Europe/Brussels", NULL) == 0
+     && strcmp(c.create.timezone, "Europe/Brussels") == 0 && strcmp(c.create.filename, "db.dump") == 0,
+     "create with every field");
+  refused("create without --email",
+          "--email", parse(&c, "create", "--contract", "M1-a", "--target", "16.0", "--aim", "test",
+                           "--filename", "d", NULL), &c);
+
+  ok(parse(&c, "wait", "--interval", "0.5", "--timeout", "30", NULL) == 0 && c.interval == 0.5 && c.timeout == 30,
+     "wait's seconds");
+  ok(parse(&c, "wait", NULL) == 0 && c.interval == 10 && c.timeout == 0, "wait's defaults");
+  refused("negative interval", "--interval", parse(&c, "wait", "--interval", "-1", NULL), &c);
+  refused("zero interval", "--interval", parse(&c, "wait", "--interval", "0", NULL), &c);
+  refused("non-numeric timeout", "--timeout", parse(&c, "wait", "--timeout", "soon", NULL), &c);
+  refused("huge timeout", "--timeout", parse(&c, "wait", "--timeout", "1e300", NULL), &c);
+  refused("nan", "--max-time", parse(&c, "status", "--max-time", "nan", NULL), &c);
+  refused("zero max-time", "--max-time", parse(&c, "status", "--max-time", "0", NULL), &c);
+  ok(parse(&c, "status", "--connect-timeout", "2.5", "--max-time", "1", NULL) == 0
+     && c.settings.connect_timeout_ms == 2500 && c.settings.max_time_ms == 1000, "timeouts in ms");
+  refused("retry not a number", "--retry", parse(&c, "status", "--retry", "abc", NULL), &c);
+  refused("retry negative", "--retry", parse(&c, "status", "--retry", "-2", NULL), &c);
+  ok(parse(&c, "status", "--retry", "3", "--retry-delay", "0.25", NULL) == 0
+     && c.settings.retry == 3 && c.settings.retry_delay_ms == 250, "retry and its delay");
+
+  ok(parse(&c, "download", NULL) == 0 && strcmp(c.what, "upgraded-dump") == 0, "download defaults to upgraded-dump");
+  ok(parse(&c, "download", "--what", "original-sql", "-o", "x.sql", "--force", NULL) == 0
+     && strcmp(c.what, "original-sql") == 0 && strcmp(c.output, "x.sql") == 0 && c.force, "download options");
+  refused("unknown --what", "--what", parse(&c, "download", "--what", "everything", NULL), &c);
+
+  refused("unknown option", "--frobnicate", parse(&c, "status", "--frobnicate", NULL), &c);
+  refused("unknown short option", "-Z", parse(&c, "status", "-Z", NULL), &c);
+  refused("unknown subcommand", "frob", parse(&c, "frob", NULL), &c);
+  refused("no subcommand", "subcommand", parse(&c, "-s", NULL), &c);
+  refused("option of another subcommand", "does not apply", parse(&c, "status", "--contract", "x", NULL), &c);
+  refused("missing value", "needs a value", parse(&c, "status", "--url", NULL), &c);
+  refused("missing short value", "needs a value", parse(&c, "status", "-q", NULL), &c);
+  refused("value to a flag", "takes no value", parse(&c, "status", "--silent=yes", NULL), &c);
+  refused("empty value", "empty", parse(&c, "status", "--request", "", NULL), &c);
+  refused("upload without file", "FILE", parse(&c, "upload", NULL), &c);
+  refused("status with an argument", "unexpected", parse(&c, "status", "extra", NULL), &c);
+  refused("sftp-access without keys", "--ssh-keys", parse(&c, "sftp-access", NULL), &c);
+
+  ok(parse(&c, "--help", NULL) == 0 && c.help && c.help_cmd == UPG_CMD_NONE, "--help alone");
+  ok(parse(&c, "help", NULL) == 0 && c.help && c.help_cmd == UPG_CMD_NONE, "help alone");
+  ok(parse(&c, "help", "sftp-put", NULL) == 0 && c.help && c.help_cmd == UPG_CMD_SFTP_PUT, "help SUBCOMMAND");
+  ok(parse(&c, "wait", "--help", NULL) == 0 && c.help && c.help_cmd == UPG_CMD_WAIT, "SUBCOMMAND --help");
+  refused("help of nothing", "not a subcommand", parse(&c, "help", "frob", NULL), &c);
+
+  ok(parse(&c, "run", "--contract", "M1-a", "--email", "e@x", "--target", "16.0", "--aim", "test", "--sftp",
+           "db.dump", NULL) == 0 && c.sftp && strcmp(c.args[0], "db.dump") == 0, "run");
+  for (int cmd = UPG_CMD_HELP; cmd < UPG_CMD_COUNT; cmd++)
+    ok((int)upg_cli_command(upg_cli_command_name((enum upg_cmd)cmd)) == cmd, "name round trip: %s",
+       upg_cli_command_name((enum upg_cmd)cmd));
+  return tap_done();
+}

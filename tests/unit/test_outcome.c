@@ -1,0 +1,58 @@
+/* Unit tests: failure documents and redaction (plugin/core/outcome.c). */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "tap.h"
+#include "upgrade/outcome.h"
+
+static char *
+dump(jv v)
+{
+  jv s = jv_dump_string(v, JV_PRINT_SORTED);
+  char *text = strdup(jv_string_value(s));
+  jv_free(s);
+  return text;
+}
+
+int
+main(void)
+{
+  jv doc;
+  int status = upg_fail(&doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "cannot read %s", "x.dump"));
+  ok(status == 2, "upg_fail returns the status");
+  char *text = dump(jv_copy(doc));
+  is_str(text, "{\"failures\":[{\"message\":\"cannot read x.dump\",\"reason\":\"CLIENT:FILE\"}]}",
+         "failure document shape");
+  free(text);
+  ok(upg_doc_has_failures(doc), "has failures");
+
+  doc = upg_doc_add_failure(doc, upg_failure("CLIENT:JQ", "bad"));
+  text = dump(jv_copy(doc));
+  ok(strstr(text, "CLIENT:FILE") && strstr(text, "CLIENT:JQ"), "add_failure appends: %s", text);
+  free(text);
+  jv_free(doc);
+
+  doc = upg_doc_add_failure(jv_number(3), upg_failure("CLIENT:X", "y"));
+  ok(jv_get_kind(doc) == JV_KIND_OBJECT && upg_doc_has_failures(doc), "add_failure to a non-object makes one");
+  jv_free(doc);
+
+  doc = upg_doc_with("transfer", jv_object());
+  ok(!upg_doc_has_failures(doc), "doc_with has an empty failures list");
+  jv_free(doc);
+  ok(!upg_doc_has_failures(jv_null()), "null has no failures");
+
+  char *r = upg_redact("url?key=SECRET&x=SECRET", "SECRET");
+  is_str(r, "url?key=***&x=***", "redact every occurrence");
+  free(r);
+  r = upg_redact("nothing here", "SECRET");
+  is_str(r, "nothing here", "redact leaves other text");
+  free(r);
+  r = upg_redact("abc", NULL);
+  is_str(r, "abc", "redact with no secret copies");
+  free(r);
+  r = upg_redact("abc", "");
+  is_str(r, "abc", "redact with an empty secret copies");
+  free(r);
+  return tap_done();
+}
