@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# tests/demo.sh -- the whole job against the bundled emulator, step by step:
+# create -> upload -> process -> wait -> download, then the same in one
+# `upgrade run`.  `make demo` runs it after a build.
+set -euo pipefail
+top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+so=${UPGRADE_SO:-$top/.libs/upgrade.so}
+# shellcheck source=tests/lib/harness.bash
+source "$top/tests/lib/harness.bash"
+harness_install_traps
+
+step() { printf '\n\033[1m$ %s\033[0m\n' "$*" >&2; }
+
+harness_make_ca
+emulator_start --pending-seconds 1 --progress-seconds 1 >/dev/null
+export UPGRADE_URL
+cd "$HARNESS_DIR"
+head -c 5000000 /dev/urandom > mydb.dump
+
+enable -f "$so" upgrade
+# The emulator's certificate comes from a CA made just now: trust it.
+tls=(--cacert "$UPGRADE_TEST_CACERT")
+
+step upgrade create --contract M123456-demo --email me@example.com --target 16.0 --aim test --filename mydb.dump
+upgrade create "${tls[@]}" --contract M123456-demo --email me@example.com --target 16.0 --aim test \
+  --filename mydb.dump --pretty -q '{failures, request: (.request | {id, state, filename})}'
+echo "UPGRADE_REQUEST=$UPGRADE_REQUEST (UPGRADE_KEY is set too)" >&2
+
+step upgrade upload mydb.dump
+upgrade upload "${tls[@]}" mydb.dump --pretty -q '{failures, transfer}'
+
+step upgrade process
+upgrade process "${tls[@]}" -q '{failures, state: .request.state}' -c
+
+step upgrade wait --interval 0.5
+upgrade wait "${tls[@]}" --interval 0.5 -q .request.state -r
+
+step upgrade download -o upgraded.dump
+upgrade download "${tls[@]}" -o upgraded.dump --pretty
+
+step "cmp <(printf 'UPGRADED TO 16.0\\n'; cat mydb.dump) upgraded.dump"
+cmp <(printf 'UPGRADED TO 16.0\n'; cat mydb.dump) upgraded.dump && echo "the upgraded dump is the emulator's derivation of ours, byte for byte"
+
+step upgrade run --contract M123456-demo --email me@example.com --target 17.0 --aim test --interval 0.5 mydb.dump
+upgrade run "${tls[@]}" --contract M123456-demo --email me@example.com --target 17.0 --aim test \
+  --interval 0.5 mydb.dump --pretty -q '{failures, state: .request.state, transfer}'
+ls -l upgraded_mydb.dump
