@@ -69,11 +69,14 @@ typedef struct upg_run_params {
   const char *dump;
   const char *output;        /* default upgraded_<base name of DUMP> */
   bool sftp, force;
+  bool resume;               /* --continue: go on from DUMP.upgrade.json */
+  bool new_request;          /* --new: a new request even if a job is open */
   double interval, timeout;
 } upg_run_params;
-/* create, upload, process, wait, download.  *doc ends with the last
- * status's "request" (id and key included, so a caller can resume) and the
- * download's "transfer"; a failed step adds "step": its name. */
+/* create, upload, process, wait, download, recording each step in
+ * DUMP.upgrade.json (runstate.h).  *doc ends with the last status's
+ * "request" and the download's "transfer"; a failed step adds "step": its
+ * name, and "request" (id and key) so that a caller can name it. */
 int upg_run(upg_settings *s, const upg_run_params *p, jv *doc);
 
 /* The request and key must be known before any method but create. */

@@ -53,6 +53,8 @@ fill_defaults(upg_cli *cli)
     s->request = upg_shell_get("UPGRADE_REQUEST");
   if (!cli->key_given)
     s->key = upg_shell_get("UPGRADE_KEY");
+  /* A meter when a person watches stderr, or when asked; never with -s. */
+  s->progress = !s->silent && (s->progress || isatty(STDERR_FILENO));
   upg_shell_host(s);
 }
 

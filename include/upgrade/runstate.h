@@ -1,0 +1,49 @@
+/* runstate.h -- the record `upgrade run` keeps beside the dump, so that a
+ * job broken off by a crash, a closed terminal or Ctrl-C can be picked up
+ * with `upgrade run --continue DUMP`.
+ *
+ * The file is DUMP.upgrade.json, mode 0600 (it holds the request's key),
+ * rewritten atomically after every step and removed once the upgraded dump
+ * is downloaded: it exists exactly while the job is open.
+ */
+#ifndef UPGRADE_RUNSTATE_H
+#define UPGRADE_RUNSTATE_H
+
+#include <stdbool.h>
+#include <jv.h>
+
+#define UPG_RUNSTATE_SUFFIX ".upgrade.json"
+
+/* The steps of the job, in order; a record names the last one completed. */
+enum upg_run_step { UPG_STEP_NONE, UPG_STEP_CREATED, UPG_STEP_UPLOADED, UPG_STEP_PROCESSED, UPG_STEP_DONE };
+
+typedef struct upg_runstate {
+  char *path;          /* DUMP.upgrade.json */
+  char *request, *key; /* the request */
+  char *url;           /* the API base it lives on */
+  char *output;        /* where the upgraded dump goes */
+  char *target, *aim;
+  bool sftp;
+  enum upg_run_step step;
+} upg_runstate;
+
+/* The record's path for DUMP (malloc'd). */
+char *upg_runstate_path(const char *dump);
+
+/* Read the record of DUMP into RS.  0; -1 when there is none (errno
+ * ENOENT); 2 with *doc set when it exists but cannot be used. */
+int upg_runstate_load(upg_runstate *rs, const char *dump, jv *doc);
+
+/* Write RS to its path (temporary file, fsync, rename).  0, or exit 2 with
+ * *doc set. */
+int upg_runstate_save(const upg_runstate *rs, jv *doc);
+
+/* Remove the record (the job is finished). */
+void upg_runstate_remove(const upg_runstate *rs);
+
+/* Free RS's strings. */
+void upg_runstate_free(upg_runstate *rs);
+
+const char *upg_run_step_name(enum upg_run_step step);
+
+#endif
