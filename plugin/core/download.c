@@ -14,66 +14,11 @@
 #include <sys/stat.h>
 
 #include "upgrade/api.h"
+#include "upgrade/download_kinds.h"
 #include "upgrade/files.h"
 #include "upgrade/http.h"
 #include "upgrade/outcome.h"
 #include "upgrade/response.h"
-
-struct download_kind {
-  const char *what;      /* --what */
-  const char *field;     /* status field with its URL */
-  const char *prefix;    /* default name: prefix + filename (or id) + suffix */
-  const char *suffix;
-  bool by_id;            /* the default name is built on the request id */
-  bool needs_done;       /* exists only once the upgrade is done */
-};
-
-static const struct download_kind kinds[] = {
-  { "upgraded-dump", "upgraded_dump_url", "upgraded_", "", false, true },
-  { "upgraded-sql", "upgraded_sql_url", "upgraded_", ".sql", false, true },
-  { "notes", "notes_url", "upgrade_notes_", ".html", true, true },
-  { "modules", "modules_url", "upgrade_modules_", "", true, true },
-  { "original-dump", "original_dump_url", "original_", "", false, false },
-  { "original-sql", "original_sql_url", "original_", ".sql", false, false },
-};
-
-static const struct download_kind *
-find_kind(const char *what)
-{
-  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-    if (strcmp(kinds[i].what, what) == 0)
-      return &kinds[i];
-  return NULL;
-}
-
-const char *
-upg_download_field(const char *what)
-{
-  const struct download_kind *k = find_kind(what);
-  return k ? k->field : NULL;
-}
-
-char *
-upg_download_default_name(const char *what, const char *filename, const char *id)
-{
-  const struct download_kind *k = find_kind(what);
-  if (!k)
-    return NULL;
-  /* The filename comes from the server: keep only its last component, so
-   * that "../x" can never make us write outside the current directory. */
-  const char *base = k->by_id ? id : filename;
-  if (!base)
-    return NULL;
-  const char *slash = strrchr(base, '/');
-  if (slash)
-    base = slash + 1;
-  if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
-    return NULL;
-  char *name = NULL;
-  if (asprintf(&name, "%s%s%s", k->prefix, base, k->suffix) < 0)
-    return NULL;
-  return name;
-}
 
 struct fetch;
 static int fetch_once(struct fetch *f, bool *retryable, jv *doc);
@@ -197,7 +142,7 @@ fetch_attempt(void *ctx, bool *retryable, jv *doc)
 /* What status says about WHAT: its URL and the output name, or a failure
  * (not ready yet, or a status that lacks the field). */
 static int
-locate(const upg_settings *s, const struct download_kind *k, const char *out, jv status_doc,
+locate(const upg_settings *s, const struct upg_download_kind *k, const char *out, jv status_doc,
        char **url, char **path, jv *doc)
 {
   char *state = upg_request_field(status_doc, "state");
@@ -226,7 +171,7 @@ locate(const upg_settings *s, const struct download_kind *k, const char *out, jv
 int
 upg_download(const upg_settings *s, const char *what, const char *out, bool force, jv *doc)
 {
-  const struct download_kind *k = find_kind(what);
+  const struct upg_download_kind *k = upg_download_kind(what);
   if (!k)
     return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:USAGE", "unknown --what %s", what));
 
