@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "upgrade/api.h"
+#include "upgrade/files.h"
 #include "upgrade/outcome.h"
 #include "upgrade/response.h"
 #include "upgrade/runstate.h"
@@ -189,12 +190,31 @@ remaining_steps(upg_settings *s, const upg_run_params *p, upg_runstate *rs, jv *
   return 0;
 }
 
+/* The dump must be there before a request is created for it. */
+static int
+check_dump(const char *dump, jv *doc)
+{
+  int fd;
+  off_t size;
+  int status = upg_input_open(dump, &fd, &size, doc);
+  if (status)
+    return status;
+  close(fd);
+  if (size == 0)
+    return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "%s is empty: nothing to upgrade", dump));
+  return 0;
+}
+
 int
 upg_run(upg_settings *s, const upg_run_params *p, jv *doc)
 {
   upg_runstate rs;
   const char *base_url = s->base_url, *request = s->request, *key = s->key;
-  int status = p->resume ? resume_job(p, &rs, doc) : start_job(s, p, &rs, doc);
+  memset(&rs, 0, sizeof rs);
+  int status = check_dump(p->dump, doc);
+  if (status)
+    return status;
+  status = p->resume ? resume_job(p, &rs, doc) : start_job(s, p, &rs, doc);
   if (status)
     goto out;
   /* From here on the job's own request, on the platform that holds it. */
