@@ -553,6 +553,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def setup(self):
         self.timeout = self.server.emu.args.idle_timeout
         self.api_served = False
+        # Headers and body leave in separate writes: without NODELAY, Nagle
+        # holds the body until the client's delayed ACK, 40 ms per answer.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().setup()
 
     def log_message(self, fmt, *args):
