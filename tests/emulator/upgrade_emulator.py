@@ -1064,11 +1064,25 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if r.state in FINAL_OK and not os.path.exists(
                     os.path.join(d, "upgraded_" + emu.shared_name(r))):
                 emu.materialize(r)
+        # One OS user serves every request, so sshd tells requests apart by
+        # key alone and takes the first matching line: a key granted again
+        # (a new request) replaces its older grant.  Concurrent requests
+        # must therefore use distinct keys -- the real platform gives each
+        # request its own user.
+        blobs = {k.split()[1] for k in keys if len(k.split()) > 1}
         with emu.lock:
-            with open(emu.args.authorized_keys, "a") as ak:
-                for k in keys:
-                    ak.write('restrict,command="internal-sftp -d %s" %s\n'
-                             % (d, k))
+            path = emu.args.authorized_keys
+            try:
+                with open(path) as ak:
+                    kept = [line for line in ak
+                            if not (set(line.split()) & blobs)]
+            except FileNotFoundError:
+                kept = []
+            kept += ['restrict,command="internal-sftp -d %s" %s\n' % (d, k)
+                     for k in keys]
+            with open(path + ".tmp", "w") as ak:
+                ak.writelines(kept)
+            os.replace(path + ".tmp", path)
         user = getpass.getuser()
         return self.send_json({"failures": [], "request": {
             "hostname": emu.args.sftp_host,
