@@ -17,6 +17,10 @@ typedef struct upg_host {
   /* One line for humans (state changes, warnings), without newline; the
    * host prints it on stderr unless silent.  May be NULL. */
   void (*notice)(void *data, const char *line);
+  /* A line redrawn in place (a progress meter, wait's state and time), or
+   * NULL to clear it.  Called only when settings.progress is set; the host
+   * clears it before printing a notice.  May be NULL. */
+  void (*status_line)(void *data, const char *line);
   void *data;
 } upg_host;
 

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,11 +35,27 @@ bash_interrupted(void *data)
   return 0;
 }
 
+/* Whether a status line is on the screen (to clear before other output). */
+static bool status_shown;
+
+/* A line redrawn in place on stderr; NULL clears it. */
+static void
+bash_status_line(void *data, const char *line)
+{
+  fputs("\r\033[K", stderr);
+  status_shown = line != NULL;
+  if (line)
+    fprintf(stderr, "upgrade: %s", line);
+  fflush(stderr);
+}
+
 /* Human lines go to stderr with the key cut out, raw or URL-encoded. */
 static void
 bash_notice(void *data, const char *line)
 {
   const upg_settings *s = data;
+  if (status_shown)
+    bash_status_line(data, NULL);
   char *encoded = s->key ? upg_percent_encode(s->key) : NULL;
   char *once = upg_redact(line, s->key);
   char *twice = once ? upg_redact(once, encoded) : NULL;
@@ -55,6 +72,7 @@ upg_shell_host(upg_settings *s)
 {
   s->host.interrupted = bash_interrupted;
   s->host.notice = bash_notice;
+  s->host.status_line = bash_status_line;
   s->host.data = s;
 }
 

@@ -14,6 +14,7 @@
 #include "upgrade/api.h"
 #include "upgrade/files.h"
 #include "upgrade/outcome.h"
+#include "upgrade/progress.h"
 #include "upgrade/response.h"
 
 /* A failed poll worth another try? */
@@ -117,6 +118,9 @@ upg_wait(const upg_settings *s, double interval, double timeout, jv *doc)
       *doc = st;
       break;
     }
+    long secs = lround(upg_now() - start);
+    upg_status_line(s, "request %s: %s (%ld:%02ld)", s->request, last_state ? last_state : "waiting",
+                    secs / 60, secs % 60);
     double left = timeout > 0 ? start + timeout - upg_now() : interval;
     if (left <= 0) {
       status = stop_with(doc, jv_copy(last), UPG_EXIT_TIMEOUT,
@@ -130,6 +134,7 @@ upg_wait(const upg_settings *s, double interval, double timeout, jv *doc)
       break;
     }
   }
+  upg_status_clear(s);
   jv_free(last);
   free(last_state);
   return status;
