@@ -23,6 +23,9 @@ const char *upg_shell_get(const char *name);
 int upg_shell_check_name(const char *name, char *err, size_t errlen);
 /* Assign VALUE to NAME as `printf -v` does: 0 or -1. */
 int upg_shell_assign(const char *name, const char *value);
+/* One line on stderr, "upgrade: LINE", with the request key cut out (raw
+ * and URL-encoded): every human message goes through here. */
+void upg_shell_error_line(const upg_settings *s, const char *line);
 /* Make jq's `env` and `$ENV` see exports made since the last command. */
 void upg_shell_refresh_environ(void);
 

@@ -15,22 +15,8 @@
 #include <loadables.h>
 
 #include "upgrade/binding.h"
-#include "upgrade/form.h"
 #include "upgrade/jqfilter.h"
 #include "upgrade/outcome.h"
-
-static void
-print_redacted(const upg_cli *cli, const char *text)
-{
-  const char *key = cli->settings.key;
-  char *encoded = key ? upg_percent_encode(key) : NULL;
-  char *once = upg_redact(text, key);
-  char *twice = once ? upg_redact(once, encoded) : NULL;
-  fprintf(stderr, "upgrade: %s\n", twice ? twice : "(message lost: out of memory)");
-  free(encoded);
-  free(once);
-  free(twice);
-}
 
 void
 upg_report_failures(const upg_cli *cli, jv doc)
@@ -44,7 +30,7 @@ upg_report_failures(const upg_cli *cli, jv doc)
       jv message = jv_get_kind(f) == JV_KIND_OBJECT ? jv_object_get(jv_copy(f), jv_string("message")) : jv_null();
       if (jv_get_kind(reason) == JV_KIND_STRING && jv_get_kind(message) == JV_KIND_STRING) {
         jv line = jv_string_fmt("%s: %s", jv_string_value(reason), jv_string_value(message));
-        print_redacted(cli, jv_string_value(line));
+        upg_shell_error_line(&cli->settings, jv_string_value(line));
         jv_free(line);
       }
       jv_free(reason);
@@ -72,7 +58,7 @@ outputs_of(const upg_cli *cli, jv doc, int *status)
 {
   if (!cli->jq_filter)
     return JV_ARRAY(doc);
-  if (strstr(cli->jq_filter, "env"))
+  if (strcasestr(cli->jq_filter, "env")) /* env, $ENV */
     upg_shell_refresh_environ();
   jv outputs;
   char *message = NULL;
@@ -80,7 +66,8 @@ outputs_of(const upg_cli *cli, jv doc, int *status)
     jv_free(doc);
     return outputs;
   }
-  fprintf(stderr, "%s\n", message ? message : "jq: error");
+  if (!cli->settings.silent)
+    upg_shell_error_line(&cli->settings, message ? message : "jq: error");
   doc = upg_doc_add_failure(doc, upg_failure("CLIENT:JQ", "%s", message ? message : "jq: error"));
   free(message);
   if (*status == 0)

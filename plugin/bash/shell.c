@@ -49,22 +49,26 @@ bash_status_line(void *data, const char *line)
   fflush(stderr);
 }
 
-/* Human lines go to stderr with the key cut out, raw or URL-encoded. */
-static void
-bash_notice(void *data, const char *line)
+void
+upg_shell_error_line(const upg_settings *s, const char *line)
 {
-  const upg_settings *s = data;
-  if (status_shown)
-    bash_status_line(data, NULL);
   char *encoded = s->key ? upg_percent_encode(s->key) : NULL;
   char *once = upg_redact(line, s->key);
   char *twice = once ? upg_redact(once, encoded) : NULL;
 
+  if (status_shown)
+    bash_status_line(NULL, NULL);
   fprintf(stderr, "upgrade: %s\n", twice ? twice : "(message lost: out of memory)");
   fflush(stderr);
   free(encoded);
   free(once);
   free(twice);
+}
+
+static void
+bash_notice(void *data, const char *line)
+{
+  upg_shell_error_line(data, line);
 }
 
 void

@@ -121,6 +121,9 @@ fetch_once(struct fetch *f, bool *retryable, jv *doc)
   status = upg_http_perform(&call, doc);
   if (status && call.rc == CURLE_RANGE_ERROR) {
     restart = "the server cannot resume";
+  } else if (status && call.http_code == 416 && offset > 0) {
+    jv_free(*doc); /* "nothing from OFFSET on": complete, or too long */
+    status = check_complete(f, offset, retryable, &restart, doc);
   } else if (status) {
     *retryable = call.retryable;
   } else {

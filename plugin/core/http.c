@@ -1,6 +1,7 @@
 /* http.c -- one HTTPS exchange over the process's libcurl handle (http.h). */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -275,12 +276,51 @@ transfer_failure(upg_http_call *call, jv *doc)
   return upg_fail(doc, UPG_EXIT_TRANSPORT, upg_failure("CLIENT:NETWORK", "%s: %s", what, curl_message(call)));
 }
 
+/* Descriptors open now, as a bitmap (those above FD_BITS are not seen). */
+#define FD_BITS 4096
+static void
+open_fds(unsigned char *map)
+{
+  memset(map, 0, FD_BITS / 8);
+  DIR *dir = opendir("/proc/self/fd");
+  if (!dir)
+    return;
+  for (struct dirent *e; (e = readdir(dir));) {
+    int fd = atoi(e->d_name);
+    if (e->d_name[0] != '.' && fd != dirfd(dir) && fd < FD_BITS)
+      map[fd / 8] |= (unsigned char)(1u << (fd % 8));
+  }
+  closedir(dir);
+}
+
+/* libcurl 7.88 makes a few descriptors that CURLOPT_SOCKOPTFUNCTION never
+ * sees -- the socketpair that wakes its internal multi handle, the
+ * threaded resolver's -- without close-on-exec: mark every descriptor the
+ * exchange added, so that no command bash runs inherits one. */
+static void
+cloexec_new_fds(const unsigned char *before)
+{
+  unsigned char after[FD_BITS / 8];
+  open_fds(after);
+  for (int fd = 3; fd < FD_BITS; fd++) {
+    unsigned char bit = (unsigned char)(1u << (fd % 8));
+    if ((after[fd / 8] & bit) && !(before[fd / 8] & bit)) {
+      int flags = fcntl(fd, F_GETFD);
+      if (flags >= 0 && !(flags & FD_CLOEXEC))
+        fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    }
+  }
+}
+
 int
 upg_http_perform(upg_http_call *call, jv *doc)
 {
+  unsigned char fds_before[FD_BITS / 8];
   if (call->headers)
     curl_easy_setopt(call->curl, CURLOPT_HTTPHEADER, call->headers);
+  open_fds(fds_before);
   call->rc = curl_easy_perform(call->curl);
+  cloexec_new_fds(fds_before);
   curl_easy_getinfo(call->curl, CURLINFO_RESPONSE_CODE, &call->http_code);
   call->retryable = false;
   if (call->rc != CURLE_OK)

@@ -2,6 +2,7 @@
  * The driving loop follows jq 1.6's own src/main.c process(). */
 #include "config.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,6 +70,14 @@ compile(const char *filter, char **message)
   return jq;
 }
 
+/* libjq binds $ENV when it compiles a program: a cached one would keep
+ * the environment of its first use.  Those are compiled afresh each time. */
+static bool
+cacheable(const char *filter)
+{
+  return !strstr(filter, "$ENV");
+}
+
 static jq_state *
 lookup_or_compile(const char *filter, char **message)
 {
@@ -77,13 +86,12 @@ lookup_or_compile(const char *filter, char **message)
       return cache[i].jq;
 
   jq_state *jq = compile(filter, message);
-  char *text = jq ? strdup(filter) : NULL;
-  if (!jq || !text) {
-    if (jq)
-      jq_teardown(&jq);
-    free(text);
-    if (!*message)
-      *message = strdup("jq: error: out of memory");
+  if (!jq || !cacheable(filter))
+    return jq;
+  char *text = strdup(filter);
+  if (!text) {
+    jq_teardown(&jq);
+    *message = strdup("jq: error: out of memory");
     return NULL;
   }
   struct cached_program *slot = &cache[next_victim++ % CACHE_SLOTS];
@@ -93,6 +101,14 @@ lookup_or_compile(const char *filter, char **message)
   slot->text = text;
   slot->jq = jq;
   return jq;
+}
+
+/* Done with JQ: cached programs stay, the others go. */
+static void
+release(const char *filter, jq_state *jq)
+{
+  if (!cacheable(filter))
+    jq_teardown(&jq);
 }
 
 static char *
@@ -129,22 +145,27 @@ upg_jq_run(const char *filter, jv input, jv *outputs, char **message)
   while (jv_is_valid(r = jq_next(jq)))
     results = jv_array_append(results, r);
 
+  int status = UPG_JQ_OK;
   if (jq_halted(jq)) {
     /* halt / halt_error: keep what came before; halt_error's message is an error. */
     jv_free(r);
     jv msg = jq_get_error_message(jq);
     if (jv_get_kind(msg) != JV_KIND_INVALID && jv_get_kind(msg) != JV_KIND_NULL) {
-      jv_free(results);
       *message = runtime_message(msg);
-      return UPG_JQ_RUNTIME;
+      status = UPG_JQ_RUNTIME;
+    } else {
+      jv_free(msg);
     }
-    jv_free(msg);
   } else if (jv_invalid_has_msg(jv_copy(r))) {
-    jv_free(results);
     *message = runtime_message(jv_invalid_get_msg(r));
-    return UPG_JQ_RUNTIME;
+    status = UPG_JQ_RUNTIME;
   } else {
     jv_free(r);
+  }
+  release(filter, jq);
+  if (status) {
+    jv_free(results);
+    return status;
   }
   *outputs = results;
   return UPG_JQ_OK;
@@ -154,7 +175,11 @@ int
 upg_jq_check(const char *filter, char **message)
 {
   *message = NULL;
-  return lookup_or_compile(filter, message) ? UPG_JQ_OK : UPG_JQ_COMPILE;
+  jq_state *jq = lookup_or_compile(filter, message);
+  if (!jq)
+    return UPG_JQ_COMPILE;
+  release(filter, jq);
+  return UPG_JQ_OK;
 }
 
 void
