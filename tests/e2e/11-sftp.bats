@@ -1,0 +1,230 @@
+#!/usr/bin/env bats
+# SFTP through the builtin against OpenSSH's real sshd: sftp-access,
+# sftp-put, sftp-get, resume both ways, host keys, identities, a server
+# killed mid-transfer.  Every transfer is checked byte for byte.
+load helpers
+
+setup_file() {
+	harness_make_ca
+	sshd_prepare
+	start_emulator
+	sshd_start
+	export UPGRADE_URL SFTP_ROOT SSHD_PORT SSHD_HOSTKEY_PUB
+	export KEYS=$HARNESS_DIR/keys
+	mkdir -p "$KEYS"
+	harness_ssh_keygen "$KEYS/id_ed25519" >/dev/null
+	ssh-keygen -q -t ecdsa -N '' -f "$KEYS/id_ecdsa" </dev/null
+	ssh-keygen -q -t ed25519 -N '' -f "$KEYS/stranger" </dev/null
+	harness_known_hosts "$KEYS/known_hosts"
+	head -c 30000000 /dev/urandom >"$HARNESS_DIR/big.dump"
+}
+
+teardown_file() { harness_stop; }
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+	cp "$KEYS/known_hosts" kh
+	SSH=(--identity "$KEYS/id_ed25519" --known-hosts "$PWD/kh")
+}
+
+# shared FILENAME: the request's shared file on the SFTP server.
+shared() { echo "$SFTP_ROOT/$REQ/${1:-db.dump}"; }
+
+@test "sftp-access sends a public keys file and prints the connection" {
+	api_create
+	run --separate-stderr ucall 'upgrade sftp-access --cacert "$CA" --ssh-keys "$KEYS/id_ed25519.pub"'
+	expect_status 0
+	one_line
+	jqe --arg port "$SSHD_PORT" '.failures == [] and .request.hostname == "127.0.0.1"
+		and (.request.sftp_port | tostring) == $port and .request.shared_file == "db.dump"'
+	grep -q "$(cut -d' ' -f2 "$KEYS/id_ed25519.pub")" "$SSHD_AUTHORIZED_KEYS"
+}
+
+@test "sftp-access refuses a private key, naming the line, and sends nothing" {
+	api_create
+	before=$(method_count request_sftp_access)
+	run --separate-stderr ucall 'upgrade sftp-access --cacert "$CA" --ssh-keys "$KEYS/id_ed25519"'
+	expect_status 2
+	expect_reason CLIENT:SSH_KEYS
+	stderr_has "line 1"
+	stderr_has "PRIVATE"
+	stderr_lacks "$(sed -n 2p "$KEYS/id_ed25519")"
+	[[ $(method_count request_sftp_access) == "$before" ]]
+	alive
+}
+
+@test "sftp-access refuses garbage and an empty file" {
+	api_create
+	printf '# only a comment\n\n' >empty.keys
+	{ cat "$KEYS/id_ed25519.pub"; echo 'not a key at all'; } >garbage.keys
+	run --separate-stderr ucall 'upgrade sftp-access --cacert "$CA" --ssh-keys empty.keys'
+	expect_status 2
+	expect_reason CLIENT:SSH_KEYS
+	run --separate-stderr ucall 'upgrade sftp-access --cacert "$CA" --ssh-keys garbage.keys'
+	expect_status 2
+	stderr_has "line 2"
+	run --separate-stderr ucall 'upgrade sftp-access --cacert "$CA" --ssh-keys missing.keys'
+	expect_status 2
+	expect_reason CLIENT:FILE
+}
+
+@test "sftp-put uploads from scratch, byte-exact, and process finds the dump" {
+	api_create
+	run --separate-stderr ucall 'upgrade sftp-put --cacert "$CA" "${@}" "$HARNESS_DIR/big.dump"' "${SSH[@]}"
+	expect_status 0
+	one_line
+	jqe '.failures == [] and .transfer.bytes == 30000000 and .transfer.resumed_from == 0 and .transfer.remote == "db.dump"'
+	cmp "$HARNESS_DIR/big.dump" "$(shared)"
+	run ucall 'upgrade process --cacert "$CA" -q .failures -c'
+	expect_status 0
+}
+
+@test "sftp-put resumes after the prefix a broken upload left" {
+	api_create
+	run ucall 'upgrade sftp-access --cacert "$CA" --ssh-keys "$KEYS/id_ed25519.pub" -s'
+	head -c 12345678 "$HARNESS_DIR/big.dump" >"$(shared)"
+	run --separate-stderr ucall 'upgrade sftp-put --cacert "$CA" "${@}" "$HARNESS_DIR/big.dump"' "${SSH[@]}"
+	expect_status 0
+	jqe '.transfer.resumed_from == 12345678 and .transfer.bytes == (30000000 - 12345678)'
+	cmp "$HARNESS_DIR/big.dump" "$(shared)"
+}
+
+@test "sftp-put refuses to truncate a remote file larger than the local one" {
+	api_create
+	run ucall 'upgrade sftp-access --cacert "$CA" --ssh-keys "$KEYS/id_ed25519.pub" -s'
+	head -c 2000 /dev/urandom >small.dump
+	head -c 5000 /dev/urandom >"$(shared)"
+	cp "$(shared)" before
+	run --separate-stderr ucall 'upgrade sftp-put --cacert "$CA" "${@}" small.dump' "${SSH[@]}"
+	expect_status 3
+	expect_reason CLIENT:SFTP
+	cmp before "$(shared)"
+}
+
+@test "sftp-put works with an ECDSA identity too" {
+	api_create
+	run --separate-stderr ucall 'upgrade sftp-put --cacert "$CA" --identity "$KEYS/id_ecdsa" --known-hosts kh "$HARNESS_DIR/big.dump"'
+	expect_status 0
+	cmp "$HARNESS_DIR/big.dump" "$(shared)"
+}
+
+@test "an unknown host key is refused (exit 5); --accept-new-host-key records it" {
+	api_create
+	: >empty_kh
+	run --separate-stderr ucall 'upgrade sftp-put --cacert "$CA" --identity "$KEYS/id_ed25519" --known-hosts empty_kh "$HARNESS_DIR/big.dump"'
+	expect_status 5
+	expect_reason CLIENT:HOST_KEY
+	stderr_has "SHA256:"
+	[[ ! -s empty_kh ]]
+	run --separate-stderr ucall 'upgrade sftp-put --cacert "$CA" --identity "$KEYS/id_ed25519" --known-hosts empty_kh --accept-new-host-key "$HARNESS_DIR/big.dump"'
+	expect_status 0
+	grep -q "\[127.0.0.1\]:$SSHD_PORT" empty_kh
+	cmp "$HARNESS_DIR/big.dump" "$(shared)"
+	# and now it is known: no flag needed
+	run ucall 'upgrade sftp-put --cacert "$CA" --identity "$KEYS/id_ed25519" --known-hosts empty_kh "$HARNESS_DIR/big.dump" -s'
+	expect_status 0
+}
+
+@test "a changed host key is refused even with --accept-new-host-key" {
+	api_create
+	ssh-keygen -q -t ed25519 -N '' -f other_host </dev/null
+	printf '[127.0.0.1]:%s %s\n' "$SSHD_PORT" "$(cut -d' ' -f1,2 other_host.pub)" >changed_kh
+	cp changed_kh kh_before
+	run --separate-stderr ucall 'upgrade sftp-put --cacert "$CA" --identity "$KEYS/id_ed25519" --known-hosts changed_kh --accept-new-host-key "$HARNESS_DIR/big.dump"'
+	expect_status 5
+	expect_reason CLIENT:HOST_KEY
+	cmp kh_before changed_kh
+}
+
+@test "a wrong identity fails authentication (exit 3, CLIENT:SSH_AUTH)" {
+	api_create
+	# grant access for one key, authenticate with another
+	run ucall 'upgrade sftp-access --cacert "$CA" --ssh-keys "$KEYS/id_ed25519.pub" -s'
+	cp "$KEYS/stranger" stranger && rm -f stranger.pub
+	run --separate-stderr ucall 'SSH_AUTH_SOCK= upgrade sftp-put --cacert "$CA" --identity stranger --ssh-keys "$KEYS/id_ed25519.pub" --known-hosts kh "$HARNESS_DIR/big.dump"'
+	expect_status 3
+	expect_reason CLIENT:SSH_AUTH
+	alive
+}
+
+@test "a missing identity file is a usage error" {
+	api_create
+	run --separate-stderr ucall 'upgrade sftp-put --cacert "$CA" --identity nowhere --known-hosts kh "$HARNESS_DIR/big.dump"'
+	expect_status 2
+	expect_reason CLIENT:FILE
+}
+
+@test "sftp-get downloads upgraded_<filename>, mode 0600, byte-exact; resumes a .part" {
+	api_create
+	api_upload "$HARNESS_DIR/big.dump"
+	emulator_set_state "$REQ" done
+	run --separate-stderr ucall 'upgrade sftp-get --cacert "$CA" "${@}"' "${SSH[@]}"
+	expect_status 0
+	jqe '.transfer.file == "upgraded_db.dump" and .transfer.resumed_from == 0'
+	cmp <(printf 'UPGRADED TO 16.0\n'; cat "$HARNESS_DIR/big.dump") upgraded_db.dump
+	[[ $(file_mode upgraded_db.dump) == 600 ]]
+	# a partial one is continued
+	head -c 7000000 upgraded_db.dump >again.dump.part
+	run --separate-stderr ucall 'upgrade sftp-get --cacert "$CA" -o again.dump "${@}"' "${SSH[@]}"
+	expect_status 0
+	jqe '.transfer.resumed_from == 7000000'
+	cmp upgraded_db.dump again.dump
+	# an existing file is kept unless --force
+	run --separate-stderr ucall 'upgrade sftp-get --cacert "$CA" -o again.dump "${@}"' "${SSH[@]}"
+	expect_status 2
+	expect_reason CLIENT:FILE
+}
+
+@test "sshd killed mid-upload: an error, not a hang; the next sftp-put resumes, byte-exact" {
+	api_create
+	head -c 400000000 /dev/urandom >huge.dump
+	ubash 'upgrade sftp-put --cacert "$CA" "${@}" huge.dump -s' "${SSH[@]}" >put.out 2>put.err &
+	pid=$!
+	for ((i = 0; i < 200; i++)); do
+		[[ -f $(shared) && $(stat -c %s "$(shared)") -gt 20000000 ]] && break
+		sleep 0.05
+	done
+	sshd_kill
+	wait $pid && rc=0 || rc=$?
+	[[ $rc == 3 ]] || { cat put.out put.err >&2; false; }
+	jq -e '.failures[0].reason | test("CLIENT:(SSH|SFTP|NETWORK)")' put.out
+	sshd_start
+	partial=$(stat -c %s "$(shared)")
+	(( partial > 0 && partial < 400000000 ))
+	run --separate-stderr ucall 'upgrade sftp-put --cacert "$CA" "${@}" huge.dump' "${SSH[@]}"
+	expect_status 0
+	jqe --argjson p "$partial" '.transfer.resumed_from > 0 and .transfer.resumed_from <= $p'
+	cmp huge.dump "$(shared)"
+	rm -f huge.dump "$(shared)"
+}
+
+@test "Ctrl-C (a trapped SIGINT) stops sftp-put within a second, exit 130, resumable" {
+	api_create
+	head -c 400000000 /dev/urandom >huge.dump
+	run --separate-stderr ucall '
+		trap "echo trapped >&2" INT
+		(sleep 1; kill -INT $$) &
+		start=$EPOCHREALTIME
+		upgrade sftp-put --cacert "$CA" "${@}" huge.dump -s
+		rc=$?
+		echo "rc=$rc took=$(awk -v a=$start -v b=$EPOCHREALTIME "BEGIN {print b - a}")" >&2
+		exit $rc' "${SSH[@]}"
+	expect_status 130
+	stderr_has trapped
+	took=$(grep -o 'took=[0-9.]*' <<<"$stderr" | cut -d= -f2)
+	less_than "$took" "$(scaled 2.5)"
+	partial=$(stat -c %s "$(shared)")
+	run --separate-stderr ucall 'upgrade sftp-put --cacert "$CA" "${@}" huge.dump -s -q .transfer.resumed_from' "${SSH[@]}"
+	expect_status 0
+	(( output > 0 && output <= partial ))
+	cmp huge.dump "$(shared)"
+	rm -f huge.dump "$(shared)"
+}
+
+@test "run --sftp: the whole job over SFTP, byte-exact" {
+	cp "$HARNESS_DIR/big.dump" mine.dump
+	run --separate-stderr ucall 'upgrade run --cacert "$CA" --sftp "${@}" --contract M123-abc --email t@example.com --target 16.0 --aim test --interval 0.1 mine.dump' "${SSH[@]}"
+	expect_status 0
+	jqe '.request.state == "done" and .transfer.remote == "upgraded_mine.dump"'
+	cmp <(printf 'UPGRADED TO 16.0\n'; cat mine.dump) upgraded_mine.dump
+}
