@@ -1,0 +1,711 @@
+#!/usr/bin/env bash
+# bench/bench.sh -- the `upgrade` builtin against curl/jq and OpenSSH sftp,
+# side by side, on the same files and the same loopback servers (the test
+# harness's platform emulator over HTTPS and a private OpenSSH sshd).
+#
+#   bash bench/bench.sh            # 1 GiB transfers, 200 status calls
+#   bash bench/bench.sh --quick    # 64 MiB, 50 calls
+#
+# Environment: BENCH_SIZE_MIB (1024; 64 with --quick), BENCH_CALLS (200; 50),
+# BENCH_REPEAT (3), BENCH_MEM_CALLS (10000), BENCH_LOADS (= BENCH_CALLS),
+# BENCH_SO (the module, default .libs/upgrade.so), BENCH_DIAG=0 (skip the
+# diagnostic rows), BENCH_KEEP=1 (keep the work dir and the harness dir),
+# TMPDIR.  See bench/README.md.
+#
+# Prints progress on stderr and a Markdown table on stdout.  Exit status 0
+# when every measurement ran and verified (a missed goal is not an error),
+# 1 when a measurement of the builtin FAILED, 2 on a setup problem.
+
+set -u -o pipefail
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$BENCH_DIR/.." && pwd)
+
+usage() {
+	awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"
+}
+
+QUICK=0
+for arg; do
+	case $arg in
+	--quick) QUICK=1 ;;
+	-h | --help) usage; exit 0 ;;
+	*) printf 'bench: unknown argument %s\n' "$arg" >&2; usage >&2; exit 2 ;;
+	esac
+done
+if ((QUICK)); then
+	SIZE_MIB=${BENCH_SIZE_MIB:-64} CALLS=${BENCH_CALLS:-50}
+else
+	SIZE_MIB=${BENCH_SIZE_MIB:-1024} CALLS=${BENCH_CALLS:-200}
+fi
+REPEAT=${BENCH_REPEAT:-3}
+MEM_CALLS=${BENCH_MEM_CALLS:-10000}
+LOADS=${BENCH_LOADS:-$CALLS}
+SO=${BENCH_SO:-$ROOT/.libs/upgrade.so}
+DIAG=${BENCH_DIAG:-1} # the diagnostic rows (goal "—"): curl/sftp + fsync, sftp with libssh2's algorithms
+# What the builtin's libssh2 negotiates with this sshd (plugin/core/ssh.c
+# prefers aes128-ctr and hmac-sha2-256): the diagnostic OpenSSH rows use it.
+LIBSSH2_ALGOS='aes128-ctr + hmac-sha2-256'
+LIBSSH2_OPTS=(-c aes128-ctr -o MACs=hmac-sha2-256)
+TARGET=17.0
+PREFIX="UPGRADED TO $TARGET"$'\n' # what the emulator puts before the upgraded dump
+SIZE=$((SIZE_MIB * 1048576))
+DL_SIZE=$((SIZE + ${#PREFIX}))
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() { say "$*"; exit 2; }
+
+for v in SIZE_MIB CALLS REPEAT MEM_CALLS LOADS; do
+	[[ -n ${!v} ]] || die "$v is empty"
+	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
+done
+
+# ------------------------------------------------------------------ tools
+if [[ ! -x /usr/bin/time ]]; then
+	say "/usr/bin/time missing: installing the Debian package 'time'"
+	if [[ $(id -u) == 0 ]]; then
+		apt-get install -y time >/dev/null 2>&1 ||
+			{ apt-get update >/dev/null 2>&1 && apt-get install -y time >/dev/null 2>&1; }
+	fi
+	[[ -x /usr/bin/time ]] || die "/usr/bin/time is needed (apt-get install -y time)"
+fi
+for t in curl jq sftp ssh-keygen openssl python3 cmp awk; do
+	command -v "$t" >/dev/null || die "$t is needed"
+done
+[[ -x /usr/sbin/sshd ]] || die "/usr/sbin/sshd is needed (openssh-server)"
+# The module is copied into the work dir once it loads, so that a rebuild
+# by someone else during the run (libtool removes .libs/ first) cannot
+# pull it away mid-bench.
+so_loads() { [[ -f $1 ]] && bash --norc --noprofile -c 'enable -f "$1" upgrade' _ "$1" 2>/dev/null; }
+if ! so_loads "$SO"; then
+	say "$SO is missing or does not load: waiting for a build in progress, then building"
+	for i in $(seq 1 24); do
+		sleep 5
+		so_loads "$SO" && break
+		if ((i % 6 == 0)) && [[ -z ${BENCH_SO:-} ]]; then
+			(cd "$ROOT" && make -j2) >/dev/null 2>&1
+			so_loads "$SO" && break
+		fi
+	done
+fi
+so_loads "$SO" || die "no loadable module at $SO (build with: cd $ROOT && make -j2)"
+SO_ORIGIN="$SO, built $(date -u -r "$SO" '+%Y-%m-%d %H:%M UTC')"
+
+# --------------------------------------------------- work dir and servers
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/upgrade-bench.XXXXXX") || die "mktemp failed"
+for i in 1 2 3 4 5; do
+	cp "$SO" "$WORK/upgrade.so" 2>/dev/null && so_loads "$WORK/upgrade.so" && break
+	sleep 5
+done
+so_loads "$WORK/upgrade.so" || { rm -rf "$WORK"; die "cannot copy $SO"; }
+SO=$WORK/upgrade.so
+unset HARNESS_DIR
+# shellcheck source=../tests/lib/harness.bash
+source "$ROOT/tests/lib/harness.bash"
+
+cleanup() {
+	local rc=$?
+	trap - EXIT
+	if [[ -n ${HARNESS_DIR:-} ]]; then
+		HARNESS_KEEP=${BENCH_KEEP:-0} harness_stop 2>/dev/null
+	fi
+	if [[ ${BENCH_KEEP:-0} == 1 ]]; then
+		say "kept $WORK"
+	else
+		rm -rf "$WORK"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+CA= # set once the harness made its CA
+
+# now: a timestamp (bash's EPOCHREALTIME, microseconds, no fork)
+now() { printf '%s' "${EPOCHREALTIME/,/.}"; }
+# fsub A B: A - B;  fdiv A B: A / B (0 when B is 0)
+fsub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.6f", a - b }'; }
+fdiv() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print 0; else printf "%.6f", a / b }'; }
+# median of the numbers given as arguments
+median() {
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+		END { if (NR == 0) { print 0; exit }
+		      if (NR % 2) printf "%.6f", v[(NR + 1) / 2];
+		      else printf "%.6f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+# rotated N WORD…: the words rotated left by N-1 (so that no tool always
+# runs first, right after another case's I/O)
+rotated() {
+	local n=$1
+	shift
+	local -a w=("$@")
+	local i c=${#w[@]}
+	for ((i = 0; i < c; i++)); do printf '%s\n' "${w[(i + n - 1) % c]}"; done
+}
+# order_for R REF TOOL…: sets ORDER: for R=0 (the untimed warm-up) only the
+# reference tool REF, else the tools rotated by R
+order_for() {
+	local r=$1 ref=$2
+	shift 2
+	if ((r == 0)); then
+		WARMUP=1 ORDER=("$ref")
+	else
+		WARMUP=0
+		mapfile -t ORDER < <(rotated "$r" "$@")
+	fi
+}
+run_label() { if (($1 == 0)); then echo "warm-up"; else echo "run $1/$REPEAT"; fi; }
+urlencode() { jq -rn --arg v "$1" '$v | @uri'; }
+
+# api_curl METHOD [curl args…]: one API call on the current emulator
+api_curl() {
+	local m=$1
+	shift
+	curl -sS --fail-with-body --max-time 60 --cacert "$CA" "$@" "$UPGRADE_URL/$m"
+}
+
+# new_request NAMEVAR: a fresh draft request (curl create); sets
+# NAMEVAR_ID and NAMEVAR_KEY
+new_request() {
+	local out id key
+	out=$(api_curl create -d contract=M12345-bench -d email=bench@example.com \
+		-d target="$TARGET" -d aim=test -d filename=dump.zip) || {
+		say "create failed: $out"
+		return 1
+	}
+	id=$(jq -r '.request.id // empty' <<<"$out") key=$(jq -r '.request.key // empty' <<<"$out")
+	[[ -n $id && -n $key ]] || { say "create: unexpected answer: $out"; return 1; }
+	printf -v "$1_ID" '%s' "$id"
+	printf -v "$1_KEY" '%s' "$key"
+}
+
+# sftp_access ID KEY PUBFILE: authorise PUBFILE for the request (curl)
+sftp_access() {
+	local out
+	out=$(api_curl request_sftp_access -F request="$1" -F key="$2" -F ssh_keys=@"$3") &&
+		[[ $(jq -c .failures <<<"$out") == '[]' ]] || {
+		say "request_sftp_access failed: $out"
+		return 1
+	}
+}
+
+# status_count: how many status calls the current emulator has served
+status_count() { emulator_stats | jq '.requests.status // 0'; }
+
+# ------------------------------------------------------------- results
+declare -A R_SECS R_RSS R_FAIL R_CASE R_TOOL R_UNIT R_AMOUNT R_REF R_GOAL
+ROWS=()
+# row KEY CASE TOOL UNIT AMOUNT REFKEY GOAL
+#   UNIT: MiB/s | calls/s | loads/s;  AMOUNT: MiB or calls per run
+#   GOAL: ref | info | speedup:X | xfer:X | - (none)
+row() {
+	ROWS+=("$1")
+	R_CASE[$1]=$2 R_TOOL[$1]=$3 R_UNIT[$1]=$4 R_AMOUNT[$1]=$5 R_REF[$1]=$6 R_GOAL[$1]=$7
+	R_SECS[$1]='' R_RSS[$1]=0 R_FAIL[$1]=''
+}
+# record KEY SECONDS RSS_KIB [FAILURE]
+WARMUP=0
+record() {
+	local k=$1
+	if ((WARMUP)); then
+		say "  ${R_TOOL[$k]} (warm-up, not recorded): ${4:-$(printf '%.3f s' "$2")}"
+		return
+	fi
+	if [[ -n ${4:-} ]]; then
+		[[ -n ${R_FAIL[$k]} ]] || R_FAIL[$k]=$4
+		say "  ${R_TOOL[$k]}: FAILED: $4"
+		return
+	fi
+	R_SECS[$k]+="$2 "
+	((${3:-0} > ${R_RSS[$k]})) && R_RSS[$k]=$3
+	say "  ${R_TOOL[$k]}: $(printf '%.3f' "$2") s, peak RSS $(((${3:-0} + 512) / 1024)) MiB"
+}
+
+# measure CMD…: run CMD under /usr/bin/time (stdin $M_STDIN, default
+# /dev/null); sets M_SECS (wall, measured here), M_RSS (peak KiB of the
+# process tree's biggest process), M_RC; output in $WORK/m.out, m.err
+measure() {
+	local t0 t1
+	sync
+	t0=$(now)
+	/usr/bin/time -f '%M' -o "$WORK/m.rss" "$@" <"${M_STDIN:-/dev/null}" >"$WORK/m.out" 2>"$WORK/m.err"
+	M_RC=$?
+	t1=$(now)
+	M_SECS=$(fsub "$t1" "$t0")
+	M_RSS=$(tail -n 1 "$WORK/m.rss" 2>/dev/null)
+	[[ $M_RSS =~ ^[0-9]+$ ]] || M_RSS=0
+}
+
+# why_failed: a one-line reason from the last measure
+why_failed() {
+	local what
+	what=$(jq -r '[.failures[]? | "\(.reason): \(.message)"] | first // empty' "$WORK/m.out" 2>/dev/null)
+	[[ -n $what ]] || what=$(grep -v -e '^Command ' -e "^curl: try " "$WORK/m.err" | head -n 3 | paste -sd ' ')
+	[[ -n $what ]] || what=$(tail -n 1 "$WORK/m.out" 2>/dev/null | cut -c1-120)
+	case $M_RC in
+	137) what="killed (SIGKILL, out of memory?) ${what}" ;;
+	esac
+	printf 'exit %s: %s' "$M_RC" "${what:-no message}" | tr '\n|' '  ' | cut -c1-160
+}
+
+# json_ok: the last measure printed a document with an empty failures list
+json_ok() { [[ $(jq -c '.failures' "$WORK/m.out" 2>/dev/null | tail -n 1) == '[]' ]]; }
+
+# builtin_cmd ARGS…: the command line running `upgrade ARGS…` in a fresh bash
+builtin_cmd() {
+	B_CMD=(bash --norc --noprofile -c 'enable -f "$0" upgrade || exit 99; upgrade "$@"' "$SO" "$@")
+}
+
+# expected_cmp FILE: FILE holds the upgraded dump (PREFIX + the data file)
+expected_cmp() {
+	cmp -s "$1" <(printf '%s' "$PREFIX"; cat "$DATA")
+}
+
+# ------------------------------------------------------------------ setup
+say "work dir $WORK; size ${SIZE_MIB} MiB, ${CALLS} calls, ${REPEAT} repeats"
+T_START=$(now)
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+DATA=$WORK/data.bin
+say "making ${SIZE_MIB} MiB of random bytes"
+dd if=/dev/urandom of="$DATA" bs=1M count="$SIZE_MIB" iflag=fullblock status=none ||
+	die "cannot write $DATA"
+[[ $(stat -c %s "$DATA") == "$SIZE" ]] || die "$DATA has the wrong size"
+
+sshd_prepare || die "sshd_prepare failed"
+emulator_start || die "emulator_start failed"
+sshd_start || die "sshd_start failed"
+CA=$HARNESS_DIR/ca.pem
+
+KH=$WORK/known_hosts
+harness_known_hosts "$KH" || die "known_hosts"
+harness_ssh_keygen "$WORK/id_put" && harness_ssh_keygen "$WORK/id_get" || die "ssh-keygen failed"
+SFTP_USER=$(id -un)
+SFTP_OPTS=(-F /dev/null -P "$SSHD_PORT" -o BatchMode=yes -o IdentitiesOnly=yes
+	-o IdentityAgent=none -o StrictHostKeyChecking=yes -o GlobalKnownHostsFile=/dev/null
+	-o UserKnownHostsFile="$KH")
+
+# S: the request whose status is polled (draft)
+new_request S || die "setup: create"
+# P: the request the SFTP puts go to (draft, key id_put)
+new_request P || die "setup: create"
+sftp_access "$P_ID" "$P_KEY" "$WORK/id_put.pub" || die "setup: sftp access"
+PUT_REMOTE=$SFTP_ROOT/$P_ID/dump.zip
+# D: uploaded once (curl -T), made done: its upgraded dump is what both
+# downloads (HTTPS and SFTP, key id_get) fetch
+new_request D || die "setup: create"
+say "setup: uploading the data once for the download cases"
+out=$(curl -sS --fail-with-body --cacert "$CA" -X POST -T "$DATA" \
+	-H 'Content-Type: application/octet-stream' \
+	"$UPGRADE_URL/upload?request=$D_ID&key=$(urlencode "$D_KEY")") &&
+	[[ $(jq -c .failures <<<"$out") == '[]' ]] || die "setup: upload failed: $out"
+sftp_access "$D_ID" "$D_KEY" "$WORK/id_get.pub" || die "setup: sftp access"
+emulator_set_state "$D_ID" "done" || die "setup: set_state done"
+DL_URL=$(api_curl status -d request="$D_ID" --data-urlencode key="$D_KEY" |
+	jq -r '.request.upgraded_dump_url // empty')
+[[ -n $DL_URL ]] || die "setup: no upgraded_dump_url"
+GET_REMOTE=$SFTP_ROOT/$D_ID/upgraded_dump.zip
+[[ $(stat -c %s "$GET_REMOTE" 2>/dev/null) == "$DL_SIZE" ]] ||
+	die "setup: $GET_REMOTE missing or of the wrong size"
+
+# ------------------------------------------------- case 1: status × N
+# The child scripts print "SECONDS FAILURES" for the N calls only (after
+# `enable -f`; the first call's TLS handshake is included).
+cat >"$WORK/status_builtin.sh" <<'EOF'
+enable -f "$SO" upgrade || { echo "0 enable"; exit 1; }
+mode=$1 n=$2 fails=0 s= st=
+t0=$EPOCHREALTIME
+case $mode in
+v)
+	for ((i = 0; i < n; i++)); do
+		upgrade status -v s --cacert "$CA" && [[ $s == *'"state"'*'"draft"'* ]] || ((fails++))
+	done ;;
+q)
+	for ((i = 0; i < n; i++)); do
+		upgrade status -q .request.state -r -v st --cacert "$CA" && [[ $st == draft ]] || ((fails++))
+	done ;;
+sub)
+	for ((i = 0; i < n; i++)); do
+		st=$(upgrade status -q .request.state -r --cacert "$CA") && [[ $st == draft ]] || ((fails++))
+	done ;;
+esac
+t1=$EPOCHREALTIME
+echo "${t0/,/.} ${t1/,/.} $fails"
+EOF
+cat >"$WORK/status_curl.sh" <<'EOF'
+n=$1 fails=0 st=
+t0=$EPOCHREALTIME
+for ((i = 0; i < n; i++)); do
+	st=$(curl -s --cacert "$CA" "$UPGRADE_URL/status" -d request="$UPGRADE_REQUEST" \
+		--data-urlencode key="$UPGRADE_KEY" | jq -r .request.state) && [[ $st == draft ]] || ((fails++))
+done
+t1=$EPOCHREALTIME
+echo "${t0/,/.} ${t1/,/.} $fails"
+EOF
+
+# status_case SUFFIX LABEL: the four status rows
+status_case() {
+	local sfx=$1 label=$2 r k before after t0 t1 fails
+	local -a tools=(bv bq bsub curl)
+	row "st$sfx-curl" "status ×$CALLS$label" 'curl \| jq pipelines' calls/s "$CALLS" "st$sfx-curl" ref
+	row "st$sfx-bv" "status ×$CALLS$label" 'builtin `status -v s`' calls/s "$CALLS" "st$sfx-curl" speedup:20
+	row "st$sfx-bq" "status ×$CALLS$label" 'builtin `status -q .request.state -r -v st`' calls/s "$CALLS" "st$sfx-curl" speedup:20
+	row "st$sfx-bsub" "status ×$CALLS$label" 'builtin `st=$(status -q … -r)` (subshell)' calls/s "$CALLS" "st$sfx-curl" info
+	new_request S || return 1
+	for ((r = 1; r <= REPEAT; r++)); do
+		say "status${label:+ $label}, run $r/$REPEAT"
+		order_for "$r" - "${tools[@]}"
+		for k in "${ORDER[@]}"; do
+			before=$(status_count)
+			case $k in
+			bv | bq | bsub)
+				measure env SO="$SO" CA="$CA" UPGRADE_URL="$UPGRADE_URL" UPGRADE_REQUEST="$S_ID" \
+					UPGRADE_KEY="$S_KEY" bash --norc --noprofile "$WORK/status_builtin.sh" "${k#b}" "$CALLS" ;;
+			curl)
+				measure env CA="$CA" UPGRADE_URL="$UPGRADE_URL" UPGRADE_REQUEST="$S_ID" \
+					UPGRADE_KEY="$S_KEY" bash --norc --noprofile "$WORK/status_curl.sh" "$CALLS" ;;
+			esac
+			after=$(status_count)
+			read -r t0 t1 fails <"$WORK/m.out"
+			if ((M_RC != 0)) || [[ $fails != 0 ]]; then
+				record "st$sfx-$k" 0 0 "$(why_failed); ${fails:-?} of $CALLS calls failed"
+			elif ((after - before != CALLS)); then
+				record "st$sfx-$k" 0 0 "the server saw $((after - before)) status calls, not $CALLS"
+			else
+				record "st$sfx-$k" "$(fsub "$t1" "$t0")" "$M_RSS"
+			fi
+		done
+	done
+}
+
+status_case "" ""
+
+# ------------------------------------------------- case 2: HTTPS upload
+row up-curlT "HTTPS upload ${SIZE_MIB} MiB" 'curl -X POST -T FILE' MiB/s "$SIZE_MIB" up-curlT ref
+row up-b "HTTPS upload ${SIZE_MIB} MiB" 'builtin `upload FILE`' MiB/s "$SIZE_MIB" up-curlT xfer:0.95
+row up-curlD "HTTPS upload ${SIZE_MIB} MiB" 'curl --data-binary @FILE (API doc)' MiB/s "$SIZE_MIB" up-curlT info
+for ((r = 0; r <= REPEAT; r++)); do
+	say "HTTPS upload, $(run_label $r)"
+	order_for "$r" curlT b curlT curlD
+	for k in "${ORDER[@]}"; do
+		new_request U || die "create failed"
+		enc=$(urlencode "$U_KEY")
+		case $k in
+		b)
+			builtin_cmd upload "$DATA" --request "$U_ID" --key "$U_KEY" --url "$UPGRADE_URL" \
+				--cacert "$CA" -s -c
+			measure "${B_CMD[@]}" ;;
+		curlT)
+			measure curl -sS --cacert "$CA" -X POST -T "$DATA" -H 'Content-Type: application/octet-stream' \
+				"$UPGRADE_URL/upload?request=$U_ID&key=$enc" ;;
+		curlD)
+			measure curl -sS --cacert "$CA" -H 'Content-Type: application/octet-stream' \
+				--data-binary @"$DATA" "$UPGRADE_URL/upload?request=$U_ID&key=$enc" ;;
+		esac
+		orig=$EMULATOR_DATA/$U_ID/original
+		if ((M_RC != 0)) || ! json_ok; then
+			record "up-$k" 0 0 "$(why_failed)"
+		elif ! cmp -s "$DATA" "$orig"; then
+			record "up-$k" 0 0 "the server's copy differs from the file"
+		else
+			record "up-$k" "$M_SECS" "$M_RSS"
+		fi
+		rm -f "$orig" # the emulator's copy: not needed any more
+	done
+done
+
+# ----------------------------------------------- case 3: HTTPS download
+DL_OUT=$WORK/download.out
+row dl-curl "HTTPS download ${SIZE_MIB} MiB" 'curl -o F URL' MiB/s "$((SIZE_MIB))" dl-curl ref
+row dl-b "HTTPS download ${SIZE_MIB} MiB" 'builtin `download -o F --force`' MiB/s "$SIZE_MIB" dl-curl xfer:0.95
+DL_TOOLS=(b curl)
+if ((DIAG)); then
+	row dl-curlsync "HTTPS download ${SIZE_MIB} MiB" 'curl -o F URL && sync F (same fsync)' MiB/s "$SIZE_MIB" dl-curl info
+	DL_TOOLS+=(curlsync)
+fi
+for ((r = 0; r <= REPEAT; r++)); do
+	say "HTTPS download, $(run_label $r)"
+	order_for "$r" curl "${DL_TOOLS[@]}"
+	for k in "${ORDER[@]}"; do
+		rm -f "$DL_OUT" "$DL_OUT.part"
+		case $k in
+		b)
+			builtin_cmd download -o "$DL_OUT" --force --request "$D_ID" --key "$D_KEY" \
+				--url "$UPGRADE_URL" --cacert "$CA" -s -c
+			measure "${B_CMD[@]}" ;;
+		curl)
+			measure curl -sS --fail --cacert "$CA" -o "$DL_OUT" "$DL_URL" ;;
+		curlsync)
+			measure bash --norc --noprofile -c 'curl -sS --fail --cacert "$1" -o "$2" "$3" && sync "$2"' \
+				_ "$CA" "$DL_OUT" "$DL_URL" ;;
+		esac
+		if ((M_RC != 0)) || { [[ $k == b ]] && ! json_ok; }; then
+			record "dl-$k" 0 0 "$(why_failed)"
+		elif ! expected_cmp "$DL_OUT"; then
+			record "dl-$k" 0 0 "the downloaded bytes differ from the upgraded dump"
+		else
+			record "dl-$k" "$M_SECS" "$M_RSS"
+		fi
+	done
+done
+rm -f "$DL_OUT" "$DL_OUT.part"
+
+# ------------------------------------------------------ case 4: SFTP put
+row sp-ssh "SFTP put ${SIZE_MIB} MiB" 'OpenSSH sftp `put`' MiB/s "$SIZE_MIB" sp-ssh ref
+row sp-b "SFTP put ${SIZE_MIB} MiB" 'builtin `sftp-put FILE`' MiB/s "$SIZE_MIB" sp-ssh xfer:1.0
+PUT_TOOLS=(b ssh)
+if ((DIAG)); then
+	row sp-sshaes "SFTP put ${SIZE_MIB} MiB" "OpenSSH sftp \`put\`, $LIBSSH2_ALGOS" MiB/s "$SIZE_MIB" sp-ssh info
+	PUT_TOOLS+=(sshaes)
+fi
+printf 'put "%s" dump.zip\n' "$DATA" >"$WORK/put.batch"
+for ((r = 0; r <= REPEAT; r++)); do
+	say "SFTP put, $(run_label $r)"
+	order_for "$r" ssh "${PUT_TOOLS[@]}"
+	for k in "${ORDER[@]}"; do
+		: >"$PUT_REMOTE" # empty, so that resuming has nothing to skip
+		case $k in
+		b)
+			builtin_cmd sftp-put "$DATA" --identity "$WORK/id_put" --known-hosts "$KH" \
+				--request "$P_ID" --key "$P_KEY" --url "$UPGRADE_URL" --cacert "$CA" -s -c
+			measure "${B_CMD[@]}" ;;
+		ssh)
+			M_STDIN=$WORK/put.batch measure env SSH_AUTH_SOCK= \
+				sftp -b - -i "$WORK/id_put" "${SFTP_OPTS[@]}" "$SFTP_USER@127.0.0.1" ;;
+		sshaes)
+			M_STDIN=$WORK/put.batch measure env SSH_AUTH_SOCK= \
+				sftp -b - -i "$WORK/id_put" "${SFTP_OPTS[@]}" "${LIBSSH2_OPTS[@]}" "$SFTP_USER@127.0.0.1" ;;
+		esac
+		if ((M_RC != 0)) || { [[ $k == b ]] && ! json_ok; }; then
+			record "sp-$k" 0 0 "$(why_failed)"
+		elif ! cmp -s "$DATA" "$PUT_REMOTE"; then
+			record "sp-$k" 0 0 "the remote file differs from the local one"
+		else
+			record "sp-$k" "$M_SECS" "$M_RSS"
+		fi
+	done
+done
+: >"$PUT_REMOTE"
+
+# ------------------------------------------------------ case 4: SFTP get
+GET_OUT=$WORK/sftp-get.out
+row sg-ssh "SFTP get ${SIZE_MIB} MiB" 'OpenSSH sftp `get`' MiB/s "$SIZE_MIB" sg-ssh ref
+row sg-b "SFTP get ${SIZE_MIB} MiB" 'builtin `sftp-get -o F --force`' MiB/s "$SIZE_MIB" sg-ssh xfer:1.0
+GET_TOOLS=(b ssh)
+if ((DIAG)); then
+	row sg-sshsync "SFTP get ${SIZE_MIB} MiB" 'OpenSSH sftp `get` && sync F (same fsync)' MiB/s "$SIZE_MIB" sg-ssh info
+	row sg-sshaes "SFTP get ${SIZE_MIB} MiB" "OpenSSH sftp \`get\`, $LIBSSH2_ALGOS" MiB/s "$SIZE_MIB" sg-ssh info
+	GET_TOOLS+=(sshsync sshaes)
+fi
+printf 'get upgraded_dump.zip "%s"\n' "$GET_OUT" >"$WORK/get.batch"
+for ((r = 0; r <= REPEAT; r++)); do
+	say "SFTP get, $(run_label $r)"
+	order_for "$r" ssh "${GET_TOOLS[@]}"
+	for k in "${ORDER[@]}"; do
+		rm -f "$GET_OUT" "$GET_OUT.part"
+		case $k in
+		b)
+			builtin_cmd sftp-get -o "$GET_OUT" --force --identity "$WORK/id_get" --known-hosts "$KH" \
+				--request "$D_ID" --key "$D_KEY" --url "$UPGRADE_URL" --cacert "$CA" -s -c
+			measure "${B_CMD[@]}" ;;
+		ssh)
+			M_STDIN=$WORK/get.batch measure env SSH_AUTH_SOCK= \
+				sftp -b - -i "$WORK/id_get" "${SFTP_OPTS[@]}" "$SFTP_USER@127.0.0.1" ;;
+		sshsync)
+			M_STDIN=$WORK/get.batch measure env SSH_AUTH_SOCK= bash --norc --noprofile -c \
+				'sftp "$@" && sync "$0"' "$GET_OUT" \
+				-b - -i "$WORK/id_get" "${SFTP_OPTS[@]}" "$SFTP_USER@127.0.0.1" ;;
+		sshaes)
+			M_STDIN=$WORK/get.batch measure env SSH_AUTH_SOCK= \
+				sftp -b - -i "$WORK/id_get" "${SFTP_OPTS[@]}" "${LIBSSH2_OPTS[@]}" "$SFTP_USER@127.0.0.1" ;;
+		esac
+		if ((M_RC != 0)) || { [[ $k == b ]] && ! json_ok; }; then
+			record "sg-$k" 0 0 "$(why_failed)"
+		elif ! expected_cmp "$GET_OUT"; then
+			record "sg-$k" 0 0 "the downloaded bytes differ from the upgraded dump"
+		else
+			record "sg-$k" "$M_SECS" "$M_RSS"
+		fi
+	done
+done
+rm -f "$GET_OUT" "$GET_OUT.part"
+
+# ------------------------------------------------- case 5: enable -f time
+cat >"$WORK/loads.sh" <<'EOF'
+n=$1 what=$2 fails=0
+t0=$EPOCHREALTIME
+if [[ $what == bare ]]; then
+	for ((i = 0; i < n; i++)); do bash --norc -c : || ((fails++)); done
+else
+	for ((i = 0; i < n; i++)); do bash --norc -c 'enable -f "$0" upgrade' "$SO" || ((fails++)); done
+fi
+t1=$EPOCHREALTIME
+echo "${t0/,/.} ${t1/,/.} $fails"
+EOF
+row ld-bare "load ×$LOADS" 'bash --norc -c :' loads/s "$LOADS" ld-bare ref
+row ld-b "load ×$LOADS" "bash --norc -c 'enable -f upgrade.so upgrade'" loads/s "$LOADS" ld-bare -
+LOAD_DELTAS=()
+for ((r = 1; r <= REPEAT; r++)); do
+	say "enable -f load time, run $r/$REPEAT"
+	declare -A lt=()
+	for k in bare b; do
+		measure env SO="$SO" bash --norc --noprofile "$WORK/loads.sh" "$LOADS" "$k"
+		read -r t0 t1 fails <"$WORK/m.out"
+		if ((M_RC != 0)) || [[ $fails != 0 ]]; then
+			record "ld-$k" 0 0 "$(why_failed); ${fails:-?} of $LOADS failed"
+		else
+			lt[$k]=$(fsub "$t1" "$t0")
+			record "ld-$k" "${lt[$k]}" "$M_RSS"
+		fi
+	done
+	if [[ -n ${lt[bare]:-} && -n ${lt[b]:-} ]]; then
+		LOAD_DELTAS+=("$(awk -v a="${lt[b]}" -v b="${lt[bare]}" -v n="$LOADS" 'BEGIN { printf "%.4f", (a - b) * 1000 / n }')")
+	fi
+	unset lt
+done
+
+# -------------------------------------------------------- memory growth
+cat >"$WORK/memgrowth.sh" <<'EOF'
+enable -f "$SO" upgrade || { echo "enable failed"; exit 1; }
+# rss VAR: VAR=VmRSS in KiB, read without forking
+rss() { local k v u; while read -r k v u; do [[ $k == VmRSS: ]] && { printf -v "$1" %s "$v"; return; }; done </proc/$$/status; }
+n=$1 fails=0 s=
+for ((i = 0; i < 10; i++)); do upgrade status -v s --cacert "$CA" || ((fails++)); done
+rss before
+t0=$EPOCHREALTIME
+for ((i = 0; i < n; i++)); do
+	upgrade status -v s --cacert "$CA" || ((fails++))
+	((i == n / 10)) && rss tenth
+done
+t1=$EPOCHREALTIME
+rss after
+echo "$before ${tenth:-$before} $after $fails ${t0/,/.} ${t1/,/.}"
+EOF
+MEM_LINE=
+say "memory growth: $MEM_CALLS status calls in one shell"
+new_request M || die "create failed"
+measure env SO="$SO" CA="$CA" UPGRADE_URL="$UPGRADE_URL" UPGRADE_REQUEST="$M_ID" UPGRADE_KEY="$M_KEY" \
+	bash --norc --noprofile "$WORK/memgrowth.sh" "$MEM_CALLS"
+read -r m_before m_tenth m_after m_fails m_t0 m_t1 <"$WORK/m.out"
+if ((M_RC != 0)) || [[ ${m_fails:-x} != 0 ]]; then
+	MEM_LINE="memory growth: FAILED ($(why_failed); ${m_fails:-?} calls failed)"
+	MEM_FAILED=1
+else
+	growth=$((m_after - m_before))
+	MEM_LINE=$(printf 'memory growth: %d × `upgrade status -v s` in one shell (%.2f ms/call): VmRSS %d KiB before (after 10 warm-up calls), %d KiB after %d calls, %d KiB after all: growth %d KiB (goal < 1024 KiB: %s)' \
+		"$MEM_CALLS" "$(awk -v a="$m_t1" -v b="$m_t0" -v n="$MEM_CALLS" 'BEGIN { print (a - b) * 1000 / n }')" \
+		"$m_before" "$m_tenth" "$((MEM_CALLS / 10 + 1))" "$m_after" "$growth" \
+		"$( ((growth < 1024)) && echo met || echo missed)")
+	MEM_FAILED=0
+fi
+say "$MEM_LINE"
+
+# ------------------------------------------------------------------ table
+fmt() { awk -v v="$1" -v d="${2:-2}" 'BEGIN { printf "%.*f", d, v }'; }
+rate_of() { # KEY: amount / median seconds
+	local k=$1 med
+	# shellcheck disable=SC2086
+	med=$(median ${R_SECS[$k]})
+	fdiv "${R_AMOUNT[$k]}" "$med"
+}
+
+BUILTIN_FAILED=0
+echo
+printf '%s\n' "Benchmark of the \`upgrade\` builtin ($SO_ORIGIN), $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs, \
+$(uname -r); transfers ${SIZE_MIB} MiB, status ${CALLS} calls, median of ${REPEAT} runs; \
+curl $(curl --version | awk 'NR == 1 { print $2 }'), $(ssh -V 2>&1 | cut -d, -f1); \
+load average $LOAD_START at the start, $(cut -d' ' -f1-3 /proc/loadavg) at the end."
+echo
+echo '| case | tool | seconds | MiB/s or calls/s | peak RSS MiB | ratio vs reference | goal |'
+echo '|---|---|---:|---:|---:|---:|---|'
+for k in "${ROWS[@]}"; do
+	ref=${R_REF[$k]} goal=${R_GOAL[$k]} unit=${R_UNIT[$k]}
+	if [[ -n ${R_FAIL[$k]} || -z ${R_SECS[$k]// /} ]]; then
+		verdict=
+		case $goal in
+		speedup:* | xfer:*) verdict='**missed** (FAILED)'; BUILTIN_FAILED=1 ;;
+		ref) verdict='reference (FAILED)' ;;
+		*) verdict='failed' ;;
+		esac
+		printf '| %s | %s | FAILED | — | — | — | %s: %s |\n' "${R_CASE[$k]}" "${R_TOOL[$k]}" "$verdict" \
+			"${R_FAIL[$k]:-not run}"
+		continue
+	fi
+	# shellcheck disable=SC2086
+	secs=$(median ${R_SECS[$k]})
+	rate=$(fdiv "${R_AMOUNT[$k]}" "$secs")
+	rss_mib=$(awk -v k="${R_RSS[$k]}" 'BEGIN { printf "%.1f", k / 1024 }')
+	ratio=— ratio_num=
+	if [[ $ref != "$k" && -z ${R_FAIL[$ref]} && -n ${R_SECS[$ref]// /} ]]; then
+		ratio_num=$(fdiv "$rate" "$(rate_of "$ref")")
+		ratio="$(fmt "$ratio_num" 2)×"
+	elif [[ $ref == "$k" ]]; then
+		ratio="1.00× (ref)"
+	fi
+	if [[ $k == ld-b ]] && ((${#LOAD_DELTAS[@]})); then
+		# shellcheck disable=SC2068
+		ratio="+$(fmt "$(median ${LOAD_DELTAS[@]})" 2) ms per load"
+	fi
+	case $goal in
+	ref) verdict=reference ;;
+	info | -) verdict='— (no goal)' ;;
+	speedup:*)
+		want=${goal#speedup:}
+		if [[ -z $ratio_num ]]; then
+			verdict="? (reference failed; goal ≥ ${want}×)"
+		elif awk -v r="$ratio_num" -v w="$want" 'BEGIN { exit !(r >= w) }'; then
+			verdict="met (≥ ${want}×)"
+		else
+			verdict="**missed** (≥ ${want}×)"
+		fi ;;
+	xfer:*)
+		want=${goal#xfer:} why=()
+		if [[ -z $ratio_num ]]; then
+			why+=("reference failed")
+		elif ! awk -v r="$ratio_num" -v w="$want" 'BEGIN { exit !(r >= w) }'; then
+			why+=("throughput < ${want}×")
+		fi
+		((R_RSS[$k] < 16 * 1024)) || why+=("RSS ≥ 16 MiB")
+		if ((${#why[@]} == 0)); then
+			verdict="met (≥ ${want}×, < 16 MiB)"
+		else
+			verdict="**missed**: $(IFS=,; echo "${why[*]}" | sed 's/,/, /g')"
+		fi ;;
+	esac
+	printf '| %s | %s | %s | %s %s | %s | %s | %s |\n' "${R_CASE[$k]}" "${R_TOOL[$k]}" "$(fmt "$secs" 3)" \
+		"$(fmt "$rate" 1)" "$unit" "$rss_mib" "$ratio" "$verdict"
+done
+if [[ -n ${R_SECS[st-bv]// /} ]]; then
+	# shellcheck disable=SC2086
+	per_call=$(awk -v s="$(median ${R_SECS[st-bv]})" -v n="$CALLS" 'BEGIN { printf "%.2f", s * 1000 / n }')
+	echo
+	echo "One kept-alive \`upgrade status -v s\` call: $per_call ms."
+	if awk -v p="$per_call" 'BEGIN { exit !(p >= 20) }'; then
+		echo "(20 ms or more per call on a kept-alive connection: the signature of a server that"
+		echo "writes headers and body separately without TCP_NODELAY, so that Nagle waits for the"
+		echo "client's delayed ACK, about 40 ms; see bench/README.md.)"
+	fi
+fi
+echo
+echo "Seconds of every run, in run order (the tools' order rotates from run to run; an untimed"
+echo "warm-up transfer precedes each transfer case):"
+echo
+for k in "${ROWS[@]}"; do
+	printf -- '- %s, %s: %s%s\n' "${R_CASE[$k]}" "${R_TOOL[$k]}" \
+		"$(for v in ${R_SECS[$k]}; do printf '%.3f ' "$v"; done)" "${R_FAIL[$k]:+FAILED: ${R_FAIL[$k]}}"
+done
+echo
+if ((${#LOAD_DELTAS[@]})); then
+	# shellcheck disable=SC2068
+	printf 'enable -f load time: %s ms per load (median of %d; runs: %s ms)\n' \
+		"$(fmt "$(median ${LOAD_DELTAS[@]})" 3)" "${#LOAD_DELTAS[@]}" "${LOAD_DELTAS[*]}"
+else
+	echo 'enable -f load time: FAILED'
+fi
+echo
+echo "$MEM_LINE"
+echo
+printf 'wall time of the whole bench: %.0f s\n' "$(fsub "$(now)" "$T_START")"
+((MEM_FAILED)) && BUILTIN_FAILED=1
+exit $((BUILTIN_FAILED ? 1 : 0))
