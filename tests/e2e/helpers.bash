@@ -1,0 +1,172 @@
+# shellcheck shell=bash
+# Shared helpers for the e2e suite (bats 1.8).  Load with `load helpers`.
+#
+# Every call of the builtin goes through tests/lib/ubash (a fresh bash with
+# the builtin loaded; under UPGRADE_VALGRIND=1 that bash runs in valgrind).
+# Requests are prepared, where the test is not about that step, straight
+# against the emulator with curl (api_create, api_upload, emulator_set_state)
+# so that each test exercises only what it names.
+
+bats_require_minimum_version 1.5.0
+
+E2E_DIR=$(cd "$BATS_TEST_DIRNAME" && pwd)
+# shellcheck source=../lib/harness.bash
+source "$E2E_DIR/../lib/harness.bash"
+
+: "${UPGRADE_SO:=$(cd "$E2E_DIR/../.." && pwd)/.libs/upgrade.so}"
+export UPGRADE_SO
+UBASH=$E2E_DIR/../lib/ubash
+SCALE=${UPGRADE_TIME_SCALE:-1}
+VALGRIND=${UPGRADE_VALGRIND:-0}
+
+# scaled SECONDS: SECONDS times the time scale (valgrind runs slower).
+scaled() { awk -v a="$1" -v s="$SCALE" 'BEGIN { printf "%g\n", a * s }'; }
+
+# ubash SCRIPT [ARGS]: the script in a fresh bash with the builtin loaded,
+# killed if it runs for more than 90 s (× scale) so that a hang fails the
+# test instead of the suite.
+ubash() {
+	timeout -k 5 "$(scaled 90)" "$UBASH" "$@"
+}
+
+# ucall SCRIPT [ARGS]: as ubash, then print SHELL-ALIVE on stderr (so that
+# a builtin that exits the shell is caught) and keep the script's status.
+ucall() {
+	local script=$1
+	shift
+	ubash "$script"$'\n''__rc=$?; echo SHELL-ALIVE >&2; exit $__rc' "$@"
+}
+
+# start_emulator [ARGS]: one emulator per file, fast state changes.
+start_emulator() {
+	emulator_start --pending-seconds 0.2 --progress-seconds 0.2 "$@" || return 1
+	export CA=$UPGRADE_TEST_CACERT
+}
+
+# ---------------------------------------------------------------- asserts
+
+# show: what the last `run` saw (printed only when a test fails).
+show() {
+	printf '# status: %s\n# stdout: %s\n# stderr: %s\n' "$status" "$output" "${stderr-}" >&2
+}
+
+# expect_status N: the last run's exit status is N.
+expect_status() {
+	if [[ $status != "$1" ]]; then
+		echo "expected exit status $1, got $status" >&2
+		show
+		return 1
+	fi
+}
+
+# jqe FILTER [jq args]: jq -e FILTER is true on the last run's stdout.
+jqe() {
+	if ! jq -e "$@" <<<"$output" >/dev/null 2>&1; then
+		echo "jq -e $* is not true on stdout" >&2
+		show
+		return 1
+	fi
+}
+
+# expect_reason REASON: stdout is one JSON document whose failures[0].reason
+# is REASON, and stderr has a line naming it.
+expect_reason() {
+	jqe --arg r "$1" '.failures[0].reason == $r and (.failures[0].message | type == "string")' || return 1
+	if [[ $stderr != *"$1"* ]]; then
+		echo "stderr has no line with $1" >&2
+		show
+		return 1
+	fi
+}
+
+# one_line: stdout is exactly one line of JSON.
+one_line() {
+	if [[ ${#lines[@]} -ne 1 || $output == *$'\n'* ]]; then
+		echo "stdout is not exactly one line" >&2
+		show
+		return 1
+	fi
+	jq -e . <<<"$output" >/dev/null || { echo "stdout is not JSON" >&2; show; return 1; }
+}
+
+# alive: the script went on after the builtin (see ucall).
+alive() {
+	if [[ $stderr != *SHELL-ALIVE* ]]; then
+		echo "the shell did not survive the call" >&2
+		show
+		return 1
+	fi
+}
+
+# stderr_lacks TEXT: TEXT does not occur in the last run's stderr.
+stderr_lacks() {
+	if [[ $stderr == *"$1"* ]]; then
+		echo "stderr contains '$1'" >&2
+		show
+		return 1
+	fi
+}
+
+# stderr_has TEXT
+stderr_has() {
+	if [[ $stderr != *"$1"* ]]; then
+		echo "stderr lacks '$1'" >&2
+		show
+		return 1
+	fi
+}
+
+# ------------------------------------------------------------- emulator
+
+urlenc() { jq -rn --arg s "$1" '$s | @uri'; }
+
+# stat_get JQ: a value from the emulator's counters.
+stat_get() { emulator_stats | jq -r "$1"; }
+
+# method_count METHOD: how many METHOD requests the emulator served.
+method_count() { emulator_stats | jq -r --arg m "$1" '.requests[$m] // 0'; }
+
+# api_create [FILENAME] [TARGET]: a new draft request, made with curl.
+# Sets and exports REQ, KEY, UPGRADE_REQUEST, UPGRADE_KEY.
+api_create() {
+	local fname=${1:-db.dump} target=${2:-16.0} out
+	out=$(emulator_curl /database/v1/create --data-urlencode contract=M123-abc \
+		--data-urlencode email=test@example.com --data-urlencode "target=$target" \
+		--data-urlencode aim=test --data-urlencode "filename=$fname") || return 1
+	REQ=$(jq -er '.request.id' <<<"$out") || return 1
+	KEY=$(jq -er '.request.key' <<<"$out") || return 1
+	export REQ KEY UPGRADE_REQUEST=$REQ UPGRADE_KEY=$KEY
+}
+
+# api_upload FILE: upload FILE for $REQ with curl.
+api_upload() {
+	emulator_curl "/database/v1/upload?request=$REQ&key=$(urlenc "$KEY")" \
+		-H 'Content-Type: application/octet-stream' --data-binary "@$1" -o /dev/null
+}
+
+# api_process: process $REQ with curl.
+api_process() {
+	emulator_curl /database/v1/process --data-urlencode "request=$REQ" \
+		--data-urlencode "key=$KEY" -o /dev/null
+}
+
+# done_request FILE [FILENAME] [TARGET]: a request whose dump is FILE, forced done.
+done_request() {
+	api_create "${2:-db.dump}" "${3:-16.0}" && api_upload "$1" && emulator_set_state "$REQ" done
+}
+
+# pending_request [FILENAME]: a request with a small dump, forced (sticky) pending.
+pending_request() {
+	local f=$BATS_TEST_TMPDIR/pending.dump
+	printf 'dump bytes\n' >"$f"
+	api_create "${1:-db.dump}" && api_upload "$f" && emulator_set_state "$REQ" pending
+}
+
+# now: seconds since the epoch, with microseconds.
+now() { printf '%s\n' "$EPOCHREALTIME"; }
+
+# less_than A B: A < B (floating point).
+less_than() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
+
+# file_mode FILE: its permission bits in octal (stat -c %a).
+file_mode() { stat -c %a "$1"; }
