@@ -16,7 +16,8 @@ setup_file() {
 	ssh-keygen -q -t ecdsa -N '' -f "$KEYS/id_ecdsa" </dev/null
 	ssh-keygen -q -t ed25519 -N '' -f "$KEYS/stranger" </dev/null
 	harness_known_hosts "$KEYS/known_hosts"
-	head -c 30000000 /dev/urandom >"$HARNESS_DIR/big.dump"
+	head -c "$(mib 30)" /dev/urandom >"$HARNESS_DIR/big.dump"
+	export BIG=$(mib 30)
 }
 
 teardown_file() { harness_stop; }
@@ -73,7 +74,7 @@ shared() { echo "$SFTP_ROOT/$REQ/${1:-db.dump}"; }
 	run --separate-stderr ucall 'upgrade sftp-put --cacert "$CA" "${@}" "$HARNESS_DIR/big.dump"' "${SSH[@]}"
 	expect_status 0
 	one_line
-	jqe '.failures == [] and .transfer.bytes == 30000000 and .transfer.resumed_from == 0 and .transfer.remote == "db.dump"'
+	jqe '.failures == [] and .transfer.bytes == ($ENV.BIG | tonumber) and .transfer.resumed_from == 0 and .transfer.remote == "db.dump"'
 	cmp "$HARNESS_DIR/big.dump" "$(shared)"
 	run ucall 'upgrade process --cacert "$CA" -q .failures -c'
 	expect_status 0
@@ -82,10 +83,10 @@ shared() { echo "$SFTP_ROOT/$REQ/${1:-db.dump}"; }
 @test "sftp-put resumes after the prefix a broken upload left" {
 	api_create
 	run ucall 'upgrade sftp-access --cacert "$CA" --ssh-keys "$KEYS/id_ed25519.pub" -s'
-	head -c 12345678 "$HARNESS_DIR/big.dump" >"$(shared)"
+	head -c $((BIG / 3)) "$HARNESS_DIR/big.dump" >"$(shared)"
 	run --separate-stderr ucall 'upgrade sftp-put --cacert "$CA" "${@}" "$HARNESS_DIR/big.dump"' "${SSH[@]}"
 	expect_status 0
-	jqe '.transfer.resumed_from == 12345678 and .transfer.bytes == (30000000 - 12345678)'
+	jqe --argjson p $((BIG / 3)) '.transfer.resumed_from == $p and .transfer.bytes == ($ENV.BIG | tonumber) - $p'
 	cmp "$HARNESS_DIR/big.dump" "$(shared)"
 }
 
@@ -164,10 +165,10 @@ shared() { echo "$SFTP_ROOT/$REQ/${1:-db.dump}"; }
 	cmp <(printf 'UPGRADED TO 16.0\n'; cat "$HARNESS_DIR/big.dump") upgraded_db.dump
 	[[ $(file_mode upgraded_db.dump) == 600 ]]
 	# a partial one is continued
-	head -c 7000000 upgraded_db.dump >again.dump.part
+	head -c $((BIG / 4)) upgraded_db.dump >again.dump.part
 	run --separate-stderr ucall 'upgrade sftp-get --cacert "$CA" -o again.dump "${@}"' "${SSH[@]}"
 	expect_status 0
-	jqe '.transfer.resumed_from == 7000000'
+	jqe --argjson p $((BIG / 4)) '.transfer.resumed_from == $p'
 	cmp upgraded_db.dump again.dump
 	# an existing file is kept unless --force
 	run --separate-stderr ucall 'upgrade sftp-get --cacert "$CA" -o again.dump "${@}"' "${SSH[@]}"
@@ -177,11 +178,11 @@ shared() { echo "$SFTP_ROOT/$REQ/${1:-db.dump}"; }
 
 @test "sshd killed mid-upload: an error, not a hang; the next sftp-put resumes, byte-exact" {
 	api_create
-	head -c 400000000 /dev/urandom >huge.dump
+	head -c "$(mib 400)" /dev/urandom >huge.dump
 	ubash 'upgrade sftp-put --cacert "$CA" "${@}" huge.dump -s' "${SSH[@]}" >put.out 2>put.err &
 	pid=$!
 	for ((i = 0; i < 200; i++)); do
-		[[ -f $(shared) && $(stat -c %s "$(shared)") -gt 20000000 ]] && break
+		[[ -f $(shared) && $(stat -c %s "$(shared)") -gt $(($(stat -c %s huge.dump) / 20)) ]] && break
 		sleep 0.05
 	done
 	sshd_kill
@@ -190,7 +191,7 @@ shared() { echo "$SFTP_ROOT/$REQ/${1:-db.dump}"; }
 	jq -e '.failures[0].reason | test("CLIENT:(SSH|SFTP|NETWORK)")' put.out
 	sshd_start
 	partial=$(stat -c %s "$(shared)")
-	(( partial > 0 && partial < 400000000 ))
+	(( partial > 0 && partial < $(stat -c %s huge.dump) ))
 	run --separate-stderr ucall 'upgrade sftp-put --cacert "$CA" "${@}" huge.dump' "${SSH[@]}"
 	expect_status 0
 	jqe --argjson p "$partial" '.transfer.resumed_from > 0 and .transfer.resumed_from <= $p'
@@ -200,7 +201,7 @@ shared() { echo "$SFTP_ROOT/$REQ/${1:-db.dump}"; }
 
 @test "Ctrl-C (a trapped SIGINT) stops sftp-put within a second, exit 130, resumable" {
 	api_create
-	head -c 400000000 /dev/urandom >huge.dump
+	head -c "$(mib 400)" /dev/urandom >huge.dump
 	run --separate-stderr ucall '
 		trap "echo trapped >&2" INT
 		(sleep 1; kill -INT $$) &

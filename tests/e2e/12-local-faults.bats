@@ -59,12 +59,12 @@ expect_upgraded() { cmp <(printf 'UPGRADED TO 16.0\n'; cat "$HARNESS_DIR/db.dump
 }
 
 @test "sshd killed during sftp-get: exit 3, .part kept, the next sftp-get resumes byte-exact" {
-	head -c 300000000 /dev/urandom >big.dump
+	head -c "$(mib 300)" /dev/urandom >big.dump
 	api_create && api_upload big.dump && emulator_set_state "$REQ" done
 	ubash 'upgrade sftp-get --cacert "$CA" --identity "$KEYS/id" --known-hosts "$KEYS/kh" -o got.dump -s' >get.out 2>get.err &
 	pid=$!
 	for ((i = 0; i < 200; i++)); do
-		[[ -f got.dump.part && $(stat -c %s got.dump.part) -gt 10000000 ]] && break
+		[[ -f got.dump.part && $(stat -c %s got.dump.part) -gt $(($(stat -c %s big.dump) / 30)) ]] && break
 		sleep 0.05
 	done
 	sshd_kill

@@ -14,8 +14,6 @@ setup_file() {
 
 teardown_file() { harness_stop; }
 
-instrumented() { [[ ${UPGRADE_VALGRIND:-0} == 1 || ${UPGRADE_SANITIZE:-0} == 1 ]]; }
-
 @test "10,000 status -v calls in one shell: resident memory grows by less than 1 MiB" {
 	api_create
 	local calls=10000

@@ -170,3 +170,14 @@ less_than() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 
 # file_mode FILE: its permission bits in octal (stat -c %a).
 file_mode() { stat -c %a "$1"; }
+
+# instrumented: under valgrind or the sanitizers (20-50x slower): tests
+# shrink their files and counts, and leave memory figures to those tools.
+instrumented() { [[ ${UPGRADE_VALGRIND:-0} == 1 || ${UPGRADE_SANITIZE:-0} == 1 ]]; }
+
+# mib N: N MiB in bytes, or a tenth of it when instrumented (at least 2 MiB).
+mib() {
+	local n=$1
+	if instrumented; then n=$((n / 10)); ((n < 2)) && n=2; fi
+	echo $((n * 1048576))
+}
