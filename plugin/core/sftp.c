@@ -18,6 +18,7 @@
 
 #include "upgrade/files.h"
 #include "upgrade/outcome.h"
+#include "upgrade/progress.h"
 #include "upgrade/sftp.h"
 #include "upgrade/ssh.h"
 
@@ -120,7 +121,7 @@ window_fill(window *w, int fd, long long *left)
 /* Stream TOTAL bytes from FD (positioned) to H (positioned). */
 static int
 push(upg_ssh *c, LIBSSH2_SFTP_HANDLE *h, int fd, const char *local, const char *remote,
-     long long total, long long *sent)
+     long long total, long long *sent, upg_meter *meter)
 {
   window w = { malloc(2 * PUT_WINDOW), 0, 0, 2 * PUT_WINDOW };
   long long left = total;
@@ -141,7 +142,8 @@ push(upg_ssh *c, LIBSSH2_SFTP_HANDLE *h, int fd, const char *local, const char *
     } else {
       w.off += (size_t)rc;
       *sent += rc;
-      st = upg_ssh_progress(c); /* a per-chunk progress hook belongs here */
+      upg_meter_update(meter, meter->base + *sent, meter->base + total);
+      st = upg_ssh_progress(c);
     }
   }
   free(w.buf);
@@ -171,7 +173,10 @@ put_file(upg_ssh *c, int fd, long long size, const char *local, const char *remo
     char what[256];
     snprintf(what, sizeof what, "uploading %s", local);
     upg_ssh_transfer_phase(c, what);
-    st = push(c, h, fd, local, remote, size - rsize, sent);
+    upg_meter meter;
+    upg_meter_start(&meter, c->s, what, rsize);
+    st = push(c, h, fd, local, remote, size - rsize, sent, &meter);
+    upg_meter_end(&meter);
   }
   /* Closing waits for the last acknowledgements: only then is it sent.
    * (After a refusal the connection is sound: close it politely too.) */
@@ -215,7 +220,8 @@ upg_sftp_put(const upg_settings *s, const upg_sftp_endpoint *ep, const char *loc
 
 /* Stream H to the part file until EOF; *got counts the bytes written. */
 static int
-pull(upg_ssh *c, LIBSSH2_SFTP_HANDLE *h, upg_partfile *pf, const char *remote, long long *got)
+pull(upg_ssh *c, LIBSSH2_SFTP_HANDLE *h, upg_partfile *pf, const char *remote, long long size,
+     long long *got, upg_meter *meter)
 {
   char *buf = malloc(GET_BUFFER);
   int st = 0;
@@ -240,7 +246,8 @@ pull(upg_ssh *c, LIBSSH2_SFTP_HANDLE *h, upg_partfile *pf, const char *remote, l
       break;
     }
     *got += rc;
-    if ((st = upg_ssh_progress(c))) /* a per-chunk progress hook belongs here */
+    upg_meter_update(meter, meter->base + *got, size);
+    if ((st = upg_ssh_progress(c)))
       break;
   }
   free(buf);
@@ -266,7 +273,10 @@ get_file(upg_ssh *c, upg_partfile *pf, const char *remote, long long *size, long
     char what[256];
     snprintf(what, sizeof what, "downloading %s", remote);
     upg_ssh_transfer_phase(c, what);
-    st = pull(c, h, pf, remote, got);
+    upg_meter meter;
+    upg_meter_start(&meter, c->s, what, (long long)pf->resume_from);
+    st = pull(c, h, pf, remote, *size, got, &meter);
+    upg_meter_end(&meter);
   }
   if (!st && pf->resume_from + *got != *size)
     st = upg_ssh_failf(c, UPG_EXIT_TRANSPORT, "CLIENT:SFTP",

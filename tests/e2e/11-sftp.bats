@@ -229,3 +229,16 @@ shared() { echo "$SFTP_ROOT/$REQ/${1:-db.dump}"; }
 	jqe '.request.state == "done" and .transfer.remote == "upgraded_mine.dump"'
 	cmp <(printf 'UPGRADED TO 16.0\n'; cat mine.dump) upgraded_mine.dump
 }
+
+@test "--progress draws a meter for SFTP on stderr, cleared at the end; -s silences it; stdout unchanged" {
+	api_create
+	run --separate-stderr ucall 'upgrade sftp-put --cacert "$CA" --progress "${@}" "$HARNESS_DIR/big.dump"' "${SSH[@]}"
+	expect_status 0
+	one_line
+	stderr_has "uploading"
+	stderr_has "100%"
+	stderr_has "/s"
+	[[ $stderr == *$'\r\033[K'* ]]
+	run --separate-stderr ucall 'upgrade sftp-get --cacert "$CA" -o x.dump --progress -s "${@}"' "${SSH[@]}"
+	[[ $stderr != *"%"* ]]
+}
