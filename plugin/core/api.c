@@ -32,6 +32,19 @@ read_answer(upg_http_call *call, const char *method, bool *retryable, jv *doc)
   return status;
 }
 
+/* Run CALL and read its answer; ends the call. */
+static int
+exchange(upg_http_call *call, const char *method, bool *retryable, jv *doc)
+{
+  int status = upg_http_perform(call, doc);
+  if (status)
+    *retryable = call->retryable;
+  else
+    status = read_answer(call, method, retryable, doc);
+  upg_http_end(call);
+  return status;
+}
+
 struct form_post {
   const upg_settings *s;
   const char *method;
@@ -57,12 +70,7 @@ form_post_once(void *ctx, bool *retryable, jv *doc)
     goto out;
   call.idempotent = fp->idempotent;
   curl_easy_setopt(call.curl, CURLOPT_POSTFIELDS, body);
-  status = upg_http_perform(&call, doc);
-  if (status)
-    *retryable = call.retryable;
-  else
-    status = read_answer(&call, fp->method, retryable, doc);
-  upg_http_end(&call);
+  status = exchange(&call, fp->method, retryable, doc);
 out:
   free(url);
   free(body);
@@ -146,12 +154,7 @@ sftp_access_once(void *ctx, bool *retryable, jv *doc)
   curl_mime_filename(part, "ssh_keys");
   curl_mime_type(part, "text/plain");
   curl_easy_setopt(call.curl, CURLOPT_MIMEPOST, mime);
-  status = upg_http_perform(&call, doc);
-  if (status)
-    *retryable = call.retryable;
-  else
-    status = read_answer(&call, "request_sftp_access", retryable, doc);
-  upg_http_end(&call);
+  status = exchange(&call, "request_sftp_access", retryable, doc);
 out:
   curl_mime_free(mime);
   free(query);
