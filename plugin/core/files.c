@@ -108,9 +108,11 @@ upg_input_open(const char *path, int *fd, off_t *size, jv *doc)
 {
   struct stat st;
 
-  *fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: opening a FIFO would otherwise wait for a writer. */
+  *fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (*fd < 0)
     return file_error(doc, "cannot read", path, errno);
+  fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) & ~O_NONBLOCK);
   if (fstat(*fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     close(*fd);
     *fd = -1;

@@ -126,12 +126,12 @@ upg_ssh_fail(upg_ssh *c, const char *what)
   int err;
   const char *msg = last_error(c, &err);
 
-  if (is_network_error(err))
-    break_connection(c);
-  if (is_network_error(err))
+  if (is_network_error(err)) {
+    break_connection(c); /* nothing more can be said on it */
     return upg_ssh_failf(c, UPG_EXIT_TRANSPORT, "CLIENT:NETWORK",
                          "connection to %s port %d lost while %s (%s)%s",
                          c->ep->host, c->ep->port, what, msg, resume_hint(c));
+  }
   return upg_ssh_failf(c, UPG_EXIT_TRANSPORT, "CLIENT:SSH", "%s failed on %s port %d: %s (libssh2 error %d)",
                        what, c->ep->host, c->ep->port, msg, err);
 }
@@ -909,11 +909,9 @@ auth_with_file(upg_ssh *c, const char *priv, auth_log *log)
   free(pub);
   if (rc == 0)
     return 0;
-  int err;
-  const char *msg = last_error(c, &err);
   if (is_network_error(rc))
     return upg_ssh_fail(c, "authenticating");
-  auth_note(log, "identity file %s%s: %s", priv, pubarg ? " (with its .pub)" : "", msg);
+  auth_note(log, "identity file %s%s: %s", priv, pubarg ? " (with its .pub)" : "", last_error(c, NULL));
   return 1;
 }
 
@@ -1081,11 +1079,11 @@ upg_ssh_open(upg_ssh *c, const upg_settings *s, const upg_sftp_endpoint *ep, jv 
   c->deadline = c->started + connect_timeout_ms(s) / 1000.0;
   c->max_deadline = s->max_time_ms > 0 ? c->started + s->max_time_ms / 1000.0 : 0;
   c->idle_limit = connect_timeout_ms(s) / 1000.0;
-  snprintf(c->phase_buf, sizeof c->phase_buf, "connecting to %s port %d", ep->host, ep->port);
-  c->phase = c->phase_buf;
-
+  c->phase = "connecting";
   if (!ep->host || !*ep->host || !ep->user || !*ep->user || ep->port <= 0 || ep->port > 65535)
     return upg_ssh_failf(c, UPG_EXIT_USAGE, "CLIENT:SSH", "incomplete SFTP endpoint (host, port, user)");
+  snprintf(c->phase_buf, sizeof c->phase_buf, "connecting to %s port %d", ep->host, ep->port);
+  c->phase = c->phase_buf;
   if (upg_ssh_global_init() != 0)
     return upg_ssh_failf(c, UPG_EXIT_TRANSPORT, "CLIENT:SSH", "libssh2_init failed");
   int st = tcp_connect(c);

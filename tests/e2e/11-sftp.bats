@@ -204,12 +204,17 @@ shared() { echo "$SFTP_ROOT/$REQ/${1:-db.dump}"; }
 	head -c "$(mib 400)" /dev/urandom >huge.dump
 	run --separate-stderr ucall '
 		trap "echo trapped >&2" INT
-		(sleep 1; kill -INT $$) &
+		# interrupt once the upload is under way (valgrind is slow to start)
+		(for ((i = 0; i < 600; i++)); do
+			[[ -f $1 && $(stat -c %s "$1") -gt 0 ]] && break
+			sleep 0.05
+		done; sleep 0.2; kill -INT $$) &
+		shift
 		start=$EPOCHREALTIME
 		upgrade sftp-put --cacert "$CA" "${@}" huge.dump -s
 		rc=$?
 		echo "rc=$rc took=$(awk -v a=$start -v b=$EPOCHREALTIME "BEGIN {print b - a}")" >&2
-		exit $rc' "${SSH[@]}"
+		exit $rc' "$(shared)" "${SSH[@]}"
 	expect_status 130
 	stderr_has trapped
 	took=$(grep -o 'took=[0-9.]*' <<<"$stderr" | cut -d= -f2)

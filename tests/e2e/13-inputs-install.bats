@@ -1,0 +1,75 @@
+#!/usr/bin/env bats
+# Odd local inputs, the bash completion, and `make install` as the
+# contract describes it (enable -f upgrade upgrade through
+# BASH_LOADABLES_PATH).
+load helpers
+
+setup_file() {
+	harness_make_ca
+	start_emulator
+	export UPGRADE_URL
+}
+
+teardown_file() { harness_stop; }
+
+setup() { cd "$BATS_TEST_TMPDIR"; }
+
+@test "a FIFO given as the dump: exit 2 CLIENT:FILE, nothing sent, no hang" {
+	api_create
+	mkfifo pipe
+	uploads=$(method_count upload)
+	run --separate-stderr ucall 'upgrade upload --cacert "$CA" pipe'
+	expect_status 2
+	expect_reason CLIENT:FILE
+	[[ $(method_count upload) == "$uploads" ]]
+}
+
+@test "an ssh_keys file with a 100,000-character line is refused by line number" {
+	api_create
+	{ printf 'ssh-ed25519 '; head -c 100000 /dev/zero | tr '\0' A; echo; } >long.keys
+	run --separate-stderr ucall 'upgrade sftp-access --cacert "$CA" --ssh-keys long.keys'
+	expect_status 2
+	expect_reason CLIENT:SSH_KEYS
+	stderr_has "line 1"
+	(( ${#stderr} < 2000 ))
+}
+
+@test "-o pointing at an existing symlink is refused without --force, its target untouched" {
+	printf 'dump\n' >d
+	done_request d
+	printf 'precious\n' >target
+	ln -s target link
+	run --separate-stderr ucall 'upgrade download --cacert "$CA" -o link'
+	expect_status 2
+	expect_reason CLIENT:FILE
+	[[ $(cat target) == precious ]]
+}
+
+@test "completion: subcommands, --what values, options of the subcommand" {
+	comp=$E2E_DIR/../../completion/upgrade
+	run bash -c '
+		source /usr/share/bash-completion/bash_completion 2>/dev/null || { echo no-bash-completion; exit 0; }
+		source "$1"
+		c() { COMP_LINE=$2; COMP_POINT=${#2}; read -ra COMP_WORDS <<<"$2"; [[ $2 == *" " ]] && COMP_WORDS+=(""); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _upgrade; echo "$1: ${COMPREPLY[*]}"; }
+		c sub "upgrade sft"
+		c what "upgrade download --what "
+		c wait "upgrade wait --i"
+		c help "upgrade help do"' _ "$comp"
+	[[ $output == no-bash-completion ]] && { echo "bash-completion is not installed" >&2; false; }
+	[[ ${lines[0]} == "sub: sftp-access sftp-put sftp-get" ]]
+	[[ ${lines[1]} == "what: upgraded-dump upgraded-sql notes modules original-dump original-sql" ]]
+	[[ ${lines[2]} == *--interval* && ${lines[2]} == *--insecure* ]]
+	[[ ${lines[3]} == "help: download" ]]
+}
+
+@test "make install: the module as upgrade in \$(libdir)/bash, loadable by name, and the completion" {
+	top=$(cd "$E2E_DIR/../.." && pwd)
+	[[ -f $top/Makefile ]] || { echo "not a configured tree" >&2; false; }
+	make -s -C "$top" install DESTDIR="$BATS_TEST_TMPDIR/root" >/dev/null
+	mod=$(find "$BATS_TEST_TMPDIR/root" -path '*/lib/bash/upgrade' -type f)
+	[[ -n $mod ]]
+	[[ ! -e ${mod}.so && ! -e ${mod}.la ]]
+	find "$BATS_TEST_TMPDIR/root" -path '*completions/upgrade' -type f | grep -q .
+	run bash --norc -c 'BASH_LOADABLES_PATH=$1; enable -f upgrade upgrade && type -t upgrade' _ "$(dirname "$mod")"
+	[[ $output == builtin ]]
+}
