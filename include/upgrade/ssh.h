@@ -84,4 +84,18 @@ int upg_ssh_close_handle(upg_ssh *c, LIBSSH2_SFTP_HANDLE **h, bool graceful);
  * Never blocks for long, even on a dead peer or after Ctrl-C. */
 void upg_ssh_close(upg_ssh *c, bool graceful);
 
+/* known_hosts, read line by line (exposed for tests/fuzz). */
+typedef struct known_hosts {
+  char *path;
+  LIBSSH2_KNOWNHOSTS *kh;      /* usable entries */
+  LIBSSH2_KNOWNHOSTS *revoked; /* @revoked entries */
+  char name[300];              /* this endpoint's entry name */
+  int known_types;             /* bitmask of 1 << (KNOWNHOST_KEY_* >> SHIFT) */
+} known_hosts;
+
+/* Feed one known_hosts line (LINE is modified) to K's lists. */
+void upg_known_hosts_line(known_hosts *k, char *line, size_t len);
+/* The key types K holds for K->name, as a bitmask. */
+int upg_known_types_for(known_hosts *k);
+
 #endif

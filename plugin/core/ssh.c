@@ -395,20 +395,12 @@ host_entry_name(const upg_sftp_endpoint *ep, char *buf, size_t len)
       *p = (char)(*p - 'A' + 'a');
 }
 
-typedef struct known_hosts {
-  char *path;
-  LIBSSH2_KNOWNHOSTS *kh;      /* usable entries */
-  LIBSSH2_KNOWNHOSTS *revoked; /* @revoked entries */
-  char name[300];              /* this endpoint's entry name */
-  int known_types;             /* bitmask of 1 << (KNOWNHOST_KEY_* >> SHIFT) */
-} known_hosts;
-
 /* Feed one known_hosts line to libssh2.  Lines libssh2 cannot parse
  * (@cert-authority, sk-* keys, wildcards are merely unmatched) are skipped
  * one by one -- libssh2_knownhost_readfile would stop at the first one and
  * silently forget every host after it. */
-static void
-known_hosts_line(known_hosts *k, char *line, size_t len)
+void
+upg_known_hosts_line(known_hosts *k, char *line, size_t len)
 {
   while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
     line[--len] = '\0';
@@ -440,7 +432,7 @@ known_hosts_read(upg_ssh *c, known_hosts *k)
   size_t cap = 0;
   ssize_t n;
   while ((n = getline(&line, &cap, f)) >= 0)
-    known_hosts_line(k, line, (size_t)n);
+    upg_known_hosts_line(k, line, (size_t)n);
   free(line);
   fclose(f);
   return 0;
@@ -454,8 +446,8 @@ static const int knownhost_key_types[] = {
 /* Which key types does the file hold for this endpoint?  Asking libssh2 to
  * check a dummy key per type answers it for hashed (|1|...) entries too:
  * MISMATCH means "an entry of that type exists". */
-static int
-known_types_for(known_hosts *k)
+int
+upg_known_types_for(known_hosts *k)
 {
   int mask = 0;
   for (size_t i = 0; i < sizeof knownhost_key_types / sizeof *knownhost_key_types; i++) {
@@ -531,7 +523,7 @@ known_hosts_open(upg_ssh *c, known_hosts *k)
   host_entry_name(c->ep, k->name, sizeof k->name);
   int st = known_hosts_read(c, k);
   if (!st)
-    k->known_types = known_types_for(k);
+    k->known_types = upg_known_types_for(k);
   return st;
 }
 

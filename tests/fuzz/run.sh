@@ -10,7 +10,7 @@ seconds=${FUZZ_SECONDS:-15}
 artifacts=${FUZZ_ARTIFACTS:-${TMPDIR:-/tmp}/upgrade-fuzz-artifacts}
 mkdir -p "$artifacts"
 n=0 bad=0
-for name in response sshkeys cli; do
+for name in response sshkeys cli knownhosts; do
   n=$((n + 1))
   fuzzer=$bin/fuzz_$name
   if ! [ -x "$fuzzer" ]; then
