@@ -208,7 +208,7 @@ shared() { echo "$SFTP_ROOT/$REQ/${1:-db.dump}"; }
 		(for ((i = 0; i < 600; i++)); do
 			[[ -f $1 && $(stat -c %s "$1") -gt 0 ]] && break
 			sleep 0.05
-		done; sleep 0.2; kill -INT $$) &
+		done; kill -INT $$) &
 		shift
 		start=$EPOCHREALTIME
 		upgrade sftp-put --cacert "$CA" "${@}" huge.dump -s
