@@ -92,6 +92,18 @@ kill_when_step() {
 	[[ ! -e db.dump.upgrade.json ]]
 }
 
+@test "run --continue: shell killed while asking to process" {
+	emulator_fault process slow '"delay": 5' >/dev/null
+	ubash "upgrade run $RUN_ARGS -s db.dump" >/dev/null 2>&1 &
+	kill_when_step uploaded $!
+	[[ $(record_step) == uploaded ]]
+	uploads=$(method_count upload)
+	run --separate-stderr ucall "upgrade run --cacert \"\$CA\" --continue --interval 0.1 db.dump"
+	expect_status 0
+	expect_upgraded upgraded_db.dump
+	[[ $(method_count upload) == "$uploads" ]] # not uploaded again
+}
+
 @test "run --continue: shell killed while waiting" {
 	emulator_fault status slow '"delay": 5' >/dev/null
 	ubash "upgrade run $RUN_ARGS -s db.dump" >/dev/null 2>&1 &

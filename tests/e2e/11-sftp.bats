@@ -247,3 +247,24 @@ shared() { echo "$SFTP_ROOT/$REQ/${1:-db.dump}"; }
 	run --separate-stderr ucall 'upgrade sftp-get --cacert "$CA" -o x.dump --progress -s "${@}"' "${SSH[@]}"
 	[[ $stderr != *"%"* ]]
 }
+
+@test "ssh-agent: with no identity file, the agent's key logs in" {
+	api_create
+	eval "$(ssh-agent -s)" >/dev/null
+	ssh-add -q "$KEYS/id_ecdsa" 2>/dev/null
+	mkdir -p home
+	run --separate-stderr ucall 'HOME=$PWD/home upgrade sftp-put --cacert "$CA" --ssh-keys "$KEYS/id_ecdsa.pub" --known-hosts kh "$HARNESS_DIR/big.dump"'
+	ssh-agent -k >/dev/null
+	expect_status 0
+	cmp "$HARNESS_DIR/big.dump" "$(shared)"
+}
+
+@test "a hashed known_hosts entry is matched" {
+	api_create
+	cp kh hashed_kh
+	ssh-keygen -q -H -f hashed_kh >/dev/null 2>&1
+	! grep -q 127.0.0.1 hashed_kh
+	run --separate-stderr ucall 'upgrade sftp-put --cacert "$CA" --identity "$KEYS/id_ed25519" --known-hosts hashed_kh "$HARNESS_DIR/big.dump"'
+	expect_status 0
+	cmp "$HARNESS_DIR/big.dump" "$(shared)"
+}
