@@ -27,8 +27,15 @@ expect_upgraded() {
 # record_step: the step the job record names.
 record_step() { jq -r .step db.dump.upgrade.json; }
 
-# kill_when_step STEP PID: SIGKILL the shell PID once the record says STEP
-# and the next call is under way.
+# start_job SCRIPT: SCRIPT in a ubash of its own process group (setsid),
+# so that the whole shell can be killed; sets JOB.
+start_job() {
+	setsid "$UBASH" "$1" >/dev/null 2>&1 &
+	JOB=$!
+}
+
+# kill_when_step STEP: SIGKILL the job's whole process group once the
+# record says STEP and the next call is under way; the shell is gone after.
 kill_when_step() {
 	local i
 	for ((i = 0; i < 400; i++)); do
@@ -36,8 +43,9 @@ kill_when_step() {
 		sleep 0.05
 	done
 	sleep 0.3
-	kill -KILL "$2"
-	wait "$2" 2>/dev/null || true
+	kill -KILL -- "-$JOB"
+	wait "$JOB" 2>/dev/null || true
+	! kill -0 "$JOB" 2>/dev/null
 }
 
 @test "run: create, upload, process, wait, download in one call" {
@@ -81,8 +89,8 @@ kill_when_step() {
 
 @test "run --continue: shell killed during the upload" {
 	emulator_fault upload slow '"delay": 5' >/dev/null
-	ubash "upgrade run $RUN_ARGS -s db.dump" >/dev/null 2>&1 &
-	kill_when_step created $!
+	start_job "upgrade run $RUN_ARGS -s db.dump"
+	kill_when_step created
 	[[ $(record_step) == created ]]
 	[[ ! -e upgraded_db.dump ]]
 	run --separate-stderr ucall "upgrade run --cacert \"\$CA\" --continue --interval 0.1 db.dump"
@@ -94,8 +102,8 @@ kill_when_step() {
 
 @test "run --continue: shell killed while asking to process" {
 	emulator_fault process slow '"delay": 5' >/dev/null
-	ubash "upgrade run $RUN_ARGS -s db.dump" >/dev/null 2>&1 &
-	kill_when_step uploaded $!
+	start_job "upgrade run $RUN_ARGS -s db.dump"
+	kill_when_step uploaded
 	[[ $(record_step) == uploaded ]]
 	uploads=$(method_count upload)
 	run --separate-stderr ucall "upgrade run --cacert \"\$CA\" --continue --interval 0.1 db.dump"
@@ -106,8 +114,8 @@ kill_when_step() {
 
 @test "run --continue: shell killed while waiting" {
 	emulator_fault status slow '"delay": 5' >/dev/null
-	ubash "upgrade run $RUN_ARGS -s db.dump" >/dev/null 2>&1 &
-	kill_when_step processed $!
+	start_job "upgrade run $RUN_ARGS -s db.dump"
+	kill_when_step processed
 	[[ $(record_step) == processed ]]
 	uploads=$(method_count upload)
 	run --separate-stderr ucall "upgrade run --cacert \"\$CA\" --continue --interval 0.1 db.dump"
@@ -120,8 +128,8 @@ kill_when_step() {
 @test "run --continue: shell killed during the download resumes the .part" {
 	head -c 20000000 /dev/urandom >db.dump
 	emulator_fault download slow '"delay": 30' >/dev/null
-	ubash "upgrade run $RUN_ARGS -s db.dump" >/dev/null 2>&1 &
-	kill_when_step done $!
+	start_job "upgrade run $RUN_ARGS -s db.dump"
+	kill_when_step done
 	[[ $(record_step) == done ]]
 	emulator_reset >/dev/null
 	emulator_fault download drop '"after_bytes": 5000000' >/dev/null
