@@ -5,14 +5,6 @@ load helpers
 
 SUBCOMMANDS=(create upload sftp-access sftp-put process skip-test status wait download sftp-get run)
 
-setup_file() {
-	start_emulator
-}
-
-teardown_file() {
-	harness_stop
-}
-
 @test "enable -f loads upgrade as a builtin" {
 	run --separate-stderr ubash 'type -t upgrade; enable -a | grep -x "enable upgrade"'
 	expect_status 0

@@ -3,14 +3,6 @@
 
 load helpers
 
-setup_file() {
-	start_emulator
-}
-
-teardown_file() {
-	harness_stop
-}
-
 setup() {
 	unset UPGRADE_REQUEST UPGRADE_KEY REQ KEY
 }

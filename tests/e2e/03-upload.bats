@@ -3,14 +3,6 @@
 
 load helpers
 
-setup_file() {
-	start_emulator
-}
-
-teardown_file() {
-	harness_stop
-}
-
 teardown() {
 	rm -f "$BATS_TEST_TMPDIR/big.dump"
 }

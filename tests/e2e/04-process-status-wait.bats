@@ -3,14 +3,6 @@
 
 load helpers
 
-setup_file() {
-	start_emulator
-}
-
-teardown_file() {
-	harness_stop
-}
-
 setup() {
 	emulator_reset
 	printf 'a small dump\n' >"$BATS_TEST_TMPDIR/db.dump"

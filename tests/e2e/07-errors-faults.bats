@@ -11,10 +11,6 @@ setup_file() {
 	export DONE_REQ=$REQ DONE_KEY=$KEY
 }
 
-teardown_file() {
-	harness_stop
-}
-
 setup() {
 	emulator_reset stats
 	export UPGRADE_REQUEST=$DONE_REQ UPGRADE_KEY=$DONE_KEY REQ=$DONE_REQ KEY=$DONE_KEY

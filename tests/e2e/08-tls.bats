@@ -16,10 +16,6 @@ setup_file() {
 	api_create
 }
 
-teardown_file() {
-	harness_stop
-}
-
 @test "no --cacert: the private CA is not trusted, exit 5 CLIENT:TLS" {
 	local before
 	before=$(stat_get .requests.status)

@@ -3,14 +3,6 @@
 # after the shell is killed at each step.
 load helpers
 
-setup_file() {
-	harness_make_ca
-	start_emulator
-	export UPGRADE_URL
-}
-
-teardown_file() { harness_stop; }
-
 setup() {
 	cd "$BATS_TEST_TMPDIR"
 	head -c 300000 /dev/urandom >db.dump

@@ -20,8 +20,6 @@ setup_file() {
 	export BIG=$(mib 30)
 }
 
-teardown_file() { harness_stop; }
-
 setup() {
 	cd "$BATS_TEST_TMPDIR"
 	cp "$KEYS/known_hosts" kh

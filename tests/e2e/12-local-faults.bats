@@ -18,8 +18,6 @@ setup_file() {
 	head -c 8000000 /dev/urandom >"$HARNESS_DIR/db.dump"
 }
 
-teardown_file() { harness_stop; }
-
 setup() { cd "$BATS_TEST_TMPDIR"; }
 
 expect_upgraded() { cmp <(printf 'UPGRADED TO 16.0\n'; cat "$HARNESS_DIR/db.dump") "$1"; }

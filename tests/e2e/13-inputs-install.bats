@@ -4,14 +4,6 @@
 # BASH_LOADABLES_PATH).
 load helpers
 
-setup_file() {
-	harness_make_ca
-	start_emulator
-	export UPGRADE_URL
-}
-
-teardown_file() { harness_stop; }
-
 setup() { cd "$BATS_TEST_TMPDIR"; }
 
 @test "a FIFO given as the dump: exit 2 CLIENT:FILE, nothing sent, no hang" {

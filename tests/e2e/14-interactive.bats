@@ -5,12 +5,6 @@
 # goes on working.
 load helpers
 
-setup_file() {
-	harness_make_ca
-	start_emulator
-	export UPGRADE_URL
-}
-
 teardown_file() {
 	tmux -L upgrade-e2e kill-server 2>/dev/null || true
 	harness_stop

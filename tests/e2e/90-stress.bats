@@ -6,14 +6,6 @@
 # are their own reports.
 load helpers
 
-setup_file() {
-	harness_make_ca
-	start_emulator
-	export UPGRADE_URL
-}
-
-teardown_file() { harness_stop; }
-
 @test "10,000 status -v calls in one shell: resident memory grows by less than 1 MiB" {
 	api_create
 	local calls=10000

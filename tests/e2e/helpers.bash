@@ -37,6 +37,12 @@ ucall() {
 	ubash "$script"$'\n''__rc=$?; echo SHELL-ALIVE >&2; exit $__rc' "$@"
 }
 
+# The default per-file set-up: one emulator (emulator_start makes the CA
+# and exports UPGRADE_URL), stopped with everything else at the end.  A file
+# that needs more defines its own setup_file after `load helpers`.
+setup_file() { start_emulator; }
+teardown_file() { harness_stop; }
+
 # start_emulator [ARGS]: one emulator per file, fast state changes.
 start_emulator() {
 	emulator_start --pending-seconds 0.2 --progress-seconds 0.2 "$@" || return 1
