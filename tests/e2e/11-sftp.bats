@@ -217,10 +217,11 @@ shared() { echo "$SFTP_ROOT/$REQ/${1:-db.dump}"; }
 	stderr_has trapped
 	took=$(grep -o 'took=[0-9.]*' <<<"$stderr" | cut -d= -f2)
 	less_than "$took" "$(scaled 2.5)"
-	partial=$(stat -c %s "$(shared)")
 	run --separate-stderr ucall 'upgrade sftp-put --cacert "$CA" "${@}" huge.dump -s -q .transfer.resumed_from' "${SSH[@]}"
 	expect_status 0
-	(( output > 0 && output <= partial ))
+	# resumed past zero; not compared with $partial: sshd may still land
+	# packets already in its socket after the client returned.
+	(( output > 0 ))
 	cmp huge.dump "$(shared)"
 	rm -f huge.dump "$(shared)"
 }
