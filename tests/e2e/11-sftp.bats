@@ -219,8 +219,8 @@ shared() { echo "$SFTP_ROOT/$REQ/${1:-db.dump}"; }
 	less_than "$took" "$(scaled 2.5)"
 	run --separate-stderr ucall 'upgrade sftp-put --cacert "$CA" "${@}" huge.dump -s -q .transfer.resumed_from' "${SSH[@]}"
 	expect_status 0
-	# resumed past zero; not compared with $partial: sshd may still land
-	# packets already in its socket after the client returned.
+	# resumed past zero; not compared with the size seen after the interrupt:
+	# sshd may still land packets already in its socket after we return.
 	(( output > 0 ))
 	cmp huge.dump "$(shared)"
 	rm -f huge.dump "$(shared)"
