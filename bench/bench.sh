@@ -10,7 +10,9 @@
 # BENCH_REPEAT (3), BENCH_MEM_CALLS (10000), BENCH_LOADS (= BENCH_CALLS),
 # BENCH_SO (the module, default .libs/upgrade.so), BENCH_DIAG=0 (skip the
 # diagnostic rows), BENCH_KEEP=1 (keep the work dir and the harness dir),
-# TMPDIR.  See bench/README.md.
+# BENCH_CASES (the cases to run, e.g. "download sftp-get"; all by default:
+# status upload download sftp-put sftp-get load mem), TMPDIR.
+# See bench/README.md.
 #
 # Prints progress on stderr and a Markdown table on stdout.  Exit status 0
 # when every measurement ran and verified (a missed goal is not an error),
@@ -42,6 +44,8 @@ REPEAT=${BENCH_REPEAT:-3}
 MEM_CALLS=${BENCH_MEM_CALLS:-10000}
 LOADS=${BENCH_LOADS:-$CALLS}
 SO=${BENCH_SO:-$ROOT/.libs/upgrade.so}
+ALL_CASES="status upload download sftp-put sftp-get load mem"
+CASES=${BENCH_CASES:-$ALL_CASES}
 DIAG=${BENCH_DIAG:-1} # the diagnostic rows (goal "—"): curl/sftp + fsync, sftp with libssh2's algorithms
 # What the builtin's libssh2 negotiates with this sshd (plugin/core/ssh.c
 # prefers aes128-ctr and hmac-sha2-256): the diagnostic OpenSSH rows use it.
@@ -54,6 +58,11 @@ DL_SIZE=$((SIZE + ${#PREFIX}))
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { say "$*"; exit 2; }
+want() { [[ " $CASES " == *" $1 "* ]]; }
+for c in $CASES; do
+	[[ " $ALL_CASES " == *" $c "* ]] || die "BENCH_CASES: unknown case '$c' (known: $ALL_CASES)"
+done
+LOAD_DELTAS=() MEM_LINE= MEM_FAILED=0
 
 for v in SIZE_MIB CALLS REPEAT MEM_CALLS LOADS; do
 	[[ -n ${!v} ]] || die "$v is empty"
@@ -310,6 +319,7 @@ GET_REMOTE=$SFTP_ROOT/$D_ID/upgraded_dump.zip
 	die "setup: $GET_REMOTE missing or of the wrong size"
 
 # ------------------------------------------------- case 1: status × N
+if want status; then
 # The child scripts print "SECONDS FAILURES" for the N calls only (after
 # `enable -f`; the first call's TLS handshake is included).
 cat >"$WORK/status_builtin.sh" <<'EOF'
@@ -381,7 +391,10 @@ status_case() {
 
 status_case "" ""
 
+fi # status
+
 # ------------------------------------------------- case 2: HTTPS upload
+if want upload; then
 row up-curlT "HTTPS upload ${SIZE_MIB} MiB" 'curl -X POST -T FILE' MiB/s "$SIZE_MIB" up-curlT ref
 row up-b "HTTPS upload ${SIZE_MIB} MiB" 'builtin `upload FILE`' MiB/s "$SIZE_MIB" up-curlT xfer:0.95
 row up-curlD "HTTPS upload ${SIZE_MIB} MiB" 'curl --data-binary @FILE (API doc)' MiB/s "$SIZE_MIB" up-curlT info
@@ -415,7 +428,10 @@ for ((r = 0; r <= REPEAT; r++)); do
 	done
 done
 
+fi # upload
+
 # ----------------------------------------------- case 3: HTTPS download
+if want download; then
 DL_OUT=$WORK/download.out
 row dl-curl "HTTPS download ${SIZE_MIB} MiB" 'curl -o F URL' MiB/s "$((SIZE_MIB))" dl-curl ref
 row dl-b "HTTPS download ${SIZE_MIB} MiB" 'builtin `download -o F --force`' MiB/s "$SIZE_MIB" dl-curl xfer:0.95
@@ -451,7 +467,10 @@ for ((r = 0; r <= REPEAT; r++)); do
 done
 rm -f "$DL_OUT" "$DL_OUT.part"
 
+fi # download
+
 # ------------------------------------------------------ case 4: SFTP put
+if want sftp-put; then
 row sp-ssh "SFTP put ${SIZE_MIB} MiB" 'OpenSSH sftp `put`' MiB/s "$SIZE_MIB" sp-ssh ref
 row sp-b "SFTP put ${SIZE_MIB} MiB" 'builtin `sftp-put FILE`' MiB/s "$SIZE_MIB" sp-ssh xfer:1.0
 PUT_TOOLS=(b ssh)
@@ -488,7 +507,10 @@ for ((r = 0; r <= REPEAT; r++)); do
 done
 : >"$PUT_REMOTE"
 
+fi # sftp-put
+
 # ------------------------------------------------------ case 4: SFTP get
+if want sftp-get; then
 GET_OUT=$WORK/sftp-get.out
 row sg-ssh "SFTP get ${SIZE_MIB} MiB" 'OpenSSH sftp `get`' MiB/s "$SIZE_MIB" sg-ssh ref
 row sg-b "SFTP get ${SIZE_MIB} MiB" 'builtin `sftp-get -o F --force`' MiB/s "$SIZE_MIB" sg-ssh xfer:1.0
@@ -531,7 +553,10 @@ for ((r = 0; r <= REPEAT; r++)); do
 done
 rm -f "$GET_OUT" "$GET_OUT.part"
 
+fi # sftp-get
+
 # ------------------------------------------------- case 5: enable -f time
+if want load; then
 cat >"$WORK/loads.sh" <<'EOF'
 n=$1 what=$2 fails=0
 t0=$EPOCHREALTIME
@@ -545,7 +570,6 @@ echo "${t0/,/.} ${t1/,/.} $fails"
 EOF
 row ld-bare "load ×$LOADS" 'bash --norc -c :' loads/s "$LOADS" ld-bare ref
 row ld-b "load ×$LOADS" "bash --norc -c 'enable -f upgrade.so upgrade'" loads/s "$LOADS" ld-bare -
-LOAD_DELTAS=()
 for ((r = 1; r <= REPEAT; r++)); do
 	say "enable -f load time, run $r/$REPEAT"
 	declare -A lt=()
@@ -565,7 +589,10 @@ for ((r = 1; r <= REPEAT; r++)); do
 	unset lt
 done
 
+fi # load
+
 # -------------------------------------------------------- memory growth
+if want mem; then
 cat >"$WORK/memgrowth.sh" <<'EOF'
 enable -f "$SO" upgrade || { echo "enable failed"; exit 1; }
 # rss VAR: VAR=VmRSS in KiB, read without forking
@@ -582,7 +609,6 @@ t1=$EPOCHREALTIME
 rss after
 echo "$before ${tenth:-$before} $after $fails ${t0/,/.} ${t1/,/.}"
 EOF
-MEM_LINE=
 say "memory growth: $MEM_CALLS status calls in one shell"
 new_request M || die "create failed"
 measure env SO="$SO" CA="$CA" UPGRADE_URL="$UPGRADE_URL" UPGRADE_REQUEST="$M_ID" UPGRADE_KEY="$M_KEY" \
@@ -600,6 +626,8 @@ else
 	MEM_FAILED=0
 fi
 say "$MEM_LINE"
+
+fi # mem
 
 # ------------------------------------------------------------------ table
 fmt() { awk -v v="$1" -v d="${2:-2}" 'BEGIN { printf "%.*f", d, v }'; }
@@ -700,11 +728,13 @@ if ((${#LOAD_DELTAS[@]})); then
 	# shellcheck disable=SC2068
 	printf 'enable -f load time: %s ms per load (median of %d; runs: %s ms)\n' \
 		"$(fmt "$(median ${LOAD_DELTAS[@]})" 3)" "${#LOAD_DELTAS[@]}" "${LOAD_DELTAS[*]}"
-else
+elif want load; then
 	echo 'enable -f load time: FAILED'
 fi
-echo
-echo "$MEM_LINE"
+if [[ -n $MEM_LINE ]]; then
+	echo
+	echo "$MEM_LINE"
+fi
 echo
 printf 'wall time of the whole bench: %.0f s\n' "$(fsub "$(now)" "$T_START")"
 ((MEM_FAILED)) && BUILTIN_FAILED=1
