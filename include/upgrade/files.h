@@ -17,6 +17,8 @@ typedef struct upg_partfile {
   char *part_path;   /* FILE.part */
   int fd;            /* open on part_path, positioned at its end */
   off_t resume_from; /* bytes already there when opened */
+  off_t end;         /* size of the part file: resume_from + bytes written */
+  off_t flushed;     /* bytes before this offset were handed to writeback */
 } upg_partfile;
 
 /* Open PATH.part for appending.  Refuses (exit 2, CLIENT:FILE) a PATH that
@@ -25,6 +27,10 @@ typedef struct upg_partfile {
 int upg_partfile_open(upg_partfile *pf, const char *path, bool force, jv *doc);
 /* Start again from zero (the server cannot resume). 0 or -1 (errno). */
 int upg_partfile_truncate(upg_partfile *pf);
+/* Append BUF to the part file.  Every few MiB it also starts the kernel's
+ * writeback of what was written, so the fsync of upg_partfile_commit finds
+ * little left to do.  0 or -1 (errno). */
+int upg_partfile_write(upg_partfile *pf, const void *buf, size_t len);
 /* Flush, close and rename to the final name.  0 or exit status with *doc. */
 int upg_partfile_commit(upg_partfile *pf, jv *doc);
 /* Close, keeping the .part for a later resume; frees the names. */

@@ -39,7 +39,7 @@ static size_t
 write_to_part(char *ptr, size_t size, size_t nmemb, void *data)
 {
   struct fetch *f = data;
-  if (upg_write_all(f->pf->fd, ptr, size * nmemb) != 0) {
+  if (upg_partfile_write(f->pf, ptr, size * nmemb) != 0) {
     f->call->write_errno = errno;
     return 0;
   }

@@ -240,7 +240,7 @@ pull(upg_ssh *c, LIBSSH2_SFTP_HANDLE *h, upg_partfile *pf, const char *remote, l
     }
     if (rc == 0)
       break; /* EOF */
-    if (upg_write_all(pf->fd, buf, (size_t)rc) != 0) {
+    if (upg_partfile_write(pf, buf, (size_t)rc) != 0) {
       st = upg_ssh_failf(c, UPG_EXIT_USAGE, "CLIENT:FILE", "cannot write %s: %s", pf->part_path,
                          strerror(errno));
       break;
