@@ -44,7 +44,9 @@ REPEAT=${BENCH_REPEAT:-3}
 MEM_CALLS=${BENCH_MEM_CALLS:-10000}
 LOADS=${BENCH_LOADS:-$CALLS}
 SO=${BENCH_SO:-$ROOT/.libs/upgrade.so}
-ALL_CASES="status upload download sftp-put sftp-get load mem"
+ALL_CASES="status upload download sftp-put sftp-get sftp-rtt load mem"
+RTT_MS=${BENCH_RTT_MS:-30}
+RTT_REPEAT=${BENCH_RTT_REPEAT:-1}
 CASES=${BENCH_CASES:-$ALL_CASES}
 DIAG=${BENCH_DIAG:-1} # the diagnostic rows (goal "—"): curl/sftp + fsync, sftp with libssh2's algorithms
 # What the builtin's libssh2 negotiates with this sshd (plugin/core/ssh.c
@@ -64,7 +66,7 @@ for c in $CASES; do
 done
 LOAD_DELTAS=() MEM_LINE= MEM_FAILED=0
 
-for v in SIZE_MIB CALLS REPEAT MEM_CALLS LOADS; do
+for v in SIZE_MIB CALLS REPEAT MEM_CALLS LOADS RTT_MS RTT_REPEAT; do
 	[[ -n ${!v} ]] || die "$v is empty"
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
 done
@@ -271,6 +273,17 @@ builtin_cmd() {
 expected_cmp() {
 	cmp -s "$1" <(printf '%s' "$PREFIX"; cat "$DATA")
 }
+# record_download KEY TOOL OUT: record the run just measured, once its exit
+# status (and for the builtin, TOOL b, its answer) and OUT's bytes check out
+record_download() {
+	if ((M_RC != 0)) || { [[ $2 == b ]] && ! json_ok; }; then
+		record "$1" 0 0 "$(why_failed)"
+	elif ! expected_cmp "$3"; then
+		record "$1" 0 0 "the downloaded bytes differ from the upgraded dump"
+	else
+		record "$1" "$M_SECS" "$M_RSS"
+	fi
+}
 
 # ------------------------------------------------------------------ setup
 say "work dir $WORK; size ${SIZE_MIB} MiB, ${CALLS} calls, ${REPEAT} repeats"
@@ -291,7 +304,7 @@ KH=$WORK/known_hosts
 harness_known_hosts "$KH" || die "known_hosts"
 harness_ssh_keygen "$WORK/id_put" && harness_ssh_keygen "$WORK/id_get" || die "ssh-keygen failed"
 SFTP_USER=$(id -un)
-SFTP_OPTS=(-F /dev/null -P "$SSHD_PORT" -o BatchMode=yes -o IdentitiesOnly=yes
+SFTP_OPTS=(-F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes
 	-o IdentityAgent=none -o StrictHostKeyChecking=yes -o GlobalKnownHostsFile=/dev/null
 	-o UserKnownHostsFile="$KH")
 
@@ -456,104 +469,132 @@ for ((r = 0; r <= REPEAT; r++)); do
 			measure bash --norc --noprofile -c 'curl -sS --fail --cacert "$1" -o "$2" "$3" && sync "$2"' \
 				_ "$CA" "$DL_OUT" "$DL_URL" ;;
 		esac
-		if ((M_RC != 0)) || { [[ $k == b ]] && ! json_ok; }; then
-			record "dl-$k" 0 0 "$(why_failed)"
-		elif ! expected_cmp "$DL_OUT"; then
-			record "dl-$k" 0 0 "the downloaded bytes differ from the upgraded dump"
-		else
-			record "dl-$k" "$M_SECS" "$M_RSS"
-		fi
+		record_download "dl-$k" "$k" "$DL_OUT"
 	done
 done
 rm -f "$DL_OUT" "$DL_OUT.part"
 
 fi # download
 
-# ------------------------------------------------------ case 4: SFTP put
-if want sftp-put; then
-row sp-ssh "SFTP put ${SIZE_MIB} MiB" 'OpenSSH sftp `put`' MiB/s "$SIZE_MIB" sp-ssh ref
-row sp-b "SFTP put ${SIZE_MIB} MiB" 'builtin `sftp-put FILE`' MiB/s "$SIZE_MIB" sp-ssh xfer:1.0
-PUT_TOOLS=(b ssh)
-if ((DIAG)); then
-	row sp-sshaes "SFTP put ${SIZE_MIB} MiB" "OpenSSH sftp \`put\`, $LIBSSH2_ALGOS" MiB/s "$SIZE_MIB" sp-ssh info
-	PUT_TOOLS+=(sshaes)
-fi
-printf 'put "%s" dump.zip\n' "$DATA" >"$WORK/put.batch"
-for ((r = 0; r <= REPEAT; r++)); do
-	say "SFTP put, $(run_label $r)"
-	order_for "$r" ssh "${PUT_TOOLS[@]}"
-	for k in "${ORDER[@]}"; do
-		: >"$PUT_REMOTE" # empty, so that resuming has nothing to skip
-		case $k in
-		b)
-			builtin_cmd sftp-put "$DATA" --identity "$WORK/id_put" --known-hosts "$KH" \
-				--request "$P_ID" --key "$P_KEY" --url "$UPGRADE_URL" --cacert "$CA" -s -c
-			measure "${B_CMD[@]}" ;;
-		ssh)
-			M_STDIN=$WORK/put.batch measure env SSH_AUTH_SOCK= \
-				sftp -b - -i "$WORK/id_put" "${SFTP_OPTS[@]}" "$SFTP_USER@127.0.0.1" ;;
-		sshaes)
-			M_STDIN=$WORK/put.batch measure env SSH_AUTH_SOCK= \
-				sftp -b - -i "$WORK/id_put" "${SFTP_OPTS[@]}" "${LIBSSH2_OPTS[@]}" "$SFTP_USER@127.0.0.1" ;;
-		esac
-		if ((M_RC != 0)) || { [[ $k == b ]] && ! json_ok; }; then
-			record "sp-$k" 0 0 "$(why_failed)"
-		elif ! cmp -s "$DATA" "$PUT_REMOTE"; then
-			record "sp-$k" 0 0 "the remote file differs from the local one"
-		else
-			record "sp-$k" "$M_SECS" "$M_RSS"
-		fi
-	done
-done
-: >"$PUT_REMOTE"
+# measure_sftp BATCH IDENTITY PORT [OPTION…]: measure OpenSSH's sftp
+# running the commands in BATCH, logged in with IDENTITY
+measure_sftp() {
+	local batch=$1 id=$2 port=$3
+	shift 3
+	M_STDIN=$batch measure env SSH_AUTH_SOCK= \
+		sftp -b - -i "$id" "${SFTP_OPTS[@]}" -P "$port" "$@" "$SFTP_USER@127.0.0.1"
+}
 
-fi # sftp-put
+# ------------------------------------------------------ case 4: SFTP put
+# sftp_put_case P LABEL PORT DIAG GOAL: the SFTP put rows, keys P-tool,
+# through PORT; GOAL is the builtin row's (see row)
+sftp_put_case() {
+	local p=$1 label=$2 port=$3 diag=$4 goal=$5 r k
+	row "$p-ssh" "SFTP put ${SIZE_MIB} MiB$label" 'OpenSSH sftp `put`' MiB/s "$SIZE_MIB" "$p-ssh" ref
+	row "$p-b" "SFTP put ${SIZE_MIB} MiB$label" 'builtin `sftp-put FILE`' MiB/s "$SIZE_MIB" "$p-ssh" "$goal"
+	PUT_TOOLS=(b ssh)
+	if ((diag)); then
+		row "$p-sshaes" "SFTP put ${SIZE_MIB} MiB$label" "OpenSSH sftp \`put\`, $LIBSSH2_ALGOS" MiB/s "$SIZE_MIB" "$p-ssh" info
+		PUT_TOOLS+=(sshaes)
+	fi
+	printf 'put "%s" dump.zip\n' "$DATA" >"$WORK/put.batch"
+	for ((r = 0; r <= REPEAT; r++)); do
+		say "SFTP put$label, $(run_label $r)"
+		order_for "$r" ssh "${PUT_TOOLS[@]}"
+		for k in "${ORDER[@]}"; do
+			: >"$PUT_REMOTE" # empty, so that resuming has nothing to skip
+			case $k in
+			b)
+				builtin_cmd sftp-put "$DATA" --identity "$WORK/id_put" --known-hosts "$KH" \
+					--request "$P_ID" --key "$P_KEY" --url "$UPGRADE_URL" --cacert "$CA" -s -c
+				measure "${B_CMD[@]}" ;;
+			ssh)
+				measure_sftp "$WORK/put.batch" "$WORK/id_put" "$port" ;;
+			sshaes)
+				measure_sftp "$WORK/put.batch" "$WORK/id_put" "$port" "${LIBSSH2_OPTS[@]}" ;;
+			esac
+			if ((M_RC != 0)) || { [[ $k == b ]] && ! json_ok; }; then
+				record "$p-$k" 0 0 "$(why_failed)"
+			elif ! cmp -s "$DATA" "$PUT_REMOTE"; then
+				record "$p-$k" 0 0 "the remote file differs from the local one"
+			else
+				record "$p-$k" "$M_SECS" "$M_RSS"
+			fi
+		done
+	done
+	: >"$PUT_REMOTE"
+}
+if want sftp-put; then
+	sftp_put_case sp "" "$SSHD_PORT" "$DIAG" xfer:1.0
+fi
 
 # ------------------------------------------------------ case 4: SFTP get
-if want sftp-get; then
-GET_OUT=$WORK/sftp-get.out
-row sg-ssh "SFTP get ${SIZE_MIB} MiB" 'OpenSSH sftp `get`' MiB/s "$SIZE_MIB" sg-ssh ref
-row sg-b "SFTP get ${SIZE_MIB} MiB" 'builtin `sftp-get -o F --force`' MiB/s "$SIZE_MIB" sg-ssh xfer:1.0
-GET_TOOLS=(b ssh)
-if ((DIAG)); then
-	row sg-sshsync "SFTP get ${SIZE_MIB} MiB" 'OpenSSH sftp `get` && sync F (same fsync)' MiB/s "$SIZE_MIB" sg-ssh info
-	row sg-sshaes "SFTP get ${SIZE_MIB} MiB" "OpenSSH sftp \`get\`, $LIBSSH2_ALGOS" MiB/s "$SIZE_MIB" sg-ssh info
-	GET_TOOLS+=(sshsync sshaes)
-fi
-printf 'get upgraded_dump.zip "%s"\n' "$GET_OUT" >"$WORK/get.batch"
-for ((r = 0; r <= REPEAT; r++)); do
-	say "SFTP get, $(run_label $r)"
-	order_for "$r" ssh "${GET_TOOLS[@]}"
-	for k in "${ORDER[@]}"; do
-		rm -f "$GET_OUT" "$GET_OUT.part"
-		case $k in
-		b)
-			builtin_cmd sftp-get -o "$GET_OUT" --force --identity "$WORK/id_get" --known-hosts "$KH" \
-				--request "$D_ID" --key "$D_KEY" --url "$UPGRADE_URL" --cacert "$CA" -s -c
-			measure "${B_CMD[@]}" ;;
-		ssh)
-			M_STDIN=$WORK/get.batch measure env SSH_AUTH_SOCK= \
-				sftp -b - -i "$WORK/id_get" "${SFTP_OPTS[@]}" "$SFTP_USER@127.0.0.1" ;;
-		sshsync)
-			M_STDIN=$WORK/get.batch measure env SSH_AUTH_SOCK= bash --norc --noprofile -c \
-				'sftp "$@" && sync "$0"' "$GET_OUT" \
-				-b - -i "$WORK/id_get" "${SFTP_OPTS[@]}" "$SFTP_USER@127.0.0.1" ;;
-		sshaes)
-			M_STDIN=$WORK/get.batch measure env SSH_AUTH_SOCK= \
-				sftp -b - -i "$WORK/id_get" "${SFTP_OPTS[@]}" "${LIBSSH2_OPTS[@]}" "$SFTP_USER@127.0.0.1" ;;
-		esac
-		if ((M_RC != 0)) || { [[ $k == b ]] && ! json_ok; }; then
-			record "sg-$k" 0 0 "$(why_failed)"
-		elif ! expected_cmp "$GET_OUT"; then
-			record "sg-$k" 0 0 "the downloaded bytes differ from the upgraded dump"
-		else
-			record "sg-$k" "$M_SECS" "$M_RSS"
-		fi
+# sftp_get_case P LABEL PORT DIAG GOAL: the SFTP get rows, keys P-tool,
+# through PORT; GOAL is the builtin row's (see row)
+sftp_get_case() {
+	local p=$1 label=$2 port=$3 diag=$4 goal=$5 r k
+	GET_OUT=$WORK/sftp-get.out
+	row "$p-ssh" "SFTP get ${SIZE_MIB} MiB$label" 'OpenSSH sftp `get`' MiB/s "$SIZE_MIB" "$p-ssh" ref
+	row "$p-b" "SFTP get ${SIZE_MIB} MiB$label" 'builtin `sftp-get -o F --force`' MiB/s "$SIZE_MIB" "$p-ssh" "$goal"
+	GET_TOOLS=(b ssh)
+	if ((diag)); then
+		row "$p-sshsync" "SFTP get ${SIZE_MIB} MiB$label" 'OpenSSH sftp `get` && sync F (same fsync)' MiB/s "$SIZE_MIB" "$p-ssh" info
+		row "$p-sshaes" "SFTP get ${SIZE_MIB} MiB$label" "OpenSSH sftp \`get\`, $LIBSSH2_ALGOS" MiB/s "$SIZE_MIB" "$p-ssh" info
+		GET_TOOLS+=(sshsync sshaes)
+	fi
+	printf 'get upgraded_dump.zip "%s"\n' "$GET_OUT" >"$WORK/get.batch"
+	for ((r = 0; r <= REPEAT; r++)); do
+		say "SFTP get$label, $(run_label $r)"
+		order_for "$r" ssh "${GET_TOOLS[@]}"
+		for k in "${ORDER[@]}"; do
+			rm -f "$GET_OUT" "$GET_OUT.part"
+			case $k in
+			b)
+				builtin_cmd sftp-get -o "$GET_OUT" --force --identity "$WORK/id_get" --known-hosts "$KH" \
+					--request "$D_ID" --key "$D_KEY" --url "$UPGRADE_URL" --cacert "$CA" -s -c
+				measure "${B_CMD[@]}" ;;
+			ssh)
+				measure_sftp "$WORK/get.batch" "$WORK/id_get" "$port" ;;
+			sshsync)
+				M_STDIN=$WORK/get.batch measure env SSH_AUTH_SOCK= bash --norc --noprofile -c \
+					'sftp "$@" && sync "$0"' "$GET_OUT" \
+					-b - -i "$WORK/id_get" "${SFTP_OPTS[@]}" -P "$port" "$SFTP_USER@127.0.0.1" ;;
+			sshaes)
+				measure_sftp "$WORK/get.batch" "$WORK/id_get" "$port" "${LIBSSH2_OPTS[@]}" ;;
+			esac
+			record_download "$p-$k" "$k" "$GET_OUT"
+		done
 	done
-done
-rm -f "$GET_OUT" "$GET_OUT.part"
+	rm -f "$GET_OUT" "$GET_OUT.part"
+}
+if want sftp-get; then
+	sftp_get_case sg "" "$SSHD_PORT" "$DIAG" xfer:1.0
+fi
 
-fi # sftp-get
+# ----------------------------------- case 4b: SFTP over a link with latency
+# The same put and get through tests/lib/delay_proxy.py, which holds every
+# chunk RTT_MS/2 in each direction.  On loopback the CPU decides the speed;
+# on a real link it is how much each tool keeps in flight, which this shows.
+if want sftp-rtt; then
+	python3 "$ROOT/tests/lib/delay_proxy.py" --target-port "$SSHD_PORT" --delay-ms "$(fdiv "$RTT_MS" 2)" \
+		--port-file "$WORK/proxy.port" </dev/null >"$WORK/proxy.log" 2>&1 &
+	harness_track delay_proxy $!
+	for ((i = 0; i < 100; i++)); do
+		[[ -s $WORK/proxy.port ]] && break
+		sleep 0.05
+	done
+	PROXY_PORT=$(<"$WORK/proxy.port") || die "delay_proxy.py did not start: $(<"$WORK/proxy.log")"
+	printf '[127.0.0.1]:%s %s\n' "$PROXY_PORT" "$(cut -d' ' -f1,2 "$SSHD_HOSTKEY_PUB")" >>"$KH"
+	announce_sftp_port() { # PORT: what request_sftp_access hands out
+		emulator_curl /_emulator/sftp_port -H 'Content-Type: application/json' -d "{\"port\": $1}" -o /dev/null
+	}
+	announce_sftp_port "$PROXY_PORT" || die "setup: the emulator did not take the proxy's port"
+	# No memory goal here: filling a link takes its bandwidth-delay product
+	# in flight (plugin/core/sftp.c sizes the buffers from the round trip).
+	REPEAT=$RTT_REPEAT sftp_put_case rp ", ${RTT_MS} ms RTT" "$PROXY_PORT" 0 speedup:1.0
+	REPEAT=$RTT_REPEAT sftp_get_case rg ", ${RTT_MS} ms RTT" "$PROXY_PORT" 0 speedup:1.0
+	announce_sftp_port "$SSHD_PORT" || die "the emulator did not take sshd's port back"
+fi
 
 # ------------------------------------------------- case 5: enable -f time
 if want load; then
@@ -704,7 +745,7 @@ for k in "${ROWS[@]}"; do
 	printf '| %s | %s | %s | %s %s | %s | %s | %s |\n' "${R_CASE[$k]}" "${R_TOOL[$k]}" "$(fmt "$secs" 3)" \
 		"$(fmt "$rate" 1)" "$unit" "$rss_mib" "$ratio" "$verdict"
 done
-if [[ -n ${R_SECS[st-bv]// /} ]]; then
+if [[ -n ${R_SECS[st-bv]:-} ]]; then
 	# shellcheck disable=SC2086
 	per_call=$(awk -v s="$(median ${R_SECS[st-bv]})" -v n="$CALLS" 'BEGIN { printf "%.2f", s * 1000 / n }')
 	echo

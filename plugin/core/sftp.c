@@ -22,16 +22,40 @@
 #include "upgrade/sftp.h"
 #include "upgrade/ssh.h"
 
-/* Bytes handed to one libssh2_sftp_write call: between PUT_WINDOW and
- * twice that.  What is in flight is capped by the server's channel window
- * (2 MiB for OpenSSH), so 2 MiB is enough; measured with 30 ms RTT, 1 MiB
- * took 1.8x as long and 4-8 MiB bought nothing. */
-#define PUT_WINDOW (2 * 1024 * 1024)
-/* Read buffer.  libssh2 1.10 keeps 4x this in flight as read-ahead, capped
- * at 8 MiB, which 2 MiB reaches: with 30 ms RTT 128 KiB was 7x slower,
- * 4 MiB no faster.  (On loopback 128 KiB is ~20% faster -- cache effects --
- * but real links have latency.) */
-#define GET_BUFFER (2 * 1024 * 1024)
+/* How much to keep in flight depends on the round trip: a link's
+ * bandwidth-delay product must be in flight to fill it, but on loopback or
+ * a LAN big buffers only cost cache misses and memory (measured on
+ * loopback, 1 GiB: a 2 MiB read buffer took 1.4x as long as 128 KiB; with
+ * 30 ms RTT 128 KiB was 7x slower than 2 MiB).  So the round trip of the
+ * fstat before the transfer sizes them: enough in flight for IN_FLIGHT_RATE
+ * over that RTT, between the bounds below. */
+#define IN_FLIGHT_RATE (1024.0 * 1024 * 1024) /* bytes per second */
+/* Upload window: bytes handed to one libssh2_sftp_write call, between the
+ * window and twice that.  The server's channel window (2 MiB for OpenSSH)
+ * caps what is in flight, so more than 2 MiB buys nothing. */
+#define PUT_WINDOW_MIN (256L * 1024)
+#define PUT_WINDOW_MAX (2L * 1024 * 1024)
+/* Read buffer.  libssh2 1.10 keeps 4x this in flight as read-ahead (capped
+ * at 8 MiB, which 2 MiB reaches). */
+#define GET_BUFFER_MIN (128L * 1024)
+#define GET_BUFFER_MAX (2L * 1024 * 1024)
+
+/* IN_FLIGHT_RATE x RTT seconds, divided by SHARE, within [LO, HI]. */
+static size_t
+sized_for_rtt(double rtt, int share, size_t lo, size_t hi)
+{
+  double want = IN_FLIGHT_RATE * rtt / share;
+  return want <= (double)lo ? lo : want >= (double)hi ? hi : (size_t)want;
+}
+
+/* The SFTP fields of a transfer summary: the remote name, and the bytes
+ * kept in flight (which the round trip decided, see sized_for_rtt). */
+static jv
+sftp_summary(jv sum, const char *remote, size_t in_flight)
+{
+  sum = jv_object_set(sum, jv_string("remote"), jv_string(remote));
+  return jv_object_set(sum, jv_string("in_flight"), jv_number((double)in_flight));
+}
 
 /* Open REMOTE with FLAGS (0600 when created). */
 static int
@@ -48,12 +72,14 @@ open_remote(upg_ssh *c, const char *remote, unsigned long flags, LIBSSH2_SFTP_HA
   return upg_ssh_fail_sftp(c, libssh2_session_last_errno(c->session), "opening", remote);
 }
 
-/* The size of an open remote file (the server must report one). */
+/* The size of an open remote file (the server must report one), and the
+ * seconds its round trip took in *rtt. */
 static int
-remote_fsize(upg_ssh *c, LIBSSH2_SFTP_HANDLE *h, const char *remote, long long *size)
+remote_fsize(upg_ssh *c, LIBSSH2_SFTP_HANDLE *h, const char *remote, long long *size, double *rtt)
 {
   LIBSSH2_SFTP_ATTRIBUTES a;
   int rc, st;
+  double t0 = upg_now();
   while ((rc = libssh2_sftp_fstat_ex(h, &a, 0)) == LIBSSH2_ERROR_EAGAIN)
     if ((st = upg_ssh_wait(c)))
       return st;
@@ -63,6 +89,7 @@ remote_fsize(upg_ssh *c, LIBSSH2_SFTP_HANDLE *h, const char *remote, long long *
     return upg_ssh_failf(c, UPG_EXIT_TRANSPORT, "CLIENT:SFTP", "the server does not report the size of %s",
                          remote);
   *size = (long long)a.filesize;
+  *rtt = upg_now() - t0;
   return 0;
 }
 
@@ -95,9 +122,10 @@ typedef struct window {
 static int
 window_fill(window *w, int fd, long long *left)
 {
-  if (*left <= 0 || w->end - w->off >= PUT_WINDOW)
+  size_t size = w->cap / 2; /* the window; the rest lets reads stay large */
+  if (*left <= 0 || w->end - w->off >= size)
     return 0;
-  if (w->cap - w->end < PUT_WINDOW) {
+  if (w->cap - w->end < size) {
     memmove(w->buf, w->buf + w->off, w->end - w->off); /* at most one window */
     w->end -= w->off;
     w->off = 0;
@@ -118,12 +146,13 @@ window_fill(window *w, int fd, long long *left)
   return 0;
 }
 
-/* Stream TOTAL bytes from FD (positioned) to H (positioned). */
+/* Stream TOTAL bytes from FD (positioned) to H (positioned), keeping
+ * about SIZE bytes in flight. */
 static int
 push(upg_ssh *c, LIBSSH2_SFTP_HANDLE *h, int fd, const char *local, const char *remote,
-     long long total, long long *sent, upg_meter *meter)
+     long long total, size_t size, long long *sent, upg_meter *meter)
 {
-  window w = { malloc(2 * PUT_WINDOW), 0, 0, 2 * PUT_WINDOW };
+  window w = { malloc(2 * size), 0, 0, 2 * size };
   long long left = total;
   int st = 0;
   if (!w.buf)
@@ -153,13 +182,14 @@ push(upg_ssh *c, LIBSSH2_SFTP_HANDLE *h, int fd, const char *local, const char *
 /* Everything after the connection is up: check sizes, send, verify. */
 static int
 put_file(upg_ssh *c, int fd, long long size, const char *local, const char *remote,
-         long long *resumed, long long *sent)
+         long long *resumed, long long *sent, size_t *in_flight)
 {
   LIBSSH2_SFTP_HANDLE *h = NULL;
   long long rsize = 0;
+  double rtt = 0;
   int st = open_remote(c, remote, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT, &h);
   if (!st)
-    st = remote_fsize(c, h, remote, &rsize);
+    st = remote_fsize(c, h, remote, &rsize, &rtt);
   if (!st && rsize > size)
     st = upg_ssh_failf(c, UPG_EXIT_TRANSPORT, "CLIENT:SFTP",
                        "remote file %s is larger than local %s (%lld > %lld bytes): refusing to truncate "
@@ -175,7 +205,8 @@ put_file(upg_ssh *c, int fd, long long size, const char *local, const char *remo
     upg_ssh_transfer_phase(c, what);
     upg_meter meter;
     upg_meter_start(&meter, c->s, what, rsize);
-    st = push(c, h, fd, local, remote, size - rsize, sent, &meter);
+    *in_flight = sized_for_rtt(rtt, 1, PUT_WINDOW_MIN, PUT_WINDOW_MAX);
+    st = push(c, h, fd, local, remote, size - rsize, *in_flight, sent, &meter);
     upg_meter_end(&meter);
   }
   /* Closing waits for the last acknowledgements: only then is it sent.
@@ -204,9 +235,10 @@ upg_sftp_put(const upg_settings *s, const upg_sftp_endpoint *ep, const char *loc
     return st;
   upg_ssh c;
   long long resumed = 0, sent = 0;
+  size_t in_flight = 0;
   st = upg_ssh_open(&c, s, ep, doc);
   if (!st) {
-    st = put_file(&c, fd, (long long)size, local, remote, &resumed, &sent);
+    st = put_file(&c, fd, (long long)size, local, remote, &resumed, &sent, &in_flight);
     upg_ssh_close(&c, true);
   }
   close(fd);
@@ -214,21 +246,22 @@ upg_sftp_put(const upg_settings *s, const upg_sftp_endpoint *ep, const char *loc
     return st;
   jv sum = upg_transfer_summary(local, sent, resumed, (long long)size, upg_now() - t0);
   jv_free(*doc);
-  *doc = upg_doc_with("transfer", jv_object_set(sum, jv_string("remote"), jv_string(remote)));
+  *doc = upg_doc_with("transfer", sftp_summary(sum, remote, in_flight));
   return 0;
 }
 
-/* Stream H to the part file until EOF; *got counts the bytes written. */
+/* Stream H to the part file until EOF, reading BUFSIZE bytes at a time;
+ * *got counts the bytes written. */
 static int
 pull(upg_ssh *c, LIBSSH2_SFTP_HANDLE *h, upg_partfile *pf, const char *remote, long long size,
-     long long *got, upg_meter *meter)
+     size_t bufsize, long long *got, upg_meter *meter)
 {
-  char *buf = malloc(GET_BUFFER);
+  char *buf = malloc(bufsize);
   int st = 0;
   if (!buf)
     return upg_ssh_failf(c, UPG_EXIT_USAGE, "CLIENT:FILE", "out of memory for the download buffer");
   for (;;) {
-    ssize_t rc = libssh2_sftp_read(h, buf, GET_BUFFER);
+    ssize_t rc = libssh2_sftp_read(h, buf, bufsize);
     if (rc == LIBSSH2_ERROR_EAGAIN) {
       if ((st = upg_ssh_wait(c)))
         break;
@@ -256,12 +289,14 @@ pull(upg_ssh *c, LIBSSH2_SFTP_HANDLE *h, upg_partfile *pf, const char *remote, l
 
 /* Everything after the connection is up: size, resume point, transfer. */
 static int
-get_file(upg_ssh *c, upg_partfile *pf, const char *remote, long long *size, long long *got)
+get_file(upg_ssh *c, upg_partfile *pf, const char *remote, long long *size, long long *got,
+         size_t *in_flight)
 {
   LIBSSH2_SFTP_HANDLE *h = NULL;
+  double rtt = 0;
   int st = open_remote(c, remote, LIBSSH2_FXF_READ, &h);
   if (!st)
-    st = remote_fsize(c, h, remote, size);
+    st = remote_fsize(c, h, remote, size, &rtt);
   if (!st && pf->resume_from > *size) {
     upg_notice(c->s, "%s is larger than %s on the server: downloading it again", pf->part_path, remote);
     if (upg_partfile_truncate(pf) != 0)
@@ -275,7 +310,9 @@ get_file(upg_ssh *c, upg_partfile *pf, const char *remote, long long *size, long
     upg_ssh_transfer_phase(c, what);
     upg_meter meter;
     upg_meter_start(&meter, c->s, what, (long long)pf->resume_from);
-    st = pull(c, h, pf, remote, *size, got, &meter);
+    size_t bufsize = sized_for_rtt(rtt, 4, GET_BUFFER_MIN, GET_BUFFER_MAX);
+    *in_flight = 4 * bufsize; /* libssh2's read-ahead */
+    st = pull(c, h, pf, remote, *size, bufsize, got, &meter);
     upg_meter_end(&meter);
   }
   if (!st && pf->resume_from + *got != *size)
@@ -297,9 +334,10 @@ upg_sftp_get(const upg_settings *s, const upg_sftp_endpoint *ep, const char *rem
     return st;
   upg_ssh c;
   long long size = 0, got = 0;
+  size_t in_flight = 0;
   st = upg_ssh_open(&c, s, ep, doc);
   if (!st) {
-    st = get_file(&c, &pf, remote, &size, &got);
+    st = get_file(&c, &pf, remote, &size, &got, &in_flight);
     upg_ssh_close(&c, true);
   }
   long long resumed = (long long)pf.resume_from;
@@ -315,7 +353,7 @@ upg_sftp_get(const upg_settings *s, const upg_sftp_endpoint *ep, const char *rem
   if (st)
     return st;
   jv sum = upg_transfer_summary(local, got, resumed, size, upg_now() - t0);
-  *doc = upg_doc_with("transfer", jv_object_set(sum, jv_string("remote"), jv_string(remote)));
+  *doc = upg_doc_with("transfer", sftp_summary(sum, remote, in_flight));
   return 0;
 }
 

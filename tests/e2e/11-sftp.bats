@@ -267,3 +267,41 @@ shared() { echo "$SFTP_ROOT/$REQ/${1:-db.dump}"; }
 	expect_status 0
 	cmp "$HARNESS_DIR/big.dump" "$(shared)"
 }
+
+# announce_sftp_port PORT: the port the emulator's request_sftp_access hands out
+announce_sftp_port() {
+	emulator_curl /_emulator/sftp_port -H 'Content-Type: application/json' -d "{\"port\": $1}" -o /dev/null
+}
+
+@test "the round trip sizes what is in flight: small on loopback, the most through 30 ms of latency; byte-exact" {
+	api_create
+	run --separate-stderr ucall 'upgrade sftp-put --cacert "$CA" "${@}" "$HARNESS_DIR/big.dump"' "${SSH[@]}"
+	expect_status 0
+	local near
+	near=$(jq '.transfer.in_flight' <<<"$output")
+	# the smallest window on bare loopback (valgrind can slow the round trip)
+	instrumented || [[ $near == $((256 * 1024)) ]]
+
+	# the same through a forwarder that delays each direction by 15 ms
+	"$HARNESS_PYTHON" "$BATS_TEST_DIRNAME/../lib/delay_proxy.py" --target-port "$SSHD_PORT" \
+		--delay-ms 15 --port-file proxy.port </dev/null >proxy.log 2>&1 3>&- &
+	harness_track delay_proxy $!
+	for ((i = 0; i < 100; i++)); do [[ -s proxy.port ]] && break; sleep 0.05; done
+	local port
+	port=$(<proxy.port)
+	printf '[127.0.0.1]:%s %s\n' "$port" "$(cut -d' ' -f1,2 "$SSHD_HOSTKEY_PUB")" >>kh
+	announce_sftp_port "$port"
+	api_create
+	run --separate-stderr ucall 'upgrade sftp-put --cacert "$CA" "${@}" "$HARNESS_DIR/big.dump"' "${SSH[@]}"
+	expect_status 0
+	jqe --argjson near "$near" '.transfer.in_flight == 2097152 and .transfer.in_flight >= $near'
+	cmp "$HARNESS_DIR/big.dump" "$(shared)"
+	run ucall 'upgrade process --cacert "$CA" -s' # takes the dump from the shared file
+	expect_status 0
+	emulator_set_state "$REQ" done
+	run --separate-stderr ucall 'upgrade sftp-get --cacert "$CA" "${@}"' "${SSH[@]}"
+	expect_status 0
+	jqe '.transfer.in_flight == 8388608'
+	cmp <(printf 'UPGRADED TO 16.0\n'; cat "$HARNESS_DIR/big.dump") upgraded_db.dump
+	announce_sftp_port "$SSHD_PORT"
+}

@@ -57,6 +57,9 @@ Admin API (no auth, same server):
                                done/delivered write the upgraded files (an
                                empty original is assumed if none was sent)
     GET  /_emulator/requests   internal view of every request (keys included)
+    POST /_emulator/sftp_port  {"port": N}: the sftp_port request_sftp_access
+                               announces from now on (bench/ points it at a
+                               proxy that adds latency in front of sshd)
 
 Request states advance lazily from timestamps: no background threads.
 """
@@ -792,6 +795,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                       404)
             emu.set_state(r, str(spec["state"]))
             return self.send_json({"ok": True, "request": emu.request_obj(r)})
+        if what == "sftp_port" and self.command == "POST":
+            port = spec.get("port")
+            if not isinstance(port, int) or not 0 < port < 65536:
+                return self.send_json({"error": "port must be 1-65535"}, 400)
+            emu.args.sftp_port = port
+            return self.send_json({"ok": True, "sftp_port": port})
         if what == "requests":
             with emu.lock:
                 reqs = list(emu.requests.values())
