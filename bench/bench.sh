@@ -7,7 +7,7 @@
 #   bash bench/bench.sh --quick    # 64 MiB, 50 calls
 #
 # Environment: BENCH_SIZE_MIB (1024; 64 with --quick), BENCH_CALLS (200; 50),
-# BENCH_REPEAT (3), BENCH_MEM_CALLS (10000), BENCH_LOADS (= BENCH_CALLS),
+# BENCH_REPEAT (5), BENCH_MEM_CALLS (10000), BENCH_LOADS (= BENCH_CALLS),
 # BENCH_SO (the module, default .libs/upgrade.so), BENCH_DIAG=0 (skip the
 # diagnostic rows), BENCH_KEEP=1 (keep the work dir and the harness dir),
 # BENCH_CASES (the cases to run, e.g. "download sftp-get"; all by default:
@@ -40,7 +40,7 @@ if ((QUICK)); then
 else
 	SIZE_MIB=${BENCH_SIZE_MIB:-1024} CALLS=${BENCH_CALLS:-200}
 fi
-REPEAT=${BENCH_REPEAT:-3}
+REPEAT=${BENCH_REPEAT:-5}
 MEM_CALLS=${BENCH_MEM_CALLS:-10000}
 LOADS=${BENCH_LOADS:-$CALLS}
 SO=${BENCH_SO:-$ROOT/.libs/upgrade.so}
