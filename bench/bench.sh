@@ -11,7 +11,9 @@
 # BENCH_SO (the module, default .libs/upgrade.so), BENCH_DIAG=0 (skip the
 # diagnostic rows), BENCH_KEEP=1 (keep the work dir and the harness dir),
 # BENCH_CASES (the cases to run, e.g. "download sftp-get"; all by default:
-# status upload download sftp-put sftp-get load mem), TMPDIR.
+# status upload download sftp-put sftp-get sftp-rtt load mem), BENCH_RTT_MS
+# (30), BENCH_RTT_REPEAT (1), BENCH_RTT_DIAG=1 (diagnostic rows over RTT
+# too), TMPDIR.
 # See bench/README.md.
 #
 # Prints progress on stderr and a Markdown table on stdout.  Exit status 0
@@ -47,6 +49,7 @@ SO=${BENCH_SO:-$ROOT/.libs/upgrade.so}
 ALL_CASES="status upload download sftp-put sftp-get sftp-rtt load mem"
 RTT_MS=${BENCH_RTT_MS:-30}
 RTT_REPEAT=${BENCH_RTT_REPEAT:-1}
+RTT_DIAG=${BENCH_RTT_DIAG:-0} # the diagnostic rows over RTT too (curl's put: ~30 s per 64 MiB at 30 ms)
 CASES=${BENCH_CASES:-$ALL_CASES}
 DIAG=${BENCH_DIAG:-1} # the diagnostic rows (goal "—"): curl/sftp + fsync, sftp with libssh2's algorithms
 # What the builtin's libssh2 negotiates with this sshd (plugin/core/ssh.c
@@ -304,6 +307,7 @@ KH=$WORK/known_hosts
 harness_known_hosts "$KH" || die "known_hosts"
 harness_ssh_keygen "$WORK/id_put" && harness_ssh_keygen "$WORK/id_get" || die "ssh-keygen failed"
 SFTP_USER=$(id -un)
+HOST_SHA256=$(ssh-keygen -lf "$SSHD_HOSTKEY_PUB" -E sha256 | awk '{ sub(/^SHA256:/, "", $2); print $2 }')
 SFTP_OPTS=(-F /dev/null -o BatchMode=yes -o IdentitiesOnly=yes
 	-o IdentityAgent=none -o StrictHostKeyChecking=yes -o GlobalKnownHostsFile=/dev/null
 	-o UserKnownHostsFile="$KH")
@@ -485,6 +489,17 @@ measure_sftp() {
 		sftp -b - -i "$id" "${SFTP_OPTS[@]}" -P "$port" "$@" "$SFTP_USER@127.0.0.1"
 }
 
+# measure_curl_sftp IDENTITY PORT REMOTE CURL-OPTION…: measure the curl
+# tool's sftp:// (libcurl 7.88 driving the same libssh2 1.10 as the
+# builtin), the alternative weighed in the README's SFTP design notes
+CURL_SFTP_TOOL='curl sftp:// (libcurl + libssh2, as the builtin)'
+measure_curl_sftp() {
+	local id=$1 port=$2 remote=$3
+	shift 3
+	measure curl -sS --key "$id" --pubkey "$id.pub" --hostpubsha256 "$HOST_SHA256" "$@" \
+		"sftp://$SFTP_USER@127.0.0.1:$port/~/$remote"
+}
+
 # ------------------------------------------------------ case 4: SFTP put
 # sftp_put_case P LABEL PORT DIAG GOAL: the SFTP put rows, keys P-tool,
 # through PORT; GOAL is the builtin row's (see row)
@@ -495,7 +510,8 @@ sftp_put_case() {
 	PUT_TOOLS=(b ssh)
 	if ((diag)); then
 		row "$p-sshaes" "SFTP put ${SIZE_MIB} MiB$label" "OpenSSH sftp \`put\`, $LIBSSH2_ALGOS" MiB/s "$SIZE_MIB" "$p-ssh" info
-		PUT_TOOLS+=(sshaes)
+		row "$p-curl" "SFTP put ${SIZE_MIB} MiB$label" "$CURL_SFTP_TOOL -T FILE" MiB/s "$SIZE_MIB" "$p-ssh" info
+		PUT_TOOLS+=(sshaes curl)
 	fi
 	printf 'put "%s" dump.zip\n' "$DATA" >"$WORK/put.batch"
 	for ((r = 0; r <= REPEAT; r++)); do
@@ -512,6 +528,8 @@ sftp_put_case() {
 				measure_sftp "$WORK/put.batch" "$WORK/id_put" "$port" ;;
 			sshaes)
 				measure_sftp "$WORK/put.batch" "$WORK/id_put" "$port" "${LIBSSH2_OPTS[@]}" ;;
+			curl)
+				measure_curl_sftp "$WORK/id_put" "$port" dump.zip -T "$DATA" ;;
 			esac
 			if ((M_RC != 0)) || { [[ $k == b ]] && ! json_ok; }; then
 				record "$p-$k" 0 0 "$(why_failed)"
@@ -540,7 +558,8 @@ sftp_get_case() {
 	if ((diag)); then
 		row "$p-sshsync" "SFTP get ${SIZE_MIB} MiB$label" 'OpenSSH sftp `get` && sync F (same fsync)' MiB/s "$SIZE_MIB" "$p-ssh" info
 		row "$p-sshaes" "SFTP get ${SIZE_MIB} MiB$label" "OpenSSH sftp \`get\`, $LIBSSH2_ALGOS" MiB/s "$SIZE_MIB" "$p-ssh" info
-		GET_TOOLS+=(sshsync sshaes)
+		row "$p-curl" "SFTP get ${SIZE_MIB} MiB$label" "$CURL_SFTP_TOOL -o F" MiB/s "$SIZE_MIB" "$p-ssh" info
+		GET_TOOLS+=(sshsync sshaes curl)
 	fi
 	printf 'get upgraded_dump.zip "%s"\n' "$GET_OUT" >"$WORK/get.batch"
 	for ((r = 0; r <= REPEAT; r++)); do
@@ -561,6 +580,8 @@ sftp_get_case() {
 					-b - -i "$WORK/id_get" "${SFTP_OPTS[@]}" -P "$port" "$SFTP_USER@127.0.0.1" ;;
 			sshaes)
 				measure_sftp "$WORK/get.batch" "$WORK/id_get" "$port" "${LIBSSH2_OPTS[@]}" ;;
+			curl)
+				measure_curl_sftp "$WORK/id_get" "$port" upgraded_dump.zip -o "$GET_OUT" ;;
 			esac
 			record_download "$p-$k" "$k" "$GET_OUT"
 		done
@@ -591,8 +612,8 @@ if want sftp-rtt; then
 	announce_sftp_port "$PROXY_PORT" || die "setup: the emulator did not take the proxy's port"
 	# No memory goal here: filling a link takes its bandwidth-delay product
 	# in flight (plugin/core/sftp.c sizes the buffers from the round trip).
-	REPEAT=$RTT_REPEAT sftp_put_case rp ", ${RTT_MS} ms RTT" "$PROXY_PORT" 0 speedup:1.0
-	REPEAT=$RTT_REPEAT sftp_get_case rg ", ${RTT_MS} ms RTT" "$PROXY_PORT" 0 speedup:1.0
+	REPEAT=$RTT_REPEAT sftp_put_case rp ", ${RTT_MS} ms RTT" "$PROXY_PORT" "$RTT_DIAG" speedup:1.0
+	REPEAT=$RTT_REPEAT sftp_get_case rg ", ${RTT_MS} ms RTT" "$PROXY_PORT" "$RTT_DIAG" speedup:1.0
 	announce_sftp_port "$SSHD_PORT" || die "the emulator did not take sshd's port back"
 fi
 
