@@ -279,8 +279,9 @@ announce_sftp_port() {
 	expect_status 0
 	local near
 	near=$(jq '.transfer.in_flight' <<<"$output")
-	# the smallest window on bare loopback (valgrind can slow the round trip)
-	instrumented || [[ $near == $((256 * 1024)) ]]
+	# less than the most on bare loopback (256 KiB when the machine is idle;
+	# a loaded machine or valgrind can stretch the round trip)
+	instrumented || ((near >= 256 * 1024 && near < 2097152))
 
 	# the same through a forwarder that delays each direction by 15 ms
 	"$HARNESS_PYTHON" "$BATS_TEST_DIRNAME/../lib/delay_proxy.py" --target-port "$SSHD_PORT" \
