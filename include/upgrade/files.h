@@ -40,6 +40,11 @@ void upg_partfile_abandon(upg_partfile *pf);
  * *size; returns 0 or exit 2 with a CLIENT:FILE failure in *doc. */
 int upg_input_open(const char *path, int *fd, off_t *size, jv *doc);
 
+/* Read FD up to its end or MAX bytes, retrying on EINTR and short reads,
+ * into a new NUL-terminated buffer; *len gets the byte count (MAX when the
+ * file may hold more).  NULL with errno on failure. */
+char *upg_read_small(int fd, size_t max, size_t *len);
+
 /* Write all of BUF to FD, retrying on EINTR and short writes: 0 or -1. */
 int upg_write_all(int fd, const void *buf, size_t len);
 

@@ -145,6 +145,32 @@ upg_input_open(const char *path, int *fd, off_t *size, jv *doc)
   return 0;
 }
 
+char *
+upg_read_small(int fd, size_t max, size_t *len)
+{
+  char *buf = malloc(max + 1);
+  size_t n = 0;
+  while (buf && n < max) {
+    ssize_t r = read(fd, buf + n, max - n);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0) {
+      int err = errno;
+      free(buf);
+      errno = err;
+      return NULL;
+    }
+    if (r == 0)
+      break;
+    n += (size_t)r;
+  }
+  if (!buf)
+    return NULL;
+  buf[n] = '\0';
+  *len = n;
+  return buf;
+}
+
 int
 upg_write_all(int fd, const void *buf, size_t len)
 {

@@ -52,15 +52,14 @@ read_record(const char *path, int *err)
     *err = errno;
     return NULL;
   }
-  char *text = malloc(65537);
-  ssize_t n = text ? read(fd, text, 65536) : -1;
+  size_t n = 0;
+  char *text = upg_read_small(fd, 65536, &n);
   close(fd);
-  if (n < 0 || n == 65536) {
+  if (!text || n == 65536) {
     free(text);
     *err = EINVAL;
     return NULL;
   }
-  text[n] = '\0';
   return text;
 }
 

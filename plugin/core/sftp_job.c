@@ -33,16 +33,13 @@ read_keys_file(const char *path, char **text, size_t *len, jv *doc)
     close(fd);
     return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "%s: larger than 1 MiB, not a keys file", path));
   }
-  *text = malloc((size_t)size + 1);
-  ssize_t n = *text ? read(fd, *text, (size_t)size) : -1;
+  *text = upg_read_small(fd, (size_t)size, len);
   close(fd);
-  if (n != (ssize_t)size) {
+  if (!*text || *len != (size_t)size) {
     free(*text);
     *text = NULL;
     return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "cannot read %s", path));
   }
-  (*text)[size] = '\0';
-  *len = (size_t)size;
   return 0;
 }
 

@@ -700,19 +700,9 @@ read_small(const char *path, size_t max, size_t *lenp)
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
     return NULL;
-  char *buf = malloc(max + 1);
   size_t n = 0;
-  while (buf && n < max) {
-    ssize_t r = read(fd, buf + n, max - n);
-    if (r < 0 && errno == EINTR)
-      continue;
-    if (r <= 0)
-      break;
-    n += (size_t)r;
-  }
+  char *buf = upg_read_small(fd, max, &n);
   close(fd);
-  if (buf)
-    buf[n] = '\0';
   if (lenp)
     *lenp = n;
   return buf;
