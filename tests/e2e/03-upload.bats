@@ -74,11 +74,12 @@ small_dump() {
 	[ ! -e "$EMULATOR_DATA/$REQ/original" ]
 }
 
-@test "a missing file: exit 2 CLIENT:FILE, nothing sent" {
-	api_create
+# file_refused PATH: upload PATH exits 2 CLIENT:FILE, the shell alive, and
+# sends nothing.
+file_refused() {
 	local before
 	before=$(method_count upload)
-	run --separate-stderr ucall 'upgrade upload --cacert "$CA" "$1"' "$BATS_TEST_TMPDIR/nosuch.dump"
+	run --separate-stderr ucall 'upgrade upload --cacert "$CA" "$1"' "$1"
 	expect_status 2
 	one_line
 	alive
@@ -86,29 +87,20 @@ small_dump() {
 	[ "$(method_count upload)" = "$before" ]
 }
 
+@test "a missing file: exit 2 CLIENT:FILE, nothing sent" {
+	api_create
+	file_refused "$BATS_TEST_TMPDIR/nosuch.dump"
+}
+
 @test "a directory: exit 2 CLIENT:FILE, nothing sent" {
 	api_create
-	local before
-	before=$(method_count upload)
-	run --separate-stderr ucall 'upgrade upload --cacert "$CA" "$1"' "$BATS_TEST_TMPDIR"
-	expect_status 2
-	one_line
-	alive
-	expect_reason CLIENT:FILE
-	[ "$(method_count upload)" = "$before" ]
+	file_refused "$BATS_TEST_TMPDIR"
 }
 
 @test "an empty file: exit 2 CLIENT:FILE, nothing sent" {
 	api_create
 	: >"$BATS_TEST_TMPDIR/empty.dump"
-	local before
-	before=$(method_count upload)
-	run --separate-stderr ucall 'upgrade upload --cacert "$CA" "$1"' "$BATS_TEST_TMPDIR/empty.dump"
-	expect_status 2
-	one_line
-	alive
-	expect_reason CLIENT:FILE
-	[ "$(method_count upload)" = "$before" ]
+	file_refused "$BATS_TEST_TMPDIR/empty.dump"
 }
 
 @test "an unreadable file: exit 2 CLIENT:FILE" {

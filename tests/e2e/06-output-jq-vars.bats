@@ -3,15 +3,10 @@
 
 load helpers
 
-setup_file() {
-	start_emulator
-	printf 'dump\n' >"$BATS_FILE_TMPDIR/db.dump"
-	done_request "$BATS_FILE_TMPDIR/db.dump"
-	export DONE_REQ=$REQ DONE_KEY=$KEY
-}
+setup_file() { start_with_done_request; }
 
 setup() {
-	export UPGRADE_REQUEST=$DONE_REQ UPGRADE_KEY=$DONE_KEY REQ=$DONE_REQ KEY=$DONE_KEY
+	use_done_request
 }
 
 # pty SCRIPT: run a ubash SCRIPT with stdout on a terminal (script(1));

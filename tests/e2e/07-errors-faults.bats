@@ -4,16 +4,11 @@
 
 load helpers
 
-setup_file() {
-	start_emulator
-	printf 'dump\n' >"$BATS_FILE_TMPDIR/db.dump"
-	done_request "$BATS_FILE_TMPDIR/db.dump"
-	export DONE_REQ=$REQ DONE_KEY=$KEY
-}
+setup_file() { start_with_done_request; }
 
 setup() {
 	emulator_reset stats
-	export UPGRADE_REQUEST=$DONE_REQ UPGRADE_KEY=$DONE_KEY REQ=$DONE_REQ KEY=$DONE_KEY
+	use_done_request
 }
 
 STATUS='upgrade status --cacert "$CA"'

@@ -15,7 +15,7 @@ setup_file() {
 
 setup() {
 	emulator_reset
-	export UPGRADE_REQUEST=$DONE_REQ UPGRADE_KEY=$DONE_KEY REQ=$DONE_REQ KEY=$DONE_KEY
+	use_done_request
 	cd "$BATS_TEST_TMPDIR"
 }
 

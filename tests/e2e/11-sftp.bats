@@ -5,13 +5,7 @@
 load helpers
 
 setup_file() {
-	harness_make_ca
-	sshd_prepare
-	start_emulator
-	sshd_start
-	export UPGRADE_URL SFTP_ROOT SSHD_PORT SSHD_HOSTKEY_PUB
-	export KEYS=$HARNESS_DIR/keys
-	mkdir -p "$KEYS"
+	start_sshd_emulator
 	harness_ssh_keygen "$KEYS/id_ed25519" >/dev/null
 	ssh-keygen -q -t ecdsa -N '' -f "$KEYS/id_ecdsa" </dev/null
 	ssh-keygen -q -t ed25519 -N '' -f "$KEYS/stranger" </dev/null

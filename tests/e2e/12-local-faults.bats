@@ -6,13 +6,7 @@
 load helpers
 
 setup_file() {
-	harness_make_ca
-	sshd_prepare
-	start_emulator
-	sshd_start
-	export UPGRADE_URL SFTP_ROOT
-	export KEYS=$HARNESS_DIR/keys
-	mkdir -p "$KEYS"
+	start_sshd_emulator
 	harness_ssh_keygen "$KEYS/id" >/dev/null
 	harness_known_hosts "$KEYS/kh"
 	head -c 8000000 /dev/urandom >"$HARNESS_DIR/db.dump"

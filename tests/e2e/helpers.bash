@@ -49,6 +49,33 @@ start_emulator() {
 	export CA=$UPGRADE_TEST_CACERT
 }
 
+# start_with_done_request: the set-up of a file whose tests share one done
+# request of a small dump; exports its id and key as DONE_REQ and DONE_KEY.
+start_with_done_request() {
+	start_emulator
+	printf 'dump\n' >"$BATS_FILE_TMPDIR/db.dump"
+	done_request "$BATS_FILE_TMPDIR/db.dump"
+	export DONE_REQ=$REQ DONE_KEY=$KEY
+}
+
+# use_done_request: make the file's shared done request (DONE_REQ, DONE_KEY)
+# the current one: REQ, KEY, UPGRADE_REQUEST and UPGRADE_KEY exported.
+use_done_request() {
+	export UPGRADE_REQUEST=$DONE_REQ UPGRADE_KEY=$DONE_KEY REQ=$DONE_REQ KEY=$DONE_KEY
+}
+
+# start_sshd_emulator: the set-up of an SFTP file: the CA, OpenSSH's sshd and
+# the emulator, their settings exported, and an empty $KEYS directory.
+start_sshd_emulator() {
+	harness_make_ca
+	sshd_prepare
+	start_emulator
+	sshd_start
+	export UPGRADE_URL SFTP_ROOT SSHD_PORT SSHD_HOSTKEY_PUB
+	export KEYS=$HARNESS_DIR/keys
+	mkdir -p "$KEYS"
+}
+
 # ---------------------------------------------------------------- asserts
 
 # show: what the last `run` saw (printed only when a test fails).
