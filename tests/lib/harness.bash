@@ -281,6 +281,52 @@ emulator_set_state() {
 		-o /dev/null
 }
 
+# hostile_start: the scriptable hostile server (tests/lib/hostile_server.py)
+# on loopback, TLS with the harness CA.  Exports HOSTILE_URL (its base,
+# https://127.0.0.1:PORT) and HOSTILE_PORT.  Script it with hostile_script.
+hostile_start() {
+	harness_init || return 1
+	[[ -f $HARNESS_DIR/ca.pem ]] || harness_make_ca || return 1
+	local dir=$HARNESS_DIR/hostile
+	mkdir -p "$dir" || return 1
+	rm -f "$dir/port"
+	"$HARNESS_PYTHON" "$HARNESS_LIB_DIR/hostile_server.py" --cert "$HARNESS_DIR/server.pem" \
+		--key "$HARNESS_DIR/server.key" --port-file "$dir/port" </dev/null >>"$dir/log" 2>&1 3>&- &
+	local pid=$! i
+	disown "$pid" 2>/dev/null || true
+	harness_track hostile "$pid"
+	for ((i = 0; i < 200; i++)); do
+		[[ -s $dir/port ]] && break
+		_harness_alive "$pid" || break
+		sleep 0.05
+	done
+	if ! [[ -s $dir/port ]]; then
+		_harness_err "hostile server did not start; log $dir/log:"
+		tail -n 30 "$dir/log" >&2
+		return 1
+	fi
+	export HOSTILE_PORT=$(<"$dir/port")
+	export HOSTILE_URL=https://127.0.0.1:$HOSTILE_PORT HOSTILE_LOG=$dir/log
+	export UPGRADE_TEST_CACERT=$HARNESS_DIR/ca.pem
+}
+
+# hostile_curl PATH [curl args]: an admin call to the hostile server.
+hostile_curl() {
+	local path=$1
+	shift
+	curl -sS --fail-with-body --max-time 30 --cacert "$HARNESS_DIR/ca.pem" "$@" \
+		"${HOSTILE_URL:?hostile server not started}$path"
+}
+
+# hostile_script JSON: replace the server's rules (and forget its log).
+hostile_script() {
+	hostile_curl /_hostile/reset -X POST -o /dev/null &&
+		hostile_curl /_hostile/script -H 'Content-Type: application/json' --data-binary "$1" -o /dev/null
+}
+
+# hostile_log: the requests the server saw since the last script, as JSON.
+hostile_log() { hostile_curl /_hostile/log; }
+
 # sshd_prepare: host key, sftp root, empty authorized_keys and sshd_config
 # under $HARNESS_DIR/sshd.  Exports SSHD_PORT, SSHD_HOSTKEY_PUB, SFTP_ROOT,
 # SSHD_AUTHORIZED_KEYS, SSHD_CONFIG.
