@@ -57,4 +57,8 @@ jv upg_transfer_summary(const char *file, long long bytes,
 /* Monotonic clock in seconds. */
 double upg_now(void);
 
+/* "$HOME/REL" (the password database's home when HOME is unset), malloc'd;
+ * NULL when there is no home. */
+char *upg_home_path(const char *rel);
+
 #endif

@@ -11,19 +11,8 @@
 #include <jv.h>
 #include "upgrade/settings.h"
 
-typedef struct upg_sftp_endpoint {
-  const char *host;   /* "hostname" of request_sftp_access */
-  int port;           /* "sftp_port" */
-  const char *user;   /* "sftp_user" */
-} upg_sftp_endpoint;
-
-/* The identity to authenticate with: s->identity, else the first of
- * ~/.ssh/id_ed25519, id_ecdsa, id_rsa that exists.  *private_path is
- * malloc'd (or NULL when none exists: agent only).  *public_keys is the
- * text of PRIVATE.pub, malloc'd, or NULL when there is no .pub.
- * Returns 0, or an exit status with *doc set (e.g. identity unreadable). */
-int upg_ssh_identity(const upg_settings *s, char **private_path,
-                     char **public_keys, jv *doc);
+/* Where the SFTP server is: defined by the SSH layer (ssh.h). */
+typedef struct upg_sftp_endpoint upg_sftp_endpoint;
 
 /* Upload LOCAL to REMOTE (a path relative to the SFTP root), continuing
  * after the prefix the remote file already holds.  On success *doc is

@@ -1,5 +1,10 @@
-/* ssh.h -- internal: one SSH connection driven non-blocking (ssh.c), used
- * by the SFTP transfers (sftp.c).  Not part of the core's public surface.
+/* ssh.h -- internal: one SSH connection driven non-blocking, used by the
+ * SFTP transfers (sftp.c).  Not part of the core's public surface.
+ *
+ * The SSH layer is four files: ssh_conn.c (TCP, failures, waiting,
+ * closing: declared here), ssh_hostkey.c (host-key trust, ssh_hostkey.h),
+ * ssh_auth.c (identity and authentication, ssh_auth.h) and ssh.c, which
+ * opens a session with the three (upg_ssh_open, here).
  *
  * A connection lives for one call: nothing is cached across calls, so a
  * forked subshell never inherits a session its parent still uses.  Every
@@ -15,7 +20,14 @@
 #include <jv.h>
 
 #include "upgrade/settings.h"
-#include "upgrade/sftp.h"
+
+/* Where the platform's SFTP server is (request_sftp_access's answer).
+ * The strings are the caller's, borrowed for the call. */
+typedef struct upg_sftp_endpoint {
+  const char *host;   /* "hostname" */
+  int port;           /* "sftp_port" */
+  const char *user;   /* "sftp_user" */
+} upg_sftp_endpoint;
 
 typedef struct upg_ssh {
   const upg_settings *s;
@@ -84,18 +96,17 @@ int upg_ssh_close_handle(upg_ssh *c, LIBSSH2_SFTP_HANDLE **h, bool graceful);
  * Never blocks for long, even on a dead peer or after Ctrl-C. */
 void upg_ssh_close(upg_ssh *c, bool graceful);
 
-/* known_hosts, read line by line (exposed for tests/fuzz). */
-typedef struct known_hosts {
-  char *path;
-  LIBSSH2_KNOWNHOSTS *kh;      /* usable entries */
-  LIBSSH2_KNOWNHOSTS *revoked; /* @revoked entries */
-  char name[300];              /* this endpoint's entry name */
-  int known_types;             /* bitmask of 1 << (KNOWNHOST_KEY_* >> SHIFT) */
-} known_hosts;
+/* Between the files of the SSH layer (ssh_conn.c provides them). */
 
-/* Feed one known_hosts line (LINE is modified) to K's lists. */
-void upg_known_hosts_line(known_hosts *k, char *line, size_t len);
-/* The key types K holds for K->name, as a bitmask. */
-int upg_known_types_for(known_hosts *k);
+/* --connect-timeout, or the default of 30 s, in milliseconds. */
+long upg_ssh_connect_timeout_ms(const upg_settings *s);
+/* Resolve c->ep->host and connect to the first address that answers,
+ * within the connect deadline; sets c->sock.  0 or a failure status. */
+int upg_ssh_tcp_connect(upg_ssh *c);
+/* Is a libssh2 error code a lost connection (rather than a refusal)? */
+bool upg_ssh_network_error(int err);
+/* libssh2's last error message on C's session (never NULL; points into
+ * the session); *CODE gets its code when CODE is not NULL. */
+const char *upg_ssh_last_error(upg_ssh *c, int *code);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,4 +207,26 @@ upg_now(void)
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* $HOME, or the password database's idea of it when HOME is unset. */
+static const char *
+home_dir(void)
+{
+  const char *h = getenv("HOME");
+  if (h && *h)
+    return h;
+  struct passwd *pw = getpwuid(getuid());
+  return pw ? pw->pw_dir : NULL;
+}
+
+/* Malloc'd "HOME/REL", or NULL when there is no home. */
+char *
+upg_home_path(const char *rel)
+{
+  const char *h = home_dir();
+  char *p = NULL;
+  if (h && asprintf(&p, "%s/%s", h, rel) < 0)
+    p = NULL;
+  return p;
 }

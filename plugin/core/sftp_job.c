@@ -16,6 +16,8 @@
 #include "upgrade/outcome.h"
 #include "upgrade/response.h"
 #include "upgrade/sftp.h"
+#include "upgrade/ssh.h"
+#include "upgrade/ssh_auth.h"
 #include "upgrade/sshkeys.h"
 
 #define KEYS_MAX (1024 * 1024)

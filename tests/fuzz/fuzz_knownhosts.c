@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "upgrade/ssh.h"
+#include "upgrade/ssh_hostkey.h"
 
 static LIBSSH2_SESSION *session;
 
