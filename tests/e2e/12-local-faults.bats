@@ -85,7 +85,8 @@ while time.time() < end:
     except OSError: pass
 ' "$port" &
 	srv=$!
-	sleep 0.3
+	# Listening before the call: python's start takes seconds on a loaded machine.
+	for ((i = 0; i < 200; i++)); do _harness_port_open "$port" && break; sleep 0.05; done
 	start=$(now)
 	run --separate-stderr ucall 'upgrade status --url "https://127.0.0.1:$1/database/v1" --request 1 --key k --max-time 1' "$port"
 	end=$(now)
