@@ -16,10 +16,6 @@
  * material. */
 int upg_sshkeys_check(const char *text, size_t len, char *err, size_t errlen);
 
-/* Read and check the file PATH (at most 1 MiB).  Same returns; -1 also when
- * the file cannot be read. */
-int upg_sshkeys_check_file(const char *path, char *err, size_t errlen);
-
 /* Strict, padded base64 (as ssh-keygen writes it) into OUT (CAP bytes).
  * Returns the decoded length, or -1 when IN is not base64 or OUT is too
  * small.  Also used by ssh.c to read the public half of an identity. */

@@ -9,19 +9,14 @@
  */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "upgrade/sshkeys.h"
 
-#define SSHKEYS_MAX_FILE (1024 * 1024)
 
 /* The key types OpenSSH accepts in authorized_keys (certificates aside). */
 static const char *const key_types[] = {
@@ -224,65 +219,4 @@ upg_sshkeys_check(const char *text, size_t len, char *err, size_t errlen)
   if (keys == 0)
     snprintf(err, errlen, "no public key found");
   return keys;
-}
-
-/* Read PATH whole (it is small by construction); NULL with ERR filled. */
-static char *
-slurp_small(const char *path, size_t *len, char *err, size_t errlen)
-{
-  struct stat st;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-  if (fd < 0) {
-    snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-    return NULL;
-  }
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    snprintf(err, errlen, "%s is not a regular file", path);
-    close(fd);
-    return NULL;
-  }
-  if (st.st_size > SSHKEYS_MAX_FILE) {
-    snprintf(err, errlen, "%s is larger than 1 MiB: not an ssh_keys file", path);
-    close(fd);
-    return NULL;
-  }
-  char *buf = malloc((size_t)st.st_size + 1);
-  size_t n = 0;
-  int rerr = buf ? 0 : ENOMEM;
-  while (!rerr && n < (size_t)st.st_size) {
-    ssize_t r = read(fd, buf + n, (size_t)st.st_size - n);
-    if (r < 0 && errno != EINTR)
-      rerr = errno;
-    if (r == 0)
-      break; /* shrank under us: check what we have */
-    if (r > 0)
-      n += (size_t)r;
-  }
-  close(fd);
-  if (rerr) {
-    snprintf(err, errlen, "cannot read %s: %s", path, strerror(rerr));
-    free(buf);
-    return NULL;
-  }
-  *len = n;
-  return buf;
-}
-
-int
-upg_sshkeys_check_file(const char *path, char *err, size_t errlen)
-{
-  size_t len = 0;
-  char *text = slurp_small(path, &len, err, errlen);
-
-  if (!text)
-    return -1;
-  char inner[512];
-  int r = upg_sshkeys_check(text, len, inner, sizeof inner);
-  free(text);
-  if (r == 0)
-    snprintf(err, errlen, "no public key in %s", path);
-  else if (r < 0)
-    snprintf(err, errlen, "%s: %s", path, inner);
-  return r;
 }

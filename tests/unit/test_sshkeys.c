@@ -80,18 +80,6 @@ b64_of(const char *key)
   return buf;
 }
 
-/* Write TEXT (LEN bytes) to a temporary file; returns its malloc'd name. */
-static char *
-temp_file(const char *text, size_t len)
-{
-  char *path = strdup("/tmp/test_sshkeys.XXXXXX");
-  int fd = mkstemp(path);
-  if (fd < 0 || write(fd, text, len) != (ssize_t)len)
-    abort();
-  close(fd);
-  return path;
-}
-
 static void
 test_valid(void)
 {
@@ -221,43 +209,6 @@ test_long_line(void)
      "a short error buffer is truncated, not overrun");
 }
 
-static void
-test_file(void)
-{
-  char text[4096];
-  snprintf(text, sizeof text, "# keys\n%s\n%s\n", K_ED, K_RSA);
-  char *path = temp_file(text, strlen(text));
-  ok(upg_sshkeys_check_file(path, err, sizeof err) == 2, "a keys file with two keys");
-  unlink(path);
-  free(path);
-
-  path = temp_file("# empty\n", 8);
-  ok(upg_sshkeys_check_file(path, err, sizeof err) == 0, "a file of comments: 0");
-  ok(strncmp(err, "no public key in /tmp/test_sshkeys.", 35) == 0, "  'no public key in FILE': %s", err);
-  unlink(path);
-  free(path);
-
-  path = temp_file("-----BEGIN OPENSSH PRIVATE KEY-----\nxyz\n", 40);
-  ok(upg_sshkeys_check_file(path, err, sizeof err) == -1 && strstr(err, "line 1 is the start of a PRIVATE key"),
-     "a private key file: %s", err);
-  unlink(path);
-  free(path);
-
-  size_t big = 1024 * 1024 + 1;
-  char *huge = malloc(big);
-  memset(huge, '#', big);
-  path = temp_file(huge, big);
-  ok(upg_sshkeys_check_file(path, err, sizeof err) == -1 && strstr(err, "larger than 1 MiB"),
-     "a file over 1 MiB is refused: %s", err);
-  unlink(path);
-  free(path);
-  free(huge);
-
-  ok(upg_sshkeys_check_file("/nonexistent/keys", err, sizeof err) == -1 && strstr(err, "cannot read"),
-     "a missing file: %s", err);
-  ok(upg_sshkeys_check_file("/tmp", err, sizeof err) == -1 && strstr(err, "not a regular file"),
-     "a directory: %s", err);
-}
 
 static void
 test_base64(void)
@@ -282,7 +233,6 @@ main(void)
   test_garbage();
   test_mismatch();
   test_long_line();
-  test_file();
   test_base64();
   return tap_done();
 }
