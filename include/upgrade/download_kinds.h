@@ -17,4 +17,9 @@ struct upg_download_kind {
 /* The kind called WHAT, or NULL. */
 const struct upg_download_kind *upg_download_kind(const char *what);
 
+/* K's default output name for a request with FILENAME and ID (malloc'd),
+ * e.g. upgraded-dump -> "upgraded_<filename>".  Only the last component of
+ * a server-given name is used; NULL when nothing usable is left. */
+char *upg_download_default_name(const struct upg_download_kind *k, const char *filename, const char *id);
+
 #endif

@@ -54,9 +54,6 @@ int upg_write_all(int fd, const void *buf, size_t len);
 jv upg_transfer_summary(const char *file, long long bytes,
                         long long resumed_from, long long size, double seconds);
 
-/* Monotonic clock in seconds. */
-double upg_now(void);
-
 /* "$HOME/REL" (the password database's home when HOME is unset), malloc'd;
  * NULL when there is no home. */
 char *upg_home_path(const char *rel);

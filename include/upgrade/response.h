@@ -37,8 +37,8 @@ char *upg_request_field(jv doc, const char *field);
  * "SERVER:ERROR", the platform's "try again later"). */
 int upg_doc_only_reason(jv doc, const char *reason);
 
-/* The "reason" of DOC's first failure (a pointer into a static buffer), or
- * "" when there is none. */
-const char *upg_doc_first_reason(jv doc);
+/* The "reason" of DOC's first failure into REASON (LEN bytes, cut if
+ * longer), or "" when there is none.  DOC is not consumed. */
+void upg_doc_first_reason(jv doc, char *reason, size_t len);
 
 #endif

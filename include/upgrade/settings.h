@@ -56,6 +56,8 @@ int upg_interrupted(const upg_settings *s);
 /* A human line through the host, unless silent; printf-like. */
 void upg_notice(const upg_settings *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The monotonic clock in seconds: for durations and deadlines. */
+double upg_now(void);
 /* Sleep MS milliseconds in short slices, returning early with the signal
  * number if the host says the call must stop; 0 when the time passed. */
 int upg_sleep_ms(const upg_settings *s, long ms);

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <jv.h>
 
-#include "upgrade/cli.h"
+#include "cli.h"
 
 /* help.c */
 extern char *upgrade_long_doc[];

@@ -18,7 +18,7 @@
 #include <curl/curl.h>
 #include <loadables.h>
 
-#include "upgrade/binding.h"
+#include "binding.h"
 #include "upgrade/http.h"
 #include "upgrade/jqfilter.h"
 #include "upgrade/outcome.h"

@@ -14,7 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "upgrade/cli.h"
+#include "cli.h"
+#include "upgrade/download_kinds.h"
 #include "upgrade/outcome.h"
 
 static const char *const command_names[UPG_CMD_COUNT] = {
@@ -56,7 +57,11 @@ struct option_spec {
   char letter;        /* short name, or 0 */
   bool takes_value;
   unsigned commands;  /* BIT(cmd) of the subcommands it applies to */
+  unsigned required;  /* BIT(cmd) of the subcommands that need it */
 };
+
+/* create's fields: needed by create, and by run unless it continues. */
+#define CREATE_CMDS (BIT(UPG_CMD_CREATE) | BIT(UPG_CMD_RUN))
 
 static const struct option_spec options[O_COUNT] = {
   [O_HELP] = { "help", 'h', false, ALL },
@@ -79,13 +84,13 @@ static const struct option_spec options[O_COUNT] = {
   [O_SILENT] = { "silent", 's', false, ALL },
   [O_PROGRESS] = { "progress", 0, false, ALL },
   [O_VERBOSE] = { "verbose", 0, false, ALL },
-  [O_CONTRACT] = { "contract", 0, true, BIT(UPG_CMD_CREATE) | BIT(UPG_CMD_RUN) },
-  [O_EMAIL] = { "email", 0, true, BIT(UPG_CMD_CREATE) | BIT(UPG_CMD_RUN) },
-  [O_TARGET] = { "target", 0, true, BIT(UPG_CMD_CREATE) | BIT(UPG_CMD_RUN) },
-  [O_AIM] = { "aim", 0, true, BIT(UPG_CMD_CREATE) | BIT(UPG_CMD_RUN) },
-  [O_FILENAME] = { "filename", 0, true, BIT(UPG_CMD_CREATE) | BIT(UPG_CMD_RUN) },
-  [O_TIMEZONE] = { "timezone", 0, true, BIT(UPG_CMD_CREATE) | BIT(UPG_CMD_RUN) },
-  [O_SSH_KEYS] = { "ssh-keys", 0, true, BIT(UPG_CMD_SFTP_ACCESS) | SSH_CMDS },
+  [O_CONTRACT] = { "contract", 0, true, CREATE_CMDS, CREATE_CMDS },
+  [O_EMAIL] = { "email", 0, true, CREATE_CMDS, CREATE_CMDS },
+  [O_TARGET] = { "target", 0, true, CREATE_CMDS, CREATE_CMDS },
+  [O_AIM] = { "aim", 0, true, CREATE_CMDS, CREATE_CMDS },
+  [O_FILENAME] = { "filename", 0, true, CREATE_CMDS, BIT(UPG_CMD_CREATE) }, /* run: DUMP's name */
+  [O_TIMEZONE] = { "timezone", 0, true, CREATE_CMDS },
+  [O_SSH_KEYS] = { "ssh-keys", 0, true, BIT(UPG_CMD_SFTP_ACCESS) | SSH_CMDS, BIT(UPG_CMD_SFTP_ACCESS) },
   [O_IDENTITY] = { "identity", 'i', true, SSH_CMDS },
   [O_INTERVAL] = { "interval", 0, true, BIT(UPG_CMD_WAIT) | BIT(UPG_CMD_RUN) },
   [O_TIMEOUT] = { "timeout", 0, true, BIT(UPG_CMD_WAIT) | BIT(UPG_CMD_RUN) },
@@ -210,7 +215,7 @@ apply(upg_cli *cli, enum opt_id id, const char *v)
     return !status && cli->timeout <= 0 ? usage(cli, "--timeout: must be more than 0 seconds") : status;
   }
   case O_WHAT:
-    if (!upg_download_field(v))
+    if (!upg_download_kind(v))
       return usage(cli, "--what: '%s' is not one of upgraded-dump, upgraded-sql, notes, modules, "
                    "original-dump, original-sql", v);
     cli->what = v;
@@ -322,6 +327,19 @@ check_applicable(upg_cli *cli, const unsigned *seen)
   return 0;
 }
 
+/* The options the table marks required for this subcommand (run
+ * --continue takes the request from its job record instead). */
+static int
+check_required(upg_cli *cli, const unsigned *seen)
+{
+  if (cli->cmd == UPG_CMD_RUN && cli->resume_run)
+    return 0;
+  for (int id = 0; id < O_COUNT; id++)
+    if ((options[id].required & BIT(cli->cmd)) && !(seen[id / 32] & (1u << (id % 32))))
+      return usage(cli, "%s needs --%s", upg_cli_command_name(cli->cmd), options[id].name);
+  return 0;
+}
+
 static int
 check_arguments(upg_cli *cli)
 {
@@ -335,18 +353,6 @@ check_arguments(upg_cli *cli)
     break;
   case UPG_CMD_RUN:
     want = 1, what = "DUMP";
-    break;
-  case UPG_CMD_CREATE: {
-    const char *missing = !cli->create.contract ? "--contract" : !cli->create.email ? "--email"
-                        : !cli->create.target ? "--target" : !cli->create.aim ? "--aim"
-                        : !cli->create.filename ? "--filename" : NULL;
-    if (missing)
-      return usage(cli, "create needs %s", missing);
-    break;
-  }
-  case UPG_CMD_SFTP_ACCESS:
-    if (!cli->settings.ssh_keys)
-      return usage(cli, "sftp-access needs --ssh-keys FILE");
     break;
   default:
     break;
@@ -392,5 +398,7 @@ upg_cli_parse(int argc, char **argv, upg_cli *cli)
     return 0;
   }
   status = check_applicable(cli, seen);
+  if (!status)
+    status = check_required(cli, seen);
   return status ? status : check_arguments(cli);
 }

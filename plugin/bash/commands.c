@@ -5,8 +5,13 @@
 #include <string.h>
 
 #include "upgrade/api.h"
-#include "upgrade/binding.h"
+#include "binding.h"
+#include "upgrade/download.h"
 #include "upgrade/outcome.h"
+#include "upgrade/run.h"
+#include "upgrade/sftp_job.h"
+#include "upgrade/upload.h"
+#include "upgrade/wait.h"
 
 static int
 cmd_create(upg_cli *cli, jv *doc)
@@ -53,7 +58,8 @@ cmd_status(upg_cli *cli, jv *doc)
 static int
 cmd_wait(upg_cli *cli, jv *doc)
 {
-  return upg_wait(&cli->settings, cli->interval, cli->timeout, doc);
+  bool final;
+  return upg_wait(&cli->settings, cli->interval, cli->timeout, &final, doc);
 }
 
 static int
@@ -76,10 +82,6 @@ cmd_run(upg_cli *cli, jv *doc)
     .sftp = cli->sftp, .force = cli->force, .interval = cli->interval, .timeout = cli->timeout,
     .resume = cli->resume_run, .new_request = cli->new_request,
   };
-  const char *missing = p.resume ? NULL : !p.create.contract ? "--contract" : !p.create.email ? "--email"
-                      : !p.create.target ? "--target" : !p.create.aim ? "--aim" : NULL;
-  if (missing)
-    return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:USAGE", "run needs %s", missing));
   return upg_run(&cli->settings, &p, doc);
 }
 

@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 
-#include "upgrade/binding.h"
+#include "binding.h"
 
 const char upgrade_short_doc[] = "upgrade SUBCOMMAND [OPTIONS] [ARGS]";
 

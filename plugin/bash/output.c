@@ -14,7 +14,7 @@
 
 #include <loadables.h>
 
-#include "upgrade/binding.h"
+#include "binding.h"
 #include "upgrade/jqfilter.h"
 #include "upgrade/outcome.h"
 

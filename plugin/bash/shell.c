@@ -10,7 +10,7 @@
 #include <loadables.h>
 #include <quit.h>
 
-#include "upgrade/binding.h"
+#include "binding.h"
 #include "upgrade/form.h"
 #include "upgrade/outcome.h"
 

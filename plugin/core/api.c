@@ -120,6 +120,28 @@ upg_api_status(const upg_settings *s, jv *doc)
   return request_method(s, "status", true, doc);
 }
 
+int
+upg_api_status_once(const upg_settings *s, bool *transient, jv *doc)
+{
+  *transient = false;
+  int status = upg_require_request(s, doc);
+  if (status)
+    return status;
+  const char *pairs[] = { "request", s->request, "key", s->key, NULL };
+  struct form_post fp = { s, "status", pairs, true };
+  return form_post_once(&fp, transient, doc);
+}
+
+char *
+upg_request_url(const upg_settings *s, const char *method)
+{
+  const char *pairs[] = { "request", s->request, "key", s->key, NULL };
+  char *query = upg_form_encode(pairs);
+  char *url = query ? upg_url_join(s->base_url, method, query) : NULL;
+  free(query);
+  return url;
+}
+
 struct sftp_access {
   const upg_settings *s;
   const char *keys;
@@ -132,9 +154,7 @@ static int
 sftp_access_once(void *ctx, bool *retryable, jv *doc)
 {
   struct sftp_access *sa = ctx;
-  const char *pairs[] = { "request", sa->s->request, "key", sa->s->key, NULL };
-  char *query = upg_form_encode(pairs);
-  char *url = query ? upg_url_join(sa->s->base_url, "request_sftp_access", query) : NULL;
+  char *url = upg_request_url(sa->s, "request_sftp_access");
   upg_http_call call;
   curl_mime *mime = NULL;
   int status;
@@ -157,7 +177,6 @@ sftp_access_once(void *ctx, bool *retryable, jv *doc)
   status = exchange(&call, "request_sftp_access", retryable, doc);
 out:
   curl_mime_free(mime);
-  free(query);
   free(url);
   return status;
 }

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "upgrade/api.h"
+#include "upgrade/download.h"
 #include "upgrade/download_kinds.h"
 #include "upgrade/files.h"
 #include "upgrade/http.h"
@@ -166,7 +167,7 @@ locate(const upg_settings *s, const struct upg_download_kind *k, const char *out
                       upg_failure("CLIENT:NOT_READY", "status gives no URL for %s (%s)", k->what, k->field));
   } else {
     char *filename = upg_request_field(status_doc, "filename");
-    *path = out ? strdup(out) : upg_download_default_name(k->what, filename, s->request);
+    *path = out ? strdup(out) : upg_download_default_name(k, filename, s->request);
     free(filename);
     if (!*path)
       status = upg_fail(doc, UPG_EXIT_USAGE,

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "upgrade/api.h"
 #include "upgrade/download_kinds.h"
 
 static const struct upg_download_kind kinds[] = {
@@ -27,19 +26,9 @@ upg_download_kind(const char *what)
   return NULL;
 }
 
-const char *
-upg_download_field(const char *what)
-{
-  const struct upg_download_kind *k = upg_download_kind(what);
-  return k ? k->field : NULL;
-}
-
 char *
-upg_download_default_name(const char *what, const char *filename, const char *id)
+upg_download_default_name(const struct upg_download_kind *k, const char *filename, const char *id)
 {
-  const struct upg_download_kind *k = upg_download_kind(what);
-  if (!k)
-    return NULL;
   /* The filename comes from the server: keep only its last component, so
    * that "../x" can never make us write outside the current directory. */
   const char *base = k->by_id ? id : filename;

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "upgrade/files.h"
@@ -199,14 +198,6 @@ upg_transfer_summary(const char *file, long long bytes, long long resumed_from,
                    jv_string("resumed_from"), jv_number((double)resumed_from),
                    jv_string("size"), jv_number((double)size),
                    jv_string("seconds"), jv_number((double)(long long)(seconds * 1000) / 1000.0));
-}
-
-double
-upg_now(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* $HOME, or the password database's idea of it when HOME is unset. */

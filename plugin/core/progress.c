@@ -4,7 +4,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "upgrade/files.h"
 #include "upgrade/progress.h"
 
 void

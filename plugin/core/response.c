@@ -149,21 +149,19 @@ upg_doc_only_reason(jv doc, const char *reason)
   return only;
 }
 
-const char *
-upg_doc_first_reason(jv doc)
+void
+upg_doc_first_reason(jv doc, char *reason, size_t len)
 {
-  static char reason[64];
   reason[0] = '\0';
   if (jv_get_kind(doc) != JV_KIND_OBJECT)
-    return reason;
+    return;
   jv failures = jv_object_get(jv_copy(doc), jv_string("failures"));
   if (jv_get_kind(failures) == JV_KIND_ARRAY && jv_array_length(jv_copy(failures)) > 0) {
     jv first = jv_array_get(jv_copy(failures), 0);
     jv r = jv_get_kind(first) == JV_KIND_OBJECT ? jv_object_get(first, jv_string("reason")) : (jv_free(first), jv_null());
     if (jv_get_kind(r) == JV_KIND_STRING)
-      snprintf(reason, sizeof reason, "%s", jv_string_value(r));
+      snprintf(reason, len, "%s", jv_string_value(r));
     jv_free(r);
   }
   jv_free(failures);
-  return reason;
 }

@@ -16,10 +16,15 @@
 #include <unistd.h>
 
 #include "upgrade/api.h"
+#include "upgrade/download.h"
 #include "upgrade/files.h"
 #include "upgrade/outcome.h"
 #include "upgrade/response.h"
+#include "upgrade/run.h"
 #include "upgrade/runstate.h"
+#include "upgrade/sftp_job.h"
+#include "upgrade/upload.h"
+#include "upgrade/wait.h"
 
 /* A failed step's document, marked with the step's name and carrying the
  * request (id and key) so that the caller can name it afterwards. */
@@ -165,8 +170,9 @@ remaining_steps(upg_settings *s, const upg_run_params *p, upg_runstate *rs, jv *
     jv_free(*doc);
   }
   if (rs->step < UPG_STEP_DONE) {
-    status = upg_wait(s, p->interval, p->timeout, doc);
-    if (status == UPG_EXIT_FAILED && strcmp(upg_doc_first_reason(*doc), "CLIENT:STATE") == 0)
+    bool final = false;
+    status = upg_wait(s, p->interval, p->timeout, &final, doc);
+    if (status && final)
       upg_runstate_remove(rs); /* the request ended badly: the job is closed */
     if ((status = step(rs, UPG_STEP_DONE, status, doc)))
       return failed_step(doc, "wait", rs, status);

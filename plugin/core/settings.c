@@ -27,6 +27,14 @@ upg_notice(const upg_settings *s, const char *fmt, ...)
   s->host.notice(s->host.data, line);
 }
 
+double
+upg_now(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 /* Sleep in slices of at most 100 ms so that Ctrl-C is seen within a second
  * (the contract) -- in practice within a tenth of one. */
 int

@@ -16,6 +16,7 @@
 #include "upgrade/outcome.h"
 #include "upgrade/response.h"
 #include "upgrade/sftp.h"
+#include "upgrade/sftp_job.h"
 #include "upgrade/ssh.h"
 #include "upgrade/ssh_auth.h"
 #include "upgrade/sshkeys.h"

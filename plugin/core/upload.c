@@ -13,10 +13,10 @@
 
 #include "upgrade/api.h"
 #include "upgrade/files.h"
-#include "upgrade/form.h"
 #include "upgrade/http.h"
 #include "upgrade/outcome.h"
 #include "upgrade/response.h"
+#include "upgrade/upload.h"
 
 /* Above libcurl's 64 KiB default, fewer syscalls; measured (bench/): no
  * faster beyond this, only more memory. */
@@ -54,24 +54,13 @@ seek_body(void *data, curl_off_t offset, int origin)
   return lseek(up->fd, (off_t)offset, origin) < 0 ? CURL_SEEKFUNC_FAIL : CURL_SEEKFUNC_OK;
 }
 
-static char *
-upload_url(const upg_settings *s)
-{
-  /* request and key go in the query, URL-encoded: keys hold '+', '/', '='. */
-  const char *pairs[] = { "request", s->request, "key", s->key, NULL };
-  char *query = upg_form_encode(pairs);
-  char *url = query ? upg_url_join(s->base_url, "upload", query) : NULL;
-  free(query);
-  return url;
-}
-
 static int
 upload_once(void *ctx, bool *retryable, jv *doc)
 {
   struct upload *up = ctx;
   upg_http_call call;
   double start = upg_now();
-  char *url = upload_url(up->s);
+  char *url = upg_request_url(up->s, "upload");
   int status;
 
   if (!url)

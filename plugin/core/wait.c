@@ -16,24 +16,7 @@
 #include "upgrade/outcome.h"
 #include "upgrade/progress.h"
 #include "upgrade/response.h"
-
-/* A failed poll worth another try? */
-static bool
-transient(int status, jv doc)
-{
-  if (status == UPG_EXIT_FAILED)
-    return upg_doc_only_reason(doc, "SERVER:ERROR");
-  if (status != UPG_EXIT_TRANSPORT)
-    return false; /* usage, security, signal */
-  if (strcmp(upg_doc_first_reason(doc), "CLIENT:HTTP") == 0) {
-    jv failures = jv_object_get(jv_copy(doc), jv_string("failures"));
-    jv code = jv_object_get(jv_array_get(failures, 0), jv_string("code"));
-    double c = jv_get_kind(code) == JV_KIND_NUMBER ? jv_number_value(code) : 0;
-    jv_free(code);
-    return c >= 500 || c == 408 || c == 429;
-  }
-  return true;
-}
+#include "upgrade/wait.h"
 
 /* The doc to end with: the last status seen (or the last failure) plus one
  * client failure saying why we stopped. */
@@ -64,7 +47,7 @@ report_state(const upg_settings *s, char **last_state, const char *state, double
 /* Look at one successful status: KEEP_WAITING, or the exit status. */
 #define KEEP_WAITING (-1)
 static int
-judge_state(const upg_settings *s, jv st, char **last_state, double elapsed, jv *doc)
+judge_state(const upg_settings *s, jv st, char **last_state, double elapsed, bool *final, jv *doc)
 {
   char *state = upg_request_field(st, "state");
   int status = KEEP_WAITING;
@@ -74,6 +57,7 @@ judge_state(const upg_settings *s, jv st, char **last_state, double elapsed, jv 
                        upg_failure("CLIENT:BAD_RESPONSE", "status: no request state in the answer"));
   } else {
     report_state(s, last_state, state, elapsed);
+    *final = upg_state_is_final(state);
     if (upg_state_is_success(state)) {
       *doc = st;
       status = UPG_EXIT_OK;
@@ -92,8 +76,9 @@ judge_state(const upg_settings *s, jv st, char **last_state, double elapsed, jv 
 }
 
 int
-upg_wait(const upg_settings *s, double interval, double timeout, jv *doc)
+upg_wait(const upg_settings *s, double interval, double timeout, bool *final, jv *doc)
 {
+  *final = false;
   int status = upg_require_request(s, doc);
   if (status)
     return status;
@@ -104,15 +89,18 @@ upg_wait(const upg_settings *s, double interval, double timeout, jv *doc)
 
   for (;;) {
     jv st;
-    status = upg_api_status(s, &st);
+    bool transient = false;
+    status = upg_api_status_once(s, &transient, &st);
     if (status == 0) {
       jv_free(last);
       last = jv_copy(st);
-      status = judge_state(s, st, &last_state, upg_now() - start, doc);
+      status = judge_state(s, st, &last_state, upg_now() - start, final, doc);
       if (status != KEEP_WAITING)
         break;
-    } else if (transient(status, st)) {
-      upg_notice(s, "status failed (%s), still waiting", upg_doc_first_reason(st));
+    } else if (transient) {
+      char reason[64];
+      upg_doc_first_reason(st, reason, sizeof reason);
+      upg_notice(s, "status failed (%s), still waiting", reason);
       jv_free(st);
     } else {
       *doc = st;

@@ -28,7 +28,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
     free(upg_request_field(doc, fields[i]));
   upg_doc_only_reason(doc, "SERVER:ERROR");
-  upg_doc_first_reason(doc);
+  char reason[64];
+  upg_doc_first_reason(doc, reason, sizeof reason);
   jv_free(doc);
   free(body);
   return 0;

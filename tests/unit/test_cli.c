@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "tap.h"
-#include "upgrade/cli.h"
+#include "cli.h"
 
 /* Parse a NULL-terminated list of words. */
 static int

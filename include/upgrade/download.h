@@ -1,0 +1,18 @@
+/* download.h -- `download`: one of the files status links to (download.c). */
+#ifndef UPGRADE_DOWNLOAD_H
+#define UPGRADE_DOWNLOAD_H
+
+#include <stdbool.h>
+#include <jv.h>
+
+#include "upgrade/settings.h"
+
+/* Ask status for the URL of WHAT (download_kinds.h), then GET it into OUT
+ * (default: the kind's default name) through OUT.part (files.h), resuming
+ * a partial file.  An existing OUT is refused (exit 2) unless FORCE.  On
+ * success *doc is {"failures": [], "transfer": {…, "what"}}.  Exit 1 when
+ * the file is not ready, 2 local file or usage, 3 transport or a lying
+ * server, 5 TLS, 128+sig interrupted (the .part stays resumable). */
+int upg_download(const upg_settings *s, const char *what, const char *out, bool force, jv *doc);
+
+#endif

@@ -1,0 +1,29 @@
+/* run.h -- `run`: the whole job in one call, resumable (run.c). */
+#ifndef UPGRADE_RUN_H
+#define UPGRADE_RUN_H
+
+#include <stdbool.h>
+#include <jv.h>
+
+#include "upgrade/api.h"
+#include "upgrade/settings.h"
+
+typedef struct upg_run_params {
+  upg_create_params create;  /* filename defaults to DUMP's base name */
+  const char *dump;
+  const char *output;        /* default upgraded_<base name of DUMP> */
+  bool sftp, force;
+  bool resume;               /* --continue: go on from DUMP.upgrade.json */
+  bool new_request;          /* --new: a new request even if a job is open */
+  double interval, timeout;
+} upg_run_params;
+
+/* create, upload, process, wait, download, recording each step in
+ * DUMP.upgrade.json (runstate.h).  *doc ends with the last status's
+ * "request" and the download's "transfer"; a failed step adds "step": its
+ * name, and "request" (id and key) so that a caller can name it.  S is
+ * borrowed; its request, key and URL are the job's during the call and
+ * the caller's again afterwards. */
+int upg_run(upg_settings *s, const upg_run_params *p, jv *doc);
+
+#endif

@@ -1,0 +1,16 @@
+/* upload.h -- the `upload` method (upload.c). */
+#ifndef UPGRADE_UPLOAD_H
+#define UPGRADE_UPLOAD_H
+
+#include <jv.h>
+
+#include "upgrade/settings.h"
+
+/* Stream PATH (a readable regular file) as application/octet-stream, with
+ * its Content-Length; memory stays flat whatever its size.  Retried from
+ * the start as --retry says.  On success *doc is the platform's answer
+ * plus a "transfer" summary.  Exit 2 for the local file, 3 transport,
+ * 5 TLS, 128+sig interrupted. */
+int upg_api_upload(const upg_settings *s, const char *path, jv *doc);
+
+#endif
