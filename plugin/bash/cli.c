@@ -397,8 +397,7 @@ upg_cli_parse(int argc, char **argv, upg_cli *cli)
     cli->help = true;
     return 0;
   }
-  status = check_applicable(cli, seen);
-  if (!status)
-    status = check_required(cli, seen);
-  return status ? status : check_arguments(cli);
+  if ((status = check_applicable(cli, seen)) || (status = check_required(cli, seen)))
+    return status;
+  return check_arguments(cli);
 }

@@ -25,27 +25,34 @@ set_cipher_preference(upg_ssh *c)
   libssh2_session_method_pref(c->session, LIBSSH2_METHOD_MAC_SC, macs);
 }
 
+/* The handshake, asking first for the host key types known_hosts holds,
+ * then the server's key checked against them. */
+static int
+handshake(upg_ssh *c)
+{
+  known_hosts k;
+  int rc, st = upg_known_hosts_open(c, &k);
+  if (st)
+    goto out;
+  upg_hostkey_preference(c, k.known_types);
+  set_cipher_preference(c);
+  while ((rc = libssh2_session_handshake(c->session, c->sock)) == LIBSSH2_ERROR_EAGAIN)
+    if ((st = upg_ssh_wait(c)))
+      goto out;
+  st = rc ? upg_ssh_fail(c, "the SSH handshake") : upg_hostkey_check(c, &k);
+out:
+  upg_known_hosts_close(&k);
+  return st;
+}
+
 /* Handshake, host key, authentication and the SFTP subsystem. */
 static int
 ssh_setup(upg_ssh *c)
 {
-  known_hosts k;
-  int rc, st = upg_known_hosts_open(c, &k);
-  if (!st) {
-    upg_hostkey_preference(c, k.known_types);
-    set_cipher_preference(c);
-    while ((rc = libssh2_session_handshake(c->session, c->sock)) == LIBSSH2_ERROR_EAGAIN
-           && !(st = upg_ssh_wait(c)))
-      ;
-    if (!st && rc)
-      st = upg_ssh_fail(c, "the SSH handshake");
-  }
-  if (!st)
-    st = upg_hostkey_check(c, &k);
-  upg_known_hosts_close(&k);
-  if (!st)
-    st = upg_ssh_authenticate(c);
+  int st = handshake(c);
   if (st)
+    return st;
+  if ((st = upg_ssh_authenticate(c)))
     return st;
   while (!(c->sftp = libssh2_sftp_init(c->session))
          && libssh2_session_last_errno(c->session) == LIBSSH2_ERROR_EAGAIN)
@@ -75,15 +82,16 @@ upg_ssh_open(upg_ssh *c, const upg_settings *s, const upg_sftp_endpoint *ep, jv 
   if (upg_ssh_global_init() != 0)
     return upg_ssh_failf(c, UPG_EXIT_TRANSPORT, "CLIENT:SSH", "libssh2_init failed");
   int st = upg_ssh_tcp_connect(c);
-  if (!st) {
-    c->session = libssh2_session_init_ex(NULL, NULL, NULL, c);
-    if (!c->session)
-      st = upg_ssh_failf(c, UPG_EXIT_TRANSPORT, "CLIENT:SSH", "cannot create an SSH session");
+  if (st)
+    goto out;
+  c->session = libssh2_session_init_ex(NULL, NULL, NULL, c);
+  if (!c->session) {
+    st = upg_ssh_failf(c, UPG_EXIT_TRANSPORT, "CLIENT:SSH", "cannot create an SSH session");
+    goto out;
   }
-  if (!st) {
-    libssh2_session_set_blocking(c->session, 0);
-    st = ssh_setup(c);
-  }
+  libssh2_session_set_blocking(c->session, 0);
+  st = ssh_setup(c);
+out:
   if (st)
     upg_ssh_close(c, false);
   return st;

@@ -149,9 +149,10 @@ upg_known_hosts_open(upg_ssh *c, known_hosts *k)
     return upg_ssh_fail(c, "reading known hosts");
   host_entry_name(c->ep, k->name, sizeof k->name);
   int st = known_hosts_read(c, k);
-  if (!st)
-    k->known_types = upg_known_types_for(k);
-  return st;
+  if (st)
+    return st;
+  k->known_types = upg_known_types_for(k);
+  return 0;
 }
 
 void
