@@ -154,11 +154,13 @@ upgrade_builtin_unload(char *name)
   loaded = false;
 }
 
+/* What bash's `enable -f` looks up: the builtin's name, its function, its
+ * flags and its help (as in bash's examples/loadables/template.c). */
 struct builtin upgrade_struct = {
-  "upgrade",
-  upgrade_builtin,
-  BUILTIN_ENABLED,
-  upgrade_long_doc,
-  upgrade_short_doc,
-  0
+  "upgrade",         /* builtin name */
+  upgrade_builtin,   /* function implementing the builtin */
+  BUILTIN_ENABLED,   /* initial flags for builtin */
+  upgrade_long_doc,  /* array of long documentation strings (help.c) */
+  upgrade_short_doc, /* usage synopsis; becomes short_doc */
+  0                  /* reserved for internal use (bash's handle) */
 };
