@@ -15,15 +15,20 @@ typedef struct upg_run_params {
   bool sftp, force;
   bool resume;               /* --continue: go on from DUMP.upgrade.json */
   bool new_request;          /* --new: a new request even if a job is open */
+  bool url_given;            /* --url was given (not $UPGRADE_URL): with
+                                --continue it must match the record's */
   double interval, timeout;
 } upg_run_params;
 
 /* create, upload, process, wait, download, recording each step in
  * DUMP.upgrade.json (runstate.h).  *doc ends with the last status's
  * "request" and the download's "transfer"; a failed step adds "step": its
- * name, and "request" (id and key) so that a caller can name it.  S is
- * borrowed; its request, key and URL are the job's during the call and
- * the caller's again afterwards. */
+ * name, and "request" (id and key) so that a caller can name it.  Holds an
+ * exclusive lock on DUMP while it runs: a second run on it is refused at
+ * once (exit 2).  With --continue, a --url, -o or --sftp that disagrees with
+ * the record is refused (exit 2, CLIENT:USAGE).  S is borrowed; its
+ * request, key and URL are the job's during the call and the caller's
+ * again afterwards. */
 int upg_run(upg_settings *s, const upg_run_params *p, jv *doc);
 
 #endif

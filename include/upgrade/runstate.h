@@ -5,6 +5,12 @@
  * The file is DUMP.upgrade.json, mode 0600 (it holds the request's key),
  * rewritten atomically after every step and removed once the upgraded dump
  * is downloaded: it exists exactly while the job is open.
+ *
+ * The record says where the dump goes, with which key, and where the result
+ * is written, so only a record the user alone could have written is
+ * believed: a regular file, owned by the user, with no access for group or
+ * others.  Anything else (another owner, mode 0644 or 0666, a symlink, a
+ * FIFO, a directory) is refused at once, without reading it.
  */
 #ifndef UPGRADE_RUNSTATE_H
 #define UPGRADE_RUNSTATE_H
@@ -31,12 +37,19 @@ typedef struct upg_runstate {
 char *upg_runstate_path(const char *dump);
 
 /* Read the record of DUMP into RS.  0; -1 when there is none (errno
- * ENOENT); 2 with *doc set when it exists but cannot be used. */
+ * ENOENT); 2 with *doc set (CLIENT:FILE) when it exists but cannot be
+ * trusted (see above) or used. */
 int upg_runstate_load(upg_runstate *rs, const char *dump, jv *doc);
 
-/* Write RS to its path (temporary file, fsync, rename).  0, or exit 2 with
- * *doc set. */
+/* Write RS to its path: a new temporary file beside it (created O_EXCL,
+ * mode 0600, so nothing planted there is reused), fsync, rename.  0, or
+ * exit 2 with *doc set. */
 int upg_runstate_save(const upg_runstate *rs, jv *doc);
+
+/* Whether RS's record could be written: a temporary file is created beside
+ * it and removed.  Called before anything is created on the platform, so
+ * that an unwritable directory loses no request.  0, or exit 2 with *doc. */
+int upg_runstate_check_writable(const upg_runstate *rs, jv *doc);
 
 /* Remove the record (the job is finished). */
 void upg_runstate_remove(const upg_runstate *rs);

@@ -80,7 +80,7 @@ cmd_run(upg_cli *cli, jv *doc)
   upg_run_params p = {
     .create = cli->create, .dump = cli->args[0], .output = cli->output,
     .sftp = cli->sftp, .force = cli->force, .interval = cli->interval, .timeout = cli->timeout,
-    .resume = cli->resume_run, .new_request = cli->new_request,
+    .resume = cli->resume_run, .new_request = cli->new_request, .url_given = cli->url_given,
   };
   return upg_run(&cli->settings, &p, doc);
 }

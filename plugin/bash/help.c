@@ -97,7 +97,11 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
   [UPG_CMD_RUN] = {
     "upgrade run --contract C --email E --target T --aim A [--filename NAME] DUMP [-o FILE] [--sftp]",
     "The whole job: create, upload (HTTPS, or SFTP with --sftp), process, wait\n"
-    "and download the upgraded dump to FILE (default upgraded_<name of DUMP>)." },
+    "and download the upgraded dump to FILE (default upgraded_<name of DUMP>).\n"
+    "The job is recorded in DUMP.upgrade.json (mode 0600; a record others could\n"
+    "have written is refused); `upgrade run --continue DUMP` goes on from it, and\n"
+    "an explicit --url, -o or --sftp must agree with it.  One run at a time per\n"
+    "DUMP: a second is refused while the first holds the lock on DUMP." },
 };
 
 static const char common_options[] =

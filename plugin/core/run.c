@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "upgrade/api.h"
@@ -35,7 +36,7 @@ failed_step(jv *doc, const char *step, const upg_runstate *rs, int status)
   bool has_request = jv_get_kind(known) == JV_KIND_OBJECT;
   jv_free(known);
   *doc = jv_object_set(*doc, jv_string("step"), jv_string(step));
-  if (!has_request && rs->request)
+  if (!has_request && rs->request && rs->key)
     *doc = jv_object_set(*doc, jv_string("request"),
                          JV_OBJECT(jv_string("id"), jv_string(rs->request), jv_string("key"), jv_string(rs->key)));
   return status;
@@ -77,7 +78,8 @@ create_request(upg_settings *s, const upg_run_params *p, upg_runstate *rs, jv *d
     return upg_fail(doc, UPG_EXIT_TRANSPORT,
                     upg_failure("CLIENT:BAD_RESPONSE", "create: the answer lacks the request id or key"));
   rs->step = UPG_STEP_CREATED;
-  return upg_runstate_save(rs, doc);
+  status = upg_runstate_save(rs, doc);
+  return status ? failed_step(doc, "create", rs, status) : 0;
 }
 
 /* A new job: refuse to open a second request for a dump whose job is
@@ -106,18 +108,68 @@ start_job(upg_settings *s, const upg_run_params *p, upg_runstate *rs, jv *doc)
   rs->sftp = p->sftp;
   if (!rs->path || !rs->url || !rs->output)
     return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "cannot name the output or the job record"));
-  return create_request(s, p, rs, doc);
+  int status = upg_runstate_check_writable(rs, doc);
+  return status ? status : create_request(s, p, rs, doc);
+}
+
+/* Two API bases name the same platform (upg_url_join drops trailing
+ * slashes). */
+static bool
+same_base(const char *a, const char *b)
+{
+  size_t la = strlen(a), lb = strlen(b);
+  while (la > 0 && a[la - 1] == '/')
+    la--;
+  while (lb > 0 && b[lb - 1] == '/')
+    lb--;
+  return la == lb && strncmp(a, b, la) == 0;
+}
+
+/* OPTION (with VALUE, if any) contradicts the record: the job RECORDED. */
+static int
+disagreement(jv *doc, const upg_runstate *rs, const char *option, const char *value, const char *recorded,
+             const char *what)
+{
+  return upg_fail(doc, UPG_EXIT_USAGE,
+                  upg_failure("CLIENT:USAGE", "%s%s%s disagrees with the open job (%s, request %s), which %s %s; "
+                              "a job goes on as it started: leave %s out to continue it, or start another job "
+                              "with --new", option, value ? " " : "", value ? value : "", rs->path, rs->request,
+                              recorded, what, option));
+}
+
+/* What the user gave explicitly must agree with the record: --continue
+ * never silently sends the dump elsewhere or writes elsewhere than asked.
+ * $UPGRADE_URL is only a default: the record's platform wins, said on
+ * stderr. */
+static int
+check_agreement(const upg_settings *s, const upg_run_params *p, const upg_runstate *rs, jv *doc)
+{
+  if (!same_base(s->base_url, rs->url)) {
+    if (p->url_given)
+      return disagreement(doc, rs, "--url", s->base_url, "lives on", rs->url);
+    upg_notice(s, "continuing on %s (the job's platform, from %s), not %s", rs->url, rs->path, s->base_url);
+  }
+  int status = 0;
+  if (p->output) {
+    char *wanted = default_output(p->dump, p->output);
+    if (!wanted || strcmp(wanted, rs->output) != 0)
+      status = disagreement(doc, rs, "-o", wanted ? wanted : p->output, "writes", rs->output);
+    free(wanted);
+  }
+  if (!status && p->sftp && !rs->sftp)
+    status = disagreement(doc, rs, "--sftp", NULL, "moves the dump over", "HTTPS");
+  return status;
 }
 
 static int
-resume_job(const upg_run_params *p, upg_runstate *rs, jv *doc)
+resume_job(const upg_settings *s, const upg_run_params *p, upg_runstate *rs, jv *doc)
 {
   int found = upg_runstate_load(rs, p->dump, doc);
   if (found < 0)
     return upg_fail(doc, UPG_EXIT_USAGE,
                     upg_failure("CLIENT:USAGE", "no open job for %s (no %s%s): nothing to continue", p->dump,
                                 p->dump, UPG_RUNSTATE_SUFFIX));
-  return found;
+  return found ? found : check_agreement(s, p, rs, doc);
 }
 
 /* With --continue, the platform says how far the request really got: a
@@ -196,19 +248,33 @@ remaining_steps(upg_settings *s, const upg_run_params *p, upg_runstate *rs, jv *
   return 0;
 }
 
-/* The dump must be there before a request is created for it. */
+/* The dump must be there before a request is created for it, and one
+ * `run` at a time works on it: an exclusive flock on the dump itself
+ * (never replaced, unlike the record; no lock file to leave behind), taken
+ * without waiting and held on *lock_fd (O_CLOEXEC) until upg_run returns,
+ * whatever the path -- Ctrl-C included, which returns like any failure. */
 static int
-check_dump(const char *dump, jv *doc)
+lock_dump(const upg_settings *s, const char *dump, int *lock_fd, jv *doc)
 {
-  int fd;
   off_t size;
-  int status = upg_input_open(dump, &fd, &size, doc);
+  int status = upg_input_open(dump, lock_fd, &size, doc);
   if (status)
     return status;
-  close(fd);
   if (size == 0)
-    return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "%s is empty: nothing to upgrade", dump));
-  return 0;
+    status = upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "%s is empty: nothing to upgrade", dump));
+  else if (flock(*lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EWOULDBLOCK)
+      status = upg_fail(doc, UPG_EXIT_USAGE,
+                        upg_failure("CLIENT:USAGE", "another `upgrade run` is working on %s right now (it holds "
+                                    "the lock on it): let it finish, or stop it and use --continue", dump));
+    else /* a file system without locks: go on, as before locks existed */
+      upg_notice(s, "%s: cannot lock it (%s); make sure no other run works on it", dump, strerror(errno));
+  }
+  if (status) {
+    close(*lock_fd);
+    *lock_fd = -1;
+  }
+  return status;
 }
 
 int
@@ -217,10 +283,11 @@ upg_run(upg_settings *s, const upg_run_params *p, jv *doc)
   upg_runstate rs;
   const char *base_url = s->base_url, *request = s->request, *key = s->key;
   memset(&rs, 0, sizeof rs);
-  int status = check_dump(p->dump, doc);
+  int lock_fd;
+  int status = lock_dump(s, p->dump, &lock_fd, doc);
   if (status)
     return status;
-  status = p->resume ? resume_job(p, &rs, doc) : start_job(s, p, &rs, doc);
+  status = p->resume ? resume_job(s, p, &rs, doc) : start_job(s, p, &rs, doc);
   if (status)
     goto out;
   /* From here on the job's own request, on the platform that holds it. */
@@ -236,5 +303,6 @@ out:
   s->request = request;
   s->key = key;
   upg_runstate_free(&rs);
+  close(lock_fd);
   return status;
 }

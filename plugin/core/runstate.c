@@ -3,6 +3,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,24 +45,52 @@ unusable(jv *doc, const char *path, const char *why)
   return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "%s: %s", path, why));
 }
 
-/* The whole record file (a few hundred bytes; refuse anything large). */
-static char *
-read_record(const char *path, int *err)
+/* 0, or exit 2 with *doc when the record open on FD cannot be believed: it
+ * must be a regular file that only the user could have written. */
+static int
+untrusted(jv *doc, const char *path, int fd)
 {
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  struct stat st;
+  if (fstat(fd, &st) != 0)
+    return unusable(doc, path, strerror(errno));
+  if (!S_ISREG(st.st_mode))
+    return unusable(doc, path, "not a regular file, so not a job record `upgrade run` wrote; remove it");
+  if (st.st_uid != geteuid())
+    return upg_fail(doc, UPG_EXIT_USAGE,
+                    upg_failure("CLIENT:FILE", "%s: owned by uid %u, not by you (uid %u): refusing a job record "
+                                "someone else may have written (it says where the dump and its key are sent); "
+                                "remove it and start again", path, (unsigned)st.st_uid, (unsigned)geteuid()));
+  if (st.st_mode & 077)
+    return upg_fail(doc, UPG_EXIT_USAGE,
+                    upg_failure("CLIENT:FILE", "%s: mode %04o gives group or others access to it (it holds the "
+                                "key and says where the dump is sent): refusing it; if you know it is unchanged, "
+                                "`chmod 600 %s` and continue, else remove it and start again",
+                                path, (unsigned)(st.st_mode & 07777), path));
+  return 0;
+}
+
+/* The whole record file (a few hundred bytes; refuse anything large) in
+ * *text.  0; -1 when there is none; 2 with *doc set.  O_NONBLOCK: a FIFO
+ * planted there must be refused, not waited on. */
+static int
+read_record(const char *path, char **text, jv *doc)
+{
+  *text = NULL;
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) {
-    *err = errno;
-    return NULL;
+    if (errno == ENOENT)
+      return -1;
+    return unusable(doc, path, errno == ELOOP ? "a symbolic link, not a job record; remove it" : strerror(errno));
   }
+  int status = untrusted(doc, path, fd);
   size_t n = 0;
-  char *text = upg_read_small(fd, 65536, &n);
-  close(fd);
-  if (!text || n == 65536) {
-    free(text);
-    *err = EINVAL;
-    return NULL;
+  if (!status && (!(*text = upg_read_small(fd, 65536, &n)) || n == 65536)) {
+    free(*text);
+    *text = NULL;
+    status = unusable(doc, path, "cannot read the job record");
   }
-  return text;
+  close(fd);
+  return status;
 }
 
 int
@@ -68,15 +98,14 @@ upg_runstate_load(upg_runstate *rs, const char *dump, jv *doc)
 {
   memset(rs, 0, sizeof *rs);
   rs->path = upg_runstate_path(dump);
-  int err = 0;
-  char *text = rs->path ? read_record(rs->path, &err) : NULL;
-  if (!text) {
-    if (err == ENOENT) {
-      errno = ENOENT;
-      return -1;
-    }
-    return unusable(doc, rs->path ? rs->path : dump, "cannot read the job record");
-  }
+  if (!rs->path)
+    return unusable(doc, dump, "cannot name the job record");
+  char *text = NULL;
+  int status = read_record(rs->path, &text, doc);
+  if (status < 0)
+    errno = ENOENT;
+  if (status)
+    return status;
   jv record = jv_parse(text);
   free(text);
   if (jv_get_kind(record) != JV_KIND_OBJECT) {
@@ -100,6 +129,8 @@ upg_runstate_load(upg_runstate *rs, const char *dump, jv *doc)
   jv_free(record);
   if (!rs->request || !rs->key || !rs->url || !rs->output || rs->step == UPG_STEP_NONE)
     return unusable(doc, rs->path, "the job record lacks request, key, url, output or step");
+  if (rs->output[0] != '/')
+    return unusable(doc, rs->path, "the job record's output is not an absolute path, so run did not write it; remove it");
   return 0;
 }
 
@@ -107,6 +138,76 @@ static jv
 optional(const char *text)
 {
   return text ? jv_string(text) : jv_null();
+}
+
+/* A new temporary file beside the record, created exclusively with mode
+ * 0600: a file planted at any fixed name is never reused.  The fd, with
+ * *tmp its name (malloc'd), or -1 with errno. */
+static int
+create_temporary(const upg_runstate *rs, char **tmp)
+{
+  if (asprintf(tmp, "%s.XXXXXX", rs->path) < 0) {
+    *tmp = NULL;
+    errno = ENOMEM;
+    return -1;
+  }
+  int fd = mkostemp(*tmp, O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    free(*tmp);
+    *tmp = NULL;
+    errno = err;
+  }
+  return fd;
+}
+
+/* Make the rename itself durable: fsync the record's directory. */
+static void
+sync_directory(const char *path)
+{
+  char *copy = strdup(path);
+  int fd = copy ? open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  if (fd >= 0) {
+    (void)fsync(fd);
+    close(fd);
+  }
+  free(copy);
+}
+
+static int
+write_failed(jv *doc, const upg_runstate *rs, int err)
+{
+  return upg_fail(doc, UPG_EXIT_USAGE,
+                  upg_failure("CLIENT:FILE", "cannot write the job record %s: %s", rs->path, strerror(err)));
+}
+
+/* TEXT to a new temporary file, fsync'd, renamed to the record. */
+static int
+replace_record(const upg_runstate *rs, const char *text, size_t len)
+{
+  char *tmp = NULL;
+  int fd = create_temporary(rs, &tmp);
+  if (fd < 0)
+    return -1;
+  bool written = upg_write_all(fd, text, len) == 0 && fsync(fd) == 0;
+  int err = errno;
+  if (close(fd) != 0 && written) {
+    written = false;
+    err = errno;
+  }
+  if (written && rename(tmp, rs->path) != 0) {
+    written = false;
+    err = errno;
+  }
+  if (!written)
+    unlink(tmp);
+  free(tmp);
+  if (!written) {
+    errno = err;
+    return -1;
+  }
+  sync_directory(rs->path);
+  return 0;
 }
 
 int
@@ -119,25 +220,27 @@ upg_runstate_save(const upg_runstate *rs, jv *doc)
                         jv_string("step"), jv_string(upg_run_step_name(rs->step)));
   jv text = jv_dump_string(record, JV_PRINT_INDENT_FLAGS(2));
   text = jv_string_append_str(text, "\n");
-  char *tmp = NULL;
   int status = 0;
-  if (asprintf(&tmp, "%s.tmp", rs->path) < 0)
-    tmp = NULL;
-  int fd = tmp ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
-  bool written = fd >= 0
-    && upg_write_all(fd, jv_string_value(text), (size_t)jv_string_length_bytes(jv_copy(text))) == 0
-    && fsync(fd) == 0;
-  if (fd >= 0 && close(fd) != 0)
-    written = false;
-  if (!written || rename(tmp, rs->path) != 0) {
-    status = upg_fail(doc, UPG_EXIT_USAGE,
-                      upg_failure("CLIENT:FILE", "cannot write the job record %s: %s", rs->path, strerror(errno)));
-    if (tmp)
-      unlink(tmp);
-  }
+  if (replace_record(rs, jv_string_value(text), (size_t)jv_string_length_bytes(jv_copy(text))) != 0)
+    status = write_failed(doc, rs, errno);
   jv_free(text);
-  free(tmp);
   return status;
+}
+
+int
+upg_runstate_check_writable(const upg_runstate *rs, jv *doc)
+{
+  char *tmp = NULL;
+  int fd = create_temporary(rs, &tmp);
+  if (fd < 0)
+    return upg_fail(doc, UPG_EXIT_USAGE,
+                    upg_failure("CLIENT:FILE", "cannot write the job record %s: %s; run keeps it beside the "
+                                "dump, so the dump's directory must be writable (nothing was created)",
+                                rs->path, strerror(errno)));
+  close(fd);
+  unlink(tmp);
+  free(tmp);
+  return 0;
 }
 
 void

@@ -105,6 +105,72 @@ request_access(const upg_settings *s, char **identity, jv *doc)
   return status;
 }
 
+/* Server text that becomes a connection target or a file name is checked,
+ * not trusted. */
+
+/* "sftp_port": an integral JSON number or a string of digits, 1..65535 --
+ * not "2200abc", 2200.5 nor 2^32+2200.  upg_request_field prints an
+ * integral number as plain digits and any other with a point or an
+ * exponent, so one check of the text covers both kinds. */
+static int
+port_number(const char *text)
+{
+  size_t len = text ? strlen(text) : 0;
+  if (len == 0 || len > 5 || strspn(text, "0123456789") != len)
+    return 0;
+  long n = strtol(text, NULL, 10);
+  return n <= 65535 ? (int)n : 0;
+}
+
+/* "hostname": a DNS name or an address literal; nothing that a known_hosts
+ * line (written by --accept-new-host-key) would read as more than a name:
+ * no spaces, newlines, commas or patterns. */
+static bool
+host_name_ok(const char *text)
+{
+  size_t len = strlen(text);
+  return len > 0 && len <= 253 && text[0] != '-' && text[0] != '.'
+      && strspn(text, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_:") == len;
+}
+
+/* No control characters (they would reach the terminal in messages); with
+ * NO_SPACE, no spaces either. */
+static bool
+printable(const char *text, bool no_space)
+{
+  size_t len = strlen(text);
+  for (const unsigned char *c = (const unsigned char *)text; *c; c++)
+    if (*c < 0x20 || *c == 0x7f || (no_space && *c == ' '))
+      return false;
+  return len > 0 && len <= 255;
+}
+
+/* "shared_file": one file name in the SFTP root, used as the remote path
+ * and, for sftp-get, in the local default name: no directory, not . nor .. */
+static bool
+file_name_ok(const char *text)
+{
+  return printable(text, false) && !strchr(text, '/') && strcmp(text, ".") != 0 && strcmp(text, "..") != 0;
+}
+
+/* FIELD's VALUE is refused: the message shows it JSON-quoted (control
+ * characters escaped, not sent to the terminal) and cut short. */
+static int
+bad_field(jv *doc, const char *field, const char *value, const char *rule)
+{
+  if (!value)
+    return upg_fail(doc, UPG_EXIT_TRANSPORT,
+                    upg_failure("CLIENT:BAD_RESPONSE", "request_sftp_access: the answer has no %s: refusing to connect",
+                                field));
+  size_t len = strlen(value);
+  jv quoted = jv_dump_string(jv_string_sized(value, len > 60 ? 60 : (int)len), 0);
+  int status = upg_fail(doc, UPG_EXIT_TRANSPORT,
+                        upg_failure("CLIENT:BAD_RESPONSE", "request_sftp_access: %s %s%s is not %s: refusing to "
+                                    "connect", field, jv_string_value(quoted), len > 60 ? "..." : "", rule));
+  jv_free(quoted);
+  return status;
+}
+
 /* Host, port, user and shared file from request_sftp_access's answer. */
 static int
 endpoint_of(jv access, upg_sftp_endpoint *ep, char **host, char **user, char **shared, jv *doc)
@@ -115,13 +181,18 @@ endpoint_of(jv access, upg_sftp_endpoint *ep, char **host, char **user, char **s
   *shared = upg_request_field(access, "shared_file");
   ep->host = *host;
   ep->user = *user;
-  ep->port = port ? atoi(port) : 0;
+  ep->port = port_number(port);
+  int status = 0;
+  if (!*host || !host_name_ok(*host))
+    status = bad_field(doc, "hostname", *host, "a host name or address");
+  else if (!ep->port)
+    status = bad_field(doc, "sftp_port", port, "a port number (an integer 1..65535)");
+  else if (!*user || !printable(*user, true))
+    status = bad_field(doc, "sftp_user", *user, "a user name (printable, no spaces)");
+  else if (!*shared || !file_name_ok(*shared))
+    status = bad_field(doc, "shared_file", *shared, "a plain file name (no /, not . or ..)");
   free(port);
-  if (!*host || !*user || !*shared || ep->port <= 0 || ep->port > 65535 || strchr(*shared, '/'))
-    return upg_fail(doc, UPG_EXIT_TRANSPORT,
-                    upg_failure("CLIENT:BAD_RESPONSE", "request_sftp_access: the answer lacks a usable "
-                                "hostname, sftp_port, sftp_user or shared_file"));
-  return 0;
+  return status;
 }
 
 enum direction { PUT, GET };
