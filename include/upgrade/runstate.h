@@ -36,9 +36,10 @@ typedef struct upg_runstate {
 /* The record's path for DUMP (malloc'd). */
 char *upg_runstate_path(const char *dump);
 
-/* Read the record of DUMP into RS.  0; -1 when there is none (errno
- * ENOENT); 2 with *doc set (CLIENT:FILE) when it exists but cannot be
- * trusted (see above) or used. */
+/* Read the record of DUMP into RS.  0 when read; UPG_RUNSTATE_NONE when
+ * there is none (errno ENOENT); 2 with *doc set (CLIENT:FILE) when it
+ * exists but cannot be trusted (see above) or used. */
+#define UPG_RUNSTATE_NONE (-1)
 int upg_runstate_load(upg_runstate *rs, const char *dump, jv *doc);
 
 /* Write RS to its path: a new temporary file beside it (created O_EXCL,

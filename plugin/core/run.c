@@ -87,15 +87,14 @@ create_request(upg_settings *s, const upg_run_params *p, upg_runstate *rs, jv *d
 static int
 start_job(upg_settings *s, const upg_run_params *p, upg_runstate *rs, jv *doc)
 {
-  int found = upg_runstate_load(rs, p->dump, doc);
-  if (found > 0)
-    return found;
-  if (found == 0 && !p->new_request) {
-    int status = upg_fail(doc, UPG_EXIT_USAGE,
-                          upg_failure("CLIENT:USAGE", "%s already has an open job: request %s, last step %s "
-                                      "(see %s); use --continue to go on, or --new to start another",
-                                      p->dump, rs->request, upg_run_step_name(rs->step), rs->path));
-    return status;
+  int status = upg_runstate_load(rs, p->dump, doc);
+  if (status != 0 && status != UPG_RUNSTATE_NONE)
+    return status; /* a record that cannot be trusted */
+  if (status == 0 && !p->new_request) { /* an open job */
+    return upg_fail(doc, UPG_EXIT_USAGE,
+                    upg_failure("CLIENT:USAGE", "%s already has an open job: request %s, last step %s "
+                                "(see %s); use --continue to go on, or --new to start another",
+                                p->dump, rs->request, upg_run_step_name(rs->step), rs->path));
   }
   char *path = rs->path;
   rs->path = NULL;
@@ -108,7 +107,7 @@ start_job(upg_settings *s, const upg_run_params *p, upg_runstate *rs, jv *doc)
   rs->sftp = p->sftp;
   if (!rs->path || !rs->url || !rs->output)
     return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "cannot name the output or the job record"));
-  int status = upg_runstate_check_writable(rs, doc);
+  status = upg_runstate_check_writable(rs, doc);
   return status ? status : create_request(s, p, rs, doc);
 }
 
@@ -164,12 +163,12 @@ check_agreement(const upg_settings *s, const upg_run_params *p, const upg_runsta
 static int
 resume_job(const upg_settings *s, const upg_run_params *p, upg_runstate *rs, jv *doc)
 {
-  int found = upg_runstate_load(rs, p->dump, doc);
-  if (found < 0)
+  int status = upg_runstate_load(rs, p->dump, doc);
+  if (status == UPG_RUNSTATE_NONE)
     return upg_fail(doc, UPG_EXIT_USAGE,
                     upg_failure("CLIENT:USAGE", "no open job for %s (no %s%s): nothing to continue", p->dump,
                                 p->dump, UPG_RUNSTATE_SUFFIX));
-  return found ? found : check_agreement(s, p, rs, doc);
+  return status ? status : check_agreement(s, p, rs, doc);
 }
 
 /* With --continue, the platform says how far the request really got: a
@@ -190,9 +189,11 @@ where_are_we(const upg_settings *s, upg_runstate *rs, jv *doc)
   return 0;
 }
 
-/* Run STEP's function and record that it completed. */
+/* A step's call ended with STATUS: when it succeeded, record that the job
+ * reached DONE (a record that cannot be written replaces the step's
+ * document with its failure).  Returns STATUS or the record's failure. */
 static int
-step(upg_runstate *rs, enum upg_run_step done, int status, jv *doc)
+record_step(upg_runstate *rs, enum upg_run_step done, int status, jv *doc)
 {
   if (status)
     return status;
@@ -212,12 +213,12 @@ remaining_steps(upg_settings *s, const upg_run_params *p, upg_runstate *rs, jv *
   int status;
   if (rs->step < UPG_STEP_UPLOADED) {
     status = rs->sftp ? upg_sftp_upload(s, p->dump, doc) : upg_api_upload(s, p->dump, doc);
-    if ((status = step(rs, UPG_STEP_UPLOADED, status, doc)))
+    if ((status = record_step(rs, UPG_STEP_UPLOADED, status, doc)))
       return failed_step(doc, "upload", rs, status);
     jv_free(*doc);
   }
   if (rs->step < UPG_STEP_PROCESSED) {
-    if ((status = step(rs, UPG_STEP_PROCESSED, upg_api_process(s, doc), doc)))
+    if ((status = record_step(rs, UPG_STEP_PROCESSED, upg_api_process(s, doc), doc)))
       return failed_step(doc, "process", rs, status);
     jv_free(*doc);
   }
@@ -226,7 +227,7 @@ remaining_steps(upg_settings *s, const upg_run_params *p, upg_runstate *rs, jv *
     status = upg_wait(s, p->interval, p->timeout, &final, doc);
     if (status && final)
       upg_runstate_remove(rs); /* the request ended badly: the job is closed */
-    if ((status = step(rs, UPG_STEP_DONE, status, doc)))
+    if ((status = record_step(rs, UPG_STEP_DONE, status, doc)))
       return failed_step(doc, "wait", rs, status);
     jv_free(*doc);
   }

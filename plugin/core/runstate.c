@@ -79,7 +79,7 @@ read_record(const char *path, char **text, jv *doc)
   int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) {
     if (errno == ENOENT)
-      return -1;
+      return UPG_RUNSTATE_NONE;
     return unusable(doc, path, errno == ELOOP ? "a symbolic link, not a job record; remove it" : strerror(errno));
   }
   int status = untrusted(doc, path, fd);
@@ -102,7 +102,7 @@ upg_runstate_load(upg_runstate *rs, const char *dump, jv *doc)
     return unusable(doc, dump, "cannot name the job record");
   char *text = NULL;
   int status = read_record(rs->path, &text, doc);
-  if (status < 0)
+  if (status == UPG_RUNSTATE_NONE)
     errno = ENOENT;
   if (status)
     return status;
