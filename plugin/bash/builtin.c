@@ -131,29 +131,43 @@ remember_request(const upg_cli *cli, jv doc)
 }
 
 /* The call's numbers are read and written the C way ("0.5", never
- * "0,5"), whatever LC_NUMERIC the shell runs with: the rest of the locale
- * (messages, character set) stays the shell's.  NULL if that fails. */
-static locale_t
-c_numeric_begin(locale_t *previous)
+ * "0,5"), whatever LC_NUMERIC the shell runs with: each call runs under
+ * the shell's locale with C numerics (uselocale), so the rest -- messages,
+ * character set -- stays the shell's.  The locale object is kept while the
+ * shell's locale stays the same: glibc's newlocale is not free (and leaks
+ * a little when LOCPATH is set). */
+static locale_t numeric_c;   /* (locale_t)0 until made */
+static char *numeric_c_of;   /* setlocale(LC_ALL, NULL) it was made from */
+
+static void
+numeric_c_drop(void)
 {
-  locale_t base = duplocale(LC_GLOBAL_LOCALE);
+  if (numeric_c)
+    freelocale(numeric_c);
+  numeric_c = (locale_t)0;
+  free(numeric_c_of);
+  numeric_c_of = NULL;
+}
+
+static locale_t
+numeric_c_locale(void)
+{
+  const char *now = setlocale(LC_ALL, NULL);
+  if (numeric_c && now && strcmp(now, numeric_c_of) == 0)
+    return numeric_c;
+  numeric_c_drop();
+  char *name = now ? strdup(now) : NULL;
+  locale_t base = name ? duplocale(LC_GLOBAL_LOCALE) : (locale_t)0;
   locale_t c = base ? newlocale(LC_NUMERIC_MASK, "C", base) : (locale_t)0;
   if (!c) {
     if (base)
       freelocale(base);
+    free(name);
     return (locale_t)0;
   }
-  *previous = uselocale(c);
+  numeric_c = c;
+  numeric_c_of = name;
   return c;
-}
-
-static void
-c_numeric_end(locale_t c, locale_t previous)
-{
-  if (!c)
-    return;
-  uselocale(previous);
-  freelocale(c);
 }
 
 static int
@@ -189,10 +203,11 @@ upgrade_builtin(WORD_LIST *list)
 {
   int argc;
   char **argv = words_to_argv(list, &argc);
-  locale_t previous = (locale_t)0;
-  locale_t c = c_numeric_begin(&previous);
+  locale_t c = numeric_c_locale();
+  locale_t previous = c ? uselocale(c) : (locale_t)0;
   int status = run_call(argc, argv);
-  c_numeric_end(c, previous);
+  if (c)
+    uselocale(previous);
   free(argv);
   return status;
 }
@@ -221,6 +236,7 @@ upgrade_builtin_unload(char *name)
   upg_http_shutdown();
   upg_sftp_shutdown();
   upg_jq_cache_clear();
+  numeric_c_drop();
   curl_global_cleanup();
   loaded = false;
 }
