@@ -67,8 +67,7 @@ secret_at(const char *p, const char *secret)
 char *
 upg_redact(const char *text, const char *secret)
 {
-  /* "***" is never longer than what it replaces (a key is 3 bytes or more)
-   * except for a shorter secret: room for the worst case. */
+  /* Room for the worst case: a one-byte secret, each byte becoming "***". */
   size_t len = strlen(text);
   char *out = malloc(len * 3 + 1);
   if (!out)
