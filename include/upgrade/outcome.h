@@ -39,9 +39,4 @@ jv upg_doc_with(const char *key, jv value);
 /* True when DOC is an object whose "failures" is a non-empty array. */
 int upg_doc_has_failures(jv doc);
 
-/* Replace every occurrence of SECRET in TEXT by "***" (new malloc'd string).
- * Used on every message that may quote a URL, so the request key never
- * reaches stderr.  SECRET may be NULL or empty: TEXT is copied as is. */
-char *upg_redact(const char *text, const char *secret);
-
 #endif

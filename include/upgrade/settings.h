@@ -9,20 +9,32 @@
 #define UPGRADE_SETTINGS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 typedef struct upg_host {
   /* The number of a signal that asks the running call to stop, or 0.
    * Called several times a second from every loop that can block. */
   int (*interrupted)(void *data);
-  /* One line for humans (state changes, warnings), without newline; the
-   * host prints it on stderr unless silent.  May be NULL. */
+  /* One line for humans (state changes, warnings, failures), without
+   * newline, already made safe by upg_human_text: the host prints it on
+   * stderr as "upgrade: LINE".  May be NULL. */
   void (*notice)(void *data, const char *line);
+  /* A line printed as it is (--verbose's trace, jq's `debug`), already
+   * made safe likewise.  May be NULL. */
+  void (*trace)(void *data, const char *line);
   /* A line redrawn in place (a progress meter, wait's state and time), or
    * NULL to clear it.  Called only when settings.progress is set; the host
    * clears it before printing a notice.  May be NULL. */
   void (*status_line)(void *data, const char *line);
   void *data;
 } upg_host;
+
+/* The secrets a call has used or learnt (human.h): copies, owned by the
+ * call, freed at its end. */
+typedef struct upg_secrets {
+  char **list;
+  size_t n;
+} upg_secrets;
 
 #define UPG_DEFAULT_URL "https://upgrade.odoo.com/database/v1"
 
@@ -49,13 +61,19 @@ typedef struct upg_settings {
   const char *ssh_keys;       /* public keys file to send (sftp-put) */
 
   upg_host host;
+  upg_secrets *secrets;       /* NULL: nothing to redact (unit tests) */
 } upg_settings;
 
 /* The signal that stops the call, or 0 (asks the host). */
 int upg_interrupted(const upg_settings *s);
-/* A human line through the host, unless silent; printf-like. */
+/* A human line through the host, unless silent; printf-like.  Like every
+ * line below, it is passed through upg_human_text (human.h) first. */
 void upg_notice(const upg_settings *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* TEXT as one human line (unless silent): failure lines, jq's errors. */
+void upg_say(const upg_settings *s, const char *text);
+/* TEXT as one trace line, printed even with -s (asked for explicitly). */
+void upg_trace(const upg_settings *s, const char *text);
 /* The monotonic clock in seconds: for durations and deadlines. */
 double upg_now(void);
 /* Sleep MS milliseconds in short slices, returning early with the signal

@@ -14,7 +14,9 @@ extern const char upgrade_short_doc[];
 /* Print the help of CMD (UPG_CMD_NONE: the overview) on F. */
 void upg_help_print(FILE *f, enum upg_cmd cmd);
 
-/* shell.c: the host callbacks and shell variables */
+/* shell.c: the host callbacks and shell variables.  Lines reach stderr
+ * only through the core (upg_say, upg_notice, upg_trace), which redacts
+ * and escapes them first (human.h). */
 void upg_shell_host(upg_settings *s);
 /* A shell variable's value, or NULL when unset or empty. */
 const char *upg_shell_get(const char *name);
@@ -23,15 +25,12 @@ const char *upg_shell_get(const char *name);
 int upg_shell_check_name(const char *name, char *err, size_t errlen);
 /* Assign VALUE to NAME as `printf -v` does: 0 or -1. */
 int upg_shell_assign(const char *name, const char *value);
-/* One line on stderr, "upgrade: LINE", with the request key cut out (raw
- * and URL-encoded): every human message goes through here. */
-void upg_shell_error_line(const upg_settings *s, const char *line);
 /* Make jq's `env` and `$ENV` see exports made since the last command. */
 void upg_shell_refresh_environ(void);
 
 /* output.c: print or assign a call's document; returns the final status. */
 int upg_emit(const upg_cli *cli, jv doc, int status);
-/* One line per failure of DOC on stderr (unless silent), key redacted. */
+/* One line per failure of DOC on stderr (unless silent), through upg_say. */
 void upg_report_failures(const upg_cli *cli, jv doc);
 
 /* commands.c: run the parsed subcommand. */

@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <locale.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 
 #include "binding.h"
 #include "upgrade/http.h"
+#include "upgrade/human.h"
 #include "upgrade/jqfilter.h"
 #include "upgrade/outcome.h"
 #include "upgrade/response.h"
@@ -39,23 +41,53 @@ words_to_argv(WORD_LIST *list, int *argc)
   return argv;
 }
 
-/* Defaults that come from the shell: $UPGRADE_URL, $UPGRADE_REQUEST,
- * $UPGRADE_KEY (read from the shell, exported or not). */
+/* What one call owns beyond its words: copies of the shell variables it
+ * read (an assignment during the call -- remember_request's -- frees the
+ * variable's old value, so no pointer into the shell's storage may be
+ * kept), and the list of keys to redact.  Freed when the call ends. */
+struct call_storage {
+  char *from_shell[3];
+  int n;
+  upg_secrets secrets;
+};
+
+/* A copy of shell variable NAME's value (NULL when unset or empty). */
+static const char *
+shell_copy(struct call_storage *own, const char *name)
+{
+  const char *value = upg_shell_get(name);
+  if (!value || own->n == (int)(sizeof own->from_shell / sizeof own->from_shell[0]))
+    return NULL;
+  return own->from_shell[own->n++] = strdup(value); /* NULL: as if unset */
+}
+
 static void
-fill_defaults(upg_cli *cli)
+release_storage(struct call_storage *own)
+{
+  for (int i = 0; i < own->n; i++)
+    free(own->from_shell[i]);
+  upg_secrets_free(&own->secrets);
+}
+
+/* Defaults that come from the shell: $UPGRADE_URL, $UPGRADE_REQUEST,
+ * $UPGRADE_KEY (read from the shell, exported or not), copied. */
+static void
+fill_defaults(upg_cli *cli, struct call_storage *own)
 {
   upg_settings *s = &cli->settings;
   if (!cli->url_given)
-    s->base_url = upg_shell_get("UPGRADE_URL");
+    s->base_url = shell_copy(own, "UPGRADE_URL");
   if (!s->base_url)
     s->base_url = UPG_DEFAULT_URL;
   if (!cli->request_given)
-    s->request = upg_shell_get("UPGRADE_REQUEST");
+    s->request = shell_copy(own, "UPGRADE_REQUEST");
   if (!cli->key_given)
-    s->key = upg_shell_get("UPGRADE_KEY");
+    s->key = shell_copy(own, "UPGRADE_KEY");
   /* A meter when a person watches stderr, or when asked; never with -s. */
   s->progress = !s->silent && (s->progress || isatty(STDERR_FILENO));
   upg_shell_host(s);
+  s->secrets = &own->secrets;
+  upg_secret_add(s, s->key);
 }
 
 /* Refuse, before anything is sent, what would only fail afterwards. */
@@ -98,30 +130,84 @@ remember_request(const upg_cli *cli, jv doc)
   free(key);
 }
 
-static int
-upgrade_builtin(WORD_LIST *list)
+/* The call's numbers are read and written the C way ("0.5", never
+ * "0,5"), whatever LC_NUMERIC the shell runs with: each call runs under
+ * the shell's locale with C numerics (uselocale), so the rest -- messages,
+ * character set -- stays the shell's.  The locale object is kept while the
+ * shell's locale stays the same: glibc's newlocale is not free (and leaks
+ * a little when LOCPATH is set). */
+static locale_t numeric_c;   /* (locale_t)0 until made */
+static char *numeric_c_of;   /* setlocale(LC_ALL, NULL) it was made from */
+
+static void
+numeric_c_drop(void)
 {
-  int argc;
-  char **argv = words_to_argv(list, &argc);
+  if (numeric_c)
+    freelocale(numeric_c);
+  numeric_c = (locale_t)0;
+  free(numeric_c_of);
+  numeric_c_of = NULL;
+}
+
+static locale_t
+numeric_c_locale(void)
+{
+  const char *now = setlocale(LC_ALL, NULL);
+  if (numeric_c && now && strcmp(now, numeric_c_of) == 0)
+    return numeric_c;
+  numeric_c_drop();
+  char *name = now ? strdup(now) : NULL;
+  locale_t base = name ? duplocale(LC_GLOBAL_LOCALE) : (locale_t)0;
+  locale_t c = base ? newlocale(LC_NUMERIC_MASK, "C", base) : (locale_t)0;
+  if (!c) {
+    if (base)
+      freelocale(base);
+    free(name);
+    return (locale_t)0;
+  }
+  numeric_c = c;
+  numeric_c_of = name;
+  return c;
+}
+
+static int
+run_call(int argc, char **argv)
+{
   upg_cli cli;
   jv doc;
   int status = upg_cli_parse(argc, argv, &cli);
+  struct call_storage own = { .n = 0 };
 
   if (status) {
     upg_cli bare = { .settings.silent = cli.settings.silent };
+    upg_shell_host(&bare.settings);
     status = upg_emit(&bare, JV_OBJECT(jv_string("failures"),
                                        JV_ARRAY(upg_failure("CLIENT:USAGE", "%s", cli.error))), status);
   } else if (cli.help) {
     upg_help_print(stdout, cli.help_cmd);
     status = sh_chkwrite(EXECUTION_SUCCESS);
   } else {
-    fill_defaults(&cli);
+    fill_defaults(&cli, &own);
     status = preflight(&cli, &doc);
     if (!status)
       status = upg_run_command(&cli, &doc);
     remember_request(&cli, doc);
     status = upg_emit(&cli, doc, status);
   }
+  release_storage(&own);
+  return status;
+}
+
+static int
+upgrade_builtin(WORD_LIST *list)
+{
+  int argc;
+  char **argv = words_to_argv(list, &argc);
+  locale_t c = numeric_c_locale();
+  locale_t previous = c ? uselocale(c) : (locale_t)0;
+  int status = run_call(argc, argv);
+  if (c)
+    uselocale(previous);
   free(argv);
   return status;
 }
@@ -150,6 +236,7 @@ upgrade_builtin_unload(char *name)
   upg_http_shutdown();
   upg_sftp_shutdown();
   upg_jq_cache_clear();
+  numeric_c_drop();
   curl_global_cleanup();
   loaded = false;
 }

@@ -43,7 +43,7 @@ typedef struct upg_cli {
   const char *var;           /* -v NAME */
   enum upg_format format;
 
-  upg_settings settings;     /* strings point into argv */
+  upg_settings settings;     /* strings point into argv, or into the call's copies of shell variables (builtin.c) */
   bool url_given, request_given, key_given;
 
   upg_create_params create;  /* create, run */

@@ -1,6 +1,8 @@
 /* output.c -- a call's document to stdout or to a shell variable, and its
  * failures to stderr.
  *
+ * Lines for stderr go through the core's upg_say (redacted, escaped, cut);
+ * stdout is the document exactly as it is.
  * stdout gets one JSON document per call (or the -q program's outputs, one
  * per line, as jq prints them); -v NAME stores the same text, without the
  * final newline, as `printf -v` would.
@@ -30,7 +32,7 @@ upg_report_failures(const upg_cli *cli, jv doc)
       jv message = jv_get_kind(f) == JV_KIND_OBJECT ? jv_object_get(jv_copy(f), jv_string("message")) : jv_null();
       if (jv_get_kind(reason) == JV_KIND_STRING && jv_get_kind(message) == JV_KIND_STRING) {
         jv line = jv_string_fmt("%s: %s", jv_string_value(reason), jv_string_value(message));
-        upg_shell_error_line(&cli->settings, jv_string_value(line));
+        upg_say(&cli->settings, jv_string_value(line));
         jv_free(line);
       }
       jv_free(reason);
@@ -62,12 +64,11 @@ outputs_of(const upg_cli *cli, jv doc, int *status)
     upg_shell_refresh_environ();
   jv outputs;
   char *message = NULL;
-  if (upg_jq_run(cli->jq_filter, jv_copy(doc), &outputs, &message) == UPG_JQ_OK) {
+  if (upg_jq_run(&cli->settings, cli->jq_filter, jv_copy(doc), &outputs, &message) == UPG_JQ_OK) {
     jv_free(doc);
     return outputs;
   }
-  if (!cli->settings.silent)
-    upg_shell_error_line(&cli->settings, message ? message : "jq: error");
+  upg_say(&cli->settings, message ? message : "jq: error");
   doc = upg_doc_add_failure(doc, upg_failure("CLIENT:JQ", "%s", message ? message : "jq: error"));
   free(message);
   if (*status == 0)

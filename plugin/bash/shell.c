@@ -11,8 +11,6 @@
 #include <quit.h>
 
 #include "binding.h"
-#include "upgrade/form.h"
-#include "upgrade/outcome.h"
 
 /* trap.h is not installed by bash-builtins; bash exports the function. */
 extern int signal_is_pending(int);
@@ -49,26 +47,23 @@ bash_status_line(void *data, const char *line)
   fflush(stderr);
 }
 
-void
-upg_shell_error_line(const upg_settings *s, const char *line)
-{
-  char *encoded = s->key ? upg_percent_encode(s->key) : NULL;
-  char *once = upg_redact(line, s->key);
-  char *twice = once ? upg_redact(once, encoded) : NULL;
-
-  if (status_shown)
-    bash_status_line(NULL, NULL);
-  fprintf(stderr, "upgrade: %s\n", twice ? twice : "(message lost: out of memory)");
-  fflush(stderr);
-  free(encoded);
-  free(once);
-  free(twice);
-}
-
+/* The core made LINE safe (upg_human_text): print it as it is. */
 static void
 bash_notice(void *data, const char *line)
 {
-  upg_shell_error_line(data, line);
+  if (status_shown)
+    bash_status_line(NULL, NULL);
+  fprintf(stderr, "upgrade: %s\n", line);
+  fflush(stderr);
+}
+
+static void
+bash_trace(void *data, const char *line)
+{
+  if (status_shown)
+    bash_status_line(NULL, NULL);
+  fprintf(stderr, "%s\n", line);
+  fflush(stderr);
 }
 
 void
@@ -76,6 +71,7 @@ upg_shell_host(upg_settings *s)
 {
   s->host.interrupted = bash_interrupted;
   s->host.notice = bash_notice;
+  s->host.trace = bash_trace;
   s->host.status_line = bash_status_line;
   s->host.data = s;
 }

@@ -7,6 +7,7 @@
 #include "upgrade/api.h"
 #include "upgrade/form.h"
 #include "upgrade/http.h"
+#include "upgrade/human.h"
 #include "upgrade/outcome.h"
 #include "upgrade/response.h"
 
@@ -89,7 +90,11 @@ upg_api_create(const upg_settings *s, const upg_create_params *p, jv *doc)
 {
   const char *pairs[] = { "contract", p->contract, "email", p->email, "target", p->target,
                           "aim", p->aim, "filename", p->filename, "timezone", p->timezone, NULL };
-  return form_post(s, "create", pairs, false, doc); /* twice would make two requests */
+  int status = form_post(s, "create", pairs, false, doc); /* twice would make two requests */
+  char *key = upg_request_field(*doc, "key");
+  upg_secret_add(s, key); /* the new request's key: a secret from now on */
+  free(key);
+  return status;
 }
 
 static int

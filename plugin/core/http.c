@@ -99,8 +99,9 @@ collect_body(char *ptr, size_t size, size_t nmemb, void *data)
   return n;
 }
 
-/* --verbose: libcurl's trace, with the request key cut out of every line
- * (it travels in the upload URL's query and in form bodies). */
+/* --verbose: libcurl's trace, one line at a time through upg_trace, which
+ * cuts out every key of the call (it travels in the upload URL's query and
+ * in form bodies) and escapes what the server put in its headers. */
 static int
 trace(CURL *h, curl_infotype type, char *data, size_t size, void *userp)
 {
@@ -111,17 +112,17 @@ trace(CURL *h, curl_infotype type, char *data, size_t size, void *userp)
   if (type != CURLINFO_TEXT && type != CURLINFO_HEADER_IN && type != CURLINFO_HEADER_OUT)
     return 0;
   char *text = strndup(data, size);
-  char *encoded = call->s->key ? upg_percent_encode(call->s->key) : NULL;
-  char *once = text ? upg_redact(text, call->s->key) : NULL;
-  char *twice = once ? upg_redact(once, encoded) : NULL;
-  if (twice) {
-    for (char *line = strtok(twice, "\r\n"); line; line = strtok(NULL, "\r\n"))
-      fprintf(stderr, "%c %s\n", prefix[type], line);
+  if (!text)
+    return 0;
+  char *save = NULL;
+  for (char *line = strtok_r(text, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
+    char *marked;
+    if (asprintf(&marked, "%c %s", prefix[type], line) >= 0) {
+      upg_trace(call->s, marked);
+      free(marked);
+    }
   }
   free(text);
-  free(encoded);
-  free(once);
-  free(twice);
   return 0;
 }
 

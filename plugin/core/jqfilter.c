@@ -9,6 +9,7 @@
 #include <jq.h>
 
 #include "upgrade/jqfilter.h"
+#include "upgrade/settings.h"
 
 #define CACHE_SLOTS 16
 
@@ -45,6 +46,38 @@ join_messages(jv messages)
   return text;
 }
 
+/* What one run's callbacks need (set before each run: a cached program
+ * outlives the call that compiled it). */
+struct run_context {
+  const upg_settings *s;  /* where `debug` lines go; NULL: nowhere */
+  bool asked_input;       /* the program called `input`/`inputs` */
+};
+
+/* `debug`: ["DEBUG:",value] on one line, as jq prints it, but as every
+ * human line: secrets cut out, controls escaped (upg_trace).  libjq 1.6's
+ * jq_init leaves this callback uninitialised: it must be set. */
+static void
+debug_line(void *data, jv value)
+{
+  struct run_context *ctx = data;
+  jv line = jv_dump_string(JV_ARRAY(jv_string("DEBUG:"), value), 0);
+  if (ctx && ctx->s)
+    upg_trace(ctx->s, jv_string_value(line));
+  jv_free(line);
+}
+
+/* `input`/`inputs`: the document is the program's only input, already
+ * taken -- `inputs` is empty, and `input` fails (libjq 1.6 says "break";
+ * upg_jq_run names it).  Also left uninitialised by jq_init. */
+static jv
+no_more_inputs(jq_state *jq, void *data)
+{
+  struct run_context *ctx = data;
+  if (ctx)
+    ctx->asked_input = true;
+  return jv_invalid();
+}
+
 static jq_state *
 compile(const char *filter, char **message)
 {
@@ -56,6 +89,8 @@ compile(const char *filter, char **message)
     jv_free(messages);
     return NULL;
   }
+  jq_set_debug_cb(jq, debug_line, NULL);
+  jq_set_input_cb(jq, no_more_inputs, NULL);
   jq_set_error_cb(jq, collect_error, &messages);
   /* Always an object: the array form double-frees in libjq 1.6. */
   if (!jq_compile_args(jq, filter, jv_object())) {
@@ -112,10 +147,12 @@ release(const char *filter, jq_state *jq)
 }
 
 static char *
-runtime_message(jv error)
+runtime_message(jv error, const struct run_context *ctx)
 {
   jv text;
-  if (jv_get_kind(error) == JV_KIND_STRING)
+  if (jv_get_kind(error) == JV_KIND_STRING && ctx->asked_input && strcmp(jv_string_value(error), "break") == 0)
+    text = jv_string("jq: error: No more inputs (the document is the only input)");
+  else if (jv_get_kind(error) == JV_KIND_STRING)
     text = jv_string_fmt("jq: error: %s", jv_string_value(error));
   else {
     jv dumped = jv_dump_string(jv_copy(error), 0);
@@ -129,7 +166,7 @@ runtime_message(jv error)
 }
 
 int
-upg_jq_run(const char *filter, jv input, jv *outputs, char **message)
+upg_jq_run(const upg_settings *s, const char *filter, jv input, jv *outputs, char **message)
 {
   *message = NULL;
   *outputs = jv_invalid();
@@ -141,9 +178,14 @@ upg_jq_run(const char *filter, jv input, jv *outputs, char **message)
   }
   jv results = jv_array();
   jv r;
+  struct run_context ctx = { s, false };
+  jq_set_debug_cb(jq, debug_line, &ctx);
+  jq_set_input_cb(jq, no_more_inputs, &ctx);
   jq_start(jq, input, 0);
   while (jv_is_valid(r = jq_next(jq)))
     results = jv_array_append(results, r);
+  jq_set_debug_cb(jq, debug_line, NULL); /* CTX is going away */
+  jq_set_input_cb(jq, no_more_inputs, NULL);
 
   int status = UPG_JQ_OK;
   if (jq_halted(jq)) {
@@ -151,13 +193,13 @@ upg_jq_run(const char *filter, jv input, jv *outputs, char **message)
     jv_free(r);
     jv msg = jq_get_error_message(jq);
     if (jv_get_kind(msg) != JV_KIND_INVALID && jv_get_kind(msg) != JV_KIND_NULL) {
-      *message = runtime_message(msg);
+      *message = runtime_message(msg, &ctx);
       status = UPG_JQ_RUNTIME;
     } else {
       jv_free(msg);
     }
   } else if (jv_invalid_has_msg(jv_copy(r))) {
-    *message = runtime_message(jv_invalid_get_msg(r));
+    *message = runtime_message(jv_invalid_get_msg(r), &ctx);
     status = UPG_JQ_RUNTIME;
   } else {
     jv_free(r);

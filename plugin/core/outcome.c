@@ -1,4 +1,4 @@
-/* outcome.c -- failure documents and redaction (see outcome.h). */
+/* outcome.c -- failure documents (see outcome.h). */
 #include "config.h"
 
 #include <stdio.h>
@@ -64,31 +64,4 @@ upg_doc_has_failures(jv doc)
   int has = jv_get_kind(list) == JV_KIND_ARRAY && jv_array_length(jv_copy(list)) > 0;
   jv_free(list);
   return has;
-}
-
-char *
-upg_redact(const char *text, const char *secret)
-{
-  size_t slen = secret ? strlen(secret) : 0;
-  size_t n = 0;
-  const char *p;
-
-  if (slen)
-    for (p = strstr(text, secret); p; p = strstr(p + slen, secret))
-      n++;
-  char *out = malloc(strlen(text) + n * 3 + 1);
-  if (!out)
-    return NULL;
-  char *o = out;
-  for (p = text; *p;) {
-    if (slen && strncmp(p, secret, slen) == 0) {
-      memcpy(o, "***", 3);
-      o += 3;
-      p += slen;
-    } else {
-      *o++ = *p++;
-    }
-  }
-  *o = '\0';
-  return out;
 }

@@ -3,7 +3,9 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
+#include "upgrade/human.h"
 #include "upgrade/progress.h"
 
 void
@@ -45,7 +47,10 @@ upg_status_line(const upg_settings *s, const char *fmt, ...)
   va_start(ap, fmt);
   vsnprintf(line, sizeof line, fmt, ap);
   va_end(ap);
-  s->host.status_line(s->host.data, line);
+  char *safe = upg_human_text(s, line); /* a state name comes from the server */
+  if (safe)
+    s->host.status_line(s->host.data, safe);
+  free(safe);
 }
 
 void

@@ -19,6 +19,7 @@
 #include "upgrade/api.h"
 #include "upgrade/download.h"
 #include "upgrade/files.h"
+#include "upgrade/human.h"
 #include "upgrade/outcome.h"
 #include "upgrade/response.h"
 #include "upgrade/run.h"
@@ -291,6 +292,7 @@ upg_run(upg_settings *s, const upg_run_params *p, jv *doc)
   status = p->resume ? resume_job(s, p, &rs, doc) : start_job(s, p, &rs, doc);
   if (status)
     goto out;
+  upg_secret_add(s, rs.key); /* the job's key, as secret as the given one */
   /* From here on the job's own request, on the platform that holds it. */
   s->base_url = rs.url;
   s->request = rs.request;

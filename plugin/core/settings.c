@@ -3,8 +3,10 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
+#include "upgrade/human.h"
 #include "upgrade/settings.h"
 
 int
@@ -13,18 +15,44 @@ upg_interrupted(const upg_settings *s)
   return s->host.interrupted ? s->host.interrupted(s->host.data) : 0;
 }
 
+/* Make TEXT safe (human.h), then hand it to the host's PRINT. */
+static void
+to_host(const upg_settings *s, void (*print)(void *, const char *), const char *text)
+{
+  if (!print)
+    return;
+  char *safe = upg_human_text(s, text);
+  print(s->host.data, safe ? safe : "(message lost: out of memory)");
+  free(safe);
+}
+
+void
+upg_say(const upg_settings *s, const char *text)
+{
+  if (!s->silent)
+    to_host(s, s->host.notice, text);
+}
+
+void
+upg_trace(const upg_settings *s, const char *text)
+{
+  to_host(s, s->host.trace, text);
+}
+
 void
 upg_notice(const upg_settings *s, const char *fmt, ...)
 {
-  char line[1024];
+  char *line;
   va_list ap;
 
   if (s->silent || !s->host.notice)
     return;
   va_start(ap, fmt);
-  vsnprintf(line, sizeof line, fmt, ap);
+  int n = vasprintf(&line, fmt, ap);
   va_end(ap);
-  s->host.notice(s->host.data, line);
+  upg_say(s, n < 0 ? "(message lost: out of memory)" : line);
+  if (n >= 0)
+    free(line);
 }
 
 double

@@ -12,7 +12,7 @@ run(const char *filter, const char *input, int *rc)
 {
   jv outputs;
   char *message = NULL;
-  *rc = upg_jq_run(filter, jv_parse(input), &outputs, &message);
+  *rc = upg_jq_run(NULL, filter, jv_parse(input), &outputs, &message);
   if (*rc) {
     return message;
   }
