@@ -263,7 +263,8 @@ german() {
 		"$(answer status '{"failures": [], "request": {"id": 1.5, "state": "pending"}}')"
 	run --separate-stderr ucall "upgrade create $HOSTILE $CREATE_ARGS -c -q '.request.id, (\"2.5\" | tonumber)'
 		echo \"req=\$UPGRADE_REQUEST\" >&2
-		upgrade wait $HOSTILE --retry 1 --retry-delay 0.5 --interval 0.1 --timeout 0.5"
+		upgrade status $HOSTILE --retry 1 --retry-delay 0.5 -c -q .request.state >/dev/null
+		upgrade wait $HOSTILE --interval 0.1 --timeout 0.5"
 	expect_status 4
 	alive
 	[[ ${lines[0]} == 1.5 && ${lines[1]} == 2.5 ]] || { show; false; }
