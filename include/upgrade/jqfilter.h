@@ -30,4 +30,10 @@ int upg_jq_check(const char *filter, char **message);
 /* Free every cached program (module unload). */
 void upg_jq_cache_clear(void);
 
+/* Might FILTER read the environment (`env`, `$ENV`)?  Such a program is
+ * compiled afresh for each call (libjq binds $ENV at compile time), and
+ * the host must first make its environment current (bash rebuilds environ
+ * only when it runs a command).  Errs on the side of yes. */
+bool upg_jq_reads_environment(const char *filter);
+
 #endif

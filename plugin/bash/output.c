@@ -60,7 +60,7 @@ outputs_of(const upg_cli *cli, jv doc, int *status)
 {
   if (!cli->jq_filter)
     return JV_ARRAY(doc);
-  if (strcasestr(cli->jq_filter, "env")) /* env, $ENV */
+  if (upg_jq_reads_environment(cli->jq_filter))
     upg_shell_refresh_environ();
   jv outputs;
   char *message = NULL;

@@ -105,12 +105,18 @@ compile(const char *filter, char **message)
   return jq;
 }
 
+bool
+upg_jq_reads_environment(const char *filter)
+{
+  return strcasestr(filter, "env") != NULL; /* env, $ENV (and a few innocent names) */
+}
+
 /* libjq binds $ENV when it compiles a program: a cached one would keep
  * the environment of its first use.  Those are compiled afresh each time. */
 static bool
 cacheable(const char *filter)
 {
-  return !strstr(filter, "$ENV");
+  return !upg_jq_reads_environment(filter);
 }
 
 static jq_state *
