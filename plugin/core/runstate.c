@@ -119,24 +119,11 @@ upg_runstate_save(const upg_runstate *rs, jv *doc)
                         jv_string("step"), jv_string(upg_run_step_name(rs->step)));
   jv text = jv_dump_string(record, JV_PRINT_INDENT_FLAGS(2));
   text = jv_string_append_str(text, "\n");
-  char *tmp = NULL;
   int status = 0;
-  if (asprintf(&tmp, "%s.tmp", rs->path) < 0)
-    tmp = NULL;
-  int fd = tmp ? open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600) : -1;
-  bool written = fd >= 0
-    && upg_write_all(fd, jv_string_value(text), (size_t)jv_string_length_bytes(jv_copy(text))) == 0
-    && fsync(fd) == 0;
-  if (fd >= 0 && close(fd) != 0)
-    written = false;
-  if (!written || rename(tmp, rs->path) != 0) {
+  if (upg_replace_file(rs->path, jv_string_value(text), (size_t)jv_string_length_bytes(jv_copy(text))) != 0)
     status = upg_fail(doc, UPG_EXIT_USAGE,
                       upg_failure("CLIENT:FILE", "cannot write the job record %s: %s", rs->path, strerror(errno)));
-    if (tmp)
-      unlink(tmp);
-  }
   jv_free(text);
-  free(tmp);
   return status;
 }
 
