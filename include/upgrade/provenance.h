@@ -18,9 +18,10 @@
  * written to a fresh temporary file in the same directory (O_EXCL, 0600)
  * and renamed over the old record, so a reader sees a whole record or the
  * previous one, and a symlink planted at the name is replaced, never
- * followed.  Writers keep the fields they do not know (a later format may
- * add, say, per-segment progress next to these); a reader refuses a
- * "version" it does not know, which makes the .part of unknown origin.
+ * followed.  A later format may add fields (say, the progress of each
+ * segment of a parallel transfer): this reader ignores fields it does not
+ * know, and refuses a "version" it does not know, which makes the .part
+ * one of unknown origin.
  */
 #ifndef UPGRADE_PROVENANCE_H
 #define UPGRADE_PROVENANCE_H
