@@ -67,12 +67,13 @@ static int
 adopt(upg_partfile *pf, off_t size, bool force, jv *doc)
 {
   jv rec = size > 0 ? upg_provenance_read(pf->part_path) : jv_invalid();
-  jv origin = jv_is_valid(rec) ? jv_object_get(jv_copy(rec), jv_string("origin")) : jv_null();
-  bool ours = jv_is_valid(rec), same = ours && jv_equal(origin, jv_copy(pf->origin));
+  bool ours = jv_is_valid(rec);
+  bool same = ours && jv_equal(jv_object_get(jv_copy(rec), jv_string("origin")), jv_copy(pf->origin));
   int status = 0;
 
   if (same) {
-    pf->validators = jv_object_get(rec, jv_string("validators"));
+    jv v = jv_object_get(rec, jv_string("validators"));
+    pf->validators = jv_get_kind(v) == JV_KIND_OBJECT ? v : (jv_free(v), jv_null());
     pf->resume_from = pf->end = pf->flushed = size;
     pf->owned = true;
     return 0;
