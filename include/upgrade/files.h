@@ -1,9 +1,17 @@
 /* files.h -- local files a transfer reads or writes.
  *
  * Downloads (HTTPS and SFTP alike) write FILE.part, created mode 0600 and
- * never through a symlink, append to it when it already holds a prefix, and
- * rename it to FILE only when complete: an interrupted download leaves a
- * .part to resume and never a finished-looking FILE.
+ * never through a symlink, append to it when it already holds a prefix of
+ * the same remote file, and rename it to FILE only when complete: an
+ * interrupted download leaves a .part to resume and never a
+ * finished-looking FILE.
+ *
+ * Which prefix is "of the same remote file" is decided here, for both
+ * transports: FILE.part.meta records where its bytes came from (see
+ * provenance.h).  A .part is continued only by the same origin and, once
+ * the server has answered, the same version (upg_partfile_version); a
+ * .part of another origin is started over; a non-empty .part without a
+ * record is not ours to destroy: refused unless --force.
  */
 #ifndef UPGRADE_FILES_H
 #define UPGRADE_FILES_H
@@ -12,28 +20,56 @@
 #include <sys/types.h>
 #include <jv.h>
 
+#include "upgrade/settings.h"
+
 typedef struct upg_partfile {
+  const upg_settings *s; /* for notices */
   char *path;        /* FILE, the name it gets when complete */
   char *part_path;   /* FILE.part */
-  int fd;            /* open on part_path, positioned at its end */
-  off_t resume_from; /* bytes already there when opened */
+  int fd;            /* open on part_path, positioned at its end, locked */
+  bool owned;        /* part_path is our regular file, recorded beside */
+  off_t resume_from; /* bytes kept from an earlier call; 0 once started over */
   off_t end;         /* size of the part file: resume_from + bytes written */
   off_t flushed;     /* bytes before this offset were handed to writeback */
+  jv origin;         /* what this transfer fetches (provenance.h) */
+  jv validators;     /* the recorded version of the bytes held, or null */
 } upg_partfile;
 
-/* Open PATH.part for appending.  Refuses (exit 2, CLIENT:FILE) a PATH that
- * already exists unless FORCE, a missing directory, and a symlink at either
- * name.  Returns 0 or an exit status with *doc set. */
-int upg_partfile_open(upg_partfile *pf, const char *path, bool force, jv *doc);
-/* Start again from zero (the server cannot resume). 0 or -1 (errno). */
-int upg_partfile_truncate(upg_partfile *pf);
-/* Append BUF to the part file.  Every few MiB it also starts the kernel's
- * writeback of what was written, so the fsync of upg_partfile_commit finds
- * little left to do.  0 or -1 (errno). */
+/* Open PATH.part for the transfer ORIGIN (a JSON object, consumed; see
+ * provenance.h).  Refuses (exit 2, CLIENT:FILE) a PATH that already exists
+ * unless FORCE, a missing directory, a symlink, FIFO or other non-regular
+ * file at PATH.part (without blocking), a .part another transfer is
+ * writing, and a non-empty .part of unknown origin unless FORCE.  A .part
+ * of another origin is emptied (with a notice).  Returns 0 or an exit
+ * status with *doc set. */
+int upg_partfile_open(upg_partfile *pf, const upg_settings *s, const char *path, jv origin, bool force,
+                      jv *doc);
+
+enum upg_part_version {
+  UPG_PART_SAME,      /* the bytes held (maybe none) continue this version */
+  UPG_PART_RESTARTED  /* they were of another version: emptied */
+};
+/* The server describes the remote file with VALIDATORS (consumed): keep
+ * the bytes held if they are of that version (upg_provenance_same_version),
+ * else empty the file; either way the record now holds VALIDATORS.
+ * An enum upg_part_version, or -1 with errno. */
+int upg_partfile_version(upg_partfile *pf, jv validators);
+/* Start again from zero with the version VALIDATORS (consumed), recorded
+ * before any byte of it is written.  0 or -1 (errno). */
+int upg_partfile_restart(upg_partfile *pf, jv validators);
+/* Cut the part file back to SIZE bytes (what an answer found bad had
+ * added).  0 or -1 (errno). */
+int upg_partfile_truncate(upg_partfile *pf, off_t size);
+/* Append BUF to the part file; pf->end counts what reached the file even
+ * when a later piece fails (a file-size limit hit part-way).  Every few
+ * MiB it also starts the kernel's writeback of what was written, so the
+ * fsync of upg_partfile_commit finds little left to do.  0 or -1 (errno). */
 int upg_partfile_write(upg_partfile *pf, const void *buf, size_t len);
-/* Flush, close and rename to the final name.  0 or exit status with *doc. */
+/* Flush, close, rename to the final name and remove the record.  0 or an
+ * exit status with *doc. */
 int upg_partfile_commit(upg_partfile *pf, jv *doc);
-/* Close, keeping the .part for a later resume; frees the names. */
+/* Close, keeping a non-empty .part (and its record) for a later resume; an
+ * empty one is removed with its record.  Frees what PF holds. */
 void upg_partfile_abandon(upg_partfile *pf);
 
 /* Open PATH for reading: it must be a readable regular file.  Sets *fd and
@@ -47,6 +83,12 @@ char *upg_read_small(int fd, size_t max, size_t *len);
 
 /* Write all of BUF to FD, retrying on EINTR and short writes: 0 or -1. */
 int upg_write_all(int fd, const void *buf, size_t len);
+
+/* Replace PATH by a file holding TEXT (LEN bytes), mode 0600: written to a
+ * new temporary file in the same directory (O_EXCL), fsynced, renamed over
+ * PATH, the directory fsynced -- readers see the old or the new whole, and
+ * a symlink at PATH is replaced, never followed.  0, or -1 with errno. */
+int upg_replace_file(const char *path, const char *text, size_t len);
 
 /* The "transfer" summary printed after an upload or a download:
  * {"file":…, "bytes":…, "resumed_from":…, "size":…, "seconds":…}.

@@ -46,8 +46,20 @@ typedef struct upg_http_call {
 int upg_http_begin(upg_http_call *call, const upg_settings *s, const char *what,
                    const char *url, jv *doc);
 
+/* The scheme check of upg_http_begin alone, for a caller that must refuse
+ * a URL before it creates anything: https://, or http:// only with -k
+ * (exit 5 CLIENT:TLS); anything else exit 2 CLIENT:USAGE.  0 or the exit
+ * status with *doc set.  A redirect to plain http:// is refused the same
+ * way, exit 5, by upg_http_perform. */
+int upg_http_check_url(const upg_settings *s, const char *what, const char *url, jv *doc);
+
 /* Add a request header ("Name: value", or "Name:" to suppress one). */
 void upg_http_header(upg_http_call *call, const char *header);
+
+/* The default body sink (CURLOPT_WRITEFUNCTION with the call as its
+ * data): the body in call->body, refused beyond UPG_RESPONSE_MAX.  A
+ * caller with its own sink can hand it the bytes it does not want. */
+size_t upg_http_collect(char *ptr, size_t size, size_t nmemb, void *call);
 
 /* Run the exchange and classify it: 0 when the transfer completed with an
  * HTTP status below 400; otherwise an exit status with *doc set to the

@@ -91,12 +91,15 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "upgraded-sql, notes, modules, original-dump or original-sql.  FILE defaults\n"
     "to upgraded_<filename> (upgraded_<filename>.sql, upgrade_notes_<id>.html,\n"
     "upgrade_modules_<id>, original_<filename>, original_<filename>.sql).\n"
-    "Bytes go to FILE.part (mode 0600), resumed after an interruption, renamed\n"
-    "when complete; an existing FILE is kept unless --force." },
+    "Bytes go to FILE.part (mode 0600), resumed after an interruption only by\n"
+    "the same request, file and server version (recorded in FILE.part.meta),\n"
+    "renamed when complete and of the size announced.  An existing FILE, or a\n"
+    "FILE.part no download recorded, is kept unless --force." },
   [UPG_CMD_SFTP_GET] = {
     "upgrade sftp-get [-o FILE] [--force] [--identity KEYFILE]",
     "Download upgraded_<filename> over SFTP to FILE (default the same name),\n"
-    "via FILE.part, resumed after an interruption." },
+    "via FILE.part, resumed after an interruption only by the same request\n"
+    "and remote file of the same size and time (FILE.part.meta)." },
   [UPG_CMD_RUN] = {
     "upgrade run --contract C --email E --target T --aim A [--filename NAME] DUMP [-o FILE] [--sftp]",
     "The whole job: create, upload (HTTPS, or SFTP with --sftp), process, wait\n"

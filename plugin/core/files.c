@@ -3,15 +3,18 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "upgrade/files.h"
 #include "upgrade/outcome.h"
+#include "upgrade/provenance.h"
 
 static int
 file_error(jv *doc, const char *what, const char *path, int err)
@@ -20,71 +23,181 @@ file_error(jv *doc, const char *what, const char *path, int err)
                   upg_failure("CLIENT:FILE", "%s %s: %s", what, path, strerror(err)));
 }
 
+/* The refusal of PART_PATH when open() failed with ERR. */
+static int
+open_error(jv *doc, const char *part_path, int err)
+{
+  if (err == ELOOP)
+    return upg_fail(doc, UPG_EXIT_USAGE,
+                    upg_failure("CLIENT:FILE", "%s is a symbolic link: refusing to write through it", part_path));
+  if (err == ENXIO) /* a FIFO with no reader, under O_NONBLOCK */
+    return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "%s is not a regular file", part_path));
+  return file_error(doc, "cannot write", part_path, err);
+}
+
+/* Open pf->part_path: a regular file, never through a symlink, without
+ * blocking on a FIFO, and not being written by another transfer. */
+static int
+open_part(upg_partfile *pf, struct stat *st, jv *doc)
+{
+  pf->fd = open(pf->part_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+  if (pf->fd < 0)
+    return open_error(doc, pf->part_path, errno);
+  if (fstat(pf->fd, st) != 0 || !S_ISREG(st->st_mode))
+    return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "%s is not a regular file", pf->part_path));
+  fcntl(pf->fd, F_SETFL, fcntl(pf->fd, F_GETFL) & ~O_NONBLOCK);
+  /* Two transfers appending to one .part would interleave their bytes. */
+  if (flock(pf->fd, LOCK_EX | LOCK_NB) != 0)
+    return errno == EWOULDBLOCK
+      ? upg_fail(doc, UPG_EXIT_USAGE,
+                 upg_failure("CLIENT:FILE", "%s is being written by another transfer", pf->part_path))
+      : file_error(doc, "cannot lock", pf->part_path, errno);
+  return 0;
+}
+
+static int
+record(upg_partfile *pf)
+{
+  return upg_provenance_write(pf->part_path, upg_provenance_record(jv_copy(pf->origin), jv_copy(pf->validators)));
+}
+
+/* Decide what the bytes already in the .part (SIZE of them) are worth:
+ * kept when the record says they come from this origin, else dropped --
+ * but a .part without a record may be the user's: dropped only if FORCE. */
+static int
+adopt(upg_partfile *pf, off_t size, bool force, jv *doc)
+{
+  jv rec = size > 0 ? upg_provenance_read(pf->part_path) : jv_invalid();
+  bool ours = jv_is_valid(rec);
+  bool same = ours && jv_equal(jv_object_get(jv_copy(rec), jv_string("origin")), jv_copy(pf->origin));
+  int status = 0;
+
+  if (same) {
+    jv v = jv_object_get(rec, jv_string("validators"));
+    pf->validators = jv_get_kind(v) == JV_KIND_OBJECT ? v : (jv_free(v), jv_null());
+    pf->resume_from = pf->end = pf->flushed = size;
+    pf->owned = true;
+    return 0;
+  }
+  jv_free(rec);
+  if (size > 0 && !ours && !force)
+    return upg_fail(doc, UPG_EXIT_USAGE,
+                    upg_failure("CLIENT:FILE", "%s holds %lld bytes that no download of ours recorded (no %s%s): "
+                                "remove it, or use --force to download from zero",
+                                pf->part_path, (long long)size, pf->part_path, UPG_PROVENANCE_SUFFIX));
+  if (size > 0)
+    upg_notice(pf->s, "%s holds the start of %s; downloading from zero", pf->part_path,
+               ours ? "another download" : "an unknown file");
+  if (size > 0 && ftruncate(pf->fd, 0) != 0)
+    status = file_error(doc, "cannot truncate", pf->part_path, errno);
+  pf->owned = !status;
+  if (!status && record(pf) != 0)
+    status = file_error(doc, "cannot write the record", pf->part_path, errno);
+  return status;
+}
+
 int
-upg_partfile_open(upg_partfile *pf, const char *path, bool force, jv *doc)
+upg_partfile_open(upg_partfile *pf, const upg_settings *s, const char *path, jv origin, bool force, jv *doc)
 {
   struct stat st;
 
   memset(pf, 0, sizeof *pf);
+  pf->s = s;
   pf->fd = -1;
+  pf->origin = origin;
+  pf->validators = jv_null();
   if (lstat(path, &st) == 0) {
-    if (!force)
+    if (!force) {
+      upg_partfile_abandon(pf);
       return upg_fail(doc, UPG_EXIT_USAGE,
                       upg_failure("CLIENT:FILE", "%s already exists (use --force to replace it)", path));
-    if (S_ISDIR(st.st_mode))
-      return upg_fail(doc, UPG_EXIT_USAGE,
-                      upg_failure("CLIENT:FILE", "%s is a directory", path));
+    }
+    if (S_ISDIR(st.st_mode)) {
+      upg_partfile_abandon(pf);
+      return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "%s is a directory", path));
+    }
   }
-  size_t len = strlen(path);
-  pf->part_path = malloc(len + sizeof ".part");
   pf->path = strdup(path);
-  if (!pf->part_path || !pf->path) {
+  if (pf->path)
+    pf->part_path = malloc(strlen(path) + sizeof ".part");
+  if (!pf->part_path) {
     upg_partfile_abandon(pf);
     return file_error(doc, "cannot open", path, ENOMEM);
   }
-  memcpy(pf->part_path, path, len);
-  memcpy(pf->part_path + len, ".part", sizeof ".part");
+  strcat(strcpy(pf->part_path, path), ".part");
+  int status = open_part(pf, &st, doc);
+  if (!status)
+    status = adopt(pf, st.st_size, force, doc);
+  if (status)
+    upg_partfile_abandon(pf);
+  return status;
+}
 
-  /* O_NOFOLLOW: a symlink planted at FILE.part must not redirect a dump. */
-  pf->fd = open(pf->part_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (pf->fd < 0) {
-    int err = errno;
-    int status = err == ELOOP
-      ? upg_fail(doc, UPG_EXIT_USAGE,
-                 upg_failure("CLIENT:FILE", "%s is a symbolic link: refusing to write through it",
-                             pf->part_path))
-      : file_error(doc, "cannot write", pf->part_path, err);
-    upg_partfile_abandon(pf);
-    return status;
-  }
-  if (fstat(pf->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    int status = upg_fail(doc, UPG_EXIT_USAGE,
-                          upg_failure("CLIENT:FILE", "%s is not a regular file", pf->part_path));
-    upg_partfile_abandon(pf);
-    return status;
-  }
-  pf->resume_from = pf->end = pf->flushed = st.st_size;
+int
+upg_partfile_truncate(upg_partfile *pf, off_t size)
+{
+  if (size >= pf->end)
+    return 0;
+  if (ftruncate(pf->fd, size) != 0)
+    return -1;
+  pf->end = pf->flushed = size;
+  if (pf->resume_from > size)
+    pf->resume_from = size;
   return 0;
 }
 
 int
-upg_partfile_truncate(upg_partfile *pf)
+upg_partfile_restart(upg_partfile *pf, jv validators)
 {
-  if (ftruncate(pf->fd, 0) != 0)
+  jv_free(pf->validators);
+  pf->validators = validators;
+  if (upg_partfile_truncate(pf, 0) != 0)
     return -1;
-  pf->resume_from = pf->end = pf->flushed = 0;
-  return 0;
+  return record(pf);
+}
+
+int
+upg_partfile_version(upg_partfile *pf, jv validators)
+{
+  if (upg_provenance_same_version(pf->validators, validators)) {
+    jv_free(validators);
+    return UPG_PART_SAME;
+  }
+  bool had = pf->end > 0;
+  if (had)
+    upg_notice(pf->s, "the remote file changed since %s was started; downloading from zero", pf->part_path);
+  if (upg_partfile_restart(pf, validators) != 0)
+    return -1;
+  return had ? UPG_PART_RESTARTED : UPG_PART_SAME;
 }
 
 /* Dirty bytes allowed to pile up before their writeback is started. */
 #define WRITE_BEHIND (8L * 1024 * 1024)
 
+/* Write all of BUF to FD, retrying on EINTR and short writes; *done
+ * counts what was written, also when a later piece fails.  0 or -1. */
+static int
+write_counting(int fd, const void *buf, size_t len, off_t *done)
+{
+  const char *p = buf;
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return -1;
+    p += n;
+    len -= (size_t)n;
+    *done += n;
+  }
+  return 0;
+}
+
 int
 upg_partfile_write(upg_partfile *pf, const void *buf, size_t len)
 {
-  if (upg_write_all(pf->fd, buf, len) != 0)
+  if (write_counting(pf->fd, buf, len, &pf->end) != 0)
     return -1;
-  pf->end += (off_t)len;
 #ifdef SYNC_FILE_RANGE_WRITE
   /* The commit must fsync (a renamed dump has to be complete even after a
    * crash).  Left alone, the kernel writes back late and that fsync waits
@@ -110,19 +223,39 @@ upg_partfile_commit(upg_partfile *pf, jv *doc)
   pf->fd = -1;
   if (!status && rename(pf->part_path, pf->path) != 0)
     status = file_error(doc, "cannot rename to", pf->path, errno);
+  if (!status)
+    upg_provenance_remove(pf->part_path);
   upg_partfile_abandon(pf);
   return status;
+}
+
+/* An empty .part has nothing to resume: remove it and its record, if the
+ * name still leads to the file we hold. */
+static void
+remove_if_empty(upg_partfile *pf)
+{
+  struct stat held, named;
+  if (!pf->owned || pf->end != 0 || fstat(pf->fd, &held) != 0 || lstat(pf->part_path, &named) != 0
+      || held.st_dev != named.st_dev || held.st_ino != named.st_ino || named.st_size != 0)
+    return;
+  unlink(pf->part_path);
+  upg_provenance_remove(pf->part_path);
 }
 
 void
 upg_partfile_abandon(upg_partfile *pf)
 {
-  if (pf->fd >= 0)
+  if (pf->fd >= 0) {
+    remove_if_empty(pf);
     close(pf->fd);
+  }
   pf->fd = -1;
   free(pf->path);
   free(pf->part_path);
   pf->path = pf->part_path = NULL;
+  jv_free(pf->origin);
+  jv_free(pf->validators);
+  pf->origin = pf->validators = jv_null();
 }
 
 int
@@ -174,19 +307,46 @@ upg_read_small(int fd, size_t max, size_t *len)
 int
 upg_write_all(int fd, const void *buf, size_t len)
 {
-  const char *p = buf;
+  off_t done = 0;
+  return write_counting(fd, buf, len, &done);
+}
 
-  while (len > 0) {
-    ssize_t n = write(fd, p, len);
-    if (n < 0) {
-      if (errno == EINTR)
-        continue;
-      return -1;
-    }
-    p += n;
-    len -= (size_t)n;
+/* Make a rename in PATH's directory durable: fsync the directory. */
+static void
+sync_directory(const char *path)
+{
+  char *copy = strdup(path);
+  int fd = copy ? open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  if (fd >= 0) {
+    (void)fsync(fd);
+    close(fd);
   }
-  return 0;
+  free(copy);
+}
+
+int
+upg_replace_file(const char *path, const char *text, size_t len)
+{
+  char *tmp = NULL;
+  if (asprintf(&tmp, "%s.XXXXXX", path) < 0)
+    return -1;
+  int fd = mkostemp(tmp, O_CLOEXEC); /* O_EXCL, mode 0600 */
+  int err = fd < 0 ? errno : 0;
+  if (fd >= 0) {
+    if (upg_write_all(fd, text, len) != 0 || fsync(fd) != 0)
+      err = errno;
+    if (close(fd) != 0 && !err)
+      err = errno;
+    if (!err && rename(tmp, path) != 0)
+      err = errno;
+    if (err)
+      unlink(tmp);
+    else
+      sync_directory(path);
+  }
+  free(tmp);
+  errno = err;
+  return err ? -1 : 0;
 }
 
 jv

@@ -73,8 +73,8 @@ on_progress(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal
   return call->meter ? CURL_PROGRESSFUNC_CONTINUE : 0;
 }
 
-static size_t
-collect_body(char *ptr, size_t size, size_t nmemb, void *data)
+size_t
+upg_http_collect(char *ptr, size_t size, size_t nmemb, void *data)
 {
   upg_http_call *call = data;
   size_t n = size * nmemb;
@@ -126,8 +126,8 @@ trace(CURL *h, curl_infotype type, char *data, size_t size, void *userp)
   return 0;
 }
 
-static int
-check_scheme(const upg_settings *s, const char *what, const char *url, jv *doc)
+int
+upg_http_check_url(const upg_settings *s, const char *what, const char *url, jv *doc)
 {
   switch (upg_url_scheme(url)) {
   case 0:
@@ -150,7 +150,7 @@ upg_http_begin(upg_http_call *call, const upg_settings *s, const char *what, con
   memset(call, 0, sizeof *call);
   call->s = s;
   call->what = what;
-  int status = check_scheme(s, what, url, doc);
+  int status = upg_http_check_url(s, what, url, doc);
   if (status)
     return status;
   CURL *h = call->curl = process_handle();
@@ -168,7 +168,7 @@ upg_http_begin(upg_http_call *call, const upg_settings *s, const char *what, con
   curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
   curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
   curl_easy_setopt(h, CURLOPT_XFERINFODATA, call);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect_body);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, upg_http_collect);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, call);
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
   if (s->cacert)
@@ -220,6 +220,34 @@ http_status_failure(upg_http_call *call, jv *doc)
   return upg_fail(doc, UPG_EXIT_TRANSPORT, f);
 }
 
+/* Did the exchange follow a Location before it failed? */
+static bool
+call_redirected(upg_http_call *call)
+{
+  long count = 0;
+  char *next = NULL;
+  curl_easy_getinfo(call->curl, CURLINFO_REDIRECT_COUNT, &count);
+  curl_easy_getinfo(call->curl, CURLINFO_REDIRECT_URL, &next);
+  return count > 0 || next;
+}
+
+/* The server sent us to a scheme we refused to follow (CURLOPT_REDIR_
+ * PROTOCOLS_STR): to plain http:// it is the same security refusal as an
+ * http:// URL; anywhere else (file://, ...) a server fault. */
+static int
+redirect_refused(upg_http_call *call, jv *doc)
+{
+  char *url = NULL;
+  curl_easy_getinfo(call->curl, CURLINFO_EFFECTIVE_URL, &url);
+  if (url && upg_url_scheme(url) == 1)
+    return upg_fail(doc, UPG_EXIT_SECURITY,
+                    upg_failure("CLIENT:TLS", "%s: refusing a redirect to plain http://, which would send the "
+                                "request in clear (-k to insist)", call->what));
+  return upg_fail(doc, UPG_EXIT_TRANSPORT,
+                  upg_failure("CLIENT:BAD_RESPONSE", "%s: refusing a redirect to a URL that is not https://",
+                              call->what));
+}
+
 /* Map a libcurl result to the contract's reasons and exit codes. */
 static int
 transfer_failure(upg_http_call *call, jv *doc)
@@ -262,8 +290,11 @@ transfer_failure(upg_http_call *call, jv *doc)
                     upg_failure("CLIENT:TLS", "%s: TLS handshake failed: %s", what, curl_message(call)));
   case CURLE_HTTP_RETURNED_ERROR: /* CURLOPT_FAILONERROR */
     return http_status_failure(call, doc);
-  case CURLE_URL_MALFORMAT:
   case CURLE_UNSUPPORTED_PROTOCOL:
+    if (call_redirected(call))
+      return redirect_refused(call, doc);
+    /* fall through */
+  case CURLE_URL_MALFORMAT:
     return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:USAGE", "%s: bad URL: %s", what, curl_message(call)));
   case CURLE_COULDNT_RESOLVE_HOST:
   case CURLE_COULDNT_RESOLVE_PROXY:

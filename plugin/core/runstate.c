@@ -140,74 +140,11 @@ optional(const char *text)
   return text ? jv_string(text) : jv_null();
 }
 
-/* A new temporary file beside the record, created exclusively with mode
- * 0600: a file planted at any fixed name is never reused.  The fd, with
- * *tmp its name (malloc'd), or -1 with errno. */
-static int
-create_temporary(const upg_runstate *rs, char **tmp)
-{
-  if (asprintf(tmp, "%s.XXXXXX", rs->path) < 0) {
-    *tmp = NULL;
-    errno = ENOMEM;
-    return -1;
-  }
-  int fd = mkostemp(*tmp, O_CLOEXEC);
-  if (fd < 0) {
-    int err = errno;
-    free(*tmp);
-    *tmp = NULL;
-    errno = err;
-  }
-  return fd;
-}
-
-/* Make the rename itself durable: fsync the record's directory. */
-static void
-sync_directory(const char *path)
-{
-  char *copy = strdup(path);
-  int fd = copy ? open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-  if (fd >= 0) {
-    (void)fsync(fd);
-    close(fd);
-  }
-  free(copy);
-}
-
 static int
 write_failed(jv *doc, const upg_runstate *rs, int err)
 {
   return upg_fail(doc, UPG_EXIT_USAGE,
                   upg_failure("CLIENT:FILE", "cannot write the job record %s: %s", rs->path, strerror(err)));
-}
-
-/* TEXT to a new temporary file, fsync'd, renamed to the record. */
-static int
-replace_record(const upg_runstate *rs, const char *text, size_t len)
-{
-  char *tmp = NULL;
-  int fd = create_temporary(rs, &tmp);
-  if (fd < 0)
-    return -1;
-  bool written = upg_write_all(fd, text, len) == 0 && fsync(fd) == 0;
-  int err = errno;
-  if (close(fd) != 0 && written) {
-    written = false;
-    err = errno;
-  }
-  if (written && rename(tmp, rs->path) != 0) {
-    written = false;
-    err = errno;
-  }
-  if (!written)
-    unlink(tmp);
-  free(tmp);
-  if (!written) {
-    errno = err;
-    return -1;
-  }
-  sync_directory(rs->path);
-  return 0;
 }
 
 int
@@ -221,7 +158,7 @@ upg_runstate_save(const upg_runstate *rs, jv *doc)
   jv text = jv_dump_string(record, JV_PRINT_INDENT_FLAGS(2));
   text = jv_string_append_str(text, "\n");
   int status = 0;
-  if (replace_record(rs, jv_string_value(text), (size_t)jv_string_length_bytes(jv_copy(text))) != 0)
+  if (upg_replace_file(rs->path, jv_string_value(text), (size_t)jv_string_length_bytes(jv_copy(text))) != 0)
     status = write_failed(doc, rs, errno);
   jv_free(text);
   return status;
@@ -230,13 +167,20 @@ upg_runstate_save(const upg_runstate *rs, jv *doc)
 int
 upg_runstate_check_writable(const upg_runstate *rs, jv *doc)
 {
+  /* The same kind of temporary upg_replace_file makes, made and removed. */
   char *tmp = NULL;
-  int fd = create_temporary(rs, &tmp);
-  if (fd < 0)
+  if (asprintf(&tmp, "%s.XXXXXX", rs->path) < 0)
+    return write_failed(doc, rs, ENOMEM);
+  int fd = mkostemp(tmp, O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    free(tmp);
+    errno = err;
     return upg_fail(doc, UPG_EXIT_USAGE,
                     upg_failure("CLIENT:FILE", "cannot write the job record %s: %s; run keeps it beside the "
                                 "dump, so the dump's directory must be writable (nothing was created)",
                                 rs->path, strerror(errno)));
+  }
   close(fd);
   unlink(tmp);
   free(tmp);

@@ -2,8 +2,10 @@
  *
  * Both directions resume the way `sftp -a` / `reget` do: by size.  An
  * upload opens the remote file without truncating it and continues after
- * the bytes it already holds; a download appends to LOCAL.part.  Speed
- * with libssh2 comes only from keeping many requests in flight, so the
+ * the bytes it already holds; a download appends to LOCAL.part when its
+ * record (files.h) says it holds the start of this very remote file, of
+ * the same size and modification time.  Speed with libssh2 comes only
+ * from keeping many requests in flight, so the
  * upload hands libssh2_sftp_write a sliding window of several MiB (it
  * pipelines 30000-byte packets and returns as the first ones are acked)
  * and the download reads with a large buffer (libssh2 reads ahead 4x it).
@@ -72,10 +74,12 @@ open_remote(upg_ssh *c, const char *remote, unsigned long flags, LIBSSH2_SFTP_HA
   return upg_ssh_fail_sftp(c, libssh2_session_last_errno(c->session), "opening", remote);
 }
 
-/* The size of an open remote file (the server must report one), and the
- * seconds its round trip took in *rtt. */
+/* The size of an open remote file (the server must report one), its
+ * modification time (-1 when not reported), and the seconds its round trip
+ * took in *rtt. */
 static int
-remote_fsize(upg_ssh *c, LIBSSH2_SFTP_HANDLE *h, const char *remote, long long *size, double *rtt)
+remote_fstat(upg_ssh *c, LIBSSH2_SFTP_HANDLE *h, const char *remote, long long *size, long long *mtime,
+             double *rtt)
 {
   LIBSSH2_SFTP_ATTRIBUTES a;
   int rc, st;
@@ -89,6 +93,7 @@ remote_fsize(upg_ssh *c, LIBSSH2_SFTP_HANDLE *h, const char *remote, long long *
     return upg_ssh_failf(c, UPG_EXIT_TRANSPORT, "CLIENT:SFTP", "the server does not report the size of %s",
                          remote);
   *size = (long long)a.filesize;
+  *mtime = (a.flags & LIBSSH2_SFTP_ATTR_ACMODTIME) ? (long long)a.mtime : -1;
   *rtt = upg_now() - t0;
   return 0;
 }
@@ -185,11 +190,11 @@ put_file(upg_ssh *c, int fd, long long size, const char *local, const char *remo
          long long *resumed, long long *sent, size_t *in_flight)
 {
   LIBSSH2_SFTP_HANDLE *h = NULL;
-  long long rsize = 0;
+  long long rsize = 0, mtime;
   double rtt = 0;
   int st = open_remote(c, remote, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT, &h);
   if (!st)
-    st = remote_fsize(c, h, remote, &rsize, &rtt);
+    st = remote_fstat(c, h, remote, &rsize, &mtime, &rtt);
   if (!st && rsize > size)
     st = upg_ssh_failf(c, UPG_EXIT_TRANSPORT, "CLIENT:SFTP",
                        "remote file %s is larger than local %s (%lld > %lld bytes): refusing to truncate "
@@ -250,11 +255,10 @@ upg_sftp_put(const upg_settings *s, const upg_sftp_endpoint *ep, const char *loc
   return 0;
 }
 
-/* Stream H to the part file until EOF, reading BUFSIZE bytes at a time;
- * *got counts the bytes written. */
+/* Stream H to the part file until EOF, reading BUFSIZE bytes at a time. */
 static int
 pull(upg_ssh *c, LIBSSH2_SFTP_HANDLE *h, upg_partfile *pf, const char *remote, long long size,
-     size_t bufsize, long long *got, upg_meter *meter)
+     size_t bufsize, upg_meter *meter)
 {
   char *buf = malloc(bufsize);
   int st = 0;
@@ -278,8 +282,7 @@ pull(upg_ssh *c, LIBSSH2_SFTP_HANDLE *h, upg_partfile *pf, const char *remote, l
                          strerror(errno));
       break;
     }
-    *got += rc;
-    upg_meter_update(meter, meter->base + *got, size);
+    upg_meter_update(meter, (long long)pf->end, size);
     if ((st = upg_ssh_progress(c)))
       break;
   }
@@ -287,40 +290,65 @@ pull(upg_ssh *c, LIBSSH2_SFTP_HANDLE *h, upg_partfile *pf, const char *remote, l
   return st;
 }
 
+/* Keep the bytes of the part file only if they are of this version of
+ * REMOTE (files.h decides) and no more than it holds. */
+static int
+resume_point(upg_ssh *c, upg_partfile *pf, long long size, long long mtime)
+{
+  jv v = JV_OBJECT(jv_string("size"), jv_number((double)size));
+  if (mtime >= 0)
+    v = jv_object_set(v, jv_string("mtime"), jv_number((double)mtime));
+  int rc = upg_partfile_version(pf, v);
+  if (rc >= 0 && pf->end > size) {
+    upg_notice(c->s, "%s is larger than the remote file: downloading it again", pf->part_path);
+    rc = upg_partfile_restart(pf, jv_copy(pf->validators));
+  }
+  if (rc < 0)
+    return upg_ssh_failf(c, UPG_EXIT_USAGE, "CLIENT:FILE", "cannot write %s: %s", pf->part_path,
+                         strerror(errno));
+  return 0;
+}
+
 /* Everything after the connection is up: size, resume point, transfer. */
 static int
-get_file(upg_ssh *c, upg_partfile *pf, const char *remote, long long *size, long long *got,
-         size_t *in_flight)
+get_file(upg_ssh *c, upg_partfile *pf, const char *remote, long long *size, size_t *in_flight)
 {
   LIBSSH2_SFTP_HANDLE *h = NULL;
+  long long mtime = -1;
   double rtt = 0;
   int st = open_remote(c, remote, LIBSSH2_FXF_READ, &h);
   if (!st)
-    st = remote_fsize(c, h, remote, size, &rtt);
-  if (!st && pf->resume_from > *size) {
-    upg_notice(c->s, "%s is larger than %s on the server: downloading it again", pf->part_path, remote);
-    if (upg_partfile_truncate(pf) != 0)
-      st = upg_ssh_failf(c, UPG_EXIT_USAGE, "CLIENT:FILE", "cannot truncate %s: %s", pf->part_path,
-                         strerror(errno));
-  }
+    st = remote_fstat(c, h, remote, size, &mtime, &rtt);
+  if (!st)
+    st = resume_point(c, pf, *size, mtime);
   if (!st) {
-    libssh2_sftp_seek64(h, (libssh2_uint64_t)pf->resume_from);
+    libssh2_sftp_seek64(h, (libssh2_uint64_t)pf->end);
     char what[256];
     snprintf(what, sizeof what, "downloading %s", remote);
     upg_ssh_transfer_phase(c, what);
     upg_meter meter;
-    upg_meter_start(&meter, c->s, what, (long long)pf->resume_from);
+    upg_meter_start(&meter, c->s, what, (long long)pf->end);
     size_t bufsize = sized_for_rtt(rtt, 4, GET_BUFFER_MIN, GET_BUFFER_MAX);
     *in_flight = 4 * bufsize; /* libssh2's read-ahead */
-    st = pull(c, h, pf, remote, *size, bufsize, got, &meter);
+    st = pull(c, h, pf, remote, *size, bufsize, &meter);
     upg_meter_end(&meter);
   }
-  if (!st && pf->resume_from + *got != *size)
+  if (!st && (long long)pf->end != *size)
     st = upg_ssh_failf(c, UPG_EXIT_TRANSPORT, "CLIENT:SFTP",
                        "%s changed during the download (%lld bytes announced, %lld received): run again",
-                       remote, *size, (long long)pf->resume_from + *got);
+                       remote, *size, (long long)pf->end);
   int cst = upg_ssh_close_handle(c, &h, true);
   return st ? st : cst;
+}
+
+/* What the part file's bytes belong to: this account, request and file. */
+static jv
+origin(const upg_settings *s, const upg_sftp_endpoint *ep, const char *remote)
+{
+  char account[512];
+  snprintf(account, sizeof account, "%s@%s:%d", ep->user ? ep->user : "", ep->host ? ep->host : "", ep->port);
+  return JV_OBJECT(jv_string("sftp"), jv_string(account), jv_string("request"),
+                   s->request ? jv_string(s->request) : jv_null(), jv_string("remote"), jv_string(remote));
 }
 
 int
@@ -329,22 +357,20 @@ upg_sftp_get(const upg_settings *s, const upg_sftp_endpoint *ep, const char *rem
 {
   double t0 = upg_now();
   upg_partfile pf;
-  int st = upg_partfile_open(&pf, local, force, doc);
+  int st = upg_partfile_open(&pf, s, local, origin(s, ep, remote), force, doc);
   if (st)
     return st;
   upg_ssh c;
-  long long size = 0, got = 0;
+  long long size = 0;
   size_t in_flight = 0;
   st = upg_ssh_open(&c, s, ep, doc);
   if (!st) {
-    st = get_file(&c, &pf, remote, &size, &got, &in_flight);
+    st = get_file(&c, &pf, remote, &size, &in_flight);
     upg_ssh_close(&c, true);
   }
-  long long resumed = (long long)pf.resume_from;
+  long long resumed = (long long)pf.resume_from, got = (long long)pf.end - resumed;
   if (st) {
-    if (resumed == 0 && got == 0)
-      unlink(pf.part_path); /* nothing to resume: leave no empty .part */
-    upg_partfile_abandon(&pf); /* keeps LOCAL.part for the next run */
+    upg_partfile_abandon(&pf); /* keeps what LOCAL.part holds for the next run */
     return st;
   }
   jv_free(*doc);

@@ -151,28 +151,38 @@ check_download() {
 	emulator_stats | jq -e --arg r "bytes=$part-" '.last.download.headers.Range == $r'
 }
 
-# download_over_part: with F.part made private, download -o F succeeds in
-# one call, F equal to $BATS_TEST_TMPDIR/exp and F.part gone.
+# dropped_part: F.part and its record F.part.meta, left by a download of
+# the upgraded dump dropped after 1 MB.
+dropped_part() {
+	emulator_fault download drop '{"after_bytes": 1000000}'
+	run ucall 'upgrade download --cacert "$CA" -o F -s'
+	[ -s F.part ] && [ -f F.part.meta ]
+}
+
+# download_over_part: download -o F succeeds in one call, F equal to
+# $BATS_TEST_TMPDIR/exp, F.part and its record gone.
 download_over_part() {
-	chmod 600 F.part
 	run --separate-stderr ucall 'upgrade download --cacert "$CA" -o F'
 	expect_status 0
 	one_line
 	jqe '.failures == []'
 	cmp "$BATS_TEST_TMPDIR/exp" F
-	[ ! -e F.part ]
+	[ ! -e F.part ] && [ ! -e F.part.meta ]
 }
 
 @test "a .part larger than the remote file is restarted, result byte-exact" {
 	expected upgraded-dump >"$BATS_TEST_TMPDIR/exp"
+	dropped_part
 	{ cat "$BATS_TEST_TMPDIR/exp"; head -c 1000 /dev/urandom; } >F.part
 	download_over_part
 }
 
 @test "a .part already complete (interrupted before the rename) ends as FILE, byte-exact" {
 	expected upgraded-dump >"$BATS_TEST_TMPDIR/exp"
-	cp "$BATS_TEST_TMPDIR/exp" F.part
+	dropped_part
+	cat "$BATS_TEST_TMPDIR/exp" >F.part
 	download_over_part
+	jqe '.transfer.bytes == 0'
 }
 
 @test "--retry 2 --retry-delay 0.1 rides through one dropped download in a single call" {
