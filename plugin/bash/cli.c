@@ -23,7 +23,7 @@ static const char *const command_names[UPG_CMD_COUNT] = {
   [UPG_CMD_SFTP_ACCESS] = "sftp-access", [UPG_CMD_SFTP_PUT] = "sftp-put",
   [UPG_CMD_PROCESS] = "process", [UPG_CMD_SKIP_TEST] = "skip-test", [UPG_CMD_STATUS] = "status",
   [UPG_CMD_WAIT] = "wait", [UPG_CMD_DOWNLOAD] = "download", [UPG_CMD_SFTP_GET] = "sftp-get",
-  [UPG_CMD_RUN] = "run",
+  [UPG_CMD_RUN] = "run", [UPG_CMD_VERSION] = "version",
 };
 
 enum upg_cmd
@@ -49,7 +49,7 @@ enum opt_id {
   O_HELP, O_URL, O_REQUEST, O_KEY, O_JQ, O_RAW, O_VAR, O_COMPACT, O_PRETTY, O_CACERT, O_INSECURE,
   O_KNOWN_HOSTS, O_ACCEPT_NEW, O_CONNECT_TIMEOUT, O_MAX_TIME, O_RETRY, O_RETRY_DELAY, O_SILENT,
   O_PROGRESS, O_VERBOSE, O_CONTRACT, O_EMAIL, O_TARGET, O_AIM, O_FILENAME, O_TIMEZONE, O_SSH_KEYS,
-  O_IDENTITY, O_INTERVAL, O_TIMEOUT, O_WHAT, O_OUTPUT, O_FORCE, O_SFTP, O_CONTINUE, O_NEW, O_COUNT
+  O_IDENTITY, O_INTERVAL, O_TIMEOUT, O_WHAT, O_OUTPUT, O_FORCE, O_SFTP, O_CONTINUE, O_NEW, O_VERSION, O_COUNT
 };
 
 struct option_spec {
@@ -100,6 +100,8 @@ static const struct option_spec options[O_COUNT] = {
   [O_SFTP] = { "sftp", 0, false, BIT(UPG_CMD_RUN) },
   [O_CONTINUE] = { "continue", 0, false, BIT(UPG_CMD_RUN) },
   [O_NEW] = { "new", 0, false, BIT(UPG_CMD_RUN) },
+  /* `upgrade --version` is `upgrade version`, as in curl and jq. */
+  [O_VERSION] = { "version", 0, false, BIT(UPG_CMD_VERSION) },
 };
 
 static int
@@ -225,6 +227,10 @@ apply(upg_cli *cli, enum opt_id id, const char *v)
   case O_SFTP: cli->sftp = true; return 0;
   case O_CONTINUE: cli->resume_run = true; return 0;
   case O_NEW: cli->new_request = true; return 0;
+  case O_VERSION:
+    if (cli->cmd == UPG_CMD_NONE)
+      cli->cmd = UPG_CMD_VERSION;
+    return 0;
   case O_COUNT: break;
   }
   return 0;

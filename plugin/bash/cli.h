@@ -25,6 +25,7 @@ enum upg_cmd {
   UPG_CMD_DOWNLOAD,
   UPG_CMD_SFTP_GET,
   UPG_CMD_RUN,
+  UPG_CMD_VERSION,
   UPG_CMD_COUNT
 };
 

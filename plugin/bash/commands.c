@@ -4,6 +4,8 @@
 
 #include <string.h>
 
+#include <loadables.h>
+
 #include "upgrade/api.h"
 #include "binding.h"
 #include "upgrade/download.h"
@@ -12,6 +14,7 @@
 #include "upgrade/sftp_job.h"
 #include "upgrade/upload.h"
 #include "upgrade/wait.h"
+#include "upgrade/version.h"
 
 static int
 cmd_create(upg_cli *cli, jv *doc)
@@ -85,6 +88,15 @@ cmd_run(upg_cli *cli, jv *doc)
   return upg_run(&cli->settings, &p, doc);
 }
 
+/* The bash running the module, as bash --version says it ("5.2.15(1)-release"):
+ * shell_version_string() rather than $BASH_VERSION, which a script may set. */
+static int
+cmd_version(upg_cli *cli, jv *doc)
+{
+  *doc = upg_version_doc(shell_version_string());
+  return UPG_EXIT_OK;
+}
+
 typedef int (*command_fn)(upg_cli *cli, jv *doc);
 
 static const command_fn commands[UPG_CMD_COUNT] = {
@@ -92,7 +104,7 @@ static const command_fn commands[UPG_CMD_COUNT] = {
   [UPG_CMD_SFTP_ACCESS] = cmd_sftp_access, [UPG_CMD_SFTP_PUT] = cmd_sftp_put,
   [UPG_CMD_PROCESS] = cmd_process, [UPG_CMD_SKIP_TEST] = cmd_skip_test,
   [UPG_CMD_STATUS] = cmd_status, [UPG_CMD_WAIT] = cmd_wait, [UPG_CMD_DOWNLOAD] = cmd_download,
-  [UPG_CMD_SFTP_GET] = cmd_sftp_get, [UPG_CMD_RUN] = cmd_run,
+  [UPG_CMD_SFTP_GET] = cmd_sftp_get, [UPG_CMD_RUN] = cmd_run, [UPG_CMD_VERSION] = cmd_version,
 };
 
 int

@@ -26,6 +26,8 @@ char *upgrade_long_doc[] = {
   "  download [--what W] [-o FILE] [--force]   download a file of the request, resuming",
   "  sftp-get [-o FILE]   download the upgraded dump over SFTP, resuming",
   "  run --contract C --email E --target T --aim A DUMP [-o FILE] [--sftp]   the whole job",
+  "  version, --version   the versions of the module, libcurl, its TLS library,",
+  "                 libssh2, libjq and bash, as JSON",
   "  help [SUBCOMMAND]   this text, or a subcommand's",
   "",
   "Every subcommand after create takes --request ID --key KEY (default:",
@@ -69,7 +71,7 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "file: public keys, blank lines, # comments).  Anything else in FILE, a\n"
     "private key above all, is refused before anything is sent." },
   [UPG_CMD_SFTP_PUT] = {
-    "upgrade sftp-put FILE [--identity KEYFILE] [--ssh-keys FILE] [--known-hosts FILE] [--accept-new-host-key]",
+    "upgrade sftp-put FILE [-i|--identity KEYFILE] [--ssh-keys FILE] [--known-hosts FILE] [--accept-new-host-key]",
     "Upload FILE over SFTP: asks for access with the identity's public key (or\n"
     "--ssh-keys), checks the server's host key, authenticates with the identity\n"
     "(default ~/.ssh/id_ed25519, id_ecdsa, id_rsa) or ssh-agent, and writes FILE\n"
@@ -86,7 +88,7 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "stderr.  A SERVER:ERROR answer or a network fault is retried.  Exit 0 for\n"
     "done/delivered, 1 for the others, 4 when --timeout runs out." },
   [UPG_CMD_DOWNLOAD] = {
-    "upgrade download [--what W] [-o FILE] [--force]",
+    "upgrade download [--what W] [-o|--output FILE] [--force]",
     "Download one of the request's files: W is upgraded-dump (default),\n"
     "upgraded-sql, notes, modules, original-dump or original-sql.  FILE defaults\n"
     "to upgraded_<filename> (upgraded_<filename>.sql, upgrade_notes_<id>.html,\n"
@@ -96,18 +98,28 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "renamed when complete and of the size announced.  An existing FILE, or a\n"
     "FILE.part no download recorded, is kept unless --force." },
   [UPG_CMD_SFTP_GET] = {
-    "upgrade sftp-get [-o FILE] [--force] [--identity KEYFILE]",
+    "upgrade sftp-get [-o|--output FILE] [--force] [-i|--identity KEYFILE]",
     "Download upgraded_<filename> over SFTP to FILE (default the same name),\n"
     "via FILE.part, resumed after an interruption only by the same request\n"
     "and remote file of the same size and time (FILE.part.meta)." },
   [UPG_CMD_RUN] = {
-    "upgrade run --contract C --email E --target T --aim A [--filename NAME] DUMP [-o FILE] [--sftp]",
+    "upgrade run --contract C --email E --target T --aim A [--filename NAME] DUMP [-o FILE] [--sftp]\n"
+    "       upgrade run --continue DUMP",
     "The whole job: create, upload (HTTPS, or SFTP with --sftp), process, wait\n"
     "and download the upgraded dump to FILE (default upgraded_<name of DUMP>).\n"
     "The job is recorded in DUMP.upgrade.json (mode 0600; a record others could\n"
     "have written is refused); `upgrade run --continue DUMP` goes on from it, and\n"
     "an explicit --url, -o or --sftp must agree with it.  One run at a time per\n"
-    "DUMP: a second is refused while the first holds the lock on DUMP." },
+    "DUMP: a second is refused while the first holds the lock on DUMP.  --new\n"
+    "starts another request although one is open.  It takes create's options,\n"
+    "wait's --interval and --timeout, and -o, --force, -i/--identity and\n"
+    "--ssh-keys as download and sftp-put do." },
+  [UPG_CMD_VERSION] = {
+    "upgrade version  (or upgrade --version)",
+    "Print the versions of the module and of what it runs with, as one JSON\n"
+    "document: {\"failures\": [], \"version\": {\"upgrade\", \"curl\", \"tls\",\n"
+    "\"libssh2\", \"libjq\", \"bash\"}}.  libjq 1.6 has no version call: its\n"
+    "version is the one the module was built against.  Sends nothing." },
 };
 
 static const char common_options[] =
@@ -118,10 +130,11 @@ static const char common_options[] =
   "  -r, --raw-output         strings without quotes\n"
   "  -v NAME                  assign the output to the shell variable NAME\n"
   "  -c, --compact / --pretty one line / indented (default: indented on a terminal)\n"
-  "  --cacert FILE, -k        TLS trust as in curl (-k also allows http://)\n"
+  "  --cacert FILE, -k, --insecure   TLS trust as in curl (-k also allows http://)\n"
   "  --known-hosts FILE, --accept-new-host-key   SSH host-key trust\n"
   "  --connect-timeout S, --max-time S, --retry N, --retry-delay S\n"
-  "  -s, --silent, --progress, --verbose\n";
+  "  -s, --silent, --progress, --verbose\n"
+  "  -h, --help               this help\n";
 
 void
 upg_help_print(FILE *f, enum upg_cmd cmd)
