@@ -1,8 +1,10 @@
 /* sftp.c -- resumable SFTP upload and download (see sftp.h).
  *
- * Both directions resume the way `sftp -a` / `reget` do: by size.  An
- * upload opens the remote file without truncating it and continues after
- * the bytes it already holds; a download appends to LOCAL.part when its
+ * Both directions resume the way `sftp -a` / `reget` do: by size, but
+ * only after checking that what is there belongs.  An upload opens the
+ * remote file without truncating it and continues after the bytes it
+ * already holds once their head and tail match the local file (else it
+ * starts the remote file over); a download appends to LOCAL.part when its
  * record (files.h) says it holds the start of this very remote file, of
  * the same size and modification time.  Speed with libssh2 comes only
  * from keeping many requests in flight, so the
@@ -184,6 +186,79 @@ push(upg_ssh *c, LIBSSH2_SFTP_HANDLE *h, int fd, const char *local, const char *
   return st;
 }
 
+/* How much of the remote file's head and tail a resumed upload compares
+ * with the local file before trusting the remote prefix. */
+#define VERIFY_BYTES (64L * 1024)
+
+/* Read LEN bytes of REMOTE at OFF into BUF, through a handle of its own (a
+ * fresh handle has no read-ahead in flight to mix up with later writes). */
+static int
+remote_read_at(upg_ssh *c, const char *remote, long long off, char *buf, size_t len)
+{
+  LIBSSH2_SFTP_HANDLE *h = NULL;
+  int st = open_remote(c, remote, LIBSSH2_FXF_READ, &h);
+  if (st)
+    return st;
+  libssh2_sftp_seek64(h, (libssh2_uint64_t)off);
+  size_t got = 0;
+  while (!st && got < len) {
+    ssize_t rc = libssh2_sftp_read(h, buf + got, len - got);
+    if (rc == LIBSSH2_ERROR_EAGAIN)
+      st = upg_ssh_wait(c);
+    else if (rc < 0)
+      st = upg_ssh_fail_sftp(c, (int)rc, "reading back", remote);
+    else if (rc == 0)
+      st = upg_ssh_failf(c, UPG_EXIT_TRANSPORT, "CLIENT:SFTP", "%s shrank while it was read back", remote);
+    else
+      got += (size_t)rc;
+  }
+  int cst = upg_ssh_close_handle(c, &h, true);
+  return st ? st : cst;
+}
+
+/* Are bytes [OFF, OFF+LEN) of REMOTE the same as LOCAL's (FD)? */
+static int
+same_range(upg_ssh *c, const char *remote, int fd, const char *local, long long off, size_t len, bool *same)
+{
+  char *mine = malloc(len), *theirs = malloc(len);
+  int st = mine && theirs ? 0 : upg_ssh_failf(c, UPG_EXIT_USAGE, "CLIENT:FILE", "out of memory");
+  if (!st && pread(fd, mine, len, (off_t)off) != (ssize_t)len)
+    st = upg_ssh_failf(c, UPG_EXIT_USAGE, "CLIENT:FILE", "cannot read %s: %s", local, strerror(errno));
+  if (!st)
+    st = remote_read_at(c, remote, off, theirs, len);
+  *same = !st && memcmp(mine, theirs, len) == 0;
+  free(mine);
+  free(theirs);
+  return st;
+}
+
+/* Does the remote file's RSIZE bytes look like the start of LOCAL?  Its
+ * head and its tail are compared with the local file: a prefix left by the
+ * upload of another dump (another --new job, another file of the same
+ * name) must never be completed with this one's tail. */
+static int
+remote_is_prefix(upg_ssh *c, const char *remote, int fd, const char *local, long long rsize, bool *same)
+{
+  size_t len = rsize < VERIFY_BYTES ? (size_t)rsize : (size_t)VERIFY_BYTES;
+  int st = same_range(c, remote, fd, local, 0, len, same);
+  if (!st && *same && rsize > (long long)len)
+    st = same_range(c, remote, fd, local, rsize - (long long)len, len, same);
+  return st;
+}
+
+/* The remote file is not a prefix of LOCAL: open it again, emptied. */
+static int
+restart_remote(upg_ssh *c, LIBSSH2_SFTP_HANDLE **h, const char *remote, const char *local, long long *rsize)
+{
+  upg_notice(c->s, "the %lld bytes already in %s are not the start of %s: uploading it from the start",
+             *rsize, remote, local);
+  int st = upg_ssh_close_handle(c, h, true);
+  if (!st)
+    st = open_remote(c, remote, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC, h);
+  *rsize = 0;
+  return st;
+}
+
 /* Everything after the connection is up: check sizes, send, verify. */
 static int
 put_file(upg_ssh *c, int fd, long long size, const char *local, const char *remote,
@@ -200,6 +275,12 @@ put_file(upg_ssh *c, int fd, long long size, const char *local, const char *remo
                        "remote file %s is larger than local %s (%lld > %lld bytes): refusing to truncate "
                        "it; upload under another name or remove the remote file first",
                        remote, local, rsize, size);
+  if (!st && rsize > 0) {
+    bool same = false;
+    st = remote_is_prefix(c, remote, fd, local, rsize, &same);
+    if (!st && !same)
+      st = restart_remote(c, &h, remote, local, &rsize);
+  }
   if (!st && lseek(fd, (off_t)rsize, SEEK_SET) < 0)
     st = upg_ssh_failf(c, UPG_EXIT_USAGE, "CLIENT:FILE", "cannot seek in %s: %s", local, strerror(errno));
   if (!st) {

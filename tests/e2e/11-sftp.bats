@@ -82,6 +82,25 @@ shared() { echo "$SFTP_ROOT/$REQ/${1:-db.dump}"; }
 	cmp "$HARNESS_DIR/big.dump" "$(shared)"
 }
 
+@test "sftp-put never completes another file's prefix: a remote head or tail unlike the local file starts it over" {
+	api_create
+	run ucall 'upgrade sftp-access --cacert "$CA" --ssh-keys "$KEYS/id_ed25519.pub" -s'
+	# another dump's first third (differs from the start)
+	head -c $((BIG / 3)) /dev/urandom >"$(shared)"
+	run --separate-stderr ucall 'upgrade sftp-put --cacert "$CA" "${@}" "$HARNESS_DIR/big.dump"' "${SSH[@]}"
+	expect_status 0
+	jqe '.transfer.resumed_from == 0'
+	stderr_has 'not the start of'
+	cmp "$HARNESS_DIR/big.dump" "$(shared)"
+	# this dump's first third with its last byte changed (same head, other tail)
+	head -c $((BIG / 3)) "$HARNESS_DIR/big.dump" >"$(shared)"
+	python3 -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(-1, 2); b = f.read(1)[0]; f.seek(-1, 2); f.write(bytes([b ^ 0xff]))' "$(shared)"
+	run --separate-stderr ucall 'upgrade sftp-put --cacert "$CA" "${@}" "$HARNESS_DIR/big.dump"' "${SSH[@]}"
+	expect_status 0
+	jqe '.transfer.resumed_from == 0'
+	cmp "$HARNESS_DIR/big.dump" "$(shared)"
+}
+
 @test "sftp-put refuses to truncate a remote file larger than the local one" {
 	api_create
 	run ucall 'upgrade sftp-access --cacert "$CA" --ssh-keys "$KEYS/id_ed25519.pub" -s'
