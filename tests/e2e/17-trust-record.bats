@@ -183,18 +183,16 @@ continue_disagreeing() {
 }
 
 @test "run: when the record cannot be written after create, the output and the shell name the request" {
-	emulator_fault create slow "\"delay\": $(scaled 3)" >/dev/null
-	ubash "upgrade run $RUN_ARGS db.dump; echo \"rc=\$? req=\$UPGRADE_REQUEST\" >&2" >out.json 2>err.txt &
-	job=$!
-	# once create is being answered, make the record's name unusable
-	for ((i = 0; i < 200; i++)); do
-		[[ $(emulator_curl /_emulator/faults | jq ".faults | length") == 0 ]] && break
-		sleep 0.05
-	done
-	mkdir db.dump.upgrade.json
-	wait "$job"
-	output=$(<out.json) stderr=$(<err.txt) status=0
-	grep -q "rc=2 req=[0-9]" err.txt || { show; false; }
+	# a file-size limit of 0 lets the pre-create check (an empty temporary
+	# file) pass and makes the record's write fail (EFBIG) right after create
+	run --separate-stderr ucall "trap '' XFSZ
+		ulimit -S -f 0
+		upgrade run $RUN_ARGS -s -v doc db.dump
+		rc=\$?
+		ulimit -S -f unlimited
+		echo \"\$doc\"
+		echo \"rc=\$rc req=\$UPGRADE_REQUEST\" >&2"
+	stderr_has "rc=2 req=$(jq -r .request.id <<<"$output")"
 	jqe '.step == "create" and .failures[0].reason == "CLIENT:FILE" and (.request.id | tostring | length > 0)
 		and (.request.key | length > 0)'
 	[[ $(method_count create) == 1 ]]
