@@ -214,14 +214,19 @@ sftp_job(const upg_settings *s, enum direction dir, const char *local, bool forc
   jv_free(access);
   if (status)
     goto done;
+  /* The same settings (and host callbacks) with the identity chosen. */
   with_identity.identity = identity;
-  with_identity.host.data = s->host.data;
   if (dir == PUT) {
     status = upg_sftp_put(&with_identity, &ep, local, shared, doc);
-  } else if (asprintf(&remote, "upgraded_%s", shared) >= 0) {
-    out = local ? strdup(local) : strdup(remote);
-    status = upg_sftp_get(&with_identity, &ep, remote, out, force, doc);
+    goto done;
   }
+  if (asprintf(&remote, "upgraded_%s", shared) < 0)
+    remote = NULL; /* its contents are undefined after a failure */
+  if (!remote || !(out = strdup(local ? local : remote))) {
+    status = upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "sftp-get: out of memory"));
+    goto done;
+  }
+  status = upg_sftp_get(&with_identity, &ep, remote, out, force, doc);
 done:
   free(identity);
   free(host);
