@@ -15,8 +15,12 @@ char *upg_form_encode(const char *const *pairs);
  * QUERY is not NULL.  Returns a malloc'd string. */
 char *upg_url_join(const char *base, const char *method, const char *query);
 
-/* The scheme check every URL passes before a request goes out:
- * 0 = https, 1 = plain http, -1 = anything else. */
-int upg_url_scheme(const char *url);
+/* The scheme check every URL passes before a request goes out. */
+enum upg_url_scheme {
+  UPG_URL_HTTPS,     /* https:// (any case) */
+  UPG_URL_PLAIN,     /* http://: the key would travel in clear */
+  UPG_URL_OTHER      /* anything else, or no scheme */
+};
+enum upg_url_scheme upg_url_scheme(const char *url);
 
 #endif

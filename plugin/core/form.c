@@ -91,12 +91,12 @@ upg_url_join(const char *base, const char *method, const char *query)
   return url;
 }
 
-int
+enum upg_url_scheme
 upg_url_scheme(const char *url)
 {
   if (strncasecmp(url, "https://", 8) == 0)
-    return 0;
+    return UPG_URL_HTTPS;
   if (strncasecmp(url, "http://", 7) == 0)
-    return 1;
-  return -1;
+    return UPG_URL_PLAIN;
+  return UPG_URL_OTHER;
 }

@@ -130,18 +130,18 @@ int
 upg_http_check_url(const upg_settings *s, const char *what, const char *url, jv *doc)
 {
   switch (upg_url_scheme(url)) {
-  case 0:
+  case UPG_URL_HTTPS:
     return 0;
-  case 1:
+  case UPG_URL_PLAIN:
     if (s->insecure)
       return 0;
     return upg_fail(doc, UPG_EXIT_SECURITY,
                     upg_failure("CLIENT:TLS", "%s: refusing plain http://, which would send the request key "
                                 "in clear; use https:// (or -k to insist)", what));
-  default:
-    return upg_fail(doc, UPG_EXIT_USAGE,
-                    upg_failure("CLIENT:USAGE", "%s: only https:// URLs are supported", what));
+  case UPG_URL_OTHER:
+    break;
   }
+  return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:USAGE", "%s: only https:// URLs are supported", what));
 }
 
 int
@@ -239,7 +239,7 @@ redirect_refused(upg_http_call *call, jv *doc)
 {
   char *url = NULL;
   curl_easy_getinfo(call->curl, CURLINFO_EFFECTIVE_URL, &url);
-  if (url && upg_url_scheme(url) == 1)
+  if (url && upg_url_scheme(url) == UPG_URL_PLAIN)
     return upg_fail(doc, UPG_EXIT_SECURITY,
                     upg_failure("CLIENT:TLS", "%s: refusing a redirect to plain http://, which would send the "
                                 "request in clear (-k to insist)", call->what));

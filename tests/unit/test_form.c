@@ -42,10 +42,10 @@ main(void)
   is_str(url, "https://h/database/v1/status?request=1&key=2", "join trims slashes, adds query");
   free(url);
 
-  ok(upg_url_scheme("https://x") == 0, "https is https");
-  ok(upg_url_scheme("HTTPS://x") == 0, "scheme is case-insensitive");
-  ok(upg_url_scheme("http://x") == 1, "http is plain");
-  ok(upg_url_scheme("file:///etc/passwd") == -1, "file:// is refused");
-  ok(upg_url_scheme("127.0.0.1/x") == -1, "no scheme is refused");
+  ok(upg_url_scheme("https://x") == UPG_URL_HTTPS, "https is https");
+  ok(upg_url_scheme("HTTPS://x") == UPG_URL_HTTPS, "scheme is case-insensitive");
+  ok(upg_url_scheme("http://x") == UPG_URL_PLAIN, "http is plain");
+  ok(upg_url_scheme("file:///etc/passwd") == UPG_URL_OTHER, "file:// is refused");
+  ok(upg_url_scheme("127.0.0.1/x") == UPG_URL_OTHER, "no scheme is refused");
   return tap_done();
 }
