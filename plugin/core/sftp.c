@@ -221,12 +221,20 @@ static int
 same_range(upg_ssh *c, const char *remote, int fd, const char *local, long long off, size_t len, bool *same)
 {
   char *mine = malloc(len), *theirs = malloc(len);
-  int st = mine && theirs ? 0 : upg_ssh_failf(c, UPG_EXIT_USAGE, "CLIENT:FILE", "out of memory");
-  if (!st && pread(fd, mine, len, (off_t)off) != (ssize_t)len)
+  int st = 0;
+  *same = false;
+  if (!mine || !theirs) {
+    st = upg_ssh_failf(c, UPG_EXIT_USAGE, "CLIENT:FILE", "out of memory");
+    goto out;
+  }
+  if (pread(fd, mine, len, (off_t)off) != (ssize_t)len) {
     st = upg_ssh_failf(c, UPG_EXIT_USAGE, "CLIENT:FILE", "cannot read %s: %s", local, strerror(errno));
-  if (!st)
-    st = remote_read_at(c, remote, off, theirs, len);
-  *same = !st && memcmp(mine, theirs, len) == 0;
+    goto out;
+  }
+  if ((st = remote_read_at(c, remote, off, theirs, len)))
+    goto out;
+  *same = memcmp(mine, theirs, len) == 0;
+out:
   free(mine);
   free(theirs);
   return st;
@@ -241,9 +249,9 @@ remote_is_prefix(upg_ssh *c, const char *remote, int fd, const char *local, long
 {
   size_t len = rsize < VERIFY_BYTES ? (size_t)rsize : (size_t)VERIFY_BYTES;
   int st = same_range(c, remote, fd, local, 0, len, same);
-  if (!st && *same && rsize > (long long)len)
-    st = same_range(c, remote, fd, local, rsize - (long long)len, len, same);
-  return st;
+  if (st || !*same || rsize == (long long)len)
+    return st;
+  return same_range(c, remote, fd, local, rsize - (long long)len, len, same);
 }
 
 /* The remote file is not a prefix of LOCAL: open it again, emptied. */
@@ -252,11 +260,24 @@ restart_remote(upg_ssh *c, LIBSSH2_SFTP_HANDLE **h, const char *remote, const ch
 {
   upg_notice(c->s, "the %lld bytes already in %s are not the start of %s: uploading it from the start",
              *rsize, remote, local);
-  int st = upg_ssh_close_handle(c, h, true);
-  if (!st)
-    st = open_remote(c, remote, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC, h);
   *rsize = 0;
-  return st;
+  int st = upg_ssh_close_handle(c, h, true);
+  if (st)
+    return st;
+  return open_remote(c, remote, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC, h);
+}
+
+/* Where the upload goes on: after the RSIZE bytes already there when they
+ * are the start of LOCAL, else from 0 (the remote file emptied). */
+static int
+upload_point(upg_ssh *c, LIBSSH2_SFTP_HANDLE **h, int fd, const char *local, const char *remote,
+             long long *rsize)
+{
+  bool same = false;
+  int st = *rsize > 0 ? remote_is_prefix(c, remote, fd, local, *rsize, &same) : 0;
+  if (st || same || *rsize == 0)
+    return st;
+  return restart_remote(c, h, remote, local, rsize);
 }
 
 /* Everything after the connection is up: check sizes, send, verify. */
@@ -267,46 +288,47 @@ put_file(upg_ssh *c, int fd, long long size, const char *local, const char *remo
   LIBSSH2_SFTP_HANDLE *h = NULL;
   long long rsize = 0, mtime;
   double rtt = 0;
-  int st = open_remote(c, remote, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT, &h);
-  if (!st)
-    st = remote_fstat(c, h, remote, &rsize, &mtime, &rtt);
-  if (!st && rsize > size)
+  int cst, st = open_remote(c, remote, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT, &h);
+  if (st)
+    return st;
+  if ((st = remote_fstat(c, h, remote, &rsize, &mtime, &rtt)))
+    goto out;
+  if (rsize > size) {
     st = upg_ssh_failf(c, UPG_EXIT_TRANSPORT, "CLIENT:SFTP",
                        "remote file %s is larger than local %s (%lld > %lld bytes): refusing to truncate "
                        "it; upload under another name or remove the remote file first",
                        remote, local, rsize, size);
-  if (!st && rsize > 0) {
-    bool same = false;
-    st = remote_is_prefix(c, remote, fd, local, rsize, &same);
-    if (!st && !same)
-      st = restart_remote(c, &h, remote, local, &rsize);
+    goto out;
   }
-  if (!st && lseek(fd, (off_t)rsize, SEEK_SET) < 0)
+  if ((st = upload_point(c, &h, fd, local, remote, &rsize)))
+    goto out;
+  if (lseek(fd, (off_t)rsize, SEEK_SET) < 0) {
     st = upg_ssh_failf(c, UPG_EXIT_USAGE, "CLIENT:FILE", "cannot seek in %s: %s", local, strerror(errno));
-  if (!st) {
-    *resumed = rsize;
-    libssh2_sftp_seek64(h, (libssh2_uint64_t)rsize); /* nothing is in flight yet */
-    char what[256];
-    snprintf(what, sizeof what, "uploading %s", local);
-    upg_ssh_transfer_phase(c, what);
-    upg_meter meter;
-    upg_meter_start(&meter, c->s, what, rsize);
-    *in_flight = sized_for_rtt(rtt, 1, PUT_WINDOW_MIN, PUT_WINDOW_MAX);
-    st = push(c, h, fd, local, remote, size - rsize, *in_flight, sent, &meter);
-    upg_meter_end(&meter);
+    goto out;
   }
+  *resumed = rsize;
+  libssh2_sftp_seek64(h, (libssh2_uint64_t)rsize); /* nothing is in flight yet */
+  char what[256];
+  snprintf(what, sizeof what, "uploading %s", local);
+  upg_ssh_transfer_phase(c, what);
+  upg_meter meter;
+  upg_meter_start(&meter, c->s, what, rsize);
+  *in_flight = sized_for_rtt(rtt, 1, PUT_WINDOW_MIN, PUT_WINDOW_MAX);
+  st = push(c, h, fd, local, remote, size - rsize, *in_flight, sent, &meter);
+  upg_meter_end(&meter);
+out:
   /* Closing waits for the last acknowledgements: only then is it sent.
    * (After a refusal the connection is sound: close it politely too.) */
-  int cst = upg_ssh_close_handle(c, &h, true);
-  if (!st)
-    st = cst;
-  if (!st)
-    st = remote_size(c, remote, &rsize);
-  if (!st && rsize != size)
-    st = upg_ssh_failf(c, UPG_EXIT_TRANSPORT, "CLIENT:SFTP",
-                       "after the upload %s holds %lld bytes, not %lld: run again to resume", remote,
-                       rsize, size);
-  return st;
+  cst = upg_ssh_close_handle(c, &h, true);
+  if (st || cst)
+    return st ? st : cst;
+  if ((st = remote_size(c, remote, &rsize)))
+    return st;
+  if (rsize != size)
+    return upg_ssh_failf(c, UPG_EXIT_TRANSPORT, "CLIENT:SFTP",
+                         "after the upload %s holds %lld bytes, not %lld: run again to resume", remote,
+                         rsize, size);
+  return 0;
 }
 
 int
@@ -322,11 +344,11 @@ upg_sftp_put(const upg_settings *s, const upg_sftp_endpoint *ep, const char *loc
   upg_ssh c;
   long long resumed = 0, sent = 0;
   size_t in_flight = 0;
-  st = upg_ssh_open(&c, s, ep, doc);
-  if (!st) {
-    st = put_file(&c, fd, (long long)size, local, remote, &resumed, &sent, &in_flight);
-    upg_ssh_close(&c, true);
-  }
+  if ((st = upg_ssh_open(&c, s, ep, doc)))
+    goto out;
+  st = put_file(&c, fd, (long long)size, local, remote, &resumed, &sent, &in_flight);
+  upg_ssh_close(&c, true);
+out:
   close(fd);
   if (st)
     return st;
@@ -397,28 +419,29 @@ get_file(upg_ssh *c, upg_partfile *pf, const char *remote, long long *size, size
   LIBSSH2_SFTP_HANDLE *h = NULL;
   long long mtime = -1;
   double rtt = 0;
-  int st = open_remote(c, remote, LIBSSH2_FXF_READ, &h);
-  if (!st)
-    st = remote_fstat(c, h, remote, size, &mtime, &rtt);
-  if (!st)
-    st = resume_point(c, pf, *size, mtime);
-  if (!st) {
-    libssh2_sftp_seek64(h, (libssh2_uint64_t)pf->end);
-    char what[256];
-    snprintf(what, sizeof what, "downloading %s", remote);
-    upg_ssh_transfer_phase(c, what);
-    upg_meter meter;
-    upg_meter_start(&meter, c->s, what, (long long)pf->end);
-    size_t bufsize = sized_for_rtt(rtt, 4, GET_BUFFER_MIN, GET_BUFFER_MAX);
-    *in_flight = 4 * bufsize; /* libssh2's read-ahead */
-    st = pull(c, h, pf, remote, *size, bufsize, &meter);
-    upg_meter_end(&meter);
-  }
-  if (!st && (long long)pf->end != *size)
+  int cst, st = open_remote(c, remote, LIBSSH2_FXF_READ, &h);
+  if (st)
+    return st;
+  if ((st = remote_fstat(c, h, remote, size, &mtime, &rtt)) || (st = resume_point(c, pf, *size, mtime)))
+    goto out;
+  libssh2_sftp_seek64(h, (libssh2_uint64_t)pf->end);
+  char what[256];
+  snprintf(what, sizeof what, "downloading %s", remote);
+  upg_ssh_transfer_phase(c, what);
+  upg_meter meter;
+  upg_meter_start(&meter, c->s, what, (long long)pf->end);
+  size_t bufsize = sized_for_rtt(rtt, 4, GET_BUFFER_MIN, GET_BUFFER_MAX);
+  *in_flight = 4 * bufsize; /* libssh2's read-ahead */
+  st = pull(c, h, pf, remote, *size, bufsize, &meter);
+  upg_meter_end(&meter);
+  if (st)
+    goto out;
+  if ((long long)pf->end != *size)
     st = upg_ssh_failf(c, UPG_EXIT_TRANSPORT, "CLIENT:SFTP",
                        "%s changed during the download (%lld bytes announced, %lld received): run again",
                        remote, *size, (long long)pf->end);
-  int cst = upg_ssh_close_handle(c, &h, true);
+out:
+  cst = upg_ssh_close_handle(c, &h, true);
   return st ? st : cst;
 }
 
@@ -442,22 +465,22 @@ upg_sftp_get(const upg_settings *s, const upg_sftp_endpoint *ep, const char *rem
   if (st)
     return st;
   upg_ssh c;
-  long long size = 0;
+  long long size = 0, resumed, got;
   size_t in_flight = 0;
-  st = upg_ssh_open(&c, s, ep, doc);
-  if (!st) {
-    st = get_file(&c, &pf, remote, &size, &in_flight);
-    upg_ssh_close(&c, true);
-  }
-  long long resumed = (long long)pf.resume_from, got = (long long)pf.end - resumed;
+  if ((st = upg_ssh_open(&c, s, ep, doc)))
+    goto out;
+  st = get_file(&c, &pf, remote, &size, &in_flight);
+  upg_ssh_close(&c, true);
+out:
+  resumed = (long long)pf.resume_from;
+  got = (long long)pf.end - resumed;
   if (st) {
     upg_partfile_abandon(&pf); /* keeps what LOCAL.part holds for the next run */
     return st;
   }
   jv_free(*doc);
   *doc = jv_null();
-  st = upg_partfile_commit(&pf, doc);
-  if (st)
+  if ((st = upg_partfile_commit(&pf, doc)))
     return st;
   jv sum = upg_transfer_summary(local, got, resumed, size, upg_now() - t0);
   *doc = upg_doc_with("transfer", sftp_summary(sum, remote, in_flight));
