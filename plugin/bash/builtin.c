@@ -188,8 +188,7 @@ run_call(int argc, char **argv)
     status = sh_chkwrite(EXECUTION_SUCCESS);
   } else {
     fill_defaults(&cli, &own);
-    status = preflight(&cli, &doc);
-    if (!status)
+    if (!(status = preflight(&cli, &doc)))
       status = upg_run_command(&cli, &doc);
     remember_request(&cli, doc);
     status = upg_emit(&cli, doc, status);

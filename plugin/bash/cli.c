@@ -146,15 +146,25 @@ seconds_option(upg_cli *cli, const char *name, const char *value, double *out)
   return 0;
 }
 
+/* A number of seconds that must be more than 0. */
+static int
+positive_seconds(upg_cli *cli, const char *name, const char *value, double *out)
+{
+  int status = seconds_option(cli, name, value, out);
+  if (status)
+    return status;
+  return *out > 0 ? 0 : usage(cli, "--%s: must be more than 0 seconds", name);
+}
+
 static int
 milliseconds_option(upg_cli *cli, const char *name, const char *value, long *out)
 {
   double secs;
-  int status = seconds_option(cli, name, value, &secs);
-  if (!status && secs <= 0)
-    return usage(cli, "--%s: must be more than 0 seconds", name);
+  int status = positive_seconds(cli, name, value, &secs);
+  if (status)
+    return status;
   *out = (long)(secs * 1000);
-  return status;
+  return 0;
 }
 
 static int
@@ -208,14 +218,8 @@ apply(upg_cli *cli, enum opt_id id, const char *v)
   case O_TIMEZONE: return nonempty(cli, o, v, &cli->create.timezone);
   case O_SSH_KEYS: return nonempty(cli, o, v, &s->ssh_keys);
   case O_IDENTITY: return nonempty(cli, o, v, &s->identity);
-  case O_INTERVAL: {
-    int status = seconds_option(cli, o->name, v, &cli->interval);
-    return !status && cli->interval <= 0 ? usage(cli, "--interval: must be more than 0 seconds") : status;
-  }
-  case O_TIMEOUT: {
-    int status = seconds_option(cli, o->name, v, &cli->timeout);
-    return !status && cli->timeout <= 0 ? usage(cli, "--timeout: must be more than 0 seconds") : status;
-  }
+  case O_INTERVAL: return positive_seconds(cli, o->name, v, &cli->interval);
+  case O_TIMEOUT: return positive_seconds(cli, o->name, v, &cli->timeout);
   case O_WHAT:
     if (!upg_download_kind(v))
       return usage(cli, "--what: '%s' is not one of upgraded-dump, upgraded-sql, notes, modules, "

@@ -384,14 +384,13 @@ fetch_attempt(void *ctx, bool *retryable, jv *doc)
 {
   struct fetch *f = ctx;
   int status = exchange(f, retryable, doc);
-  if (!status && f->restart) {
-    jv_free(*doc);
-    status = exchange(f, retryable, doc);
-    if (!status && f->restart)
-      status = upg_fail(doc, UPG_EXIT_TRANSPORT,
-                        upg_failure("CLIENT:BAD_RESPONSE", "download: the file changes with every request"));
-  }
-  return status;
+  if (status || !f->restart)
+    return status;
+  jv_free(*doc);
+  if ((status = exchange(f, retryable, doc)) || !f->restart)
+    return status;
+  return upg_fail(doc, UPG_EXIT_TRANSPORT,
+                  upg_failure("CLIENT:BAD_RESPONSE", "download: the file changes with every request"));
 }
 
 /* What status says about WHAT: its URL and the output name, or a failure
@@ -448,9 +447,8 @@ upg_download(const upg_settings *s, const char *what, const char *out, bool forc
   char *url = NULL, *path = NULL;
   status = locate(s, k, out, status_doc, &url, &path, doc);
   jv_free(status_doc);
-  if (!status) /* a URL we will not fetch must not leave a file behind */
-    status = upg_http_check_url(s, "download", url, doc);
-  if (status)
+  /* A URL we will not fetch must not leave a file behind: check it first. */
+  if (status || (status = upg_http_check_url(s, "download", url, doc)))
     goto out;
 
   upg_partfile pf;
@@ -465,12 +463,11 @@ upg_download(const upg_settings *s, const char *what, const char *out, bool forc
     upg_partfile_abandon(&pf);
     goto out;
   }
-  status = upg_partfile_commit(&pf, doc);
-  if (!status) {
-    jv summary = upg_transfer_summary(path, size - resumed_from, resumed_from, size, upg_now() - start);
-    summary = jv_object_set(summary, jv_string("what"), jv_string(what));
-    *doc = upg_doc_with("transfer", summary);
-  }
+  if ((status = upg_partfile_commit(&pf, doc)))
+    goto out;
+  jv summary = upg_transfer_summary(path, size - resumed_from, resumed_from, size, upg_now() - start);
+  summary = jv_object_set(summary, jv_string("what"), jv_string(what));
+  *doc = upg_doc_with("transfer", summary);
 out:
   free(url);
   free(path);

@@ -70,7 +70,6 @@ adopt(upg_partfile *pf, off_t size, bool force, jv *doc)
   jv rec = size > 0 ? upg_provenance_read(pf->part_path) : jv_invalid();
   bool ours = jv_is_valid(rec);
   bool same = ours && jv_equal(jv_object_get(jv_copy(rec), jv_string("origin")), jv_copy(pf->origin));
-  int status = 0;
 
   if (same) {
     jv v = jv_object_get(rec, jv_string("validators"));
@@ -89,11 +88,11 @@ adopt(upg_partfile *pf, off_t size, bool force, jv *doc)
     upg_notice(pf->s, "%s holds the start of %s; downloading from zero", pf->part_path,
                ours ? "another download" : "an unknown file");
   if (size > 0 && ftruncate(pf->fd, 0) != 0)
-    status = file_error(doc, "cannot truncate", pf->part_path, errno);
-  pf->owned = !status;
-  if (!status && record(pf) != 0)
-    status = file_error(doc, "cannot write the record", pf->part_path, errno);
-  return status;
+    return file_error(doc, "cannot truncate", pf->part_path, errno);
+  pf->owned = true;
+  if (record(pf) != 0)
+    return file_error(doc, "cannot write the record", pf->part_path, errno);
+  return 0;
 }
 
 int
@@ -126,9 +125,7 @@ upg_partfile_open(upg_partfile *pf, const upg_settings *s, const char *path, jv 
   }
   strcat(strcpy(pf->part_path, path), ".part");
   int status = open_part(pf, &st, doc);
-  if (!status)
-    status = adopt(pf, st.st_size, force, doc);
-  if (status)
+  if (status || (status = adopt(pf, st.st_size, force, doc)))
     upg_partfile_abandon(pf);
   return status;
 }
@@ -216,15 +213,20 @@ upg_partfile_commit(upg_partfile *pf, jv *doc)
 {
   int status = 0;
 
+  /* fsync before the rename: a file under its final name is on disk. */
   if (fsync(pf->fd) != 0 && errno != EINVAL)
     status = file_error(doc, "cannot write", pf->part_path, errno);
   if (close(pf->fd) != 0 && !status)
     status = file_error(doc, "cannot write", pf->part_path, errno);
   pf->fd = -1;
-  if (!status && rename(pf->part_path, pf->path) != 0)
+  if (status)
+    goto out;
+  if (rename(pf->part_path, pf->path) != 0) {
     status = file_error(doc, "cannot rename to", pf->path, errno);
-  if (!status)
-    upg_provenance_remove(pf->part_path);
+    goto out;
+  }
+  upg_provenance_remove(pf->part_path);
+out:
   upg_partfile_abandon(pf);
   return status;
 }

@@ -149,16 +149,17 @@ check_agreement(const upg_settings *s, const upg_run_params *p, const upg_runsta
       return disagreement(doc, rs, "--url", s->base_url, "lives on", rs->url);
     upg_notice(s, "continuing on %s (the job's platform, from %s), not %s", rs->url, rs->path, s->base_url);
   }
-  int status = 0;
   if (p->output) {
     char *wanted = default_output(p->dump, p->output);
-    if (!wanted || strcmp(wanted, rs->output) != 0)
-      status = disagreement(doc, rs, "-o", wanted ? wanted : p->output, "writes", rs->output);
+    int status = !wanted || strcmp(wanted, rs->output) != 0
+      ? disagreement(doc, rs, "-o", wanted ? wanted : p->output, "writes", rs->output) : 0;
     free(wanted);
+    if (status)
+      return status;
   }
-  if (!status && p->sftp && !rs->sftp)
-    status = disagreement(doc, rs, "--sftp", NULL, "moves the dump over", "HTTPS");
-  return status;
+  if (p->sftp && !rs->sftp)
+    return disagreement(doc, rs, "--sftp", NULL, "moves the dump over", "HTTPS");
+  return 0;
 }
 
 static int

@@ -83,11 +83,15 @@ read_record(const char *path, char **text, jv *doc)
   }
   int status = untrusted(doc, path, fd);
   size_t n = 0;
-  if (!status && (!(*text = upg_read_small(fd, 65536, &n)) || n == 65536)) {
+  if (status)
+    goto out;
+  *text = upg_read_small(fd, 65536, &n);
+  if (!*text || n == 65536) { /* a record is a few hundred bytes */
     free(*text);
     *text = NULL;
     status = unusable(doc, path, "cannot read the job record");
   }
+out:
   close(fd);
   return status;
 }

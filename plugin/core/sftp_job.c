@@ -64,10 +64,10 @@ access_with_keys_file(const upg_settings *s, const char *path, jv *doc)
   char *text = NULL;
   size_t len = 0;
   int status = read_keys_file(path, &text, &len, doc);
-  if (!status)
-    status = check_keys(path, text, len, doc);
-  if (!status)
-    status = upg_api_sftp_access(s, text, len, doc);
+  if (status || (status = check_keys(path, text, len, doc)))
+    goto out;
+  status = upg_api_sftp_access(s, text, len, doc);
+out:
   free(text);
   return status;
 }
