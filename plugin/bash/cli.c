@@ -22,7 +22,7 @@ static const char *const command_names[UPG_CMD_COUNT] = {
   [UPG_CMD_SFTP_ACCESS] = "sftp-access", [UPG_CMD_SFTP_PUT] = "sftp-put",
   [UPG_CMD_PROCESS] = "process", [UPG_CMD_SKIP_TEST] = "skip-test", [UPG_CMD_STATUS] = "status",
   [UPG_CMD_WAIT] = "wait", [UPG_CMD_DOWNLOAD] = "download", [UPG_CMD_SFTP_GET] = "sftp-get",
-  [UPG_CMD_RUN] = "run",
+  [UPG_CMD_RUN] = "run", [UPG_CMD_DUMP] = "dump", [UPG_CMD_RESTORE] = "restore",
 };
 
 enum upg_cmd
@@ -48,7 +48,8 @@ enum opt_id {
   O_HELP, O_URL, O_REQUEST, O_KEY, O_JQ, O_RAW, O_VAR, O_COMPACT, O_PRETTY, O_CACERT, O_INSECURE,
   O_KNOWN_HOSTS, O_ACCEPT_NEW, O_CONNECT_TIMEOUT, O_MAX_TIME, O_RETRY, O_RETRY_DELAY, O_SILENT,
   O_PROGRESS, O_VERBOSE, O_CONTRACT, O_EMAIL, O_TARGET, O_AIM, O_FILENAME, O_TIMEZONE, O_SSH_KEYS,
-  O_IDENTITY, O_INTERVAL, O_TIMEOUT, O_WHAT, O_OUTPUT, O_FORCE, O_SFTP, O_CONTINUE, O_NEW, O_COUNT
+  O_IDENTITY, O_INTERVAL, O_TIMEOUT, O_WHAT, O_OUTPUT, O_FORCE, O_SFTP, O_CONTINUE, O_NEW,
+  O_DATABASE, O_FILESTORE_FROM, O_DATA_DIR, O_JOBS, O_COUNT
 };
 
 struct option_spec {
@@ -90,11 +91,15 @@ static const struct option_spec options[O_COUNT] = {
   [O_INTERVAL] = { "interval", 0, true, BIT(UPG_CMD_WAIT) | BIT(UPG_CMD_RUN) },
   [O_TIMEOUT] = { "timeout", 0, true, BIT(UPG_CMD_WAIT) | BIT(UPG_CMD_RUN) },
   [O_WHAT] = { "what", 0, true, BIT(UPG_CMD_DOWNLOAD) },
-  [O_OUTPUT] = { "output", 'o', true, BIT(UPG_CMD_DOWNLOAD) | BIT(UPG_CMD_SFTP_GET) | BIT(UPG_CMD_RUN) },
-  [O_FORCE] = { "force", 0, false, BIT(UPG_CMD_DOWNLOAD) | BIT(UPG_CMD_SFTP_GET) | BIT(UPG_CMD_RUN) },
+  [O_OUTPUT] = { "output", 'o', true, BIT(UPG_CMD_DOWNLOAD) | BIT(UPG_CMD_SFTP_GET) | BIT(UPG_CMD_RUN) | BIT(UPG_CMD_DUMP) },
+  [O_FORCE] = { "force", 0, false, BIT(UPG_CMD_DOWNLOAD) | BIT(UPG_CMD_SFTP_GET) | BIT(UPG_CMD_RUN) | BIT(UPG_CMD_DUMP) },
   [O_SFTP] = { "sftp", 0, false, BIT(UPG_CMD_RUN) },
   [O_CONTINUE] = { "continue", 0, false, BIT(UPG_CMD_RUN) },
   [O_NEW] = { "new", 0, false, BIT(UPG_CMD_RUN) },
+  [O_DATABASE] = { "database", 0, true, BIT(UPG_CMD_DUMP) | BIT(UPG_CMD_RESTORE) },
+  [O_FILESTORE_FROM] = { "filestore-from", 0, true, BIT(UPG_CMD_RESTORE) },
+  [O_DATA_DIR] = { "data-dir", 0, true, BIT(UPG_CMD_RESTORE) },
+  [O_JOBS] = { "jobs", 0, true, BIT(UPG_CMD_RESTORE) },
 };
 
 static int
@@ -220,6 +225,12 @@ apply(upg_cli *cli, enum opt_id id, const char *v)
   case O_SFTP: cli->sftp = true; return 0;
   case O_CONTINUE: cli->resume_run = true; return 0;
   case O_NEW: cli->new_request = true; return 0;
+  case O_DATABASE: return nonempty(cli, o, v, &cli->database);
+  case O_FILESTORE_FROM: return nonempty(cli, o, v, &cli->filestore_from);
+  case O_DATA_DIR: return nonempty(cli, o, v, &cli->data_dir);
+  case O_JOBS:
+    return parse_count(v, &cli->jobs) || cli->jobs < 1 || cli->jobs > 64
+      ? usage(cli, "--jobs: '%s' is not a count from 1 to 64", v) : 0;
   case O_COUNT: break;
   }
   return 0;
@@ -335,6 +346,13 @@ check_arguments(upg_cli *cli)
     break;
   case UPG_CMD_RUN:
     want = 1, what = "DUMP";
+    break;
+  case UPG_CMD_DUMP:
+  case UPG_CMD_RESTORE:
+    if (!cli->database)
+      return usage(cli, "%s needs --database NAME", upg_cli_command_name(cli->cmd));
+    if (cli->cmd == UPG_CMD_RESTORE)
+      want = 1, what = "FILE";
     break;
   case UPG_CMD_CREATE: {
     const char *missing = !cli->create.contract ? "--contract" : !cli->create.email ? "--email"
