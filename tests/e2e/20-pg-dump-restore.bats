@@ -292,6 +292,13 @@ slow_sql() {
 	[[ $(pg_sql rt_bg "SELECT latest_version FROM ir_module_module WHERE name = 'base'") == 16.0.1.0 ]]
 }
 
+@test "restore: psql gets the shell's exports, also those made since bash last ran a command" {
+	printf '%s\n' '\getenv v UPGRADE_TEST_MARK' "CREATE TABLE envcheck AS SELECT :'v'::text AS v;" >env.sql
+	run --separate-stderr ucall 'export UPGRADE_TEST_MARK=exported-just-now; upgrade restore env.sql --database rt_env -c'
+	expect_status 0
+	[[ $(pg_sql rt_env 'SELECT v FROM envcheck') == exported-just-now ]]
+}
+
 @test "restore: usage -- --database is required, and too long a name is refused" {
 	run --separate-stderr ucall 'upgrade restore x.zip'
 	expect_status 2
