@@ -310,3 +310,28 @@ slow_sql() {
 	expect_status 2
 	stderr_has '--jobs does not apply to `upgrade dump`'
 }
+
+@test "dump and restore --progress: bytes written by pg_dump, bytes of dump.sql fed to psql out of the total" {
+	run --separate-stderr ucall "upgrade dump --database src -o p.dump --progress -c"
+	expect_status 0
+	stderr_has 'dump src'
+	stderr_has 'written'
+	run --separate-stderr ucall "upgrade restore '$BATS_FILE_TMPDIR/upgraded.zip' --database rt_prog --progress -c --data-dir '$PWD/odoo'"
+	expect_status 0
+	stderr_has 'restore dump.sql'
+	stderr_has '100%'
+}
+
+@test "completion: dump and restore, and their options" {
+	run bash -c '
+		source /usr/share/bash-completion/bash_completion 2>/dev/null || { echo no-bash-completion; exit 0; }
+		source "$1"
+		c() { COMP_LINE=$2; COMP_POINT=${#2}; read -ra COMP_WORDS <<<"$2"; [[ $2 == *" " ]] && COMP_WORDS+=(""); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _upgrade; echo "$1: ${COMPREPLY[*]}"; }
+		c sub "upgrade d"
+		c restore "upgrade restore x.zip --f"
+		c db "upgrade restore x.zip --database sr"' _ "$E2E_DIR/../../completion/upgrade"
+	[[ $output != no-bash-completion ]]
+	[[ ${lines[0]} == "sub: download dump" ]]
+	[[ ${lines[1]} == "restore: --filestore-from" ]]
+	[[ ${lines[2]} == "db: src" ]]
+}
