@@ -1,7 +1,7 @@
 /* child.h -- running a program (pg_dump, pg_restore, psql) as a child of
  * the user's shell.
  *
- * The child is started with posix_spawnp: default dispositions for every
+ * The child is started with posix_spawn (looked up in $PATH first): default dispositions for every
  * signal and an empty mask (an interactive bash ignores SIGINT, SIGQUIT,
  * SIGTSTP…; the child must not), stdin/stdout as asked, stderr on a pipe we
  * read, and every other descriptor closed (closefrom 3): it inherits no

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -54,9 +55,36 @@ plan_fds(posix_spawn_file_actions_t *fa, int in, int in_pipe_r, int out, int err
   return rc;
 }
 
+/* PROG as the shell would find it in $PATH, into BUF: 0, or -1 with errno
+ * ENOENT.  Looked up here rather than by posix_spawnp, whose exec failure
+ * is lost where the spawn is emulated as a fork (valgrind): the child
+ * then exits 127 and the caller could not say "not installed". */
+static int
+find_program(const char *prog, char *buf, size_t len)
+{
+  if (strchr(prog, '/')) {
+    snprintf(buf, len, "%s", prog);
+    return access(buf, X_OK);
+  }
+  const char *path = getenv("PATH");
+  for (const char *p = path ? path : "/usr/bin:/bin"; p; p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL) {
+    size_t dirlen = strcspn(p, ":");
+    if ((size_t)snprintf(buf, len, "%.*s%s%s", (int)dirlen, p, dirlen ? "/" : "", prog) >= len)
+      continue;
+    struct stat st;
+    if (stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0)
+      return 0;
+  }
+  errno = ENOENT;
+  return -1;
+}
+
 static int
 spawn(upg_child *c, char *const argv[], char *const envp[], int in, int out, int in_r, int err_w)
 {
+  char prog[4096];
+  if (find_program(argv[0], prog, sizeof prog) != 0)
+    return errno;
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
   sigset_t all, none;
@@ -79,7 +107,7 @@ spawn(upg_child *c, char *const argv[], char *const envp[], int in, int out, int
   if (!rc)
     rc = posix_spawnattr_setsigmask(&attr, &none);
   if (!rc)
-    rc = posix_spawnp(&c->pid, argv[0], &fa, &attr, argv, envp ? envp : environ);
+    rc = posix_spawn(&c->pid, prog, &fa, &attr, argv, envp ? envp : environ);
   posix_spawnattr_destroy(&attr);
   posix_spawn_file_actions_destroy(&fa);
   return rc;
