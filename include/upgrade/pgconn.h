@@ -26,6 +26,10 @@ void upg_pg_server_version(PGconn *c, char *buf, size_t len);
  * NULL when none, if COMMENT is not NULL), 0, or -1 with *doc set. */
 int upg_pg_db_exists(PGconn *c, const char *name, char **comment, jv *doc);
 
+/* How many sessions (other than ours) are connected to database NAME, or
+ * -1 with *doc set. */
+int upg_pg_db_sessions(PGconn *c, const char *name, jv *doc);
+
 /* CREATE DATABASE NAME (UTF8, C collation, from template0, as Odoo makes
  * them) then COMMENT ON DATABASE NAME IS MARK.  0 or status with *doc. */
 int upg_pg_db_create(PGconn *c, const char *name, const char *mark, jv *doc);

@@ -249,6 +249,13 @@ check_targets(struct restore *r, jv *doc)
                    "(it has no mark): refusing to drop it; rename it or choose another --database",
                    r->temp);
   if (found) {
+    /* Ours, but maybe not a leftover: another restore may be filling it. */
+    int sessions = upg_pg_db_sessions(r->conn, r->temp, doc);
+    if (sessions < 0)
+      return UPG_EXIT_TRANSPORT;
+    if (sessions > 0)
+      return db_fail(doc, UPG_EXIT_USAGE, "%s is in use (%d sessions): another restore into %s seems "
+                     "to be running", r->temp, sessions, r->p->database);
     upg_notice(r->s, "dropping %s, left by an interrupted restore", r->temp);
     return upg_pg_db_drop(r->conn, r->temp, doc);
   }

@@ -100,6 +100,21 @@ upg_pg_db_exists(PGconn *c, const char *name, char **comment, jv *doc)
   return found;
 }
 
+int
+upg_pg_db_sessions(PGconn *c, const char *name, jv *doc)
+{
+  const char *params[] = { name };
+  PGresult *r = PQexecParams(c, "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 "
+                                "AND pid <> pg_backend_pid()", 1, NULL, params, NULL, NULL, 0);
+  if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+    sql_failure(c, r, doc, "cannot list the sessions");
+    return -1;
+  }
+  int n = atoi(PQgetvalue(r, 0, 0));
+  PQclear(r);
+  return n;
+}
+
 enum arg_kind { ARG_NONE, ARG_IDENT, ARG_LITERAL /* NULL: the word NULL */ };
 
 /* Run HEAD, NAME quoted as an identifier, MID, then ARG quoted as KIND. */

@@ -191,6 +191,25 @@ pg_children() { pgrep -af "(pg_dump|pg_restore|psql).*$1" || true; }
 	! pg_db_exists rt_left__restoring
 }
 
+@test "restore: a marked temporary database in use (another restore running) is refused, not dropped" {
+	createdb rt_busy__restoring
+	pg_sql postgres "COMMENT ON DATABASE rt_busy__restoring IS 'upgrade restore: temporary database of rt_busy'"
+	psql -X -q -d rt_busy__restoring -c 'SELECT pg_sleep(60)' >/dev/null 2>&1 &
+	local busy=$!
+	until [[ $(pg_sql postgres "SELECT count(*) FROM pg_stat_activity WHERE datname = 'rt_busy__restoring'") == 1 ]]; do
+		sleep 0.1
+	done
+	pg_dump -Fc --no-owner -f src.dump src
+	run --separate-stderr ucall 'upgrade restore src.dump --database rt_busy'
+	kill "$busy" 2>/dev/null || true
+	wait "$busy" || true
+	expect_status 2
+	expect_reason CLIENT:DATABASE
+	stderr_has 'another restore into rt_busy seems to be running'
+	pg_db_exists rt_busy__restoring
+	! pg_db_exists rt_busy
+}
+
 @test "restore: a user's database with the temporary name and no mark is refused, not dropped" {
 	createdb rt_user__restoring
 	pg_sql rt_user__restoring 'CREATE TABLE mine (x int); INSERT INTO mine VALUES (42)'
