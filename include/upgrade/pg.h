@@ -9,7 +9,12 @@
  * and psql move the data, run through child.h.
  *
  * Both functions return an exit status and set *doc (outcome.h); the
- * caller owns *doc.  They can be called by `run` as they are.
+ * caller owns *doc.  They use only S's host (interrupts, notices, progress)
+ * and can be called by `run` as they are: upg_pg_dump before the upload,
+ * upg_pg_restore after the download.  A retry (run --continue) just calls
+ * upg_pg_restore again: it drops its own marked leftover and NEW.part, and
+ * refuses (exit 2) once NEW exists -- which, for a job record that reached
+ * the restore step, means it completed.
  */
 #ifndef UPGRADE_PG_H
 #define UPGRADE_PG_H
