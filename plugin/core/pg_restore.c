@@ -52,6 +52,7 @@ struct restore {
   bool fs_made;             /* NEW.part is ours to remove */
   long long zip_sql_size;   /* dump.sql's size, -1 when unknown */
   long long zip_files;      /* files under filestore/ */
+  int dump_server_major;    /* of the server it was dumped from; 0 unknown */
 };
 
 static int __attribute__((format(printf, 2, 3)))
@@ -173,6 +174,7 @@ check_custom_version(struct restore *r, const unsigned char *head, size_t len, j
   int status = upg_pg_tool_version(r->s, "pg_restore", &major, line, sizeof line, doc);
   if (status)
     return status;
+  r->dump_server_major = upg_pg_major_of(h.server_version);
   int version = UPG_PGDMP_VERSION(h.vmaj, h.vmin, h.vrev);
   int max = upg_pgdmp_max_version(major);
   if (max && version <= max)
@@ -206,7 +208,27 @@ check_input(struct restore *r, jv *doc)
     return zip_scan(r, doc);
   if (r->format == UPG_DUMP_CUSTOM)
     return check_custom_version(r, head, len, doc);
+  /* pg_dump's plain header: "-- Dumped from database version 16.2" */
+  static const char from[] = "-- Dumped from database version ";
+  const unsigned char *at = memmem(head, len, from, strlen(from));
+  if (at) {
+    char version[16] = "";
+    size_t off = (size_t)(at - head) + strlen(from);
+    memcpy(version, head + off, len - off < sizeof version - 1 ? len - off : sizeof version - 1);
+    r->dump_server_major = upg_pg_major_of(version);
+  }
   return 0;
+}
+
+/* A dump of a newer server may use what an older one lacks: say so
+ * before a failure, which psql or pg_restore will then explain. */
+static void
+warn_newer_source(struct restore *r)
+{
+  int local = PQserverVersion(r->conn) / 10000;
+  if (r->dump_server_major > local)
+    upg_notice(r->s, "%s was dumped from a PostgreSQL %d server; the local server is %s: an older server "
+               "may refuse parts of it", r->p->file, r->dump_server_major, r->server_version);
 }
 
 /* ---- the databases ---- */
@@ -557,6 +579,7 @@ restore(struct restore *r, jv *doc)
   if (!r->conn)
     return status;
   upg_pg_server_version(r->conn, r->server_version, sizeof r->server_version);
+  warn_newer_source(r);
   status = check_targets(r, doc);
   if (!status)
     status = prepare_filestore(r, doc);

@@ -318,6 +318,14 @@ slow_sql() {
 	[[ $(pg_sql rt_env 'SELECT v FROM envcheck') == exported-just-now ]]
 }
 
+@test "restore: SQL dumped from a newer server: a notice naming both versions, then the restore" {
+	printf -- '-- Dumped from database version 99.1\n-- Dumped by pg_dump version 99.1\nCREATE TABLE t (x int);\n' >newer.sql
+	run --separate-stderr ucall 'upgrade restore newer.sql --database rt_newer -c'
+	expect_status 0
+	stderr_has 'dumped from a PostgreSQL 99 server; the local server is '
+	pg_sql rt_newer 'SELECT count(*) FROM t' >/dev/null
+}
+
 @test "restore: usage -- --database is required, and too long a name is refused" {
 	run --separate-stderr ucall 'upgrade restore x.zip'
 	expect_status 2
