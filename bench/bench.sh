@@ -11,9 +11,10 @@
 # BENCH_SO (the module, default .libs/upgrade.so), BENCH_DIAG=0 (skip the
 # diagnostic rows), BENCH_KEEP=1 (keep the work dir and the harness dir),
 # BENCH_CASES (the cases to run, e.g. "download sftp-get"; all by default:
-# status upload download sftp-put sftp-get sftp-rtt load mem), BENCH_RTT_MS
+# status upload download sftp-put sftp-get sftp-rtt load mem pg), BENCH_RTT_MS
 # (30), BENCH_RTT_REPEAT (1), BENCH_RTT_DIAG=1 (diagnostic rows over RTT
-# too), TMPDIR.
+# too), BENCH_PG_MIB (the pg case's database: 300 MiB; 50 with --quick),
+# TMPDIR.
 # See bench/README.md.
 #
 # Prints progress on stderr and a Markdown table on stdout.  Exit status 0
@@ -46,7 +47,7 @@ REPEAT=${BENCH_REPEAT:-5}
 MEM_CALLS=${BENCH_MEM_CALLS:-10000}
 LOADS=${BENCH_LOADS:-$CALLS}
 SO=${BENCH_SO:-$ROOT/.libs/upgrade.so}
-ALL_CASES="status upload download sftp-put sftp-get sftp-rtt load mem"
+ALL_CASES="status upload download sftp-put sftp-get sftp-rtt load mem pg"
 RTT_MS=${BENCH_RTT_MS:-30}
 RTT_REPEAT=${BENCH_RTT_REPEAT:-1}
 RTT_DIAG=${BENCH_RTT_DIAG:-0} # the diagnostic rows over RTT too (curl's put: ~30 s per 64 MiB at 30 ms)
@@ -64,12 +65,15 @@ DL_SIZE=$((SIZE + ${#PREFIX}))
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { say "$*"; exit 2; }
 want() { [[ " $CASES " == *" $1 "* ]]; }
+NEED_SERVERS=0 # the emulator, sshd and the data file: every case but pg
 for c in $CASES; do
 	[[ " $ALL_CASES " == *" $c "* ]] || die "BENCH_CASES: unknown case '$c' (known: $ALL_CASES)"
+	[[ $c == pg ]] || NEED_SERVERS=1
 done
+if ((QUICK)); then PG_MIB=${BENCH_PG_MIB:-50}; else PG_MIB=${BENCH_PG_MIB:-300}; fi
 LOAD_DELTAS=() MEM_LINE= MEM_FAILED=0
 
-for v in SIZE_MIB CALLS REPEAT MEM_CALLS LOADS RTT_MS RTT_REPEAT; do
+for v in SIZE_MIB CALLS REPEAT MEM_CALLS LOADS RTT_MS RTT_REPEAT PG_MIB; do
 	[[ -n ${!v} ]] || die "$v is empty"
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
 done
@@ -293,6 +297,7 @@ say "work dir $WORK; size ${SIZE_MIB} MiB, ${CALLS} calls, ${REPEAT} repeats"
 T_START=$(now)
 LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 DATA=$WORK/data.bin
+if ((NEED_SERVERS)); then
 say "making ${SIZE_MIB} MiB of random bytes"
 dd if=/dev/urandom of="$DATA" bs=1M count="$SIZE_MIB" iflag=fullblock status=none ||
 	die "cannot write $DATA"
@@ -334,6 +339,7 @@ DL_URL=$(api_curl status -d request="$D_ID" --data-urlencode key="$D_KEY" |
 GET_REMOTE=$SFTP_ROOT/$D_ID/upgraded_dump.zip
 [[ $(stat -c %s "$GET_REMOTE" 2>/dev/null) == "$DL_SIZE" ]] ||
 	die "setup: $GET_REMOTE missing or of the wrong size"
+fi # NEED_SERVERS
 
 # ------------------------------------------------- case 1: status × N
 if want status; then
@@ -690,6 +696,76 @@ fi
 say "$MEM_LINE"
 
 fi # mem
+
+# ------------------------------------------ case: PostgreSQL dump/restore
+# `upgrade dump` against pg_dump -Fc, and `upgrade restore` of the
+# platform's zip (dump.sql streamed into psql) against unzip + psql -f, on
+# a database of PG_MIB MiB made here, in a throw-away cluster.
+if want pg; then
+# shellcheck source=../tests/lib/pg.bash
+source "$ROOT/tests/lib/pg.bash"
+pg_start || die "pg_start failed"
+say "pg: making a database of about ${PG_MIB} MiB"
+createdb -T template0 -E UTF8 bench || die "createdb failed"
+pg_sql bench "CREATE TABLE big AS SELECT g AS id, md5(g::text) AS k, repeat(md5(g::text), 6) AS payload
+	FROM generate_series(1, $((PG_MIB * 1048576 / 280))) g; ALTER TABLE big ADD PRIMARY KEY (id)" ||
+	die "cannot fill the database"
+PG_SIZE_MIB=$(pg_sql bench "SELECT pg_database_size('bench') / 1048576")
+say "pg: database size ${PG_SIZE_MIB} MiB"
+pg_dump -Fp --no-owner bench >"$WORK/dump.sql" || die "pg_dump -Fp failed"
+make_zip "$WORK/upgraded.zip" dump.sql="$WORK/dump.sql" || die "cannot make the zip"
+rm -f "$WORK/dump.sql"
+ZIP_MIB=$(( $(stat -c %s "$WORK/upgraded.zip") / 1048576 ))
+row pgd-ref "dump ${PG_SIZE_MIB} MiB database" 'pg_dump -Fc -f F' MiB/s "$PG_SIZE_MIB" pgd-ref ref
+row pgd-b "dump ${PG_SIZE_MIB} MiB database" 'builtin `dump -o F --force`' MiB/s "$PG_SIZE_MIB" pgd-ref speedup:0.95
+row pgr-ref "restore zip (${ZIP_MIB} MiB) into a new database" 'createdb && unzip && psql -1 -f dump.sql' MiB/s "$PG_SIZE_MIB" pgr-ref ref
+row pgr-b "restore zip (${ZIP_MIB} MiB) into a new database" 'builtin `restore ZIP --database NEW`' MiB/s "$PG_SIZE_MIB" pgr-ref speedup:1.0
+for ((r = 0; r <= REPEAT; r++)); do
+	say "pg dump, $(run_label $r)"
+	order_for "$r" ref b ref
+	for k in "${ORDER[@]}"; do
+		rm -f "$WORK/pg.dump"
+		case $k in
+		b)
+			builtin_cmd dump --database bench -o "$WORK/pg.dump" --force -s -c
+			measure "${B_CMD[@]}" ;;
+		ref)
+			measure pg_dump -Fc --no-owner -f "$WORK/pg.dump" bench ;;
+		esac
+		if ((M_RC != 0)) || { [[ $k == b ]] && ! json_ok; } || [[ $(head -c 5 "$WORK/pg.dump") != PGDMP ]]; then
+			record "pgd-$k" 0 0 "$(why_failed)"
+		else
+			record "pgd-$k" "$M_SECS" "$M_RSS"
+		fi
+	done
+	say "pg restore, $(run_label $r)"
+	order_for "$r" ref b ref
+	for k in "${ORDER[@]}"; do
+		dropdb --if-exists restored
+		case $k in
+		b)
+			builtin_cmd restore "$WORK/upgraded.zip" --database restored -s -c
+			measure "${B_CMD[@]}" ;;
+		ref)
+			measure bash --norc --noprofile -c 'd=$(mktemp -d "$1/unzip.XXXXXX") && cd "$d" &&
+				createdb -T template0 -E UTF8 restored && unzip -q "$2" dump.sql &&
+				psql -X -q -v ON_ERROR_STOP=1 --single-transaction -d restored -f dump.sql >/dev/null
+				rc=$?; rm -rf "$d"; exit $rc' _ "$WORK" "$WORK/upgraded.zip" ;;
+		esac
+		if ((M_RC != 0)) || { [[ $k == b ]] && ! json_ok; }; then
+			record "pgr-$k" 0 0 "$(why_failed)"
+		elif [[ $(pg_sql restored 'SELECT count(*) FROM big') != $(pg_sql bench 'SELECT count(*) FROM big') ]]; then
+			record "pgr-$k" 0 0 "the restored table differs"
+		else
+			record "pgr-$k" "$M_SECS" "$M_RSS"
+		fi
+	done
+done
+[[ -z $(find "$WORK" -name dump.sql) ]] || say "pg: a dump.sql was left on disk"
+dropdb --if-exists restored
+pg_stop
+
+fi # pg
 
 # ------------------------------------------------------------------ table
 fmt() { awk -v v="$1" -v d="${2:-2}" 'BEGIN { printf "%.*f", d, v }'; }

@@ -23,7 +23,7 @@ static const char *const command_names[UPG_CMD_COUNT] = {
   [UPG_CMD_SFTP_ACCESS] = "sftp-access", [UPG_CMD_SFTP_PUT] = "sftp-put",
   [UPG_CMD_PROCESS] = "process", [UPG_CMD_SKIP_TEST] = "skip-test", [UPG_CMD_STATUS] = "status",
   [UPG_CMD_WAIT] = "wait", [UPG_CMD_DOWNLOAD] = "download", [UPG_CMD_SFTP_GET] = "sftp-get",
-  [UPG_CMD_RUN] = "run", [UPG_CMD_VERSION] = "version",
+  [UPG_CMD_RUN] = "run", [UPG_CMD_VERSION] = "version", [UPG_CMD_DUMP] = "dump", [UPG_CMD_RESTORE] = "restore",
 };
 
 enum upg_cmd
@@ -49,7 +49,8 @@ enum opt_id {
   O_HELP, O_URL, O_REQUEST, O_KEY, O_JQ, O_RAW, O_VAR, O_COMPACT, O_PRETTY, O_CACERT, O_INSECURE,
   O_KNOWN_HOSTS, O_ACCEPT_NEW, O_CONNECT_TIMEOUT, O_MAX_TIME, O_RETRY, O_RETRY_DELAY, O_SILENT,
   O_PROGRESS, O_VERBOSE, O_CONTRACT, O_EMAIL, O_TARGET, O_AIM, O_FILENAME, O_TIMEZONE, O_SSH_KEYS,
-  O_IDENTITY, O_INTERVAL, O_TIMEOUT, O_WHAT, O_OUTPUT, O_FORCE, O_SFTP, O_CONTINUE, O_NEW, O_VERSION, O_COUNT
+  O_IDENTITY, O_INTERVAL, O_TIMEOUT, O_WHAT, O_OUTPUT, O_FORCE, O_SFTP, O_CONTINUE, O_NEW, O_VERSION,
+  O_DATABASE, O_FILESTORE_FROM, O_DATA_DIR, O_JOBS, O_COUNT
 };
 
 struct option_spec {
@@ -62,6 +63,8 @@ struct option_spec {
 
 /* create's fields: needed by create, and by run unless it continues. */
 #define CREATE_CMDS (BIT(UPG_CMD_CREATE) | BIT(UPG_CMD_RUN))
+/* dump and restore: PostgreSQL. */
+#define PG_CMDS (BIT(UPG_CMD_DUMP) | BIT(UPG_CMD_RESTORE))
 
 static const struct option_spec options[O_COUNT] = {
   [O_HELP] = { "help", 'h', false, ALL },
@@ -95,13 +98,17 @@ static const struct option_spec options[O_COUNT] = {
   [O_INTERVAL] = { "interval", 0, true, BIT(UPG_CMD_WAIT) | BIT(UPG_CMD_RUN) },
   [O_TIMEOUT] = { "timeout", 0, true, BIT(UPG_CMD_WAIT) | BIT(UPG_CMD_RUN) },
   [O_WHAT] = { "what", 0, true, BIT(UPG_CMD_DOWNLOAD) },
-  [O_OUTPUT] = { "output", 'o', true, BIT(UPG_CMD_DOWNLOAD) | BIT(UPG_CMD_SFTP_GET) | BIT(UPG_CMD_RUN) },
-  [O_FORCE] = { "force", 0, false, BIT(UPG_CMD_DOWNLOAD) | BIT(UPG_CMD_SFTP_GET) | BIT(UPG_CMD_RUN) },
+  [O_OUTPUT] = { "output", 'o', true, BIT(UPG_CMD_DOWNLOAD) | BIT(UPG_CMD_SFTP_GET) | BIT(UPG_CMD_RUN) | BIT(UPG_CMD_DUMP) },
+  [O_FORCE] = { "force", 0, false, BIT(UPG_CMD_DOWNLOAD) | BIT(UPG_CMD_SFTP_GET) | BIT(UPG_CMD_RUN) | BIT(UPG_CMD_DUMP) },
   [O_SFTP] = { "sftp", 0, false, BIT(UPG_CMD_RUN) },
   [O_CONTINUE] = { "continue", 0, false, BIT(UPG_CMD_RUN) },
   [O_NEW] = { "new", 0, false, BIT(UPG_CMD_RUN) },
   /* `upgrade --version` is `upgrade version`, as in curl and jq. */
   [O_VERSION] = { "version", 0, false, BIT(UPG_CMD_VERSION) },
+  [O_DATABASE] = { "database", 0, true, PG_CMDS, PG_CMDS },
+  [O_FILESTORE_FROM] = { "filestore-from", 0, true, BIT(UPG_CMD_RESTORE) },
+  [O_DATA_DIR] = { "data-dir", 0, true, BIT(UPG_CMD_RESTORE) },
+  [O_JOBS] = { "jobs", 0, true, BIT(UPG_CMD_RESTORE) },
 };
 
 static int
@@ -235,6 +242,12 @@ apply(upg_cli *cli, enum opt_id id, const char *v)
     if (cli->cmd == UPG_CMD_NONE)
       cli->cmd = UPG_CMD_VERSION;
     return 0;
+  case O_DATABASE: return nonempty(cli, o, v, &cli->database);
+  case O_FILESTORE_FROM: return nonempty(cli, o, v, &cli->filestore_from);
+  case O_DATA_DIR: return nonempty(cli, o, v, &cli->data_dir);
+  case O_JOBS:
+    return parse_count(v, &cli->jobs) || cli->jobs < 1 || cli->jobs > 64
+      ? usage(cli, "--jobs: '%s' is not a count from 1 to 64", v) : 0;
   case O_COUNT: break;
   }
   return 0;
@@ -363,6 +376,9 @@ check_arguments(upg_cli *cli)
     break;
   case UPG_CMD_RUN:
     want = 1, what = "DUMP";
+    break;
+  case UPG_CMD_RESTORE:
+    want = 1, what = "FILE";
     break;
   default:
     break;

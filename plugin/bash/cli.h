@@ -26,6 +26,8 @@ enum upg_cmd {
   UPG_CMD_SFTP_GET,
   UPG_CMD_RUN,
   UPG_CMD_VERSION,
+  UPG_CMD_DUMP,
+  UPG_CMD_RESTORE,
   UPG_CMD_COUNT
 };
 
@@ -55,6 +57,10 @@ typedef struct upg_cli {
   bool sftp;                 /* run --sftp */
   bool resume_run;           /* run --continue */
   bool new_request;          /* run --new */
+  const char *database;      /* dump, restore: --database */
+  const char *filestore_from;/* restore */
+  const char *data_dir;      /* restore: Odoo's data dir */
+  int jobs;                  /* restore: pg_restore --jobs */
 
   const char *args[UPG_MAX_ARGS];
   int nargs;

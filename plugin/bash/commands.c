@@ -15,6 +15,7 @@
 #include "upgrade/upload.h"
 #include "upgrade/wait.h"
 #include "upgrade/version.h"
+#include "upgrade/pg.h"
 
 static int
 cmd_create(upg_cli *cli, jv *doc)
@@ -97,6 +98,26 @@ cmd_version(upg_cli *cli, jv *doc)
   return UPG_EXIT_OK;
 }
 
+/* PostgreSQL's programs get the shell's exports, also those made since
+ * bash last ran a command (its environ is rebuilt only then). */
+static int
+cmd_dump(upg_cli *cli, jv *doc)
+{
+  upg_dump_params p = { .database = cli->database, .output = cli->output, .force = cli->force };
+  upg_shell_refresh_environ();
+  return upg_pg_dump(&cli->settings, &p, doc);
+}
+
+static int
+cmd_restore(upg_cli *cli, jv *doc)
+{
+  upg_restore_params p = { .file = cli->args[0], .database = cli->database,
+                           .filestore_from = cli->filestore_from, .data_dir = cli->data_dir,
+                           .jobs = cli->jobs };
+  upg_shell_refresh_environ();
+  return upg_pg_restore(&cli->settings, &p, doc);
+}
+
 typedef int (*command_fn)(upg_cli *cli, jv *doc);
 
 static const command_fn commands[UPG_CMD_COUNT] = {
@@ -104,7 +125,8 @@ static const command_fn commands[UPG_CMD_COUNT] = {
   [UPG_CMD_SFTP_ACCESS] = cmd_sftp_access, [UPG_CMD_SFTP_PUT] = cmd_sftp_put,
   [UPG_CMD_PROCESS] = cmd_process, [UPG_CMD_SKIP_TEST] = cmd_skip_test,
   [UPG_CMD_STATUS] = cmd_status, [UPG_CMD_WAIT] = cmd_wait, [UPG_CMD_DOWNLOAD] = cmd_download,
-  [UPG_CMD_SFTP_GET] = cmd_sftp_get, [UPG_CMD_RUN] = cmd_run, [UPG_CMD_VERSION] = cmd_version,
+  [UPG_CMD_SFTP_GET] = cmd_sftp_get, [UPG_CMD_RUN] = cmd_run,
+  [UPG_CMD_VERSION] = cmd_version, [UPG_CMD_DUMP] = cmd_dump, [UPG_CMD_RESTORE] = cmd_restore,
 };
 
 int

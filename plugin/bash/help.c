@@ -26,6 +26,9 @@ char *upgrade_long_doc[] = {
   "  download [--what W] [-o FILE] [--force]   download a file of the request, resuming",
   "  sftp-get [-o FILE]   download the upgraded dump over SFTP, resuming",
   "  run --contract C --email E --target T --aim A DUMP [-o FILE] [--sftp]   the whole job",
+  "  dump --database DB [-o FILE] [--force]   a custom-format dump of DB (pg_dump)",
+  "  restore FILE --database NEW [--filestore-from DB] [--data-dir DIR] [--jobs N]",
+  "                 restore an upgraded archive into the new database NEW",
   "  version, --version   the versions of the module, libcurl, its TLS library,",
   "                 libssh2, libjq and bash, as JSON",
   "  help [SUBCOMMAND]   this text, or a subcommand's",
@@ -120,6 +123,26 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "document: {\"failures\": [], \"version\": {\"upgrade\", \"curl\", \"tls\",\n"
     "\"libssh2\", \"libjq\", \"bash\"}}.  libjq 1.6 has no version call: its\n"
     "version is the one the module was built against.  Sends nothing." },
+  [UPG_CMD_DUMP] = {
+    "upgrade dump --database DB [-o FILE] [--force]",
+    "Dump the PostgreSQL database DB for upload: pg_dump's custom format,\n"
+    "without owners, written to FILE.part (mode 0600) and renamed to FILE (default\n"
+    "DB.dump) when pg_dump succeeded; a failed dump removes its .part.  The\n"
+    "connection is libpq's: PGHOST, PGPORT, PGUSER, PGPASSWORD, ~/.pgpass,\n"
+    "PGSERVICE.  (No --jobs: pg_dump dumps in parallel only to a directory.)" },
+  [UPG_CMD_RESTORE] = {
+    "upgrade restore FILE --database NEW [--filestore-from DB] [--data-dir DIR] [--jobs N]",
+    "Restore FILE -- the platform's zip (dump.sql + filestore/), a custom-format\n"
+    "dump, or plain SQL, told apart by their bytes -- into the new database NEW,\n"
+    "which must not exist.  The data goes into NEW__restoring (marked with a\n"
+    "comment), renamed to NEW once complete; a leftover of an interrupted restore\n"
+    "is dropped by the next one, an unmarked one is refused.  SQL runs through\n"
+    "psql in one transaction, a custom dump through pg_restore --jobs N.\n"
+    "NEW's Odoo filestore, DIR/filestore/NEW (DIR default ~/.local/share/Odoo),\n"
+    "starts as hard links to DB's (copies across filesystems), then the\n"
+    "archive's filestore/ is laid over it (replaced files never written through\n"
+    "a link); it is built as NEW.part and renamed at the end.  A custom dump\n"
+    "newer than the local pg_restore reads is refused before anything is made." },
 };
 
 static const char common_options[] =

@@ -27,6 +27,12 @@ Behaviour worth knowing in tests:
     original, modules/archive = an empty zip, upgraded/notes = HTML; Range,
     ETag and If-Range supported.  With SFTP, <sftp-root>/<id>/upgraded_<file>
     holds the same bytes as upgraded/archive once done.
+  * an uploaded custom-format dump (it starts with PGDMP), when pg_restore
+    is on the PATH, is "upgraded" for real: upgraded/archive (and the SFTP
+    upgraded_<file>) is then a zip like the platform's, dump.sql (pg_restore
+    -f - of the upload, plus SQL that sets every ir_module_module's
+    latest_version to '<target>.1.0' and adds an ir_attachment row) and
+    filestore/<sha1[:2]>/<sha1>, that attachment's file.
 
 Admin API (no auth, same server):
     POST /_emulator/faults     {"method": M, "fault": F, "count": N,
@@ -72,6 +78,7 @@ import email.parser
 import email.policy
 import email.utils
 import getpass
+import hashlib
 import hmac
 import http.server
 import json
@@ -84,11 +91,13 @@ import signal
 import socket
 import socketserver
 import ssl
+import subprocess
 import sys
 import threading
 import time
 import traceback
 import urllib.parse
+import zipfile
 
 TARGETS = ["6.0", "6.1", "7.0", "8.0", "9.0", "10.0", "11.0", "12.0",
            "13.0", "14.0", "15.0", "16.0", "17.0"]
@@ -459,6 +468,52 @@ class Emulator:
             "original/sql": b"-- original sql\n",
         }[what]
 
+    def upgraded_zip(self, r):
+        """The zip an upload of a custom-format dump is upgraded into (made
+        once, beside the upload), or None for any other upload."""
+        src = self.original_path(r)
+        try:
+            with open(src, "rb") as f:
+                if f.read(5) != b"PGDMP":
+                    return None
+        except OSError:
+            return None
+        if not shutil.which("pg_restore"):
+            return None
+        dst = src + ".upgraded.zip"
+        if os.path.exists(dst) and \
+                os.path.getmtime(dst) >= os.path.getmtime(src):
+            return dst
+        sql = subprocess.run(["pg_restore", "--no-owner", "-f", "-", src],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        if sql.returncode != 0:
+            log("pg_restore failed: %s" % sql.stderr.decode(errors="replace"))
+            return None
+        content = ("attachment added by the upgrade to %s" % r.target).encode()
+        sha = hashlib.sha1(content).hexdigest()
+        fname = sha[:2] + "/" + sha
+        version = r.target.replace("'", "") + ".1.0"
+        upgrade = (
+            "\n-- the emulator's upgrade\n"
+            "SELECT pg_catalog.set_config('search_path', 'public', false);\n"
+            "DO $emu$ BEGIN\n"
+            "  IF to_regclass('public.ir_module_module') IS NOT NULL THEN\n"
+            "    UPDATE ir_module_module SET latest_version = '%s';\n"
+            "  END IF;\n"
+            "  IF to_regclass('public.ir_attachment') IS NOT NULL THEN\n"
+            "    INSERT INTO ir_attachment (name, store_fname, checksum, file_size)\n"
+            "      VALUES ('upgrade.txt', '%s', '%s', %d);\n"
+            "  END IF;\n"
+            "END $emu$;\n" % (version, fname, sha, len(content))).encode()
+        tmp = "%s.%d.tmp" % (dst, threading.get_ident())
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("dump.sql", sql.stdout + upgrade)
+            z.writestr("filestore/" + fname, content)
+            z.writestr("manifest.json", json.dumps(
+                {"version": r.target, "pg_version": "emulated"}))
+        os.replace(tmp, dst)
+        return dst
+
     def materialize(self, r):
         """Write upgraded_<filename> for SFTP download, if SFTP is set up."""
         d = self.sftp_dir(r)
@@ -466,9 +521,11 @@ class Emulator:
             return
         dst = os.path.join(d, "upgraded_" + self.shared_name(r))
         tmp = dst + ".tmp"
+        zipped = self.upgraded_zip(r)
         with open(tmp, "wb") as out:
-            out.write(self.prefix(r, "upgraded/archive"))
-            src = self.original_path(r)
+            src = zipped or self.original_path(r)
+            if not zipped:
+                out.write(self.prefix(r, "upgraded/archive"))
             if os.path.exists(src):
                 with open(src, "rb") as f:
                     shutil.copyfileobj(f, out, CHUNK)
@@ -1159,8 +1216,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             prefix = MODULES_ARCHIVE
             ctype, size, mtime = "application/octet-stream", len(prefix), 0
         else:
-            prefix = emu.prefix(r, what)
-            fh = open(orig, "rb")
+            zipped = emu.upgraded_zip(r) if what == "upgraded/archive" \
+                else None
+            prefix = b"" if zipped else emu.prefix(r, what)
+            fh = open(zipped or orig, "rb")
             st = os.fstat(fh.fileno())
             ctype = "application/octet-stream"
             size, mtime = len(prefix) + st.st_size, st.st_mtime_ns

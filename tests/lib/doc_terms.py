@@ -22,7 +22,13 @@ import sys
 OPTION = re.compile(r"(?<![\w./-])(--[a-z][a-z0-9-]*[a-z0-9]|-[a-zA-Z])(?![\w-])")
 
 
+# Another program's command line quoted in the text ("`pg_dump --format=custom
+# --no-owner`", "pg_restore --jobs N"): its options are that program's.
+OTHER_PROGRAM = re.compile(r"`(?:pg_dump|pg_restore|psql|curl|sftp|ssh|ssh-keygen|jq|unzip)\b[^`]*`")
+
+
 def options(text):
+    text = OTHER_PROGRAM.sub("", text)
     return {m.group(1) for m in OPTION.finditer(text)}
 
 

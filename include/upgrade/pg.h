@@ -1,0 +1,91 @@
+/* pg.h -- `upgrade dump` and `upgrade restore`: a PostgreSQL database to an
+ * upload-ready dump, and the platform's upgraded archive back into a new
+ * database with its Odoo filestore.
+ *
+ * The connection is libpq's usual one: PGHOST, PGPORT, PGUSER, PGPASSWORD,
+ * ~/.pgpass, PGSERVICE…; no password ever goes on a command line.  libpq
+ * does the control work (versions, existence, CREATE/ALTER/COMMENT/DROP
+ * DATABASE with quoted identifiers); PostgreSQL's own pg_dump, pg_restore
+ * and psql move the data, run through child.h.
+ *
+ * Both functions return an exit status and set *doc (outcome.h); the
+ * caller owns *doc.  They use only S's host (interrupts, notices, progress)
+ * and can be called by `run` as they are: upg_pg_dump before the upload,
+ * upg_pg_restore after the download.  A retry (run --continue) just calls
+ * upg_pg_restore again: it drops its own marked leftover and NEW.part, and
+ * refuses (exit 2) once NEW exists -- which, for a job record that reached
+ * the restore step, means it completed.
+ */
+#ifndef UPGRADE_PG_H
+#define UPGRADE_PG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jv.h>
+
+#include "upgrade/settings.h"
+
+typedef struct upg_dump_params {
+  const char *database;   /* the database to dump (required) */
+  const char *output;     /* default "<database>.dump" in the current directory */
+  bool force;             /* replace an existing output */
+} upg_dump_params;
+
+/* pg_dump --format=custom --no-owner DATABASE into OUTPUT.part (mode 0600),
+ * renamed to OUTPUT when pg_dump succeeded; a failed or interrupted dump
+ * removes its .part (pg_dump cannot resume).  doc.dump = {database, file,
+ * bytes, format: "pgdmp_custom", server_version, seconds}. */
+int upg_pg_dump(const upg_settings *s, const upg_dump_params *p, jv *doc);
+
+typedef struct upg_restore_params {
+  const char *file;            /* zip (dump.sql + filestore/), custom dump or SQL */
+  const char *database;        /* NEW: must not exist */
+  const char *filestore_from;  /* DB whose filestore NEW's starts from, or NULL */
+  const char *data_dir;        /* Odoo's data dir; NULL = ~/.local/share/Odoo */
+  int jobs;                    /* pg_restore --jobs (custom dumps); 0 = 1 */
+} upg_restore_params;
+
+/* Restore FILE into NEW by way of the marked temporary database
+ * NEW__restoring, renamed to NEW once complete; NEW's filestore is built in
+ * DATA_DIR/filestore/NEW.part and renamed at the end.  doc.restore =
+ * {database, from, format, server_version, filestore: {dir, copied,
+ * from_archive} | null, seconds}. */
+int upg_pg_restore(const upg_settings *s, const upg_restore_params *p, jv *doc);
+
+/* ---- pure parts, unit-tested ---- */
+
+enum upg_dump_format { UPG_DUMP_SQL = 0, UPG_DUMP_CUSTOM, UPG_DUMP_ZIP };
+
+/* What the first LEN bytes of a file say it is: "PK\3\4" a zip, "PGDMP" a
+ * custom-format dump, anything else SQL. */
+enum upg_dump_format upg_dump_format_of(const unsigned char *head, size_t len);
+const char *upg_dump_format_name(enum upg_dump_format f);
+
+/* A custom-format header: archive version and, when readable, who made it. */
+typedef struct upg_pgdmp_header {
+  int vmaj, vmin, vrev;
+  char server_version[64];  /* of the dumped server, "" if unknown */
+  char dump_version[64];    /* of the pg_dump that wrote it, "" if unknown */
+} upg_pgdmp_header;
+
+/* Parse HEAD (the file's first LEN bytes): 0, or -1 when not a header. */
+int upg_pgdmp_parse(const unsigned char *head, size_t len, upg_pgdmp_header *h);
+
+/* An archive version as one number, ordered as pg_dump's own. */
+#define UPG_PGDMP_VERSION(maj, min, rev) ((maj) << 16 | (min) << 8 | (rev))
+/* The newest archive version that the pg_restore of PostgreSQL MAJOR reads
+ * (1.14.255 for 15); 0 if unknown. */
+int upg_pgdmp_max_version(int major);
+/* The oldest PostgreSQL major whose pg_restore reads VERSION (same
+ * encoding); 0 if unknown. */
+int upg_pgdmp_major_for(int version);
+
+/* The major version in a version string ("pg_restore (PostgreSQL) 15.18
+ * (Debian…)", "16.2", "9.6.24"): 15, 16, 9; 0 if none. */
+int upg_pg_major_of(const char *text);
+
+/* A path inside an archive that may be written under a directory: relative,
+ * no "..", no empty or "." component; 0 if safe, -1 if not. */
+int upg_archive_path_safe(const char *path);
+
+#endif

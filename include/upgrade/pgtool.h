@@ -1,0 +1,19 @@
+/* pgtool.h -- PostgreSQL's programs (pg_dump, pg_restore, psql) as dump
+ * and restore use them: whether they are there, and which version. */
+#ifndef UPGRADE_PGTOOL_H
+#define UPGRADE_PGTOOL_H
+
+#include <jv.h>
+
+#include "upgrade/settings.h"
+
+/* The failure of a TOOL that could not be started (ERR from the spawn):
+ * exit 2, CLIENT:DATABASE, naming the package to install. */
+int upg_pg_tool_missing(const char *tool, int err, jv *doc);
+
+/* TOOL --version: its major version in *major, and the whole line in
+ * LINE.  0, or an exit status with *doc set. */
+int upg_pg_tool_version(const upg_settings *s, const char *tool, int *major, char *line,
+                        size_t len, jv *doc);
+
+#endif

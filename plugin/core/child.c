@@ -1,0 +1,439 @@
+/* child.c -- a program run as a child of the shell (see child.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "upgrade/child.h"
+#include "upgrade/files.h"
+
+extern char **environ;
+
+/* Seconds between SIGTERM and SIGKILL when the call is interrupted. */
+#define KILL_GRACE 1.0
+
+static void
+close_fd(int *fd)
+{
+  if (*fd >= 0)
+    close(*fd);
+  *fd = -1;
+}
+
+/* Set up the spawn's file actions: stdin, stdout, stderr, close the rest. */
+static int
+plan_fds(posix_spawn_file_actions_t *fa, int in, int in_pipe_r, int out, int err_w)
+{
+  int rc = 0;
+  if (in == UPG_CHILD_NULL)
+    rc = posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0);
+  else if (in == UPG_CHILD_PIPE)
+    rc = posix_spawn_file_actions_adddup2(fa, in_pipe_r, 0);
+  else if (in >= 0)
+    rc = posix_spawn_file_actions_adddup2(fa, in, 0);
+  if (!rc && out == UPG_CHILD_NULL)
+    rc = posix_spawn_file_actions_addopen(fa, 1, "/dev/null", O_WRONLY, 0);
+  else if (!rc && out >= 0)
+    rc = posix_spawn_file_actions_adddup2(fa, out, 1);
+  else if (!rc && out == UPG_CHILD_TO_ERR)
+    rc = posix_spawn_file_actions_adddup2(fa, err_w, 1);
+  if (!rc)
+    rc = posix_spawn_file_actions_adddup2(fa, err_w, 2);
+  /* Whatever the shell or we hold open (sockets, the user's exec 3>…). */
+  if (!rc)
+    rc = posix_spawn_file_actions_addclosefrom_np(fa, 3);
+  return rc;
+}
+
+/* PROG as the shell would find it in $PATH, into BUF: 0, or -1 with errno
+ * ENOENT.  Looked up here rather than by posix_spawnp, whose exec failure
+ * is lost where the spawn is emulated as a fork (valgrind): the child
+ * then exits 127 and the caller could not say "not installed". */
+static int
+find_program(const char *prog, char *buf, size_t len)
+{
+  if (strchr(prog, '/')) {
+    snprintf(buf, len, "%s", prog);
+    return access(buf, X_OK);
+  }
+  const char *path = getenv("PATH");
+  for (const char *p = path ? path : "/usr/bin:/bin"; p; p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL) {
+    size_t dirlen = strcspn(p, ":");
+    if ((size_t)snprintf(buf, len, "%.*s%s%s", (int)dirlen, p, dirlen ? "/" : "", prog) >= len)
+      continue;
+    struct stat st;
+    if (stat(buf, &st) == 0 && S_ISREG(st.st_mode) && access(buf, X_OK) == 0)
+      return 0;
+  }
+  errno = ENOENT;
+  return -1;
+}
+
+static int
+spawn(upg_child *c, char *const argv[], char *const envp[], int in, int out, int in_r, int err_w)
+{
+  char prog[4096];
+  if (find_program(argv[0], prog, sizeof prog) != 0)
+    return errno;
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  sigset_t all, none;
+  sigfillset(&all);
+  sigemptyset(&none);
+
+  int rc = posix_spawn_file_actions_init(&fa);
+  if (rc)
+    return rc;
+  rc = posix_spawnattr_init(&attr);
+  if (rc) {
+    posix_spawn_file_actions_destroy(&fa);
+    return rc;
+  }
+  rc = plan_fds(&fa, in, in_r, out, err_w);
+  if (!rc)
+    rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+  if (!rc)
+    rc = posix_spawnattr_setsigdefault(&attr, &all);
+  if (!rc)
+    rc = posix_spawnattr_setsigmask(&attr, &none);
+  if (!rc)
+    rc = posix_spawn(&c->pid, prog, &fa, &attr, argv, envp ? envp : environ);
+  posix_spawnattr_destroy(&attr);
+  posix_spawn_file_actions_destroy(&fa);
+  return rc;
+}
+
+int
+upg_child_spawn(upg_child *c, char *const argv[], char *const envp[], int in, int out)
+{
+  int in_pipe[2] = { -1, -1 }, err_pipe[2] = { -1, -1 };
+  sigset_t block;
+
+  memset(c, 0, sizeof *c);
+  c->pid = -1;
+  c->in_fd = c->err_fd = -1;
+  if (pipe2(err_pipe, O_CLOEXEC) != 0)
+    return -1;
+  if (in == UPG_CHILD_PIPE && pipe2(in_pipe, O_CLOEXEC) != 0) {
+    int err = errno;
+    close(err_pipe[0]);
+    close(err_pipe[1]);
+    errno = err;
+    return -1;
+  }
+  sigemptyset(&block);
+  sigaddset(&block, SIGCHLD);
+  sigaddset(&block, SIGPIPE);
+  sigprocmask(SIG_BLOCK, &block, &c->saved_mask);
+
+  int rc = spawn(c, argv, envp, in, out, in_pipe[0], err_pipe[1]);
+  close_fd(&in_pipe[0]);
+  close_fd(&err_pipe[1]);
+  if (rc) {
+    close_fd(&in_pipe[1]);
+    close_fd(&err_pipe[0]);
+    sigprocmask(SIG_SETMASK, &c->saved_mask, NULL);
+    c->pid = -1;
+    errno = rc;
+    return -1;
+  }
+  c->in_fd = in_pipe[1];
+  c->err_fd = err_pipe[0];
+  fcntl(c->err_fd, F_SETFL, O_NONBLOCK);
+  if (c->in_fd >= 0)
+    fcntl(c->in_fd, F_SETFL, O_NONBLOCK);
+  return 0;
+}
+
+/* Keep the tail of its stderr: drop the oldest bytes when full.  N is at
+ * most the read buffer's size, well under UPG_CHILD_ERR_MAX. */
+static void
+keep_err(upg_child *c, const char *buf, size_t n)
+{
+  if (c->err_len + n > UPG_CHILD_ERR_MAX) {
+    size_t drop = c->err_len + n - UPG_CHILD_ERR_MAX;
+    memmove(c->err, c->err + drop, c->err_len - drop);
+    c->err_len -= drop;
+    c->err_dropped += drop;
+  }
+  memcpy(c->err + c->err_len, buf, n);
+  c->err_len += n;
+  c->err[c->err_len] = '\0';
+}
+
+/* Read what its stderr holds now; closes err_fd at its end. */
+static void
+drain_err(upg_child *c)
+{
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(c->err_fd, buf, sizeof buf);
+    if (n > 0) {
+      keep_err(c, buf, (size_t)n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n == 0 || errno != EAGAIN)
+      close_fd(&c->err_fd);
+    return;
+  }
+}
+
+/* The feeding state: the block being written. */
+struct feed_state {
+  const char *buf;
+  size_t len;
+  int failed;   /* the producer failed */
+};
+
+/* Write to its stdin what it takes now; fetch more from FEED when the
+ * block is done.  Closes in_fd at the end of the input or on EPIPE. */
+static void
+feed_some(upg_child *c, struct feed_state *f, upg_child_feed_fn feed, void *data)
+{
+  for (;;) {
+    if (f->len == 0) {
+      const void *next = NULL;
+      ssize_t n = feed ? feed(data, &next) : 0;
+      if (n < 0)
+        f->failed = 1;
+      if (n <= 0) {
+        close_fd(&c->in_fd);
+        return;
+      }
+      f->buf = next;
+      f->len = (size_t)n;
+    }
+    ssize_t w = write(c->in_fd, f->buf, f->len);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w < 0) {
+      if (errno != EAGAIN) {
+        c->feed_errno = errno;
+        close_fd(&c->in_fd);
+      }
+      return;
+    }
+    f->buf += w;
+    f->len -= (size_t)w;
+    c->fed += w;
+  }
+}
+
+/* Reap it if it ended: 1 when reaped. */
+static int
+try_reap(upg_child *c, int options)
+{
+  for (;;) {
+    pid_t r = waitpid(c->pid, &c->wait_status, options);
+    if (r == c->pid) {
+      c->pid = -1;
+      return 1;
+    }
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0) { /* ECHILD: someone else reaped it; nothing left to wait for */
+      c->pid = -1;
+      c->wait_status = 0x7f00; /* exit status 127: unknown */
+      return 1;
+    }
+    return 0;
+  }
+}
+
+/* Stop it: SIGTERM, then SIGKILL after the grace; reaped on return. */
+static void
+stop_child(upg_child *c)
+{
+  close_fd(&c->in_fd);
+  if (c->pid <= 0)
+    return;
+  kill(c->pid, SIGTERM);
+  double deadline = upg_now() + KILL_GRACE;
+  while (!try_reap(c, WNOHANG)) {
+    if (upg_now() >= deadline) {
+      kill(c->pid, SIGKILL);
+      try_reap(c, 0);
+      return;
+    }
+    struct timespec ts = { 0, 20 * 1000000L };
+    nanosleep(&ts, NULL);
+  }
+}
+
+/* Restore the mask, first consuming a SIGPIPE our writes raised. */
+static void
+restore_mask(upg_child *c)
+{
+  sigset_t pending, pipe_only;
+  sigpending(&pending);
+  if (sigismember(&pending, SIGPIPE) && !sigismember(&c->saved_mask, SIGPIPE)) {
+    struct timespec zero = { 0, 0 };
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    sigtimedwait(&pipe_only, NULL, &zero);
+  }
+  sigprocmask(SIG_SETMASK, &c->saved_mask, NULL);
+}
+
+static int
+finish(upg_child *c, int result)
+{
+  if (c->err_fd >= 0)
+    drain_err(c);
+  close_fd(&c->err_fd);
+  close_fd(&c->in_fd);
+  restore_mask(c);
+  return result;
+}
+
+int
+upg_child_run(upg_child *c, const upg_settings *s, upg_child_feed_fn feed,
+              upg_child_tick_fn tick, void *data)
+{
+  struct feed_state f = { 0 };
+
+  while (c->pid > 0) {
+    int sig = upg_interrupted(s);
+    if (sig) {
+      stop_child(c);
+      return finish(c, 128 + sig);
+    }
+    if (tick)
+      tick(data);
+    struct pollfd p[2];
+    nfds_t n = 0;
+    if (c->err_fd >= 0)
+      p[n++] = (struct pollfd){ .fd = c->err_fd, .events = POLLIN };
+    if (c->in_fd >= 0)
+      p[n++] = (struct pollfd){ .fd = c->in_fd, .events = POLLOUT };
+    if (n == 0) { /* nothing left to read or write: wait for its end */
+      if (!try_reap(c, WNOHANG)) {
+        struct timespec ts = { 0, 50 * 1000000L };
+        nanosleep(&ts, NULL);
+      }
+      continue;
+    }
+    if (poll(p, n, 100) < 0 && errno != EINTR)
+      break;
+    for (nfds_t i = 0; i < n; i++) {
+      if (!p[i].revents)
+        continue;
+      if (p[i].fd == c->err_fd)
+        drain_err(c);
+      else if (p[i].fd == c->in_fd)
+        feed_some(c, &f, feed, data);
+    }
+    if (f.failed) {
+      stop_child(c);
+      return finish(c, -1);
+    }
+    try_reap(c, WNOHANG);
+  }
+  if (c->pid > 0) /* poll failed: do not leave it running */
+    stop_child(c);
+  return finish(c, 0);
+}
+
+int
+upg_child_ok(const upg_child *c)
+{
+  return WIFEXITED(c->wait_status) && WEXITSTATUS(c->wait_status) == 0;
+}
+
+void
+upg_child_describe(const upg_child *c, char *buf, size_t len)
+{
+  if (WIFEXITED(c->wait_status))
+    snprintf(buf, len, "exit status %d", WEXITSTATUS(c->wait_status));
+  else if (WIFSIGNALED(c->wait_status))
+    snprintf(buf, len, "killed by SIG%s", sigabbrev_np(WTERMSIG(c->wait_status))
+                                          ? sigabbrev_np(WTERMSIG(c->wait_status)) : "?");
+  else
+    snprintf(buf, len, "status %d", c->wait_status);
+}
+
+static int
+is_error_line(const char *line, size_t len)
+{
+  static const char *const marks[] = { "ERROR:", "FATAL:", "error:", "fatal:", "PANIC:" };
+  for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++)
+    if (memmem(line, len, marks[i], strlen(marks[i])))
+      return 1;
+  return 0;
+}
+
+static int
+is_detail_line(const char *line, size_t len)
+{
+  size_t blank = strspn(line, " \t");
+  if (blank < len && line[blank] == '^')
+    return 0; /* the caret under LINE: meaningless on one line */
+  static const char *const marks[] = { "DETAIL:", "HINT:", "CONTEXT:", "LINE ", "QUERY:", "    ", "\t" };
+  for (size_t i = 0; i < sizeof marks / sizeof marks[0]; i++)
+    if (memmem(line, len < 40 ? len : 40, marks[i], strlen(marks[i])))
+      return 1;
+  return 0;
+}
+
+static void
+append_line(char **out, size_t *used, const char *line, size_t len)
+{
+  while (len && (line[len - 1] == '\r' || line[len - 1] == ' '))
+    len--;
+  char *grown = realloc(*out, *used + len + 3);
+  if (!grown)
+    return;
+  *out = grown;
+  if (*used) {
+    memcpy(*out + *used, "; ", 2);
+    *used += 2;
+  }
+  memcpy(*out + *used, line, len);
+  *used += len;
+  (*out)[*used] = '\0';
+}
+
+char *
+upg_child_errors(const upg_child *c, int max_lines)
+{
+  char *out = calloc(1, 1);
+  size_t used = 0;
+  int taken = 0, in_error = 0;
+  const char *last = NULL;
+  size_t last_len = 0;
+
+  for (const char *p = c->err; out && *p && taken < max_lines;) {
+    const char *nl = strchr(p, '\n');
+    size_t len = nl ? (size_t)(nl - p) : strlen(p);
+    if (is_error_line(p, len)) {
+      in_error = 1;
+      append_line(&out, &used, p, len);
+      taken++;
+    } else if (in_error && is_detail_line(p, len)) {
+      append_line(&out, &used, p, len);
+      taken++;
+    } else {
+      in_error = 0;
+    }
+    if (len) {
+      last = p;
+      last_len = len;
+    }
+    p += len + (nl ? 1 : 0);
+  }
+  if (out && !used && last)
+    append_line(&out, &used, last, last_len);
+  return out;
+}

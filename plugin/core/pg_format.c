@@ -1,0 +1,175 @@
+/* pg_format.c -- what a dump file is, and which PostgreSQL reads it (the
+ * pure parts of pg.h). */
+#include "config.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "upgrade/pg.h"
+
+enum upg_dump_format
+upg_dump_format_of(const unsigned char *head, size_t len)
+{
+  if (len >= 4 && memcmp(head, "PK\3\4", 4) == 0)
+    return UPG_DUMP_ZIP;
+  if (len >= 5 && memcmp(head, "PGDMP", 5) == 0)
+    return UPG_DUMP_CUSTOM;
+  return UPG_DUMP_SQL;
+}
+
+const char *
+upg_dump_format_name(enum upg_dump_format f)
+{
+  switch (f) {
+  case UPG_DUMP_ZIP: return "zip";
+  case UPG_DUMP_CUSTOM: return "pgdmp_custom";
+  case UPG_DUMP_SQL: break;
+  }
+  return "sql";
+}
+
+#define ARCHIVE_VERSION UPG_PGDMP_VERSION
+
+/* pg_backup_archiver.h: K_VERS_1_14 (tableam) came with PostgreSQL 12,
+ * K_VERS_1_15 (compression algorithm) with 16, K_VERS_1_16 (BLOB
+ * METADATA) with 17; each pg_restore reads up to its minor's rev 255. */
+int
+upg_pgdmp_max_version(int major)
+{
+  if (major >= 17)
+    return ARCHIVE_VERSION(1, 16, 255);
+  if (major == 16)
+    return ARCHIVE_VERSION(1, 15, 255);
+  if (major >= 12)
+    return ARCHIVE_VERSION(1, 14, 255);
+  if (major >= 10)
+    return ARCHIVE_VERSION(1, 13, 255);
+  return 0;
+}
+
+int
+upg_pgdmp_major_for(int version)
+{
+  if (version > ARCHIVE_VERSION(1, 16, 255))
+    return 0; /* newer than any PostgreSQL we know */
+  if (version >= ARCHIVE_VERSION(1, 16, 0))
+    return 17;
+  if (version >= ARCHIVE_VERSION(1, 15, 0))
+    return 16;
+  if (version >= ARCHIVE_VERSION(1, 14, 0))
+    return 12;
+  return 10;
+}
+
+/* The archive's integers: a sign byte, then INT_SIZE bytes, least first. */
+struct reader {
+  const unsigned char *p, *end;
+  int int_size;
+};
+
+static int
+read_int(struct reader *r, long *out)
+{
+  if (r->end - r->p < 1 + r->int_size)
+    return -1;
+  int negative = *r->p++;
+  unsigned long v = 0;
+  for (int i = 0; i < r->int_size; i++)
+    v |= (unsigned long)*r->p++ << (8 * i);
+  *out = negative ? -(long)v : (long)v;
+  return 0;
+}
+
+static int
+read_str(struct reader *r, char *buf, size_t size)
+{
+  long len;
+  if (read_int(r, &len) != 0)
+    return -1;
+  if (len < 0) {
+    buf[0] = '\0';
+    return 0;
+  }
+  if (len > r->end - r->p)
+    return -1;
+  size_t n = (size_t)len < size - 1 ? (size_t)len : size - 1;
+  memcpy(buf, r->p, n);
+  buf[n] = '\0';
+  for (size_t i = 0; i < n; i++)
+    if (!isprint((unsigned char)buf[i]))
+      buf[i] = '?';
+  r->p += len;
+  return 0;
+}
+
+/* After the version: int and offset sizes, format, compression, the
+ * dump's time, the database name, then (1.10+) the versions we want. */
+static void
+parse_versions(struct reader *r, upg_pgdmp_header *h)
+{
+  long ignored;
+  char name[256];
+  int version = ARCHIVE_VERSION(h->vmaj, h->vmin, h->vrev);
+
+  if (r->end - r->p < 3)
+    return;
+  r->int_size = r->p[0];
+  if (r->int_size < 1 || r->int_size > 8)
+    return;
+  r->p += 3; /* int size, offset size, format */
+  if (version >= ARCHIVE_VERSION(1, 15, 0))
+    r->p++; /* compression algorithm: one byte */
+  else if (read_int(r, &ignored) != 0)
+    return;
+  for (int i = 0; i < 7; i++) /* sec, min, hour, mday, mon, year, isdst */
+    if (read_int(r, &ignored) != 0)
+      return;
+  if (version < ARCHIVE_VERSION(1, 10, 0) || read_str(r, name, sizeof name) != 0
+      || read_str(r, h->server_version, sizeof h->server_version) != 0
+      || read_str(r, h->dump_version, sizeof h->dump_version) != 0)
+    return;
+}
+
+int
+upg_pgdmp_parse(const unsigned char *head, size_t len, upg_pgdmp_header *h)
+{
+  memset(h, 0, sizeof *h);
+  if (len < 8 || memcmp(head, "PGDMP", 5) != 0)
+    return -1;
+  h->vmaj = head[5];
+  h->vmin = head[6];
+  h->vrev = head[7];
+  struct reader r = { head + 8, head + len, 0 };
+  parse_versions(&r, h);
+  return 0;
+}
+
+int
+upg_pg_major_of(const char *text)
+{
+  for (const char *p = text; *p; p++) {
+    if (!isdigit((unsigned char)*p) || (p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '.')))
+      continue;
+    return atoi(p);
+  }
+  return 0;
+}
+
+int
+upg_archive_path_safe(const char *path)
+{
+  if (!*path || path[0] == '/')
+    return -1;
+  for (const char *p = path; *p;) {
+    const char *slash = strchr(p, '/');
+    size_t len = slash ? (size_t)(slash - p) : strlen(p);
+    if ((len == 0 && slash) || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+      return -1;
+    if (memchr(p, '\\', len))
+      return -1; /* a Windows separator would hide a ".." */
+    p += len + (slash ? 1 : 0);
+  }
+  return 0;
+}

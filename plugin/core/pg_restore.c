@@ -1,0 +1,612 @@
+/* pg_restore.c -- `upgrade restore` (see pg.h).
+ *
+ * Everything that can be refused is refused before anything is made: the
+ * file's kind and, for a zip, every entry's name; the dump's version
+ * against the local pg_restore; NEW, its temporary database and its
+ * filestore.  Then: the temporary database NEW__restoring (marked with a
+ * comment), the filestore NEW.part, the data (psql fed from the zip's
+ * dump.sql or from the SQL file; pg_restore for a custom dump), the
+ * archive's filestore, and the renames.  A failure or an interrupt drops
+ * the temporary database and the .part filestore: both are ours.
+ */
+#include "config.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "upgrade/child.h"
+#include "upgrade/files.h"
+#include "upgrade/filestore.h"
+#include "upgrade/outcome.h"
+#include "upgrade/pg.h"
+#include "upgrade/pgconn.h"
+#include "upgrade/pgtool.h"
+#include "upgrade/progress.h"
+
+#define TEMP_SUFFIX "__restoring"
+#define MARK_PREFIX "upgrade restore: temporary database of "
+#define NAME_MAX_BYTES 63 /* PostgreSQL's NAMEDATALEN - 1 */
+#define ZIP_DUMP "dump.sql"
+#define ZIP_FILESTORE "filestore/"
+
+/* Everything one restore works with. */
+struct restore {
+  const upg_settings *s;
+  const upg_restore_params *p;
+  enum upg_dump_format format;
+  char temp[NAME_MAX_BYTES + 1];
+  char mark[NAME_MAX_BYTES + sizeof MARK_PREFIX];
+  char server_version[64];
+  PGconn *conn;
+  bool temp_made;
+  char *data_dir;
+  upg_filestore fs;
+  bool fs_used;             /* NEW gets a filestore */
+  bool fs_made;             /* NEW.part is ours to remove */
+  long long zip_sql_size;   /* dump.sql's size, -1 when unknown */
+  long long zip_files;      /* files under filestore/ */
+  int dump_server_major;    /* of the server it was dumped from; 0 unknown */
+};
+
+static int __attribute__((format(printf, 2, 3)))
+file_fail(jv *doc, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  jv f = upg_failure_v("CLIENT:FILE", fmt, ap);
+  va_end(ap);
+  return upg_fail(doc, UPG_EXIT_USAGE, f);
+}
+
+static int __attribute__((format(printf, 3, 4)))
+db_fail(jv *doc, int status, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  jv f = upg_failure_v("CLIENT:DATABASE", fmt, ap);
+  va_end(ap);
+  return upg_fail(doc, status, f);
+}
+
+/* ---- what the file is ---- */
+
+static int
+read_head(const char *path, unsigned char *buf, size_t size, size_t *got, jv *doc)
+{
+  int fd;
+  off_t st_size;
+  int status = upg_input_open(path, &fd, &st_size, doc);
+  if (status)
+    return status;
+  char *data = upg_read_small(fd, size, got);
+  int err = errno;
+  close(fd);
+  if (!data)
+    return file_fail(doc, "cannot read %s: %s", path, strerror(err));
+  memcpy(buf, data, *got);
+  free(data);
+  return 0;
+}
+
+static struct archive *
+zip_open(const char *path)
+{
+  struct archive *a = archive_read_new();
+  if (!a)
+    return NULL;
+  archive_read_support_format_zip_seekable(a);
+  if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK) {
+    archive_read_free(a);
+    return NULL;
+  }
+  return a;
+}
+
+static int
+zip_corrupt(struct archive *a, const char *path, jv *doc)
+{
+  const char *why = a ? archive_error_string(a) : NULL;
+  return file_fail(doc, "%s: not a readable zip (truncated or corrupt): %s", path,
+                   why ? why : "cannot open it");
+}
+
+/* An entry we refuse: a name that could leave the directory, a link. */
+static int
+zip_entry_unsafe(struct archive_entry *e)
+{
+  const char *name = archive_entry_pathname(e);
+  mode_t type = archive_entry_filetype(e);
+  return !name || upg_archive_path_safe(name) != 0 || archive_entry_hardlink(e) != NULL
+      || (type != AE_IFREG && type != AE_IFDIR);
+}
+
+/* The first pass: every entry's name checked, dump.sql found. */
+static int
+zip_scan(struct restore *r, jv *doc)
+{
+  const char *path = r->p->file;
+  struct archive *a = zip_open(path);
+  if (!a)
+    return zip_corrupt(a, path, doc);
+  struct archive_entry *e;
+  int rc, found = 0;
+  r->zip_sql_size = -1;
+  while ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+    const char *name = archive_entry_pathname(e);
+    if (zip_entry_unsafe(e) || archive_entry_is_encrypted(e)) {
+      int status = file_fail(doc, "%s: refusing the entry '%s' (a link, an absolute path, a '..', "
+                             "or encrypted)", path, name ? name : "?");
+      archive_read_free(a);
+      return status;
+    }
+    if (strcmp(name, ZIP_DUMP) == 0) {
+      found = 1;
+      r->zip_sql_size = archive_entry_size_is_set(e) ? archive_entry_size(e) : -1;
+    } else if (strncmp(name, ZIP_FILESTORE, strlen(ZIP_FILESTORE)) == 0
+               && archive_entry_filetype(e) == AE_IFREG) {
+      r->zip_files++;
+    }
+  }
+  int status = rc == ARCHIVE_EOF ? 0 : zip_corrupt(a, path, doc);
+  archive_read_free(a);
+  if (!status && !found)
+    status = file_fail(doc, "%s: the zip holds no %s", path, ZIP_DUMP);
+  return status;
+}
+
+/* A custom dump that the local pg_restore cannot read is refused now,
+ * rather than by pg_restore half-way. */
+static int
+check_custom_version(struct restore *r, const unsigned char *head, size_t len, jv *doc)
+{
+  upg_pgdmp_header h;
+  if (upg_pgdmp_parse(head, len, &h) != 0)
+    return file_fail(doc, "%s: not a custom-format dump", r->p->file);
+  int major = 0;
+  char line[256];
+  int status = upg_pg_tool_version(r->s, "pg_restore", &major, line, sizeof line, doc);
+  if (status)
+    return status;
+  r->dump_server_major = upg_pg_major_of(h.server_version);
+  int version = UPG_PGDMP_VERSION(h.vmaj, h.vmin, h.vrev);
+  int max = upg_pgdmp_max_version(major);
+  if (max && version <= max)
+    return 0;
+  int need = upg_pgdmp_major_for(version);
+  char needs[128];
+  if (need)
+    snprintf(needs, sizeof needs, "PostgreSQL %d or newer (Debian: apt-get install postgresql-client-%d)",
+             need, need);
+  else
+    snprintf(needs, sizeof needs, "a newer PostgreSQL");
+  return upg_fail(doc, UPG_EXIT_USAGE,
+                  upg_failure("CLIENT:DATABASE", "%s is a custom-format archive version %d.%d.%d "
+                              "(made by pg_dump %s from a PostgreSQL %s server) but the local %s reads "
+                              "up to %d.%d: install the client programs of %s",
+                              r->p->file, h.vmaj, h.vmin, h.vrev, *h.dump_version ? h.dump_version : "?",
+                              *h.server_version ? h.server_version : "?", line, max >> 16,
+                              max >> 8 & 0xff, needs));
+}
+
+static int
+check_input(struct restore *r, jv *doc)
+{
+  unsigned char head[8192];
+  size_t len = 0;
+  int status = read_head(r->p->file, head, sizeof head, &len, doc);
+  if (status)
+    return status;
+  r->format = upg_dump_format_of(head, len);
+  if (r->format == UPG_DUMP_ZIP)
+    return zip_scan(r, doc);
+  if (r->format == UPG_DUMP_CUSTOM)
+    return check_custom_version(r, head, len, doc);
+  /* pg_dump's plain header: "-- Dumped from database version 16.2" */
+  static const char from[] = "-- Dumped from database version ";
+  const unsigned char *at = memmem(head, len, from, strlen(from));
+  if (at) {
+    char version[16] = "";
+    size_t off = (size_t)(at - head) + strlen(from);
+    memcpy(version, head + off, len - off < sizeof version - 1 ? len - off : sizeof version - 1);
+    r->dump_server_major = upg_pg_major_of(version);
+  }
+  return 0;
+}
+
+/* A dump of a newer server may use what an older one lacks: say so
+ * before a failure, which psql or pg_restore will then explain. */
+static void
+warn_newer_source(struct restore *r)
+{
+  int local = PQserverVersion(r->conn) / 10000;
+  if (r->dump_server_major > local)
+    upg_notice(r->s, "%s was dumped from a PostgreSQL %d server; the local server is %s: an older server "
+               "may refuse parts of it", r->p->file, r->dump_server_major, r->server_version);
+}
+
+/* ---- the databases ---- */
+
+static int
+check_names(struct restore *r, jv *doc)
+{
+  const char *name = r->p->database;
+  if (strlen(name) + strlen(TEMP_SUFFIX) > NAME_MAX_BYTES)
+    return upg_fail(doc, UPG_EXIT_USAGE,
+                    upg_failure("CLIENT:USAGE", "--database %s: at most %zu bytes (PostgreSQL's limit, "
+                                "less the temporary name's %s)", name, NAME_MAX_BYTES - strlen(TEMP_SUFFIX),
+                                TEMP_SUFFIX));
+  if (strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+    return upg_fail(doc, UPG_EXIT_USAGE,
+                    upg_failure("CLIENT:USAGE", "--database %s: not a name Odoo's filestore can use", name));
+  snprintf(r->temp, sizeof r->temp, "%s%s", name, TEMP_SUFFIX);
+  snprintf(r->mark, sizeof r->mark, "%s%s", MARK_PREFIX, name);
+  return 0;
+}
+
+/* NEW must not exist; NEW__restoring may, if it is our marked leftover. */
+static int
+check_targets(struct restore *r, jv *doc)
+{
+  int found = upg_pg_db_exists(r->conn, r->p->database, NULL, doc);
+  if (found < 0)
+    return UPG_EXIT_TRANSPORT;
+  if (found)
+    return db_fail(doc, UPG_EXIT_USAGE, "database %s exists: restore never touches an existing "
+                   "database (choose another --database)", r->p->database);
+  char *comment = NULL;
+  found = upg_pg_db_exists(r->conn, r->temp, &comment, doc);
+  if (found < 0)
+    return UPG_EXIT_TRANSPORT;
+  int ours = comment && strcmp(comment, r->mark) == 0;
+  free(comment);
+  if (found && !ours)
+    return db_fail(doc, UPG_EXIT_USAGE, "database %s exists and was not made by upgrade restore "
+                   "(it has no mark): refusing to drop it; rename it or choose another --database",
+                   r->temp);
+  if (found) {
+    /* Ours, but maybe not a leftover: another restore may be filling it. */
+    int sessions = upg_pg_db_sessions(r->conn, r->temp, doc);
+    if (sessions < 0)
+      return UPG_EXIT_TRANSPORT;
+    if (sessions > 0)
+      return db_fail(doc, UPG_EXIT_USAGE, "%s is in use (%d sessions): another restore into %s seems "
+                     "to be running", r->temp, sessions, r->p->database);
+    upg_notice(r->s, "dropping %s, left by an interrupted restore", r->temp);
+    return upg_pg_db_drop(r->conn, r->temp, doc);
+  }
+  return 0;
+}
+
+static void
+drop_temp(struct restore *r)
+{
+  if (!r->temp_made)
+    return;
+  jv ignored = jv_invalid();
+  if (upg_pg_db_drop(r->conn, r->temp, &ignored) == 0)
+    r->temp_made = false;
+  jv_free(ignored);
+}
+
+/* ---- loading the data ---- */
+
+struct feed {
+  const upg_settings *s;
+  upg_child *child;
+  struct archive *a;      /* the zip, positioned on dump.sql; or NULL */
+  int fd;                 /* the SQL file; or -1 */
+  char buf[262144];
+  const char *error;      /* the reader's failure */
+  upg_meter meter;
+  long long total;
+};
+
+static ssize_t
+feed_zip(struct feed *f, const void **buf)
+{
+  for (;;) {
+    size_t size = 0;
+    la_int64_t offset;
+    int rc = archive_read_data_block(f->a, buf, &size, &offset);
+    if (rc == ARCHIVE_EOF)
+      return 0;
+    if (rc != ARCHIVE_OK) {
+      f->error = archive_error_string(f->a);
+      return -1;
+    }
+    if (size)
+      return (ssize_t)size;
+  }
+}
+
+static ssize_t
+feed_next(void *data, const void **buf)
+{
+  struct feed *f = data;
+  if (f->a)
+    return feed_zip(f, buf);
+  for (;;) {
+    ssize_t n = read(f->fd, f->buf, sizeof f->buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      f->error = strerror(errno);
+    *buf = f->buf;
+    return n;
+  }
+}
+
+static void
+feed_tick(void *data)
+{
+  struct feed *f = data;
+  upg_meter_update(&f->meter, f->child->fed, f->total > 0 ? f->total : f->child->fed);
+}
+
+/* A child's failure: what it said, as CLIENT:DATABASE. */
+static int
+tool_failed(const upg_child *c, const char *tool, jv *doc)
+{
+  char how[64];
+  upg_child_describe(c, how, sizeof how);
+  char *errors = upg_child_errors(c, 8);
+  int status = upg_fail(doc, UPG_EXIT_TRANSPORT,
+                        upg_failure("CLIENT:DATABASE", "%s failed (%s): %s", tool, how,
+                                    errors && *errors ? errors : "no message"));
+  free(errors);
+  return status;
+}
+
+static int
+interrupted(int sig, jv *doc)
+{
+  return upg_fail(doc, sig, upg_failure("CLIENT:INTERRUPTED", "interrupted: the restore was stopped and "
+                                        "its temporary database dropped"));
+}
+
+/* psql, one transaction, stopping at the first error, fed by F. */
+static int
+run_psql(struct restore *r, struct feed *f, const char *label, jv *doc)
+{
+  char *argv[] = { "psql", "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1", "--single-transaction",
+                   "--dbname", r->temp, "-f", "-", NULL };
+  upg_child c;
+  if (upg_child_spawn(&c, argv, NULL, UPG_CHILD_PIPE, UPG_CHILD_NULL) != 0)
+    return upg_pg_tool_missing("psql", errno, doc);
+  f->s = r->s;
+  f->child = &c;
+  upg_meter_start(&f->meter, r->s, label, 0);
+  int rc = upg_child_run(&c, r->s, feed_next, feed_tick, f);
+  upg_meter_end(&f->meter);
+  if (rc > 0)
+    return interrupted(rc, doc);
+  if (rc < 0)
+    return file_fail(doc, "%s: cannot read it (truncated or corrupt?): %s", r->p->file,
+                     f->error ? f->error : "read error");
+  if (!upg_child_ok(&c))
+    return tool_failed(&c, "psql", doc);
+  return 0;
+}
+
+static int
+load_sql(struct restore *r, jv *doc)
+{
+  struct feed *f = calloc(1, sizeof *f);
+  off_t size = 0;
+  int status = f ? upg_input_open(r->p->file, &f->fd, &size, doc)
+                 : file_fail(doc, "%s: %s", r->p->file, strerror(ENOMEM));
+  if (!status) {
+    fcntl(f->fd, F_SETFL, 0); /* upg_input_open opened it non-blocking */
+    f->total = size;
+    status = run_psql(r, f, "restore", doc);
+    close(f->fd);
+  }
+  free(f);
+  return status;
+}
+
+static int
+load_custom(struct restore *r, jv *doc)
+{
+  char jobs[32];
+  snprintf(jobs, sizeof jobs, "--jobs=%d", r->p->jobs > 1 ? r->p->jobs : 1);
+  char *argv[] = { "pg_restore", "--no-owner", "--no-password", "--exit-on-error", jobs,
+                   "--dbname", r->temp, (char *)r->p->file, NULL };
+  upg_child c;
+  if (upg_child_spawn(&c, argv, NULL, UPG_CHILD_NULL, UPG_CHILD_NULL) != 0)
+    return upg_pg_tool_missing("pg_restore", errno, doc);
+  upg_status_line(r->s, "pg_restore %s", r->p->file);
+  int rc = upg_child_run(&c, r->s, NULL, NULL, NULL);
+  upg_status_clear(r->s);
+  if (rc > 0)
+    return interrupted(rc, doc);
+  if (!upg_child_ok(&c))
+    return tool_failed(&c, "pg_restore", doc);
+  return 0;
+}
+
+/* One filestore/ entry of the zip into NEW.part. */
+static int
+zip_file(struct restore *r, struct archive *a, struct archive_entry *e, const char *rel, jv *doc)
+{
+  if (archive_entry_filetype(e) == AE_IFDIR)
+    return upg_filestore_mkdir(&r->fs, rel, doc);
+  int fd = -1;
+  int status = upg_filestore_create(&r->fs, rel, &fd, doc);
+  for (;;) {
+    if (status)
+      break;
+    int sig = upg_interrupted(r->s);
+    if (sig) {
+      status = interrupted(sig, doc);
+      break;
+    }
+    const void *buf;
+    size_t size;
+    la_int64_t offset;
+    int rc = archive_read_data_block(a, &buf, &size, &offset);
+    if (rc == ARCHIVE_EOF)
+      break;
+    if (rc != ARCHIVE_OK)
+      status = zip_corrupt(a, r->p->file, doc);
+    else if (upg_write_all(fd, buf, size) != 0)
+      status = file_fail(doc, "cannot write %s: %s", rel, strerror(errno));
+  }
+  if (fd >= 0 && close(fd) != 0 && !status)
+    status = file_fail(doc, "cannot write %s: %s", rel, strerror(errno));
+  return status;
+}
+
+/* The second pass: dump.sql into psql, filestore/ into NEW.part. */
+static int
+load_zip(struct restore *r, jv *doc)
+{
+  struct archive *a = zip_open(r->p->file);
+  if (!a)
+    return zip_corrupt(a, r->p->file, doc);
+  struct archive_entry *e;
+  int rc, status = 0;
+  while (!status && (rc = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+    const char *name = archive_entry_pathname(e);
+    if (strcmp(name, ZIP_DUMP) == 0) {
+      struct feed *f = calloc(1, sizeof *f);
+      if (!f)
+        return file_fail(doc, "%s: %s", r->p->file, strerror(ENOMEM));
+      f->a = a;
+      f->fd = -1;
+      f->total = r->zip_sql_size;
+      status = run_psql(r, f, "restore " ZIP_DUMP, doc);
+      free(f);
+    } else if (strncmp(name, ZIP_FILESTORE, strlen(ZIP_FILESTORE)) == 0
+               && name[strlen(ZIP_FILESTORE)] && r->fs_used) {
+      status = zip_file(r, a, e, name + strlen(ZIP_FILESTORE), doc);
+      if (r->fs.from_archive % 64 == 0)
+        upg_status_line(r->s, "filestore: %lld of %lld files", r->fs.from_archive, r->zip_files);
+    }
+  }
+  upg_status_clear(r->s);
+  if (!status && rc != ARCHIVE_EOF)
+    status = zip_corrupt(a, r->p->file, doc);
+  archive_read_free(a);
+  return status;
+}
+
+/* ---- the whole restore ---- */
+
+static int
+prepare_filestore(struct restore *r, jv *doc)
+{
+  r->fs_used = r->p->filestore_from || (r->format == UPG_DUMP_ZIP && r->zip_files > 0);
+  if (!r->fs_used)
+    return 0;
+  r->data_dir = upg_filestore_data_dir(r->p->data_dir);
+  if (!r->data_dir)
+    return file_fail(doc, "no home directory for Odoo's data dir: use --data-dir");
+  int status = upg_filestore_begin(&r->fs, r->data_dir, r->p->database, doc);
+  r->fs_made = !status;
+  return status;
+}
+
+static int
+load(struct restore *r, jv *doc)
+{
+  int status = 0;
+  if (r->fs_used && r->p->filestore_from)
+    status = upg_filestore_copy_from(&r->fs, r->s, r->data_dir, r->p->filestore_from, doc);
+  if (status)
+    return status;
+  switch (r->format) {
+  case UPG_DUMP_ZIP: return load_zip(r, doc);
+  case UPG_DUMP_CUSTOM: return load_custom(r, doc);
+  case UPG_DUMP_SQL: break;
+  }
+  return load_sql(r, doc);
+}
+
+/* The filestore, then the database, get their final names; the mark goes. */
+static int
+finish(struct restore *r, jv *doc)
+{
+  int status = r->fs_used ? upg_filestore_commit(&r->fs, doc) : 0;
+  if (status)
+    return status;
+  status = upg_pg_db_rename(r->conn, r->temp, r->p->database, doc);
+  if (status) {
+    if (r->fs_used)
+      upg_filestore_uncommit(&r->fs);
+    return status;
+  }
+  r->temp_made = false;
+  jv ignored = jv_invalid();
+  if (upg_pg_db_comment(r->conn, r->p->database, NULL, &ignored) != 0)
+    upg_notice(r->s, "could not remove the restore's mark from database %s", r->p->database);
+  jv_free(ignored);
+  return 0;
+}
+
+static jv
+summary(const struct restore *r, double seconds)
+{
+  jv fs = jv_null();
+  if (r->fs_used)
+    fs = JV_OBJECT(jv_string("dir"), jv_string(r->fs.dir), jv_string("copied"), jv_number((double)r->fs.copied),
+                   jv_string("linked"), jv_number((double)r->fs.linked),
+                   jv_string("from_archive"), jv_number((double)r->fs.from_archive));
+  return upg_doc_with("restore", JV_OBJECT(jv_string("database"), jv_string(r->p->database),
+                                           jv_string("from"), jv_string(r->p->file),
+                                           jv_string("format"), jv_string(upg_dump_format_name(r->format)),
+                                           jv_string("server_version"), jv_string(r->server_version),
+                                           jv_string("filestore"), fs,
+                                           jv_string("seconds"), jv_number(seconds)));
+}
+
+static int
+restore(struct restore *r, jv *doc)
+{
+  int status = check_names(r, doc);
+  if (!status)
+    status = check_input(r, doc);
+  if (status)
+    return status;
+  r->conn = upg_pg_connect(NULL, &status, doc);
+  if (!r->conn)
+    return status;
+  upg_pg_server_version(r->conn, r->server_version, sizeof r->server_version);
+  warn_newer_source(r);
+  status = check_targets(r, doc);
+  if (!status)
+    status = prepare_filestore(r, doc);
+  if (!status && !(status = upg_pg_db_create(r->conn, r->temp, r->mark, doc)))
+    r->temp_made = true;
+  if (!status)
+    status = load(r, doc);
+  if (!status)
+    status = finish(r, doc);
+  return status;
+}
+
+int
+upg_pg_restore(const upg_settings *s, const upg_restore_params *p, jv *doc)
+{
+  double start = upg_now();
+  struct restore r = { .s = s, .p = p };
+  int status = restore(&r, doc);
+  if (status) {
+    drop_temp(&r);
+    if (r.fs_made)
+      upg_filestore_discard(&r.fs);
+  } else {
+    *doc = summary(&r, upg_now() - start);
+  }
+  upg_filestore_free(&r.fs);
+  free(r.data_dir);
+  PQfinish(r.conn);
+  return status;
+}

@@ -1,0 +1,124 @@
+# shellcheck shell=bash
+# A throw-away PostgreSQL for the dump/restore tests, and an Odoo-shaped
+# database with its filestore.  Source after harness.bash.
+#
+#     pg_start                 # initdb + pg_ctl start in a temporary dir;
+#                              # exports PGHOST (its socket dir), PGUSER,
+#                              # PGPORT, PG_BIN, PG_DIR
+#     pg_make_odoo DB DATA_DIR # tables and rows Odoo would have, and files
+#                              # in DATA_DIR/filestore/DB
+#     pg_stop                  # stop it and remove its directory
+#
+# The server listens only on a Unix socket in its own directory.  As root
+# (CI) it runs as the `postgres` user the Debian package creates: initdb
+# and postgres refuse root.  harness_stop also stops it (harness_track).
+
+PG_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+# _pg_as_owner CMD…: CMD as the cluster's owner.
+_pg_as_owner() {
+	if [[ $(id -u) == 0 ]]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+# pg_bin_dir: the newest /usr/lib/postgresql/*/bin (initdb, pg_ctl are not on the PATH).
+pg_bin_dir() {
+	local d
+	d=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+	[[ -x $d/initdb ]] || { echo "pg.bash: no initdb under /usr/lib/postgresql/*/bin" >&2; return 1; }
+	echo "$d"
+}
+
+pg_start() {
+	harness_init || return 1
+	PG_BIN=$(pg_bin_dir) || return 1
+	PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/upgrade-pg.XXXXXX") || return 1
+	chmod 755 "$PG_DIR"
+	mkdir -p "$PG_DIR/data" "$PG_DIR/sock"
+	[[ $(id -u) != 0 ]] || chown -R postgres: "$PG_DIR"
+	_pg_as_owner "$PG_BIN/initdb" -D "$PG_DIR/data" --auth=trust -U postgres -E UTF8 --locale=C.UTF-8 \
+		--no-sync >"$PG_DIR/initdb.log" 2>&1 || { cat "$PG_DIR/initdb.log" >&2; return 1; }
+	# scram for the one role the password tests use, trust for the rest
+	printf 'local all pwuser scram-sha-256\nlocal all all trust\n' >"$PG_DIR/data/pg_hba.conf"
+	[[ $(id -u) != 0 ]] || chown postgres: "$PG_DIR/data/pg_hba.conf"
+	_pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w -t 60 \
+		-o "-k $PG_DIR/sock -c listen_addresses='' -c fsync=off -c full_page_writes=off" start \
+		>/dev/null || { cat "$PG_DIR/server.log" >&2; return 1; }
+	harness_track postgres "$(head -n 1 "$PG_DIR/data/postmaster.pid")"
+	export PGHOST=$PG_DIR/sock PGUSER=postgres PGPORT=5432 PG_BIN PG_DIR
+	unset PGDATABASE PGPASSWORD PGSERVICE
+}
+
+pg_stop() {
+	[[ -n ${PG_DIR:-} && -d $PG_DIR ]] || return 0
+	_pg_as_owner "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+	rm -rf "$PG_DIR"
+	unset PG_DIR
+}
+
+# pg_sql DB SQL: run SQL in DB, unaligned tuples only (the value(s) printed).
+pg_sql() {
+	psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$1" -c "$2"
+}
+
+# pg_db_exists NAME
+pg_db_exists() {
+	[[ $(pg_sql postgres "SELECT count(*) FROM pg_database WHERE datname = '$1'") == 1 ]]
+}
+
+# pg_make_odoo DB DATA_DIR: an Odoo-shaped database (modules, parameters,
+# partners, attachments whose store_fname points into the filestore) and
+# its filestore DATA_DIR/filestore/DB/<sha1[:2]>/<sha1>.
+pg_make_odoo() {
+	local db=$1 data=$2 i content sha dir
+	createdb -T template0 -E UTF8 "$db" || return 1
+	pg_sql "$db" "
+		CREATE TABLE ir_module_module (id serial PRIMARY KEY, name varchar NOT NULL UNIQUE,
+			latest_version varchar, state varchar);
+		INSERT INTO ir_module_module (name, latest_version, state) VALUES
+			('base', '15.0.1.3', 'installed'), ('web', '15.0.1.0', 'installed'),
+			('sale', '15.0.1.2', 'installed'), ('stock', '15.0.1.1', 'uninstalled');
+		CREATE TABLE ir_config_parameter (id serial PRIMARY KEY, key varchar UNIQUE, value text);
+		INSERT INTO ir_config_parameter (key, value) VALUES
+			('database.uuid', 'b2a8c1e0-0000-4000-8000-000000000001'),
+			('web.base.url', 'http://localhost:8069');
+		CREATE TABLE res_partner (id serial PRIMARY KEY, name varchar, email varchar);
+		INSERT INTO res_partner (name, email)
+			SELECT 'Partner ' || g, 'p' || g || '@example.com' FROM generate_series(1, 500) g;
+		CREATE TABLE ir_attachment (id serial PRIMARY KEY, name varchar, store_fname varchar,
+			checksum varchar, file_size int);" || return 1
+	for i in 1 2 3; do
+		content="attachment $i of $db"
+		sha=$(printf '%s' "$content" | sha1sum | cut -c1-40)
+		dir=$data/filestore/$db/${sha:0:2}
+		mkdir -p "$dir"
+		printf '%s' "$content" >"$dir/$sha"
+		pg_sql "$db" "INSERT INTO ir_attachment (name, store_fname, checksum, file_size)
+			VALUES ('file$i.txt', '${sha:0:2}/$sha', '$sha', ${#content})" || return 1
+	done
+}
+
+# pg_upgrade_sql DB: the "upgrade" a test applies in SQL: every module at
+# 16.0, and a new attachment whose file is filestore/<new_store_fname>.
+# Prints the SQL; sets NEW_STORE_FNAME and NEW_CONTENT.
+pg_upgrade_sql() {
+	NEW_CONTENT="attachment added by the upgrade"
+	local sha
+	sha=$(printf '%s' "$NEW_CONTENT" | sha1sum | cut -c1-40)
+	NEW_STORE_FNAME=${sha:0:2}/$sha
+	cat <<EOF
+SELECT pg_catalog.set_config('search_path', 'public', false);
+UPDATE ir_module_module SET latest_version = '16.0.1.0' WHERE state = 'installed';
+INSERT INTO ir_attachment (name, store_fname, checksum, file_size)
+	VALUES ('upgrade.txt', '$NEW_STORE_FNAME', '$sha', ${#NEW_CONTENT});
+EOF
+}
+
+# make_zip OUT ENTRY=SOURCE…: a zip with each ENTRY holding the file SOURCE;
+# ENTRY@=TARGET makes ENTRY a symlink to TARGET; ENTRY/ alone a directory.
+make_zip() {
+	"${PYTHON3:-python3}" "$PG_LIB_DIR/make_zip.py" "$@"
+}

@@ -1,0 +1,66 @@
+/* Unit tests: dump kinds, custom-format headers, versions, archive paths
+ * (plugin/core/pg_format.c). */
+#include "config.h"
+
+#include <string.h>
+
+#include "tap.h"
+#include "upgrade/pg.h"
+
+/* A 1.14 header as pg_dump 15 writes it: int size 4, offset size 8,
+ * format 1 (custom), compression -1, seven time ints, three strings. */
+static size_t
+header_1_14(unsigned char *b)
+{
+  size_t n = 0;
+  memcpy(b, "PGDMP\1\16\0\4\10\1", 11);
+  n = 11;
+#define INT(v) do { int v_ = (v); b[n++] = v_ < 0; unsigned u_ = (unsigned)(v_ < 0 ? -v_ : v_); \
+    for (int i_ = 0; i_ < 4; i_++) b[n++] = (unsigned char)(u_ >> (8 * i_)); } while (0)
+#define STR(s) do { INT((int)strlen(s)); memcpy(b + n, s, strlen(s)); n += strlen(s); } while (0)
+  INT(-1);
+  for (int i = 0; i < 7; i++)
+    INT(i);
+  STR("src");
+  STR("15.18 (Debian 15.18-0+deb12u1)");
+  STR("15.18 (Debian 15.18-0+deb12u1)");
+  return n;
+}
+
+int
+main(void)
+{
+  is_str(upg_dump_format_name(upg_dump_format_of((const unsigned char *)"PK\3\4rest", 8)), "zip", "zip magic");
+  is_str(upg_dump_format_name(upg_dump_format_of((const unsigned char *)"PGDMP\1\16\0", 8)), "pgdmp_custom",
+         "custom magic");
+  is_str(upg_dump_format_name(upg_dump_format_of((const unsigned char *)"--\n-- PostgreSQL", 16)), "sql",
+         "anything else is SQL");
+  is_str(upg_dump_format_name(upg_dump_format_of((const unsigned char *)"PK", 2)), "sql", "short file");
+
+  unsigned char b[512];
+  size_t n = header_1_14(b);
+  upg_pgdmp_header h;
+  ok(upg_pgdmp_parse(b, n, &h) == 0 && h.vmaj == 1 && h.vmin == 14 && h.vrev == 0, "1.14.0 parsed");
+  is_str(h.server_version, "15.18 (Debian 15.18-0+deb12u1)", "server version from the header");
+  ok(upg_pgdmp_parse(b, 12, &h) == 0 && h.vmin == 14 && !*h.dump_version, "a cut header keeps the version");
+  ok(upg_pgdmp_parse((const unsigned char *)"PGDMX\1\16\0", 8, &h) != 0, "not a header");
+
+  ok(upg_pgdmp_max_version(15) == UPG_PGDMP_VERSION(1, 14, 255), "PostgreSQL 15 reads up to 1.14");
+  ok(upg_pgdmp_max_version(16) == UPG_PGDMP_VERSION(1, 15, 255), "16 reads 1.15");
+  ok(upg_pgdmp_max_version(17) == UPG_PGDMP_VERSION(1, 16, 255), "17 reads 1.16");
+  ok(upg_pgdmp_major_for(UPG_PGDMP_VERSION(1, 15, 0)) == 16 && upg_pgdmp_major_for(UPG_PGDMP_VERSION(1, 16, 0)) == 17
+     && upg_pgdmp_major_for(UPG_PGDMP_VERSION(1, 14, 0)) == 12,
+     "which major reads which version");
+  ok(upg_pgdmp_major_for(UPG_PGDMP_VERSION(1, 17, 0)) == 0, "a version newer than any known");
+
+  ok(upg_pg_major_of("pg_restore (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)") == 15, "major of --version");
+  ok(upg_pg_major_of("9.6.24") == 9 && upg_pg_major_of("none") == 0, "old and missing majors");
+
+  ok(upg_archive_path_safe("ab/abcdef") == 0 && upg_archive_path_safe("ab/") == 0, "plain paths are safe");
+  ok(upg_archive_path_safe("/etc/passwd") != 0, "absolute refused");
+  ok(upg_archive_path_safe("ab/../../x") != 0 && upg_archive_path_safe("..") != 0, ".. refused");
+  ok(upg_archive_path_safe("a//b") != 0 && upg_archive_path_safe("./a") != 0, "empty and . refused");
+  ok(upg_archive_path_safe("a\\..\\b") != 0, "backslashes refused");
+  ok(upg_archive_path_safe("") != 0, "empty refused");
+  return tap_done();
+}
