@@ -52,6 +52,13 @@ src_intact() {
 	[[ $(cat "$ODOO/filestore/src/$CHANGED_FNAME") == "attachment 1 of src" ]] || return 1
 }
 
+# end_sessions APPNAME PID: end the test's background psql PID and its
+# server session (a killed client leaves its backend in pg_sleep).
+end_sessions() {
+	pg_sql postgres "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = '$1'" >/dev/null
+	wait "$2" 2>/dev/null || true
+}
+
 # pg_children: pg_dump / pg_restore / psql processes working for DB.
 pg_children() { pgrep -af "(pg_dump|pg_restore|psql).*$1" || true; }
 
@@ -105,6 +112,30 @@ pg_children() { pgrep -af "(pg_dump|pg_restore|psql).*$1" || true; }
 	expect_reason CLIENT:FILE
 	stderr_has 'src.dump.part'
 	[[ ! -e src.dump && ! -e src.dump.part ]]
+	alive
+}
+
+@test "dump: a trapped SIGINT while pg_dump waits: 130, pg_dump stopped, no FILE and no .part" {
+	# a session holding a lock on a table makes pg_dump wait
+	PGAPPNAME=locker psql -X -q -d src -c 'BEGIN; LOCK TABLE res_partner IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60)' \
+		>/dev/null 2>&1 &
+	local locker=$!
+	until [[ $(pg_sql src "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+			WHERE c.relname = 'res_partner' AND l.mode = 'AccessExclusiveLock' AND l.granted") == 1 ]]; do
+		sleep 0.1
+	done
+	run --separate-stderr ucall '
+		trap "echo trapped >&2" INT
+		( until [[ $(psql -XAtc "SELECT count(*) FROM pg_stat_activity WHERE application_name = '"'pg_dump'"' AND wait_event_type = '"'Lock'"'" postgres) == 1 ]]
+		  do sleep 0.1; done; kill -INT $$ ) &
+		upgrade dump --database src -o locked.dump; rc=$?
+		wait
+		(exit $rc)'
+	end_sessions locker "$locker"
+	expect_status 130
+	expect_reason CLIENT:INTERRUPTED
+	[[ ! -e locked.dump && ! -e locked.dump.part ]]
+	[[ -z $(pgrep -af 'pg_dump.*src' || true) ]]
 	alive
 }
 
@@ -194,15 +225,14 @@ pg_children() { pgrep -af "(pg_dump|pg_restore|psql).*$1" || true; }
 @test "restore: a marked temporary database in use (another restore running) is refused, not dropped" {
 	createdb rt_busy__restoring
 	pg_sql postgres "COMMENT ON DATABASE rt_busy__restoring IS 'upgrade restore: temporary database of rt_busy'"
-	psql -X -q -d rt_busy__restoring -c 'SELECT pg_sleep(60)' >/dev/null 2>&1 &
+	PGAPPNAME=busy psql -X -q -d rt_busy__restoring -c 'SELECT pg_sleep(60)' >/dev/null 2>&1 &
 	local busy=$!
 	until [[ $(pg_sql postgres "SELECT count(*) FROM pg_stat_activity WHERE datname = 'rt_busy__restoring'") == 1 ]]; do
 		sleep 0.1
 	done
 	pg_dump -Fc --no-owner -f src.dump src
 	run --separate-stderr ucall 'upgrade restore src.dump --database rt_busy'
-	kill "$busy" 2>/dev/null || true
-	wait "$busy" || true
+	end_sessions busy "$busy"
 	expect_status 2
 	expect_reason CLIENT:DATABASE
 	stderr_has 'another restore into rt_busy seems to be running'
