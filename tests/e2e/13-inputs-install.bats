@@ -38,15 +38,7 @@ setup() { cd "$BATS_TEST_TMPDIR"; }
 }
 
 @test "completion: subcommands, --what values, options of the subcommand" {
-	comp=$E2E_DIR/../../completion/upgrade
-	run bash -c '
-		source /usr/share/bash-completion/bash_completion 2>/dev/null || { echo no-bash-completion; exit 0; }
-		source "$1"
-		c() { COMP_LINE=$2; COMP_POINT=${#2}; read -ra COMP_WORDS <<<"$2"; [[ $2 == *" " ]] && COMP_WORDS+=(""); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _upgrade; echo "$1: ${COMPREPLY[*]}"; }
-		c sub "upgrade sft"
-		c what "upgrade download --what "
-		c wait "upgrade wait --i"
-		c help "upgrade help do"' _ "$comp"
+	run completions sub "upgrade sft" what "upgrade download --what " wait "upgrade wait --i" help "upgrade help do"
 	[[ $output == no-bash-completion ]] && { echo "bash-completion is not installed" >&2; false; }
 	[[ ${lines[0]} == "sub: sftp-access sftp-put sftp-get" ]]
 	[[ ${lines[1]} == "what: upgraded-dump upgraded-sql notes modules original-dump original-sql" ]]

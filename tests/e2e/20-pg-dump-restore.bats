@@ -380,13 +380,7 @@ slow_sql() {
 }
 
 @test "completion: dump and restore, and their options" {
-	run bash -c '
-		source /usr/share/bash-completion/bash_completion 2>/dev/null || { echo no-bash-completion; exit 0; }
-		source "$1"
-		c() { COMP_LINE=$2; COMP_POINT=${#2}; read -ra COMP_WORDS <<<"$2"; [[ $2 == *" " ]] && COMP_WORDS+=(""); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _upgrade; echo "$1: ${COMPREPLY[*]}"; }
-		c sub "upgrade d"
-		c restore "upgrade restore x.zip --f"
-		c db "upgrade restore x.zip --database sr"' _ "$E2E_DIR/../../completion/upgrade"
+	run completions sub "upgrade d" restore "upgrade restore x.zip --f" db "upgrade restore x.zip --database sr"
 	[[ $output != no-bash-completion ]]
 	[[ ${lines[0]} == "sub: download dump" ]]
 	[[ ${lines[1]} == "restore: --filestore-from" ]]

@@ -215,3 +215,16 @@ mib() {
 	if [[ ${UPGRADE_VALGRIND:-0} == 1 ]]; then n=$((n / 10)); ((n < 2)) && n=2; fi
 	echo $((n * 1048576))
 }
+
+# completions LABEL LINE [LABEL LINE ...]: what the bash completion
+# (completion/upgrade) offers at the end of each command LINE, one
+# "LABEL: words" line each; "no-bash-completion" when bash-completion is
+# not installed.  Use as `run completions ...`.
+completions() {
+	bash -c '
+		source /usr/share/bash-completion/bash_completion 2>/dev/null || { echo no-bash-completion; exit 0; }
+		source "$1"
+		shift
+		c() { COMP_LINE=$2; COMP_POINT=${#2}; read -ra COMP_WORDS <<<"$2"; [[ $2 == *" " ]] && COMP_WORDS+=(""); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _upgrade; echo "$1: ${COMPREPLY[*]}"; }
+		while (($# >= 2)); do c "$1" "$2"; shift 2; done' _ "$E2E_DIR/../../completion/upgrade" "$@"
+}
