@@ -31,6 +31,9 @@ typedef struct upg_dump_params {
   bool force;             /* replace an existing output */
 } upg_dump_params;
 
+/* "DATABASE.dump" (malloc'd): where a dump of DATABASE goes by default. */
+char *upg_pg_dump_default_output(const char *database);
+
 /* pg_dump --format=custom --no-owner DATABASE into OUTPUT.part (mode 0600),
  * renamed to OUTPUT when pg_dump succeeded; a failed or interrupted dump
  * removes its .part (pg_dump cannot resume).  doc.dump = {database, file,
@@ -43,7 +46,15 @@ typedef struct upg_restore_params {
   const char *filestore_from;  /* DB whose filestore NEW's starts from, or NULL */
   const char *data_dir;        /* Odoo's data dir; NULL = ~/.local/share/Odoo */
   int jobs;                    /* pg_restore --jobs (custom dumps); 0 = 1 */
+  const char *final_mark;      /* the comment NEW keeps once renamed (run
+                                  --database: which job restored it); NULL:
+                                  none */
 } upg_restore_params;
+
+/* Whether NEW is a name restore can use (PostgreSQL's length, less the
+ * temporary name's suffix; a name Odoo's filestore can use).  0, or exit 2
+ * with *doc (CLIENT:USAGE). */
+int upg_pg_restore_check_name(const char *database, jv *doc);
 
 /* Restore FILE into NEW by way of the marked temporary database
  * NEW__restoring, renamed to NEW once complete; NEW's filestore is built in

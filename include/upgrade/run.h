@@ -10,7 +10,12 @@
 
 typedef struct upg_run_params {
   upg_create_params create;  /* filename defaults to DUMP's base name */
-  const char *dump;
+  const char *dump;          /* NULL with a database: "<database>.dump" */
+  const char *database;      /* --database: dump it first, restore after */
+  const char *restore_as;    /* default "<database>_<target>" */
+  bool no_restore;           /* --no-restore: end with the download */
+  const char *data_dir;      /* Odoo's data dir (pg.h); NULL: default */
+  int jobs;                  /* pg_restore --jobs; 0: 1 */
   const char *output;        /* default upgraded_<base name of DUMP> */
   bool sftp, force;
   bool resume;               /* --continue: go on from DUMP.upgrade.json */
@@ -21,9 +26,13 @@ typedef struct upg_run_params {
 } upg_run_params;
 
 /* create, upload, process, wait, download, recording each step in
- * DUMP.upgrade.json (runstate.h).  *doc ends with the last status's
- * "request" and the download's "transfer"; a failed step adds "step": its
- * name, and "request" (id and key) so that a caller can name it.  Holds an
+ * DUMP.upgrade.json (runstate.h); with a database, first pg_dump it into
+ * DUMP and at the end restore the download into a new database (pg.h,
+ * run_pg.h), after checking before anything else that this database does
+ * not exist.  *doc ends with what the steps of this call produced: "dump",
+ * the last status's "request", the download's "transfer", "restore"; a
+ * failed step adds "step": its name, and "request" (id and key) so that a
+ * caller can name it.  Holds an
  * exclusive lock on DUMP while it runs: a second run on it is refused at
  * once (exit 2).  With --continue, a --url, -o or --sftp that disagrees with
  * the record is refused (exit 2, CLIENT:USAGE).  S is borrowed; its

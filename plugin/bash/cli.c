@@ -50,7 +50,7 @@ enum opt_id {
   O_KNOWN_HOSTS, O_ACCEPT_NEW, O_CONNECT_TIMEOUT, O_MAX_TIME, O_RETRY, O_RETRY_DELAY, O_SILENT,
   O_PROGRESS, O_VERBOSE, O_CONTRACT, O_EMAIL, O_TARGET, O_AIM, O_FILENAME, O_TIMEZONE, O_SSH_KEYS,
   O_IDENTITY, O_INTERVAL, O_TIMEOUT, O_WHAT, O_OUTPUT, O_FORCE, O_SFTP, O_CONTINUE, O_NEW, O_VERSION,
-  O_DATABASE, O_FILESTORE_FROM, O_DATA_DIR, O_JOBS, O_COUNT
+  O_DATABASE, O_FILESTORE_FROM, O_DATA_DIR, O_JOBS, O_RESTORE_AS, O_NO_RESTORE, O_COUNT
 };
 
 struct option_spec {
@@ -105,10 +105,12 @@ static const struct option_spec options[O_COUNT] = {
   [O_NEW] = { "new", 0, false, BIT(UPG_CMD_RUN) },
   /* `upgrade --version` is `upgrade version`, as in curl and jq. */
   [O_VERSION] = { "version", 0, false, BIT(UPG_CMD_VERSION) },
-  [O_DATABASE] = { "database", 0, true, PG_CMDS, PG_CMDS },
+  [O_DATABASE] = { "database", 0, true, PG_CMDS | BIT(UPG_CMD_RUN), PG_CMDS },
   [O_FILESTORE_FROM] = { "filestore-from", 0, true, BIT(UPG_CMD_RESTORE) },
-  [O_DATA_DIR] = { "data-dir", 0, true, BIT(UPG_CMD_RESTORE) },
-  [O_JOBS] = { "jobs", 0, true, BIT(UPG_CMD_RESTORE) },
+  [O_DATA_DIR] = { "data-dir", 0, true, BIT(UPG_CMD_RESTORE) | BIT(UPG_CMD_RUN) },
+  [O_JOBS] = { "jobs", 0, true, BIT(UPG_CMD_RESTORE) | BIT(UPG_CMD_RUN) },
+  [O_RESTORE_AS] = { "restore-as", 0, true, BIT(UPG_CMD_RUN) },
+  [O_NO_RESTORE] = { "no-restore", 0, false, BIT(UPG_CMD_RUN) },
 };
 
 static int
@@ -245,6 +247,8 @@ apply(upg_cli *cli, enum opt_id id, const char *v)
   case O_DATABASE: return nonempty(cli, o, v, &cli->database);
   case O_FILESTORE_FROM: return nonempty(cli, o, v, &cli->filestore_from);
   case O_DATA_DIR: return nonempty(cli, o, v, &cli->data_dir);
+  case O_RESTORE_AS: return nonempty(cli, o, v, &cli->restore_as);
+  case O_NO_RESTORE: cli->no_restore = true; return 0;
   case O_JOBS:
     return parse_count(v, &cli->jobs) || cli->jobs < 1 || cli->jobs > 64
       ? usage(cli, "--jobs: '%s' is not a count from 1 to 64", v) : 0;
@@ -363,6 +367,22 @@ check_required(upg_cli *cli, const unsigned *seen)
   return 0;
 }
 
+/* run: the restore's options belong to a job from a database (with
+ * --continue, the record says whether it is one). */
+static int
+check_run_restore(upg_cli *cli, const unsigned *seen)
+{
+  static const enum opt_id needs_db[] = { O_RESTORE_AS, O_NO_RESTORE, O_DATA_DIR, O_JOBS };
+  if (cli->cmd != UPG_CMD_RUN)
+    return 0;
+  if (cli->restore_as && cli->no_restore)
+    return usage(cli, "--restore-as and --no-restore contradict each other");
+  for (size_t i = 0; i < sizeof needs_db / sizeof needs_db[0]; i++)
+    if ((seen[needs_db[i] / 32] & (1u << (needs_db[i] % 32))) && !cli->database && !cli->resume_run)
+      return usage(cli, "--%s: run restores only a job from a database: add --database DB", options[needs_db[i]].name);
+  return 0;
+}
+
 static int
 check_arguments(upg_cli *cli)
 {
@@ -375,7 +395,8 @@ check_arguments(upg_cli *cli)
     want = 1, what = "FILE";
     break;
   case UPG_CMD_RUN:
-    want = 1, what = "DUMP";
+    /* with --database, DUMP is where the dump goes: "DB.dump" unless given */
+    want = cli->database && cli->nargs == 0 ? 0 : 1, what = "DUMP (or --database DB)";
     break;
   case UPG_CMD_RESTORE:
     want = 1, what = "FILE";
@@ -423,7 +444,8 @@ upg_cli_parse(int argc, char **argv, upg_cli *cli)
     cli->help = true;
     return 0;
   }
-  if ((status = check_applicable(cli, seen)) || (status = check_required(cli, seen)))
+  if ((status = check_applicable(cli, seen)) || (status = check_required(cli, seen))
+      || (status = check_run_restore(cli, seen)))
     return status;
   return check_arguments(cli);
 }

@@ -57,10 +57,12 @@ typedef struct upg_cli {
   bool sftp;                 /* run --sftp */
   bool resume_run;           /* run --continue */
   bool new_request;          /* run --new */
-  const char *database;      /* dump, restore: --database */
+  const char *database;      /* dump, restore, run: --database */
   const char *filestore_from;/* restore */
-  const char *data_dir;      /* restore: Odoo's data dir */
-  int jobs;                  /* restore: pg_restore --jobs */
+  const char *data_dir;      /* restore, run: Odoo's data dir */
+  int jobs;                  /* restore, run: pg_restore --jobs */
+  const char *restore_as;    /* run: the new database */
+  bool no_restore;           /* run: end with the download */
 
   const char *args[UPG_MAX_ARGS];
   int nargs;

@@ -78,14 +78,19 @@ cmd_sftp_get(upg_cli *cli, jv *doc)
   return upg_sftp_download(&cli->settings, cli->output, cli->force, doc);
 }
 
+/* run may call PostgreSQL's programs (a job from a database): they get
+ * the shell's exports, as for dump and restore. */
 static int
 cmd_run(upg_cli *cli, jv *doc)
 {
   upg_run_params p = {
-    .create = cli->create, .dump = cli->args[0], .output = cli->output,
+    .create = cli->create, .dump = cli->nargs ? cli->args[0] : NULL, .output = cli->output,
     .sftp = cli->sftp, .force = cli->force, .interval = cli->interval, .timeout = cli->timeout,
     .resume = cli->resume_run, .new_request = cli->new_request, .url_given = cli->url_given,
+    .database = cli->database, .restore_as = cli->restore_as, .no_restore = cli->no_restore,
+    .data_dir = cli->data_dir, .jobs = cli->jobs,
   };
+  upg_shell_refresh_environ();
   return upg_run(&cli->settings, &p, doc);
 }
 

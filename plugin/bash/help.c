@@ -26,6 +26,8 @@ char *upgrade_long_doc[] = {
   "  download [--what W] [-o FILE] [--force]   download a file of the request, resuming",
   "  sftp-get [-o FILE]   download the upgraded dump over SFTP, resuming",
   "  run --contract C --email E --target T --aim A DUMP [-o FILE] [--sftp]   the whole job",
+  "  run --database DB [--restore-as NEW | --no-restore] [--data-dir DIR] ...",
+  "                 the whole job from a live database to the upgraded one",
   "  dump --database DB [-o FILE] [--force]   a custom-format dump of DB (pg_dump)",
   "  restore FILE --database NEW [--filestore-from DB] [--data-dir DIR] [--jobs N]",
   "                 restore an upgraded archive into the new database NEW",
@@ -107,6 +109,7 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "and remote file of the same size and time (FILE.part.meta)." },
   [UPG_CMD_RUN] = {
     "upgrade run --contract C --email E --target T --aim A [--filename NAME] DUMP [-o FILE] [--sftp]\n"
+    "       upgrade run --database DB [--restore-as NEW | --no-restore] [--data-dir DIR] [--jobs N] ... [DUMP]\n"
     "       upgrade run --continue DUMP",
     "The whole job: create, upload (HTTPS, or SFTP with --sftp), process, wait\n"
     "and download the upgraded dump to FILE (default upgraded_<name of DUMP>).\n"
@@ -116,7 +119,16 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "DUMP: a second is refused while the first holds the lock on DUMP.  --new\n"
     "starts another request although one is open.  It takes create's options,\n"
     "wait's --interval and --timeout, and -o, --force, -i/--identity and\n"
-    "--ssh-keys as download and sftp-put do." },
+    "--ssh-keys as download and sftp-put do.\n"
+    "With --database DB it starts by dumping DB to DUMP (default DB.dump) and\n"
+    "ends by restoring the download into the new database NEW (--restore-as,\n"
+    "default DB_TARGET; --no-restore ends with the download), with DB's\n"
+    "filestore in DIR (--data-dir) as restore --filestore-from does.  NEW must\n"
+    "not exist: that is checked before anything is dumped or created.  The\n"
+    "record gains the steps dumped, downloaded and restored, and --continue\n"
+    "goes on from any of them; the restored database carries the comment\n"
+    "\"upgrade run: request ID\" until the job closes, so that a --continue\n"
+    "tells its own restore from a database someone else made." },
   [UPG_CMD_VERSION] = {
     "upgrade version  (or upgrade --version)",
     "Print the versions of the module and of what it runs with, as one JSON\n"

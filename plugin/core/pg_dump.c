@@ -55,8 +55,8 @@ check_source(const char *db, char *version, size_t len, jv *doc)
   return 0;
 }
 
-static char *
-default_output(const char *db)
+char *
+upg_pg_dump_default_output(const char *db)
 {
   size_t len = strlen(db) + sizeof ".dump";
   char *out = malloc(len);
@@ -125,7 +125,7 @@ upg_pg_dump(const upg_settings *s, const upg_dump_params *p, jv *doc)
   if (status)
     return status;
 
-  char *owned = p->output ? NULL : default_output(p->database);
+  char *owned = p->output ? NULL : upg_pg_dump_default_output(p->database);
   const char *out = p->output ? p->output : owned;
   upg_partfile pf;
   /* A .part left by a killed dump of DB is ours (its record says so) and

@@ -233,10 +233,9 @@ warn_newer_source(struct restore *r)
 
 /* ---- the databases ---- */
 
-static int
-check_names(struct restore *r, jv *doc)
+int
+upg_pg_restore_check_name(const char *name, jv *doc)
 {
-  const char *name = r->p->database;
   if (strlen(name) + strlen(TEMP_SUFFIX) > NAME_MAX_BYTES)
     return upg_fail(doc, UPG_EXIT_USAGE,
                     upg_failure("CLIENT:USAGE", "--database %s: at most %zu bytes (PostgreSQL's limit, "
@@ -245,6 +244,16 @@ check_names(struct restore *r, jv *doc)
   if (strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
     return upg_fail(doc, UPG_EXIT_USAGE,
                     upg_failure("CLIENT:USAGE", "--database %s: not a name Odoo's filestore can use", name));
+  return 0;
+}
+
+static int
+check_names(struct restore *r, jv *doc)
+{
+  const char *name = r->p->database;
+  int status = upg_pg_restore_check_name(name, doc);
+  if (status)
+    return status;
   snprintf(r->temp, sizeof r->temp, "%s%s", name, TEMP_SUFFIX);
   snprintf(r->mark, sizeof r->mark, "%s%s", MARK_PREFIX, name);
   return 0;
@@ -264,7 +273,8 @@ check_targets(struct restore *r, jv *doc)
   found = upg_pg_db_exists(r->conn, r->temp, &comment, doc);
   if (found < 0)
     return UPG_EXIT_TRANSPORT;
-  int ours = comment && strcmp(comment, r->mark) == 0;
+  int ours = comment && (strcmp(comment, r->mark) == 0
+                         || (r->p->final_mark && strcmp(comment, r->p->final_mark) == 0));
   free(comment);
   if (found && !ours)
     return db_fail(doc, UPG_EXIT_USAGE, "database %s exists and was not made by upgrade restore "
@@ -530,11 +540,16 @@ load(struct restore *r, jv *doc)
   return load_sql(r, doc);
 }
 
-/* The filestore, then the database, get their final names; the mark goes. */
+/* The filestore, then the database, get their final names; the mark goes.
+ * A caller's final mark replaces it before the rename, so that at every
+ * moment the database carries one mark or the other: NEW__restoring is
+ * still a leftover to drop, NEW is the caller's. */
 static int
 finish(struct restore *r, jv *doc)
 {
-  int status = r->fs_used ? upg_filestore_commit(&r->fs, doc) : 0;
+  int status = r->p->final_mark ? upg_pg_db_comment(r->conn, r->temp, r->p->final_mark, doc) : 0;
+  if (!status && r->fs_used)
+    status = upg_filestore_commit(&r->fs, doc);
   if (status)
     return status;
   status = upg_pg_db_rename(r->conn, r->temp, r->p->database, doc);
@@ -545,7 +560,7 @@ finish(struct restore *r, jv *doc)
   }
   r->temp_made = false;
   jv ignored = jv_invalid();
-  if (upg_pg_db_comment(r->conn, r->p->database, NULL, &ignored) != 0)
+  if (!r->p->final_mark && upg_pg_db_comment(r->conn, r->p->database, NULL, &ignored) != 0)
     upg_notice(r->s, "could not remove the restore's mark from database %s", r->p->database);
   jv_free(ignored);
   return 0;

@@ -1,10 +1,10 @@
 /* run.c -- `run`: the whole job in one call, resumable.
  *
- * create -> upload (HTTPS or SFTP) -> process -> wait -> download.  Every
- * step is one of the subcommands' own functions; this file strings them
- * together, records each completed step in DUMP.upgrade.json
- * (runstate.h), and with --continue asks the platform where the request
- * stands and goes on from there.
+ * [dump ->] create -> upload (HTTPS or SFTP) -> process -> wait -> download
+ * [-> restore].  Every step is one of the subcommands' own functions; this
+ * file strings them together, records each completed step in
+ * DUMP.upgrade.json (runstate.h), and with --continue asks the platform
+ * where the request stands and goes on from there.
  */
 #include "config.h"
 
@@ -21,8 +21,10 @@
 #include "upgrade/files.h"
 #include "upgrade/human.h"
 #include "upgrade/outcome.h"
+#include "upgrade/pg.h"
 #include "upgrade/response.h"
 #include "upgrade/run.h"
+#include "upgrade/run_pg.h"
 #include "upgrade/runstate.h"
 #include "upgrade/sftp_job.h"
 #include "upgrade/upload.h"
@@ -61,55 +63,115 @@ default_output(const char *dump, const char *given)
   return path;
 }
 
+/* create, with what the record says (the command line's, or for a job
+ * from a database what was recorded with its dump); from here on S names
+ * the new request, and its key is a secret. */
 static int
-create_request(upg_settings *s, const upg_run_params *p, upg_runstate *rs, jv *doc)
+create_request(upg_settings *s, upg_runstate *rs, jv *doc)
 {
-  upg_create_params create = p->create;
-  char *copy = strdup(p->dump);
-  if (!create.filename && copy)
-    create.filename = basename(copy);
+  upg_create_params create = { .contract = rs->contract, .email = rs->email, .target = rs->target,
+                                .aim = rs->aim, .filename = rs->filename, .timezone = rs->timezone };
   int status = upg_api_create(s, &create, doc);
-  free(copy);
   if (status)
-    return status;
+    return failed_step(doc, "create", rs, status);
   rs->request = upg_request_field(*doc, "id");
   rs->key = upg_request_field(*doc, "key");
   jv_free(*doc);
   if (!rs->request || !rs->key)
-    return upg_fail(doc, UPG_EXIT_TRANSPORT,
-                    upg_failure("CLIENT:BAD_RESPONSE", "create: the answer lacks the request id or key"));
+    return failed_step(doc, "create", rs, upg_fail(doc, UPG_EXIT_TRANSPORT,
+                       upg_failure("CLIENT:BAD_RESPONSE", "create: the answer lacks the request id or key")));
+  upg_secret_add(s, rs->key);
+  s->request = rs->request;
+  s->key = rs->key;
   rs->step = UPG_STEP_CREATED;
   status = upg_runstate_save(rs, doc);
   return status ? failed_step(doc, "create", rs, status) : 0;
 }
 
-/* A new job: refuse to open a second request for a dump whose job is
- * still open, unless --new; then create and record the request. */
-static int
-start_job(upg_settings *s, const upg_run_params *p, upg_runstate *rs, jv *doc)
+static char *
+copy_or_null(const char *text)
 {
-  int status = upg_runstate_load(rs, p->dump, doc);
+  return text ? strdup(text) : NULL;
+}
+
+/* What create will send, kept in the record: the command line's fields,
+ * the file name defaulting to DUMP's base name. */
+static void
+remember_create(upg_runstate *rs, const upg_run_params *p, const char *dump)
+{
+  char *copy = strdup(dump);
+  rs->contract = copy_or_null(p->create.contract);
+  rs->email = copy_or_null(p->create.email);
+  rs->target = copy_or_null(p->create.target);
+  rs->aim = copy_or_null(p->create.aim);
+  rs->timezone = copy_or_null(p->create.timezone);
+  rs->filename = copy_or_null(p->create.filename ? p->create.filename : copy ? basename(copy) : NULL);
+  free(copy);
+}
+
+/* A job from a database: which one, and where it is restored. */
+static int
+remember_database(upg_runstate *rs, const upg_run_params *p, jv *doc)
+{
+  if (!p->database)
+    return 0;
+  rs->database = strdup(p->database);
+  rs->data_dir = copy_or_null(p->data_dir);
+  if (!p->no_restore)
+    rs->restore_as = p->restore_as ? strdup(p->restore_as) : upg_run_pg_default_target(p->database, rs->target);
+  if (!rs->database || (!p->no_restore && !rs->restore_as))
+    return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "out of memory"));
+  return 0;
+}
+
+/* A new job: refuse to open a second request for a dump whose job is
+ * still open, unless --new; then fill the record (not yet written) and
+ * make sure it can be written. */
+static int
+prepare_job(upg_settings *s, const upg_run_params *p, const char *dump, upg_runstate *rs, jv *doc)
+{
+  int status = upg_runstate_load(rs, dump, doc);
   if (status != 0 && status != UPG_RUNSTATE_NONE)
     return status; /* a record that cannot be trusted */
   if (status == 0 && !p->new_request) { /* an open job */
     return upg_fail(doc, UPG_EXIT_USAGE,
-                    upg_failure("CLIENT:USAGE", "%s already has an open job: request %s, last step %s "
+                    upg_failure("CLIENT:USAGE", "%s already has an open job: %s%s, last step %s "
                                 "(see %s); use --continue to go on, or --new to start another",
-                                p->dump, rs->request, upg_run_step_name(rs->step), rs->path));
+                                dump, rs->request ? "request " : "no request yet",
+                                rs->request ? rs->request : "", upg_run_step_name(rs->step), rs->path));
   }
   char *path = rs->path;
   rs->path = NULL;
   upg_runstate_free(rs);
-  rs->path = path ? path : upg_runstate_path(p->dump);
+  rs->path = path ? path : upg_runstate_path(dump);
   rs->url = strdup(s->base_url);
-  rs->output = default_output(p->dump, p->output);
-  rs->target = p->create.target ? strdup(p->create.target) : NULL;
-  rs->aim = p->create.aim ? strdup(p->create.aim) : NULL;
+  rs->output = default_output(dump, p->output);
   rs->sftp = p->sftp;
-  if (!rs->path || !rs->url || !rs->output)
+  remember_create(rs, p, dump);
+  if (!rs->path || !rs->url || !rs->output || !rs->filename)
     return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "cannot name the output or the job record"));
-  status = upg_runstate_check_writable(rs, doc);
-  return status ? status : create_request(s, p, rs, doc);
+  status = remember_database(rs, p, doc);
+  return status ? status : upg_runstate_check_writable(rs, doc);
+}
+
+/* The first step of a job from a database: its restore target is checked
+ * free before anything is made, then pg_dump writes DUMP and the record
+ * says "dumped".  *dumped gets the dump's summary. */
+static int
+dump_database(const upg_settings *s, const upg_run_params *p, const char *dump, upg_runstate *rs,
+              jv *dumped, jv *doc)
+{
+  int status = rs->restore_as ? upg_run_pg_check_target(rs->restore_as, doc) : 0;
+  if (status)
+    return status;
+  upg_dump_params d = { .database = rs->database, .output = dump, .force = p->force };
+  if ((status = upg_pg_dump(s, &d, doc)))
+    return failed_step(doc, "dump", rs, status);
+  *dumped = jv_object_get(*doc, jv_string("dump"));
+  *doc = jv_null();
+  rs->step = UPG_STEP_DUMPED;
+  status = upg_runstate_save(rs, doc);
+  return status ? failed_step(doc, "dump", rs, status) : 0;
 }
 
 /* Two API bases name the same platform (upg_url_join drops trailing
@@ -137,12 +199,31 @@ disagreement(jv *doc, const upg_runstate *rs, const char *option, const char *va
                               recorded, what, option));
 }
 
+/* The same for a job from a database: which one, and where it goes. */
+static int
+check_database_agreement(const upg_run_params *p, const upg_runstate *rs, jv *doc)
+{
+  if (p->database && (!rs->database || strcmp(p->database, rs->database) != 0))
+    return disagreement(doc, rs, "--database", p->database, rs->database ? "dumped" : "started from",
+                        rs->database ? rs->database : "a dump file");
+  if (p->restore_as && (!rs->restore_as || strcmp(p->restore_as, rs->restore_as) != 0))
+    return disagreement(doc, rs, "--restore-as", p->restore_as, "restores into",
+                        rs->restore_as ? rs->restore_as : "no database");
+  if (p->no_restore && rs->restore_as)
+    return disagreement(doc, rs, "--no-restore", NULL, "restores into", rs->restore_as);
+  if (p->data_dir && (!rs->data_dir || strcmp(p->data_dir, rs->data_dir) != 0))
+    return disagreement(doc, rs, "--data-dir", p->data_dir, "keeps the filestore in",
+                        rs->data_dir ? rs->data_dir : "Odoo's default data dir");
+  return 0;
+}
+
 /* What the user gave explicitly must agree with the record: --continue
  * never silently sends the dump elsewhere or writes elsewhere than asked.
  * $UPGRADE_URL is only a default: the record's platform wins, said on
  * stderr. */
 static int
-check_agreement(const upg_settings *s, const upg_run_params *p, const upg_runstate *rs, jv *doc)
+check_agreement(const upg_settings *s, const upg_run_params *p, const char *dump, const upg_runstate *rs,
+                jv *doc)
 {
   if (!same_base(s->base_url, rs->url)) {
     if (p->url_given)
@@ -150,7 +231,7 @@ check_agreement(const upg_settings *s, const upg_run_params *p, const upg_runsta
     upg_notice(s, "continuing on %s (the job's platform, from %s), not %s", rs->url, rs->path, s->base_url);
   }
   if (p->output) {
-    char *wanted = default_output(p->dump, p->output);
+    char *wanted = default_output(dump, p->output);
     int status = !wanted || strcmp(wanted, rs->output) != 0
       ? disagreement(doc, rs, "-o", wanted ? wanted : p->output, "writes", rs->output) : 0;
     free(wanted);
@@ -159,25 +240,30 @@ check_agreement(const upg_settings *s, const upg_run_params *p, const upg_runsta
   }
   if (p->sftp && !rs->sftp)
     return disagreement(doc, rs, "--sftp", NULL, "moves the dump over", "HTTPS");
-  return 0;
+  return check_database_agreement(p, rs, doc);
 }
 
 static int
-resume_job(const upg_settings *s, const upg_run_params *p, upg_runstate *rs, jv *doc)
+resume_job(const upg_settings *s, const upg_run_params *p, const char *dump, upg_runstate *rs, jv *doc)
 {
-  int status = upg_runstate_load(rs, p->dump, doc);
+  int status = upg_runstate_load(rs, dump, doc);
   if (status == UPG_RUNSTATE_NONE)
     return upg_fail(doc, UPG_EXIT_USAGE,
-                    upg_failure("CLIENT:USAGE", "no open job for %s (no %s%s): nothing to continue", p->dump,
-                                p->dump, UPG_RUNSTATE_SUFFIX));
-  return status ? status : check_agreement(s, p, rs, doc);
+                    upg_failure("CLIENT:USAGE", "no open job for %s (no %s%s): nothing to continue", dump,
+                                dump, UPG_RUNSTATE_SUFFIX));
+  return status ? status : check_agreement(s, p, dump, rs, doc);
 }
 
 /* With --continue, the platform says how far the request really got: a
- * request that left draft needs no upload nor process. */
+ * request that left draft needs no upload nor process.  (A job with no
+ * request yet, or past its download, has nothing to ask.) */
 static int
 where_are_we(const upg_settings *s, upg_runstate *rs, jv *doc)
 {
+  if (rs->step < UPG_STEP_CREATED || rs->step >= UPG_STEP_DOWNLOADED) {
+    upg_notice(s, "continuing the job of %s: last step %s", rs->path, upg_run_step_name(rs->step));
+    return 0;
+  }
   int status = upg_api_status(s, doc);
   if (status)
     return status;
@@ -209,12 +295,16 @@ record_step(upg_runstate *rs, enum upg_run_step done, int status, jv *doc)
   return status;
 }
 
+/* The steps up to the platform's final state: create, upload, process,
+ * wait. */
 static int
-remaining_steps(upg_settings *s, const upg_run_params *p, upg_runstate *rs, jv *doc)
+platform_steps(upg_settings *s, const upg_run_params *p, const char *dump, upg_runstate *rs, jv *doc)
 {
   int status;
+  if (rs->step < UPG_STEP_CREATED && (status = create_request(s, rs, doc)))
+    return status;
   if (rs->step < UPG_STEP_UPLOADED) {
-    status = rs->sftp ? upg_sftp_upload(s, p->dump, doc) : upg_api_upload(s, p->dump, doc);
+    status = rs->sftp ? upg_sftp_upload(s, dump, doc) : upg_api_upload(s, dump, doc);
     if ((status = record_step(rs, UPG_STEP_UPLOADED, status, doc)))
       return failed_step(doc, "upload", rs, status);
     jv_free(*doc);
@@ -233,8 +323,18 @@ remaining_steps(upg_settings *s, const upg_run_params *p, upg_runstate *rs, jv *
       return failed_step(doc, "wait", rs, status);
     jv_free(*doc);
   }
+  return 0;
+}
+
+/* The upgraded dump, fetched to the record's output; *request gets the
+ * last status's request.  A job that restores next records the step;
+ * otherwise the job is over. */
+static int
+download_step(upg_settings *s, const upg_run_params *p, upg_runstate *rs, jv *request, jv *doc)
+{
   jv last;
-  if ((status = upg_api_status(s, &last))) {
+  int status = upg_api_status(s, &last);
+  if (status) {
     *doc = last;
     return failed_step(doc, "download", rs, status);
   }
@@ -244,10 +344,65 @@ remaining_steps(upg_settings *s, const upg_run_params *p, upg_runstate *rs, jv *
     jv_free(last);
     return failed_step(doc, "download", rs, status);
   }
-  upg_runstate_remove(rs);
-  jv request = upg_doc_request(last);
+  *request = upg_doc_request(last);
   jv_free(last);
-  *doc = jv_object_set(*doc, jv_string("request"), request);
+  if (!rs->restore_as) {
+    upg_runstate_remove(rs);
+    return 0;
+  }
+  status = record_step(rs, UPG_STEP_DOWNLOADED, 0, doc);
+  return status ? failed_step(doc, "download", rs, status) : 0;
+}
+
+/* The download restored into the job's new database; then the job is
+ * over: its record goes, and with it the mark on the database. */
+static int
+restore_step(const upg_settings *s, const upg_run_params *p, upg_runstate *rs, jv *doc)
+{
+  int status = rs->step < UPG_STEP_RESTORED ? upg_run_pg_restore(s, rs, p->jobs, doc) : 0;
+  if (status || (status = record_step(rs, UPG_STEP_RESTORED, 0, doc)))
+    return failed_step(doc, "restore", rs, status);
+  upg_runstate_remove(rs);
+  upg_run_pg_unmark(s, rs);
+  return 0;
+}
+
+/* Add FIELD = VALUE (consumed) to *doc when VALUE is there. */
+static void
+add_field(jv *doc, const char *field, jv value)
+{
+  if (jv_is_valid(value) && jv_get_kind(value) != JV_KIND_NULL)
+    *doc = jv_object_set(*doc, jv_string(field), value);
+  else
+    jv_free(value);
+}
+
+static int
+remaining_steps(upg_settings *s, const upg_run_params *p, const char *dump, upg_runstate *rs, jv *doc)
+{
+  int status = platform_steps(s, p, dump, rs, doc);
+  if (status)
+    return status;
+  jv transfer = jv_invalid(), request = jv_invalid(), restored = jv_invalid();
+  if (rs->step < UPG_STEP_DOWNLOADED) {
+    if ((status = download_step(s, p, rs, &request, doc)))
+      return status;
+    transfer = jv_object_get(*doc, jv_string("transfer"));
+    *doc = jv_null();
+  }
+  if (rs->restore_as) {
+    if ((status = restore_step(s, p, rs, doc))) {
+      jv_free(transfer);
+      jv_free(request);
+      return status;
+    }
+    restored = jv_object_get(*doc, jv_string("restore"));
+    *doc = jv_null();
+  }
+  *doc = JV_OBJECT(jv_string("failures"), jv_array());
+  add_field(doc, "transfer", transfer);
+  add_field(doc, "request", request);
+  add_field(doc, "restore", restored);
   return 0;
 }
 
@@ -280,17 +435,36 @@ lock_dump(const upg_settings *s, const char *dump, int *lock_fd, jv *doc)
   return status;
 }
 
+/* Where the job stands when this call starts: a new job from a database
+ * is dumped first (then DUMP exists and is locked); any other job locks
+ * DUMP, then reads or starts its record.  *dumped: the dump's summary. */
+static int
+open_job(upg_settings *s, const upg_run_params *p, const char *dump, upg_runstate *rs, int *lock_fd, jv *dumped,
+         jv *doc)
+{
+  int status;
+  if (p->database && !p->resume) {
+    if ((status = prepare_job(s, p, dump, rs, doc)) || (status = dump_database(s, p, dump, rs, dumped, doc)))
+      return status;
+    return lock_dump(s, dump, lock_fd, doc);
+  }
+  if ((status = lock_dump(s, dump, lock_fd, doc)))
+    return status;
+  return p->resume ? resume_job(s, p, dump, rs, doc) : prepare_job(s, p, dump, rs, doc);
+}
+
 int
 upg_run(upg_settings *s, const upg_run_params *p, jv *doc)
 {
   upg_runstate rs;
   const char *base_url = s->base_url, *request = s->request, *key = s->key;
   memset(&rs, 0, sizeof rs);
-  int lock_fd;
-  int status = lock_dump(s, p->dump, &lock_fd, doc);
-  if (status)
-    return status;
-  status = p->resume ? resume_job(s, p, &rs, doc) : start_job(s, p, &rs, doc);
+  char *owned = p->dump ? NULL : upg_pg_dump_default_output(p->database ? p->database : "");
+  const char *dump = p->dump ? p->dump : owned;
+  int lock_fd = -1;
+  jv dumped = jv_invalid();
+  int status = dump ? open_job(s, p, dump, &rs, &lock_fd, &dumped, doc)
+                    : upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "out of memory"));
   if (status)
     goto out;
   upg_secret_add(s, rs.key); /* the job's key, as secret as the given one */
@@ -301,12 +475,17 @@ upg_run(upg_settings *s, const upg_run_params *p, jv *doc)
   if (p->resume && (status = where_are_we(s, &rs, doc)))
     status = failed_step(doc, "status", &rs, status);
   else
-    status = remaining_steps(s, p, &rs, doc);
+    status = remaining_steps(s, p, dump, &rs, doc);
+  if (!status)
+    add_field(doc, "dump", jv_copy(dumped));
 out:
+  jv_free(dumped);
   s->base_url = base_url;
   s->request = request;
   s->key = key;
   upg_runstate_free(&rs);
-  close(lock_fd);
+  if (lock_fd >= 0)
+    close(lock_fd);
+  free(owned);
   return status;
 }

@@ -14,7 +14,8 @@
 #include "upgrade/outcome.h"
 #include "upgrade/runstate.h"
 
-static const char *const step_names[] = { "none", "created", "uploaded", "processed", "done" };
+static const char *const step_names[] = { "none", "dumped", "created", "uploaded", "processed", "done",
+                                          "downloaded", "restored" };
 
 const char *
 upg_run_step_name(enum upg_run_step step)
@@ -119,19 +120,33 @@ upg_runstate_load(upg_runstate *rs, const char *dump, jv *doc)
   rs->key = string_field(record, "key");
   rs->url = string_field(record, "url");
   rs->output = string_field(record, "output");
+  rs->contract = string_field(record, "contract");
+  rs->email = string_field(record, "email");
   rs->target = string_field(record, "target");
   rs->aim = string_field(record, "aim");
+  rs->filename = string_field(record, "filename");
+  rs->timezone = string_field(record, "timezone");
+  rs->database = string_field(record, "database");
+  rs->restore_as = string_field(record, "restore_as");
+  rs->data_dir = string_field(record, "data_dir");
   jv sftp = jv_object_get(jv_copy(record), jv_string("sftp"));
   rs->sftp = jv_get_kind(sftp) == JV_KIND_TRUE;
   jv_free(sftp);
   char *step = string_field(record, "step");
-  for (int i = 0; step && i <= UPG_STEP_DONE; i++)
+  for (int i = 0; step && i <= UPG_STEP_RESTORED; i++)
     if (strcmp(step, step_names[i]) == 0)
       rs->step = (enum upg_run_step)i;
   free(step);
   jv_free(record);
-  if (!rs->request || !rs->key || !rs->url || !rs->output || rs->step == UPG_STEP_NONE)
-    return unusable(doc, rs->path, "the job record lacks request, key, url, output or step");
+  if (!rs->url || !rs->output || rs->step == UPG_STEP_NONE)
+    return unusable(doc, rs->path, "the job record lacks url, output or step");
+  if (rs->step == UPG_STEP_DUMPED ? !rs->database || !rs->contract || !rs->email || !rs->target || !rs->aim
+                                  : !rs->request || !rs->key)
+    return unusable(doc, rs->path, rs->step == UPG_STEP_DUMPED
+                    ? "the job record lacks the database or what create sends"
+                    : "the job record lacks the request or its key");
+  if (rs->step > UPG_STEP_DONE && !rs->database)
+    return unusable(doc, rs->path, "the job record names a restore step but no database");
   if (rs->output[0] != '/')
     return unusable(doc, rs->path, "the job record's output is not an absolute path, so run did not write it; remove it");
   return 0;
@@ -153,11 +168,20 @@ write_failed(jv *doc, const upg_runstate *rs, int err)
 int
 upg_runstate_save(const upg_runstate *rs, jv *doc)
 {
-  jv record = JV_OBJECT(jv_string("request"), jv_string(rs->request), jv_string("key"), jv_string(rs->key),
+  jv record = JV_OBJECT(jv_string("request"), optional(rs->request), jv_string("key"), optional(rs->key),
                         jv_string("url"), jv_string(rs->url), jv_string("output"), jv_string(rs->output),
                         jv_string("target"), optional(rs->target), jv_string("aim"), optional(rs->aim),
                         jv_string("sftp"), jv_bool(rs->sftp),
                         jv_string("step"), jv_string(upg_run_step_name(rs->step)));
+  if (rs->database) /* a job from a database: what the later steps need */
+    record = jv_object_merge(record, JV_OBJECT(jv_string("database"), jv_string(rs->database),
+                                               jv_string("restore_as"), optional(rs->restore_as),
+                                               jv_string("data_dir"), optional(rs->data_dir)));
+  if (rs->step == UPG_STEP_DUMPED) /* no request yet: what create will send */
+    record = jv_object_merge(record, JV_OBJECT(jv_string("contract"), optional(rs->contract),
+                                               jv_string("email"), optional(rs->email),
+                                               jv_string("filename"), optional(rs->filename),
+                                               jv_string("timezone"), optional(rs->timezone)));
   jv text = jv_dump_string(record, JV_PRINT_INDENT_FLAGS(2));
   text = jv_string_append_str(text, "\n");
   int status = 0;
@@ -205,7 +229,14 @@ upg_runstate_free(upg_runstate *rs)
   free(rs->key);
   free(rs->url);
   free(rs->output);
+  free(rs->contract);
+  free(rs->email);
   free(rs->target);
   free(rs->aim);
+  free(rs->filename);
+  free(rs->timezone);
+  free(rs->database);
+  free(rs->restore_as);
+  free(rs->data_dir);
   memset(rs, 0, sizeof *rs);
 }

@@ -9,17 +9,8 @@
 load helpers
 source "$E2E_DIR/../lib/pg.bash"
 
-setup_file() {
-	pg_start
-	start_emulator
-	export ODOO=$BATS_FILE_TMPDIR/odoo
-	pg_make_odoo src "$ODOO"
-}
-
-teardown_file() {
-	pg_stop
-	harness_stop
-}
+setup_file() { pg_with_emulator_start; }
+teardown_file() { pg_with_emulator_stop; }
 
 setup() {
 	cd "$BATS_TEST_TMPDIR"

@@ -59,6 +59,21 @@ pg_stop() {
 	unset PG_DIR
 }
 
+# pg_with_emulator_start / _stop: the set-up of a file that takes an
+# Odoo-shaped database "src" (its data dir exported as ODOO) through the
+# emulator (helpers.bash's start_emulator).
+pg_with_emulator_start() {
+	pg_start || return 1
+	start_emulator || return 1
+	export ODOO=$BATS_FILE_TMPDIR/odoo
+	pg_make_odoo src "$ODOO"
+}
+
+pg_with_emulator_stop() {
+	pg_stop
+	harness_stop
+}
+
 # pg_sql DB SQL: run SQL in DB, unaligned tuples only (the value(s) printed).
 pg_sql() {
 	psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$1" -c "$2"

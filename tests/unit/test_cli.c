@@ -96,6 +96,21 @@ main(void)
 
   ok(parse(&c, "run", "--contract", "M1-a", "--email", "e@x", "--target", "16.0", "--aim", "test", "--sftp",
            "db.dump", NULL) == 0 && c.sftp && strcmp(c.args[0], "db.dump") == 0, "run");
+  ok(parse(&c, "run", "--database", "prod", "--restore-as", "prod_new", "--data-dir", "/srv/odoo", "--jobs", "4",
+           "--contract", "M1-a", "--email", "e@x", "--target", "16.0", "--aim", "test", NULL) == 0
+     && c.nargs == 0 && strcmp(c.database, "prod") == 0 && strcmp(c.restore_as, "prod_new") == 0 && c.jobs == 4,
+     "run --database needs no DUMP");
+  ok(parse(&c, "run", "--continue", "--database", "prod", NULL) == 0 && c.resume_run && c.nargs == 0,
+     "run --continue --database");
+  refused("run without DUMP or --database", "DUMP", parse(&c, "run", "--continue", NULL), &c);
+  refused("--restore-as without --database", "add --database",
+          parse(&c, "run", "--contract", "M1-a", "--email", "e@x", "--target", "16.0", "--aim", "test",
+                "--restore-as", "x", "db.dump", NULL), &c);
+  refused("--restore-as with --no-restore", "contradict",
+          parse(&c, "run", "--contract", "M1-a", "--email", "e@x", "--target", "16.0", "--aim", "test",
+                "--database", "prod", "--restore-as", "x", "--no-restore", NULL), &c);
+  refused("--restore-as on dump", "does not apply", parse(&c, "dump", "--database", "p", "--restore-as", "x", NULL),
+          &c);
   for (int cmd = UPG_CMD_HELP; cmd < UPG_CMD_COUNT; cmd++)
     ok((int)upg_cli_command(upg_cli_command_name((enum upg_cmd)cmd)) == cmd, "name round trip: %s",
        upg_cli_command_name((enum upg_cmd)cmd));

@@ -1,0 +1,38 @@
+/* run_pg.h -- the PostgreSQL ends of `upgrade run --database DB`
+ * (run_pg.c): the target checked before anything starts, and the restore
+ * of the downloaded dump told apart from a database that is not the job's.
+ *
+ * The restored database carries a mark of its job (COMMENT ON DATABASE,
+ * "upgrade run: request ID") from the moment it gets its final name until
+ * the job record says "restored": so a --continue after a crash between
+ * the restore and the record finds the job's own database and does not
+ * restore again, while a database of that name made by anyone else is
+ * never taken for it.  The mark is removed when the job closes.
+ */
+#ifndef UPGRADE_RUN_PG_H
+#define UPGRADE_RUN_PG_H
+
+#include <jv.h>
+
+#include "upgrade/runstate.h"
+#include "upgrade/settings.h"
+
+/* "DB_TARGET" (malloc'd): the database run restores into by default. */
+char *upg_run_pg_default_target(const char *database, const char *target);
+
+/* Before a job starts: NEW must be a name restore accepts and must not
+ * exist (exit 2, CLIENT:USAGE or CLIENT:DATABASE; 3 when the server
+ * cannot be reached).  0 or a status with *doc. */
+int upg_run_pg_check_target(const char *restore_as, jv *doc);
+
+/* Restore RS's download into RS's restore_as, with the filestore of RS's
+ * database, unless the job's own restore is already there (then *doc
+ * says so: restore.already = true).  A database of that name without the
+ * job's mark is refused (exit 2).  JOBS: pg_restore --jobs. */
+int upg_run_pg_restore(const upg_settings *s, const upg_runstate *rs, int jobs, jv *doc);
+
+/* The job is closed: remove its mark from the restored database (a
+ * failure is only a notice). */
+void upg_run_pg_unmark(const upg_settings *s, const upg_runstate *rs);
+
+#endif

@@ -1,0 +1,244 @@
+#!/usr/bin/env bats
+# upgrade run --database: the operator's whole job, from a live database to
+# the upgraded database restored beside it (dump, create, upload, process,
+# wait, download, restore), against a throw-away PostgreSQL and the
+# emulator; and --continue through the steps that are PostgreSQL's.
+
+load helpers
+source "$E2E_DIR/../lib/pg.bash"
+
+setup_file() { pg_with_emulator_start; }
+teardown_file() { pg_with_emulator_stop; }
+
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+	emulator_reset stats >/dev/null
+}
+
+RUN_ARGS='--cacert "$CA" --contract M123-abc --email t@example.com --target 17.0 --aim test --interval 0.1'
+
+# db_comment DB: the database's comment (empty when none).
+db_comment() {
+	pg_sql postgres "SELECT coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = '$1'"
+}
+
+# expect_restored DB DATA_DIR: DB is the emulator's upgrade of src, and
+# its filestore in DATA_DIR holds src's files plus the upgrade's.
+expect_restored() {
+	[[ $(pg_sql "$1" "SELECT DISTINCT latest_version FROM ir_module_module WHERE state = 'installed'") == 17.0.1.0 ]]
+	[[ $(pg_sql "$1" 'SELECT count(*) FROM res_partner') == 500 ]]
+	local f
+	while read -r f; do
+		[[ -f $2/filestore/$1/$f ]]
+	done < <(pg_sql "$1" 'SELECT store_fname FROM ir_attachment')
+}
+
+@test "run --database: dump, upgrade, download, restore into DB_TARGET with its filestore; then no record, no mark" {
+	run --separate-stderr ucall "upgrade run --database src --data-dir '$ODOO' $RUN_ARGS -c"
+	expect_status 0
+	one_line
+	jqe '.failures == [] and .dump.database == "src" and .dump.format == "pgdmp_custom"
+		and .request.state == "done" and .transfer.file == "'"$PWD"'/upgraded_src.dump"
+		and .restore.database == "src_17.0" and .restore.format == "zip"
+		and .restore.filestore.copied == 3 and .restore.filestore.from_archive == 1'
+	expect_restored src_17.0 "$ODOO"
+	[[ $(file_mode src.dump) == 600 ]]
+	[[ ! -e src.dump.upgrade.json ]]
+	[[ -z $(db_comment src_17.0) ]]
+	# the source is untouched
+	[[ $(pg_sql src "SELECT latest_version FROM ir_module_module WHERE name = 'base'") == 15.0.1.3 ]]
+}
+
+@test "run --database --restore-as NEW refuses an existing NEW before it dumps or creates anything" {
+	createdb -T template0 taken
+	run --separate-stderr ucall "upgrade run --database src --restore-as taken --data-dir '$ODOO' $RUN_ARGS"
+	expect_status 2
+	expect_reason CLIENT:DATABASE
+	stderr_has "taken exists"
+	[[ $(method_count create) == 0 ]]
+	[[ ! -e src.dump && ! -e src.dump.part && ! -e src.dump.upgrade.json ]]
+	[[ $(pg_sql taken 'SELECT count(*) FROM pg_tables WHERE schemaname = $$public$$') == 0 ]]
+}
+
+@test "run --database of a missing database: exit 2 CLIENT:DATABASE, no request, no dump left" {
+	run --separate-stderr ucall "upgrade run --database nosuchdb $RUN_ARGS"
+	expect_status 2
+	expect_reason CLIENT:DATABASE
+	[[ $(method_count create) == 0 ]]
+	[[ ! -e nosuchdb.dump && ! -e nosuchdb.dump.part && ! -e nosuchdb.dump.upgrade.json ]]
+}
+
+@test "run --database --no-restore ends with the download: no new database, no record" {
+	run --separate-stderr ucall "upgrade run --database src --no-restore $RUN_ARGS -o up.zip"
+	expect_status 0
+	jqe '.dump.database == "src" and .transfer.file == "'"$PWD"'/up.zip" and has("restore") == false'
+	! pg_db_exists src_17.0
+	[[ ! -e src.dump.upgrade.json ]]
+}
+
+@test "run --database DUMP: the dump goes to DUMP, the record beside it" {
+	run --separate-stderr ucall "upgrade run --database src --restore-as src_named --data-dir '$ODOO' $RUN_ARGS mine.dump"
+	expect_status 0
+	jqe '.dump.file == "mine.dump" and .restore.database == "src_named"'
+	[[ -f mine.dump && ! -e src.dump && ! -e mine.dump.upgrade.json ]]
+	expect_restored src_named "$ODOO"
+}
+
+@test "run --continue after create failed goes on from the dump: pg_dump is not run again" {
+	emulator_fault create http503 >/dev/null
+	run --separate-stderr ucall "upgrade run --database src --restore-as src_c1 --data-dir '$ODOO' $RUN_ARGS"
+	expect_status 3
+	jqe '.step == "create"'
+	[[ $(jq -r .step src.dump.upgrade.json) == dumped ]]
+	[[ $(jq -r .contract src.dump.upgrade.json) == M123-abc ]]
+	[[ $(file_mode src.dump.upgrade.json) == 600 ]]
+	local before creates
+	before=$(stat -c '%i %Y.%N' src.dump)
+	creates=$(method_count create)
+	# no create options: the record has them
+	run --separate-stderr ucall "upgrade run --continue --database src --cacert '$CA' --interval 0.1"
+	expect_status 0
+	jqe 'has("dump") == false and .restore.database == "src_c1"'
+	[[ $(stat -c '%i %Y.%N' src.dump) == "$before" ]]
+	[[ $(method_count create) == $((creates + 1)) ]]
+	expect_restored src_c1 "$ODOO"
+	[[ ! -e src.dump.upgrade.json ]]
+}
+
+@test "run --continue after a failed restore restores without downloading again" {
+	# a data dir that cannot be made: the restore fails after the download
+	printf 'not a directory\n' >odoo
+	run --separate-stderr ucall "upgrade run --database src --restore-as src_c2 --data-dir '$PWD/odoo/data' $RUN_ARGS"
+	expect_status 2
+	jqe '.step == "restore" and (.request.id | length > 0)'
+	[[ $(jq -r .step src.dump.upgrade.json) == downloaded ]]
+	[[ -f upgraded_src.dump ]]
+	! pg_db_exists src_c2
+	local downloads
+	downloads=$(method_count download)
+	# another target is refused: the job goes on as it started
+	run --separate-stderr ucall "upgrade run --continue src.dump --restore-as other --cacert '$CA'"
+	expect_status 2
+	expect_reason CLIENT:USAGE
+	rm odoo
+	mkdir -p odoo/data
+	cp -a "$ODOO/filestore" odoo/data/
+	run --separate-stderr ucall "upgrade run --continue src.dump --cacert '$CA'"
+	expect_status 0
+	jqe '.restore.database == "src_c2" and has("transfer") == false'
+	[[ $(method_count download) == "$downloads" ]]
+	expect_restored src_c2 "$PWD/odoo/data"
+	[[ ! -e src.dump.upgrade.json ]]
+}
+
+# A job stopped after its download: the record says "downloaded".
+stop_after_download() {
+	run --separate-stderr ucall "upgrade run --database src --restore-as $1 --data-dir '$PWD/blocked/x' $RUN_ARGS"
+	[[ $status == 2 && $(jq -r .step src.dump.upgrade.json) == downloaded ]]
+}
+
+@test "run --continue finds the job's own restore (its mark) and does not restore again" {
+	printf 'x\n' >blocked
+	stop_after_download src_c3
+	rm blocked
+	# as if the restore had completed and the shell died before the record
+	createdb -T template0 src_c3
+	pg_sql postgres "COMMENT ON DATABASE src_c3 IS 'upgrade run: request $(jq -r .request src.dump.upgrade.json)'"
+	run --separate-stderr ucall "upgrade run --continue src.dump --cacert '$CA'"
+	expect_status 0
+	jqe '.restore.already == true and .restore.database == "src_c3"'
+	stderr_has "already this job's restore"
+	[[ ! -e src.dump.upgrade.json ]]
+	[[ -z $(db_comment src_c3) ]]
+}
+
+@test "run --continue never takes a database of the target's name that is not the job's" {
+	printf 'x\n' >blocked
+	stop_after_download src_c4
+	rm blocked
+	createdb -T template0 src_c4
+	pg_sql src_c4 'CREATE TABLE precious (x int); INSERT INTO precious VALUES (42)'
+	run --separate-stderr ucall "upgrade run --continue src.dump --cacert '$CA'"
+	expect_status 2
+	expect_reason CLIENT:DATABASE
+	stderr_has "src_c4 exists"
+	[[ $(jq -r .step src.dump.upgrade.json) == downloaded ]]
+	[[ $(pg_sql src_c4 'SELECT x FROM precious') == 42 ]]
+}
+
+@test "run: --restore-as, --no-restore, --data-dir and --jobs need --database; --restore-as and --no-restore contradict" {
+	printf 'dump\n' >db.dump
+	local opt
+	for opt in '--restore-as x' --no-restore '--data-dir /tmp' '--jobs 2'; do
+		run --separate-stderr ucall "upgrade run $RUN_ARGS $opt db.dump"
+		expect_status 2
+		expect_reason CLIENT:USAGE
+		stderr_has "add --database DB"
+	done
+	run --separate-stderr ucall "upgrade run --database src --restore-as x --no-restore $RUN_ARGS"
+	expect_status 2
+	stderr_has "contradict"
+	[[ $(method_count create) == 0 ]]
+}
+
+# slow_psql: a psql first on the PATH that says it started (./psql.started)
+# and waits before it runs the real one: the restore is under way for long
+# enough to be stopped in the middle.
+slow_psql() {
+	mkdir -p slowbin
+	printf '#!/bin/sh\ntouch "%s/psql.started"\nsleep 30\nexec %s "$@"\n' "$PWD" "$(command -v psql)" >slowbin/psql
+	chmod +x slowbin/psql
+}
+
+# wait_for FILE: until FILE exists (at most ~20 s).
+wait_for() {
+	local i
+	for ((i = 0; i < 400; i++)); do
+		[[ -e $1 ]] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+@test "run --continue after the shell was killed during the restore: its leftover is dropped, the restore redone" {
+	slow_psql
+	setsid "$UBASH" "export PATH='$PWD/slowbin':\$PATH
+		upgrade run --database src --restore-as src_k --data-dir '$ODOO' $(eval echo "$RUN_ARGS")" >/dev/null 2>&1 &
+	local job=$!
+	wait_for psql.started
+	[[ $(jq -r .step src.dump.upgrade.json) == downloaded ]]
+	pg_db_exists src_k__restoring
+	kill -KILL -- "-$job"
+	wait "$job" 2>/dev/null || true
+	! pg_db_exists src_k
+	run --separate-stderr ucall "upgrade run --continue src.dump --cacert '$CA'"
+	expect_status 0
+	stderr_has "dropping src_k__restoring"
+	expect_restored src_k "$ODOO"
+	! pg_db_exists src_k__restoring
+	[[ ! -e src.dump.upgrade.json ]]
+}
+
+@test "run: a trapped SIGINT during the restore stops psql within seconds, returns 130, and --continue finishes" {
+	slow_psql
+	# the background job waits for psql to start, then interrupts the shell
+	run --separate-stderr ucall "export PATH='$PWD/slowbin':\$PATH
+		trap 'echo trapped >&2' INT
+		( until [[ -e psql.started ]]; do sleep 0.05; done; date +%s.%N >interrupt_at; kill -INT \$\$ ) &
+		upgrade run --database src --restore-as src_i --data-dir '$ODOO' $RUN_ARGS; rc=\$?
+		date +%s.%N >returned_at
+		wait
+		(exit \$rc)"
+	expect_status 130
+	expect_reason CLIENT:INTERRUPTED
+	jqe '.step == "restore"'
+	less_than "$(paste returned_at interrupt_at | awk '{ print $1 - $2 }')" "$(scaled 5)"
+	stderr_has trapped
+	! pgrep -f "$PWD/slowbin/psql" >/dev/null
+	[[ $(jq -r .step src.dump.upgrade.json) == downloaded ]]
+	! pg_db_exists src_i
+	run --separate-stderr ucall "upgrade run --continue src.dump --cacert '$CA'"
+	expect_status 0
+	expect_restored src_i "$ODOO"
+	[[ ! -e src.dump.upgrade.json ]]
+}
