@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # tests/demo.sh -- the whole job against the bundled emulator, step by step:
 # create -> upload -> process -> wait -> download, then the same in one
-# `upgrade run`.  `make demo` runs it after a build.
+# `upgrade run`, then (with PostgreSQL installed) `upgrade run --database`
+# from a live database to the upgraded one.  `make demo` runs it after a
+# build.
 set -euo pipefail
 top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 so=${UPGRADE_SO:-$top/.libs/upgrade.so}
@@ -45,3 +47,20 @@ step upgrade run --contract M123456-demo --email me@example.com --target 17.0 --
 upgrade run "${tls[@]}" --contract M123456-demo --email me@example.com --target 17.0 --aim test \
   --interval 0.5 mydb.dump --pretty -q '{failures, state: .request.state, transfer}'
 ls -l upgraded_mydb.dump
+
+# From a live PostgreSQL database to the upgraded database beside it, when
+# PostgreSQL's server programs are installed (.ci/packages has them): a
+# throw-away cluster on a Unix socket, an Odoo-shaped database, one call.
+# shellcheck source=tests/lib/pg.bash
+source "$top/tests/lib/pg.bash"
+if pg_bin_dir >/dev/null 2>&1 && pg_start; then
+  pg_make_odoo shop "$HARNESS_DIR/odoo"
+  step upgrade run --database shop --data-dir ./odoo --contract M123456-demo --email me@example.com --target 17.0 --aim test --interval 0.5
+  upgrade run "${tls[@]}" --database shop --data-dir ./odoo --contract M123456-demo --email me@example.com \
+    --target 17.0 --aim test --interval 0.5 --pretty -q '{failures, dump: .dump.file, state: .request.state, restore}'
+  step "psql -d shop_17.0 -c 'SELECT name, latest_version FROM ir_module_module'"
+  psql -X -d shop_17.0 -c 'SELECT name, latest_version FROM ir_module_module ORDER BY id'
+  pg_stop
+else
+  echo "(no PostgreSQL server programs: the dump-to-restore demo is skipped)" >&2
+fi

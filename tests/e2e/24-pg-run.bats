@@ -242,3 +242,14 @@ wait_for() {
 	expect_restored src_i "$ODOO"
 	[[ ! -e src.dump.upgrade.json ]]
 }
+
+@test "the README's demo (make demo) ends with the upgraded database restored beside the original" {
+	# the demo loads the module into a plain bash: nothing for valgrind or ASan to watch
+	if instrumented; then skip "the demo runs outside the instrumented shells"; fi
+	run env -u HARNESS_DIR -u PGHOST -u PGPORT -u PGUSER -u PG_DIR UPGRADE_SO="$UPGRADE_SO" \
+		timeout -k 5 "$(scaled 240)" bash "$E2E_DIR/../demo.sh"
+	show
+	[[ $status == 0 ]]
+	[[ $output == *'"database": "shop_17.0"'* && $output == *'"from_archive": 1'* ]]
+	[[ $output == *'base  | 17.0.1.0'* ]]
+}

@@ -18,7 +18,8 @@ PG_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # _pg_as_owner CMD…: CMD as the cluster's owner.
 _pg_as_owner() {
 	if [[ $(id -u) == 0 ]]; then
-		runuser -u postgres -- "$@"
+		# from /: the caller's directory may be closed to postgres
+		(cd / && runuser -u postgres -- "$@")
 	else
 		"$@"
 	fi
