@@ -6,8 +6,9 @@
  * rewritten atomically after every step and removed once the upgraded dump
  * is downloaded -- or, for a job that started from a database (run
  * --database), once it is restored: it exists exactly while the job is
- * open.  Such a job's first record is written when the dump is made,
- * before any request exists: it then holds what `create` will send.
+ * open.  Such a job's first record is written before the dump is made
+ * (step "started"), when no request exists yet: until "created" it holds
+ * what `create` will send.
  *
  * The record says where the dump goes, with which key, and where the result
  * is written, so only a record the user alone could have written is
@@ -24,16 +25,16 @@
 #define UPG_RUNSTATE_SUFFIX ".upgrade.json"
 
 /* The steps of the job, in order; a record names the last one completed.
- * DUMPED, DOWNLOADED and RESTORED are recorded only by a job that starts
- * from a database. */
+ * STARTED, DUMPED, DOWNLOADED and RESTORED are recorded only by a job that
+ * starts from a database. */
 enum upg_run_step {
-  UPG_STEP_NONE, UPG_STEP_DUMPED, UPG_STEP_CREATED, UPG_STEP_UPLOADED, UPG_STEP_PROCESSED, UPG_STEP_DONE,
+  UPG_STEP_NONE, UPG_STEP_STARTED, UPG_STEP_DUMPED, UPG_STEP_CREATED, UPG_STEP_UPLOADED, UPG_STEP_PROCESSED, UPG_STEP_DONE,
   UPG_STEP_DOWNLOADED, UPG_STEP_RESTORED
 };
 
 typedef struct upg_runstate {
   char *path;          /* DUMP.upgrade.json */
-  char *request, *key; /* the request; NULL while the step is DUMPED */
+  char *request, *key; /* the request; NULL before the step CREATED */
   char *url;           /* the API base it lives on */
   char *output;        /* where the upgraded dump goes */
   char *contract, *email, *target, *aim, *filename, *timezone; /* what create sends */

@@ -125,7 +125,7 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "default DB_TARGET; --no-restore ends with the download), with DB's\n"
     "filestore in DIR (--data-dir) as restore --filestore-from does.  NEW must\n"
     "not exist: that is checked before anything is dumped or created.  The\n"
-    "record gains the steps dumped, downloaded and restored, and --continue\n"
+    "record gains the steps started, dumped, downloaded and restored, and --continue\n"
     "goes on from any of them; the restored database carries the comment\n"
     "\"upgrade run: request ID\" until the job closes, so that a --continue\n"
     "tells its own restore from a database someone else made." },

@@ -154,19 +154,30 @@ prepare_job(upg_settings *s, const upg_run_params *p, const char *dump, upg_runs
   return status ? status : upg_runstate_check_writable(rs, doc);
 }
 
-/* The first step of a job from a database: its restore target is checked
- * free before anything is made, then pg_dump writes DUMP and the record
- * says "dumped".  *dumped gets the dump's summary. */
+/* The first step of a job from a database: the record says "started"
+ * (from here on --continue can take the job up), pg_dump writes DUMP, and
+ * the record says "dumped"; a dump that fails or is interrupted removes the
+ * record again.  A new job first checks that its restore
+ * target is free, before anything is made; a continued one dumps again
+ * over what its own killed dump left (pg_dump cannot resume).  *dumped
+ * gets the dump's summary. */
 static int
 dump_database(const upg_settings *s, const upg_run_params *p, const char *dump, upg_runstate *rs,
               jv *dumped, jv *doc)
 {
-  int status = rs->restore_as ? upg_run_pg_check_target(rs->restore_as, doc) : 0;
+  int status = rs->restore_as && !p->resume ? upg_run_pg_check_target(rs->restore_as, doc) : 0;
   if (status)
     return status;
-  upg_dump_params d = { .database = rs->database, .output = dump, .force = p->force };
-  if ((status = upg_pg_dump(s, &d, doc)))
+  rs->step = UPG_STEP_STARTED;
+  if ((status = upg_runstate_save(rs, doc)))
+    return status;
+  upg_dump_params d = { .database = rs->database, .output = dump, .force = p->force || p->resume };
+  if ((status = upg_pg_dump(s, &d, doc))) {
+    /* No request exists yet: nothing to continue, the next run starts
+     * afresh.  (Only a killed shell leaves "started" behind.) */
+    upg_runstate_remove(rs);
     return failed_step(doc, "dump", rs, status);
+  }
   *dumped = jv_object_get(*doc, jv_string("dump"));
   *doc = jv_null();
   rs->step = UPG_STEP_DUMPED;
@@ -435,22 +446,30 @@ lock_dump(const upg_settings *s, const char *dump, int *lock_fd, jv *doc)
   return status;
 }
 
-/* Where the job stands when this call starts: a new job from a database
- * is dumped first (then DUMP exists and is locked); any other job locks
- * DUMP, then reads or starts its record.  *dumped: the dump's summary. */
+/* Where the job stands when this call starts.  A job from a database is
+ * dumped first if it has not been (then DUMP exists and is locked); any
+ * other job locks DUMP, then starts its record or reads it.  *dumped: the
+ * dump's summary. */
 static int
 open_job(upg_settings *s, const upg_run_params *p, const char *dump, upg_runstate *rs, int *lock_fd, jv *dumped,
          jv *doc)
 {
   int status;
-  if (p->database && !p->resume) {
+  if (p->resume) {
+    if ((status = resume_job(s, p, dump, rs, doc)))
+      return status;
+    if (rs->step < UPG_STEP_DUMPED && (status = dump_database(s, p, dump, rs, dumped, doc)))
+      return status;
+    return lock_dump(s, dump, lock_fd, doc);
+  }
+  if (p->database) {
     if ((status = prepare_job(s, p, dump, rs, doc)) || (status = dump_database(s, p, dump, rs, dumped, doc)))
       return status;
     return lock_dump(s, dump, lock_fd, doc);
   }
   if ((status = lock_dump(s, dump, lock_fd, doc)))
     return status;
-  return p->resume ? resume_job(s, p, dump, rs, doc) : prepare_job(s, p, dump, rs, doc);
+  return prepare_job(s, p, dump, rs, doc);
 }
 
 int

@@ -14,7 +14,7 @@
 #include "upgrade/outcome.h"
 #include "upgrade/runstate.h"
 
-static const char *const step_names[] = { "none", "dumped", "created", "uploaded", "processed", "done",
+static const char *const step_names[] = { "none", "started", "dumped", "created", "uploaded", "processed", "done",
                                           "downloaded", "restored" };
 
 const char *
@@ -140,9 +140,9 @@ upg_runstate_load(upg_runstate *rs, const char *dump, jv *doc)
   jv_free(record);
   if (!rs->url || !rs->output || rs->step == UPG_STEP_NONE)
     return unusable(doc, rs->path, "the job record lacks url, output or step");
-  if (rs->step == UPG_STEP_DUMPED ? !rs->database || !rs->contract || !rs->email || !rs->target || !rs->aim
-                                  : !rs->request || !rs->key)
-    return unusable(doc, rs->path, rs->step == UPG_STEP_DUMPED
+  if (rs->step < UPG_STEP_CREATED ? !rs->database || !rs->contract || !rs->email || !rs->target || !rs->aim
+                                   : !rs->request || !rs->key)
+    return unusable(doc, rs->path, rs->step < UPG_STEP_CREATED
                     ? "the job record lacks the database or what create sends"
                     : "the job record lacks the request or its key");
   if (rs->step > UPG_STEP_DONE && !rs->database)
@@ -177,7 +177,7 @@ upg_runstate_save(const upg_runstate *rs, jv *doc)
     record = jv_object_merge(record, JV_OBJECT(jv_string("database"), jv_string(rs->database),
                                                jv_string("restore_as"), optional(rs->restore_as),
                                                jv_string("data_dir"), optional(rs->data_dir)));
-  if (rs->step == UPG_STEP_DUMPED) /* no request yet: what create will send */
+  if (rs->step < UPG_STEP_CREATED) /* no request yet: what create will send */
     record = jv_object_merge(record, JV_OBJECT(jv_string("contract"), optional(rs->contract),
                                                jv_string("email"), optional(rs->email),
                                                jv_string("filename"), optional(rs->filename),

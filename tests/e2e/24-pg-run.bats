@@ -7,7 +7,17 @@
 load helpers
 source "$E2E_DIR/../lib/pg.bash"
 
-setup_file() { pg_with_emulator_start; }
+# PostgreSQL with an Odoo-shaped database "src" (data dir $ODOO), the
+# emulator, and OpenSSH's sshd for the SFTP job.
+setup_file() {
+	start_sshd_emulator
+	harness_ssh_keygen "$KEYS/id_ed25519" >/dev/null
+	harness_known_hosts "$KEYS/known_hosts"
+	pg_start
+	export ODOO=$BATS_FILE_TMPDIR/odoo
+	pg_make_odoo src "$ODOO"
+}
+
 teardown_file() { pg_with_emulator_stop; }
 
 setup() {
@@ -181,13 +191,26 @@ stop_after_download() {
 	[[ $(method_count create) == 0 ]]
 }
 
-# slow_psql: a psql first on the PATH that says it started (./psql.started)
-# and waits before it runs the real one: the restore is under way for long
-# enough to be stopped in the middle.
-slow_psql() {
+# slow_tool NAME: a NAME (psql, pg_dump) first on the PATH in ./slowbin
+# that says it started (./NAME.started) and waits before it runs the real
+# one: the step is under way for long enough to be stopped in the middle.
+slow_tool() {
 	mkdir -p slowbin
-	printf '#!/bin/sh\ntouch "%s/psql.started"\nsleep 30\nexec %s "$@"\n' "$PWD" "$(command -v psql)" >slowbin/psql
-	chmod +x slowbin/psql
+	printf '#!/bin/sh\ntouch "%s/%s.started"\nsleep 30\nexec %s "$@"\n' "$PWD" "$1" "$(command -v "$1")" >"slowbin/$1"
+	chmod +x "slowbin/$1"
+}
+
+# start_job SCRIPT: SCRIPT in a ubash of its own process group (setsid),
+# with ./slowbin first on the PATH, so that the whole shell can be killed
+# (kill_job); sets JOB.
+start_job() {
+	setsid "$UBASH" "export PATH='$PWD/slowbin':\$PATH; $1" >/dev/null 2>&1 &
+	JOB=$!
+}
+
+kill_job() {
+	kill -KILL -- "-$JOB"
+	wait "$JOB" 2>/dev/null || true
 }
 
 # wait_for FILE: until FILE exists (at most ~20 s).
@@ -200,16 +223,51 @@ wait_for() {
 	return 1
 }
 
+@test "run --continue after the shell was killed during the dump: the dump is made again, one request" {
+	slow_tool pg_dump
+	start_job "upgrade run --database src --restore-as src_kd --data-dir '$ODOO' $(eval echo "$RUN_ARGS")"
+	wait_for pg_dump.started
+	[[ $(jq -r .step src.dump.upgrade.json) == started ]]
+	kill_job
+	[[ ! -e src.dump ]]
+	# a new run is refused: the job is open
+	run --separate-stderr ucall "upgrade run --database src $RUN_ARGS"
+	expect_status 2
+	stderr_has "--continue"
+	run --separate-stderr ucall "upgrade run --continue --database src --cacert '$CA' --interval 0.1"
+	expect_status 0
+	jqe '.dump.database == "src" and .restore.database == "src_kd"'
+	[[ $(method_count create) == 1 ]]
+	expect_restored src_kd "$ODOO"
+	[[ ! -e src.dump.upgrade.json && ! -e src.dump.part ]]
+}
+
+@test "run --continue after the shell was killed during the download: resumed, then restored" {
+	emulator_fault download slow '"delay": 30' >/dev/null
+	start_job "upgrade run --database src --restore-as src_kw --data-dir '$ODOO' $(eval echo "$RUN_ARGS")"
+	local i
+	for ((i = 0; i < 400; i++)); do
+		[[ $(jq -r .step src.dump.upgrade.json 2>/dev/null) == done ]] && break
+		sleep 0.05
+	done
+	sleep 0.3
+	kill_job
+	[[ $(jq -r .step src.dump.upgrade.json) == done ]]
+	emulator_reset >/dev/null
+	run --separate-stderr ucall "upgrade run --continue src.dump --cacert '$CA'"
+	expect_status 0
+	jqe '.transfer.file == "'"$PWD"'/upgraded_src.dump" and .restore.database == "src_kw"'
+	[[ $(method_count create) == 1 && $(method_count upload) == 1 ]]
+	expect_restored src_kw "$ODOO"
+}
+
 @test "run --continue after the shell was killed during the restore: its leftover is dropped, the restore redone" {
-	slow_psql
-	setsid "$UBASH" "export PATH='$PWD/slowbin':\$PATH
-		upgrade run --database src --restore-as src_k --data-dir '$ODOO' $(eval echo "$RUN_ARGS")" >/dev/null 2>&1 &
-	local job=$!
+	slow_tool psql
+	start_job "upgrade run --database src --restore-as src_k --data-dir '$ODOO' $(eval echo "$RUN_ARGS")"
 	wait_for psql.started
 	[[ $(jq -r .step src.dump.upgrade.json) == downloaded ]]
 	pg_db_exists src_k__restoring
-	kill -KILL -- "-$job"
-	wait "$job" 2>/dev/null || true
+	kill_job
 	! pg_db_exists src_k
 	run --separate-stderr ucall "upgrade run --continue src.dump --cacert '$CA'"
 	expect_status 0
@@ -219,8 +277,18 @@ wait_for() {
 	[[ ! -e src.dump.upgrade.json ]]
 }
 
+@test "run --database --sftp: the dump goes up and the upgraded zip comes down over SFTP, then restored" {
+	cp "$KEYS/known_hosts" kh
+	run --separate-stderr ucall "upgrade run --sftp --identity '$KEYS/id_ed25519' --known-hosts '$PWD/kh' \
+		--database src --restore-as src_sftp --data-dir '$ODOO' $RUN_ARGS"
+	expect_status 0
+	jqe '.transfer.remote == "upgraded_src.dump" and .restore.database == "src_sftp" and .restore.format == "zip"'
+	[[ $(method_count upload) == 0 ]]
+	expect_restored src_sftp "$ODOO"
+}
+
 @test "run: a trapped SIGINT during the restore stops psql within seconds, returns 130, and --continue finishes" {
-	slow_psql
+	slow_tool psql
 	# the background job waits for psql to start, then interrupts the shell
 	run --separate-stderr ucall "export PATH='$PWD/slowbin':\$PATH
 		trap 'echo trapped >&2' INT
