@@ -717,12 +717,13 @@ make_zip "$WORK/upgraded.zip" dump.sql="$WORK/dump.sql" || die "cannot make the 
 rm -f "$WORK/dump.sql"
 ZIP_MIB=$(( $(stat -c %s "$WORK/upgraded.zip") / 1048576 ))
 row pgd-ref "dump ${PG_SIZE_MIB} MiB database" 'pg_dump -Fc -f F' MiB/s "$PG_SIZE_MIB" pgd-ref ref
+row pgd-sync "dump ${PG_SIZE_MIB} MiB database" 'pg_dump -Fc -f F && sync F (same fsync)' MiB/s "$PG_SIZE_MIB" pgd-ref info
 row pgd-b "dump ${PG_SIZE_MIB} MiB database" 'builtin `dump -o F --force`' MiB/s "$PG_SIZE_MIB" pgd-ref speedup:0.95
 row pgr-ref "restore zip (${ZIP_MIB} MiB) into a new database" 'createdb && unzip && psql -1 -f dump.sql' MiB/s "$PG_SIZE_MIB" pgr-ref ref
 row pgr-b "restore zip (${ZIP_MIB} MiB) into a new database" 'builtin `restore ZIP --database NEW`' MiB/s "$PG_SIZE_MIB" pgr-ref speedup:1.0
 for ((r = 0; r <= REPEAT; r++)); do
 	say "pg dump, $(run_label $r)"
-	order_for "$r" ref b ref
+	order_for "$r" ref b ref sync
 	for k in "${ORDER[@]}"; do
 		rm -f "$WORK/pg.dump"
 		case $k in
@@ -731,6 +732,8 @@ for ((r = 0; r <= REPEAT; r++)); do
 			measure "${B_CMD[@]}" ;;
 		ref)
 			measure pg_dump -Fc --no-owner -f "$WORK/pg.dump" bench ;;
+		sync)
+			measure bash --norc --noprofile -c 'pg_dump -Fc --no-owner -f "$1" bench && sync "$1"' _ "$WORK/pg.dump" ;;
 		esac
 		if ((M_RC != 0)) || { [[ $k == b ]] && ! json_ok; } || [[ $(head -c 5 "$WORK/pg.dump") != PGDMP ]]; then
 			record "pgd-$k" 0 0 "$(why_failed)"
