@@ -59,7 +59,8 @@ long long upg_download_chunk(void);
 /* The number of streams when --parallel is not given, for REMAINING
  * bytes to fetch over a link whose round trip is RTT seconds (< 0:
  * unknown): one for less than 8 chunks (64 MiB) or a round trip under
- * 2 ms (loopback, where one stream is as fast); else 4. */
+ * 5 ms (loopback, a LAN: one stream fills them; the loopback answer of
+ * the test emulator takes 1-1.5 ms); else 4. */
 int upg_download_default_streams(long long remaining, double rtt);
 
 #endif

@@ -47,6 +47,7 @@ struct fetch {
   char bad[240];        /* why the answer was refused, or "" */
   int want;             /* streams asked (0: the default); -1: one, always */
   int streams;          /* how many the first answer decided on */
+  double rtt;           /* the round trip it measured (s), or -1 */
   bool promote;         /* stopped after its headers: go parallel */
 };
 
@@ -108,22 +109,37 @@ accept_whole(struct fetch *f)
   return f->accepted = true;
 }
 
+/* The round trip to the server, in seconds, as this exchange saw it: the
+ * TCP handshake's time, or the wait for the first byte of the answer (a
+ * kept-alive connection has no handshake; a proxy answers the handshake
+ * itself), whichever is longer.  -1 when neither is known. */
+static double
+round_trip(CURL *h)
+{
+  curl_off_t connect = 0, lookup = 0, pre = 0, first = 0;
+  curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connect);
+  curl_easy_getinfo(h, CURLINFO_NAMELOOKUP_TIME_T, &lookup);
+  curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &pre);
+  curl_easy_getinfo(h, CURLINFO_STARTTRANSFER_TIME_T, &first);
+  curl_off_t tcp = connect > lookup ? connect - lookup : 0, wait = first > pre ? first - pre : 0;
+  curl_off_t rtt = tcp > wait ? tcp : wait;
+  return rtt > 0 ? (double)rtt / 1e6 : -1;
+}
+
 /* An accepted answer, before its body: is the rest worth several streams?
- * Decided from the bytes left and the round trip of this connection (the
- * TCP handshake's time); if so the exchange stops here and the streams
- * take over (f->promote). */
+ * Decided from the bytes left and the round trip; if so the exchange stops
+ * here and the streams take over (f->promote). */
 static bool
 promote(struct fetch *f)
 {
   f->streams = 1;
-  long long left = f->total - (long long)f->offset;
-  if (f->want < 0 || f->total < 0 || left < 2 * upg_download_chunk())
+  if (f->want < 0)
     return false;
-  curl_off_t connect = 0, lookup = 0;
-  curl_easy_getinfo(f->call->curl, CURLINFO_CONNECT_TIME_T, &connect);
-  curl_easy_getinfo(f->call->curl, CURLINFO_NAMELOOKUP_TIME_T, &lookup);
-  double rtt = connect > 0 ? (double)(connect - lookup) / 1e6 : -1;
-  f->streams = f->want > 0 ? f->want : upg_download_default_streams(left, rtt);
+  f->rtt = round_trip(f->call->curl);
+  long long left = f->total - (long long)f->offset;
+  if (f->total < 0 || left < 2 * upg_download_chunk())
+    return false;
+  f->streams = f->want > 0 ? f->want : upg_download_default_streams(left, f->rtt);
   return f->promote = f->streams > 1;
 }
 
@@ -459,7 +475,7 @@ upg_download(const upg_settings *s, const char *what, const char *out, bool forc
   if (status)
     goto out;
   double start = upg_now();
-  struct fetch f = { .s = s, .url = url, .pf = &pf, .want = one ? -1 : s->parallel };
+  struct fetch f = { .s = s, .url = url, .pf = &pf, .want = one ? -1 : s->parallel, .rtt = -1 };
   struct job j = { .f = &f };
   if (jv_get_kind(pf.segments) == JV_KIND_OBJECT)
     status = chunks_from_record(&j, doc);
@@ -485,6 +501,8 @@ upg_download(const upg_settings *s, const char *what, const char *out, bool forc
   jv summary = upg_transfer_summary(path, bytes, resumed_from, size, upg_now() - start);
   summary = jv_object_set(summary, jv_string("what"), jv_string(what));
   summary = stream_report(summary, &j.rep, s->parallel, bytes - streamed > 0 ? bytes - streamed : 0);
+  if (f.rtt >= 0) /* what the default went by */
+    summary = jv_object_set(summary, jv_string("round_trip_ms"), jv_number((double)(long long)(f.rtt * 10000) / 10));
   *doc = upg_doc_with("transfer", summary);
 out:
   free(url);

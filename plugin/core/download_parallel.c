@@ -484,7 +484,7 @@ upg_download_default_streams(long long remaining, double rtt)
 {
   if (remaining < 8 * upg_download_chunk())
     return 1;
-  if (rtt >= 0 && rtt < 0.002)
+  if (rtt >= 0 && rtt < 0.005)
     return 1;
   return 4;
 }

@@ -65,7 +65,7 @@ Admin API (no auth, same server):
                                    sent, "download_ranges": 206 answers,
                                    "download_refused": 503s of the limit,
                                    "download_concurrent_max": most served
-                                   at once,
+                                   at once, "downloads_now": being served,
                                 "requests": {method: count},
                                 "uploads": {id: {"bytes", "content_type",
                                    "query_keys", "chunked", "expect"}},
@@ -76,6 +76,9 @@ Admin API (no auth, same server):
                                done/delivered write the upgraded files (an
                                empty original is assumed if none was sent)
     GET  /_emulator/requests   internal view of every request (keys included)
+    POST /_emulator/download_port  {"port": N}: the port of the *_url fields
+                               status gives from now on (a latency proxy in
+                               front of this server); {"port": null}: ours
     POST /_emulator/sftp_port  {"port": N}: the sftp_port request_sftp_access
                                announces from now on (bench/ points it at a
                                proxy that adds latency in front of sshd)
@@ -296,6 +299,7 @@ class Emulator:
         self.faults = []
         self.download_limits = {}
         self.downloads_now = 0
+        self.download_port = None
         self.scheme = "http" if args.plain else "https"
         self.port = None
         self.next_id = 10534 + random.randint(0, 400)
@@ -553,7 +557,8 @@ class Emulator:
     def request_obj(self, r):
         self.refresh(r)
         base = "%s://127.0.0.1:%d/database/eu1/%d/%s" % (
-            self.scheme, self.port, r.id, urllib.parse.quote(r.key, safe=""))
+            self.scheme, self.download_port or self.port, r.id,
+            urllib.parse.quote(r.key, safe=""))
         if r.proc_start is not None:
             end = r.done_at if r.done_at else time.time()
             elapsed = mmss(end - r.proc_start)
@@ -871,7 +876,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.send_json({"ok": True})
         if what == "stats":
             with emu.lock:
-                return self.send_json(emu.stats)
+                return self.send_json(dict(emu.stats,
+                                           downloads_now=emu.downloads_now))
         if what == "set_state":
             with emu.lock:
                 r = emu.requests.get(int(spec.get("request", 0) or 0))
@@ -880,6 +886,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                       404)
             emu.set_state(r, str(spec["state"]))
             return self.send_json({"ok": True, "request": emu.request_obj(r)})
+        if what == "download_port" and self.command == "POST":
+            port = spec.get("port")
+            if port is not None and (not isinstance(port, int) or
+                                     not 0 < port < 65536):
+                return self.send_json({"error": "port must be 1-65535"}, 400)
+            emu.download_port = port
+            return self.send_json({"ok": True, "download_port": port})
         if what == "sftp_port" and self.command == "POST":
             port = spec.get("port")
             if not isinstance(port, int) or not 0 < port < 65536:
