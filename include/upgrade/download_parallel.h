@@ -35,6 +35,7 @@ typedef struct upg_par_report {
   int asked;                            /* streams asked for */
   int used;                             /* streams that had a range accepted */
   int in_flight;                        /* most requests under way at once */
+  int given_up;                         /* streams refused or dropped by the server */
   long long per_stream[UPG_PARALLEL_MAX]; /* bytes each stream wrote */
 } upg_par_report;
 

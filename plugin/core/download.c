@@ -441,8 +441,10 @@ stream_report(jv summary, const upg_par_report *rep, int want, long long one_str
     used += b > 0;
     per = jv_array_append(per, jv_number((double)b));
   }
-  summary = jv_object_set(summary, jv_string("streams"),
-                          JV_OBJECT(jv_string("asked"), jv_number(asked), jv_string("used"), jv_number(used)));
+  jv streams = JV_OBJECT(jv_string("asked"), jv_number(asked), jv_string("used"), jv_number(used));
+  if (rep->given_up > 0)
+    streams = jv_object_set(streams, jv_string("given_up"), jv_number(rep->given_up));
+  summary = jv_object_set(summary, jv_string("streams"), streams);
   summary = jv_object_set(summary, jv_string("in_flight"), jv_number(rep->in_flight > 0 ? rep->in_flight : 1));
   return jv_object_set(summary, jv_string("per_stream"), per);
 }

@@ -12,6 +12,7 @@
 #include "upgrade/download_parallel.h"
 #include "upgrade/http.h"
 #include "upgrade/outcome.h"
+#include "upgrade/progress.h"
 #include "upgrade/provenance.h"
 
 /* As download.c: fewer write calls per GiB than libcurl's 16 KiB. */
@@ -65,6 +66,8 @@ struct par {
   int result;             /* UPG_PAR_CHANGED / UPG_PAR_NO_RANGES, or 0 */
   jv last_error;          /* why the last stream given up was, or null */
   bool last_retryable;
+  upg_meter meter;        /* libcurl's meter is one transfer's: ours sums them */
+  long long written;      /* bytes the streams wrote in this call */
 };
 
 static bool
@@ -207,6 +210,7 @@ stream_write(char *ptr, size_t size, size_t nmemb, void *data)
   }
   st->pos += (long long)n;
   p->rep->per_stream[st->index] += (long long)n;
+  p->written += (long long)n;
   chunks_written(st);
   return n;
 }
@@ -291,6 +295,7 @@ stream_give_up(struct stream *st, jv why, bool retryable)
   curl_easy_cleanup(st->h);
   st->h = NULL;
   if (jv_is_valid(why) && jv_get_kind(why) != JV_KIND_NULL) {
+    p->rep->given_up++;
     if (p->running > 0 || p->any_accepted)
       upg_notice(p->s, "download: stream %d given up, the others go on", st->index + 1);
     jv_free(p->last_error);
@@ -374,6 +379,7 @@ run_loop(struct par *p)
       break;
     }
     read_messages(p);
+    upg_meter_update(&p->meter, p->meter.base + p->written, p->sg->size);
     int sig = upg_interrupted(p->s);
     if (sig) {
       jv doc = jv_null();
@@ -434,6 +440,7 @@ upg_download_parallel(const upg_settings *s, const char *url, upg_partfile *pf, 
   if (streams > rep->asked)
     rep->asked = streams;
   int status = 0;
+  upg_meter_start(&p.meter, s, "download", upg_segments_done_bytes(sg));
   if (setup(&p, streams) != 0) {
     errno = ENOMEM;
     file_failed(&p, "start the transfers of");
@@ -441,6 +448,7 @@ upg_download_parallel(const upg_settings *s, const char *url, upg_partfile *pf, 
     run_loop(&p);
   }
   teardown(&p);
+  upg_meter_end(&p.meter);
   /* Whatever happened, what was written is made durable and recorded. */
   if (pf->holes_ok && checkpoint(&p) != 0)
     file_failed(&p, "record");
