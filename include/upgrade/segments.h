@@ -78,6 +78,9 @@ size_t upg_segments_todo(const upg_segments *sg);
 long long upg_segments_done_bytes(const upg_segments *sg);
 /* Bytes from 0 up to the first chunk not DONE. */
 long long upg_segments_done_prefix(const upg_segments *sg);
+/* The end of the last DONE chunk (0 when none is): a file shorter than
+ * that cannot hold what the record says. */
+long long upg_segments_done_end(const upg_segments *sg);
 /* Every chunk is DONE. */
 bool upg_segments_complete(const upg_segments *sg);
 

@@ -406,15 +406,16 @@ parallel_attempt(void *ctx, bool *retryable, jv *doc)
                   upg_failure("CLIENT:BAD_RESPONSE", "download: the file changes with every request"));
 }
 
-/* A .part a parallel download left: its chunks, if its record is sound
- * and of the recorded size; else it starts over. */
+/* A .part a parallel download left: its chunks, if its record is sound,
+ * of the recorded size, and the file long enough to hold them; else it
+ * starts over. */
 static int
 chunks_from_record(struct job *j, jv *doc)
 {
   upg_partfile *pf = j->f->pf;
   jv size = jv_object_get(jv_copy(pf->validators), jv_string("size"));
   bool sound = upg_segments_from_jv(&j->sg, jv_copy(pf->segments)) == 0 && jv_get_kind(size) == JV_KIND_NUMBER
-               && jv_number_value(size) == (double)j->sg.size;
+               && jv_number_value(size) == (double)j->sg.size && (long long)pf->end >= upg_segments_done_end(&j->sg);
   jv_free(size);
   if (sound) {
     j->have_sg = true;
@@ -485,8 +486,12 @@ upg_download(const upg_settings *s, const char *what, const char *out, bool forc
   if (!status)
     status = one ? upg_retry(s, "download", fetch_attempt, &f, doc)
                  : upg_retry(s, "download", parallel_attempt, &j, doc);
-  if (!status && j.have_sg)
+  if (!status && j.have_sg) {
     upg_partfile_truncate(&pf, j.sg.size); /* bytes past the end, from an older file of this name */
+    if ((long long)pf.end != j.sg.size) /* every chunk is done: cannot be, but never rename a short file */
+      status = upg_fail(doc, UPG_EXIT_TRANSPORT, upg_failure("CLIENT:BAD_RESPONSE", "download: %s holds %lld "
+                        "bytes of %lld", pf.part_path, (long long)pf.end, j.sg.size));
+  }
   long long size = j.have_sg ? j.sg.size : pf.end;
   if (pf.resume_from < resumed_from)
     resumed_from = pf.resume_from; /* started over */

@@ -140,6 +140,15 @@ upg_segments_done_prefix(const upg_segments *sg)
   return i == sg->count ? sg->size : upg_segments_start(sg, i);
 }
 
+long long
+upg_segments_done_end(const upg_segments *sg)
+{
+  for (size_t i = sg->count; i > 0; i--)
+    if (sg->state[i - 1] == UPG_CHUNK_DONE)
+      return upg_segments_start(sg, i - 1) + upg_segments_length(sg, i - 1);
+  return 0;
+}
+
 bool
 upg_segments_complete(const upg_segments *sg)
 {

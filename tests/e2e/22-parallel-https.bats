@@ -177,6 +177,17 @@ kill_when_done() {
 	jqe --argjson p "$prefix" '.transfer.resumed_from == $p and .transfer.streams == {asked: 1, used: 1}'
 }
 
+@test "a parallel .part cut shorter than its record's chunks (by something else) is started over, byte-exact" {
+	start_slow_download 4
+	kill_when_done $((4 * CHUNK))
+	limits '{}'
+	truncate -s $((2 * CHUNK)) F.part
+	pdl --parallel 4
+	expect_status 0
+	cmp <(expected) F
+	jqe '.transfer.resumed_from == 0'
+}
+
 @test "the file changed between tries (new ETag): the resume restarts from zero, never splices" {
 	local mine=$BATS_TEST_TMPDIR/mine.dump
 	head -c 2000000 /dev/urandom >"$mine"
@@ -198,7 +209,8 @@ kill_when_done() {
 }
 
 @test "SIGINT (trapped) mid-download: 130 within a second, .part and its record kept, the next call completes" {
-	limits '{"rate": 131072}'
+	# 32 KiB/s per answer: still under way when the signal comes, even under valgrind
+	limits '{"rate": 32768}'
 	run --separate-stderr ubash '
 		trap "echo trapped >&2" INT
 		( sleep "$1"; echo "$EPOCHREALTIME" >"$2"; kill -INT $$ ) &

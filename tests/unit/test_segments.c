@@ -64,6 +64,9 @@ test_holes_and_prefix(void)
   ok(upg_segments_claim(&sg, 5, &first, &n) && first == 3 && n == 2, "a claim stops at a done chunk");
   ok(upg_segments_claim(&sg, 5, &first, &n) && first == 6 && n == 4, "the next claim skips it");
   ok(upg_segments_done_prefix(&sg) == 30, "the prefix ends at the first hole");
+  ok(upg_segments_done_end(&sg) == 60, "the last done chunk ends at 60");
+  upg_segments_mark_done(&sg, 9);
+  ok(upg_segments_done_end(&sg) == 95, "the short last chunk ends the file");
   upg_segments_free(&sg);
 }
 
