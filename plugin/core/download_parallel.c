@@ -23,9 +23,11 @@
 #define RUN_MAX 8
 /* Written chunks are made durable and recorded once this many are
  * waiting, or after CHECKPOINT_SECONDS: a kill redoes at most that much
- * plus the chunks in flight. */
-#define CHECKPOINT_CHUNKS 2
-#define CHECKPOINT_SECONDS 0.5
+ * plus the chunks in flight.  The fdatasync stops every stream while it
+ * runs (one thread): every 2 chunks cost a fifth of the throughput at
+ * 30 ms (bench/README.md), every 4 little. */
+#define CHECKPOINT_CHUNKS 4
+#define CHECKPOINT_SECONDS 1.0
 /* How long the loop waits for sockets before it looks at Ctrl-C again. */
 #define POLL_MS 100
 
