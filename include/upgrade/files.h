@@ -12,6 +12,12 @@
  * the server has answered, the same version (upg_partfile_version); a
  * .part of another origin is started over; a non-empty .part without a
  * record is not ours to destroy: refused unless --force.
+ *
+ * A parallel transfer opens its .part "segmented": no O_APPEND, bytes
+ * written at their offsets (upg_partfile_pwrite), and what is held is
+ * told by the record's "segments" (provenance.h version 2), not by the
+ * size.  A one-stream transfer that finds a segmented .part keeps only
+ * its done prefix.
  */
 #ifndef UPGRADE_FILES_H
 #define UPGRADE_FILES_H
@@ -33,6 +39,10 @@ typedef struct upg_partfile {
   off_t flushed;     /* bytes before this offset were handed to writeback */
   jv origin;         /* what this transfer fetches (provenance.h) */
   jv validators;     /* the recorded version of the bytes held, or null */
+  bool segmented;    /* opened by upg_partfile_open_segmented */
+  jv segments;       /* segmented: the recorded "segments", or null */
+  bool holes_ok;     /* a version 2 record is on disk: writes may leave holes */
+  off_t unhinted;    /* segmented: bytes written since the last writeback hint */
 } upg_partfile;
 
 /* Open PATH.part for the transfer ORIGIN (a JSON object, consumed; see
@@ -45,6 +55,29 @@ typedef struct upg_partfile {
 int upg_partfile_open(upg_partfile *pf, const upg_settings *s, const char *path, jv origin, bool force,
                       jv *doc);
 
+/* The same for a parallel transfer: the .part is opened without
+ * O_APPEND; pf->segments is the recorded "segments" of a version 2 record
+ * (the caller rebuilds its chunks from it), or null, when pf->end bytes
+ * are a contiguous prefix (a version 1 record, or none). */
+int upg_partfile_open_segmented(upg_partfile *pf, const upg_settings *s, const char *path, jv origin, bool force,
+                                jv *doc);
+/* Record SEGMENTS (consumed; upg_segments_to_jv) with the origin and the
+ * validators: a version 2 record, which must be on disk before any byte
+ * is written off the prefix.  0 or -1 (errno). */
+int upg_partfile_record_segments(upg_partfile *pf, jv segments);
+/* Write BUF at OFFSET of a segmented part file, whole (EINTR, short
+ * writes); pf->end becomes the highest byte written.  EINVAL for a write
+ * that would leave a hole unless a version 2 record is on disk.
+ * (upg_partfile_write appends to a segmented file too.)  0 or -1. */
+int upg_partfile_pwrite(upg_partfile *pf, const void *buf, size_t len, off_t offset);
+/* Back to one stream: a .part under a version 2 record keeps the done
+ * prefix of SEGMENTS (consumed) and gets a version 1 record; pf->end is
+ * then its size.  Nothing to do under a version 1 record.  0 or -1. */
+int upg_partfile_unsegment(upg_partfile *pf, jv segments);
+/* Make every byte written durable (fdatasync): before chunks are claimed
+ * done in the record.  0 or -1 (errno). */
+int upg_partfile_sync(upg_partfile *pf);
+
 enum upg_part_version {
   UPG_PART_SAME,      /* the bytes held (maybe none) continue this version */
   UPG_PART_RESTARTED  /* they were of another version: emptied */
@@ -55,7 +88,8 @@ enum upg_part_version {
  * An enum upg_part_version, or -1 with errno. */
 int upg_partfile_version(upg_partfile *pf, jv validators);
 /* Start again from zero with the version VALIDATORS (consumed), recorded
- * before any byte of it is written.  0 or -1 (errno). */
+ * before any byte of it is written (as a version 1 record: an empty file
+ * holds nothing, whatever the transfer).  0 or -1 (errno). */
 int upg_partfile_restart(upg_partfile *pf, jv validators);
 /* Cut the part file back to SIZE bytes (what an answer found bad had
  * added).  0 or -1 (errno). */

@@ -37,6 +37,7 @@ typedef struct upg_secrets {
 } upg_secrets;
 
 #define UPG_DEFAULT_URL "https://upgrade.odoo.com/database/v1"
+#define UPG_PARALLEL_MAX 16
 
 typedef struct upg_settings {
   const char *base_url;       /* API base, e.g. https://host/database/v1 */
@@ -53,6 +54,8 @@ typedef struct upg_settings {
   bool silent;                /* -s: no meter, no messages */
   bool progress;              /* a meter on stderr (the host decides) */
   bool verbose;               /* libcurl's trace on stderr, key redacted */
+  int parallel;               /* --parallel N: streams of a transfer, 1 to
+                               * UPG_PARALLEL_MAX; 0 = the core chooses */
 
   /* SSH / SFTP */
   const char *known_hosts;    /* NULL = ~/.ssh/known_hosts */

@@ -50,7 +50,7 @@ enum opt_id {
   O_KNOWN_HOSTS, O_ACCEPT_NEW, O_CONNECT_TIMEOUT, O_MAX_TIME, O_RETRY, O_RETRY_DELAY, O_SILENT,
   O_PROGRESS, O_VERBOSE, O_CONTRACT, O_EMAIL, O_TARGET, O_AIM, O_FILENAME, O_TIMEZONE, O_SSH_KEYS,
   O_IDENTITY, O_INTERVAL, O_TIMEOUT, O_WHAT, O_OUTPUT, O_FORCE, O_SFTP, O_CONTINUE, O_NEW, O_VERSION,
-  O_DATABASE, O_FILESTORE_FROM, O_DATA_DIR, O_JOBS, O_RESTORE_AS, O_NO_RESTORE, O_COUNT
+  O_DATABASE, O_FILESTORE_FROM, O_DATA_DIR, O_JOBS, O_RESTORE_AS, O_NO_RESTORE, O_PARALLEL, O_COUNT
 };
 
 struct option_spec {
@@ -63,6 +63,8 @@ struct option_spec {
 
 /* create's fields: needed by create, and by run unless it continues. */
 #define CREATE_CMDS (BIT(UPG_CMD_CREATE) | BIT(UPG_CMD_RUN))
+/* The transfers that can run several streams at once. */
+#define PARALLEL_CMDS (BIT(UPG_CMD_SFTP_PUT) | BIT(UPG_CMD_SFTP_GET) | BIT(UPG_CMD_DOWNLOAD) | BIT(UPG_CMD_RUN))
 /* dump and restore: PostgreSQL. */
 #define PG_CMDS (BIT(UPG_CMD_DUMP) | BIT(UPG_CMD_RESTORE))
 
@@ -111,6 +113,7 @@ static const struct option_spec options[O_COUNT] = {
   [O_JOBS] = { "jobs", 0, true, BIT(UPG_CMD_RESTORE) | BIT(UPG_CMD_RUN) },
   [O_RESTORE_AS] = { "restore-as", 0, true, BIT(UPG_CMD_RUN) },
   [O_NO_RESTORE] = { "no-restore", 0, false, BIT(UPG_CMD_RUN) },
+  [O_PARALLEL] = { "parallel", 0, true, PARALLEL_CMDS },
 };
 
 static int
@@ -252,6 +255,9 @@ apply(upg_cli *cli, enum opt_id id, const char *v)
   case O_JOBS:
     return parse_count(v, &cli->jobs) || cli->jobs < 1 || cli->jobs > 64
       ? usage(cli, "--jobs: '%s' is not a count from 1 to 64", v) : 0;
+  case O_PARALLEL:
+    return parse_count(v, &s->parallel) || s->parallel < 1 || s->parallel > UPG_PARALLEL_MAX
+      ? usage(cli, "--parallel: '%s' is not a count from 1 to %d", v, UPG_PARALLEL_MAX) : 0;
   case O_COUNT: break;
   }
   return 0;

@@ -23,7 +23,8 @@ char *upgrade_long_doc[] = {
   "  skip-test      skip the platform's tests; the dump is delivered",
   "  status         the request's status",
   "  wait [--interval S] [--timeout S]   poll until the request is final",
-  "  download [--what W] [-o FILE] [--force]   download a file of the request, resuming",
+  "  download [--what W] [-o FILE] [--force] [--parallel N]",
+  "                 download a file of the request, resuming",
   "  sftp-get [-o FILE]   download the upgraded dump over SFTP, resuming",
   "  run --contract C --email E --target T --aim A DUMP [-o FILE] [--sftp]   the whole job",
   "  run --database DB [--restore-as NEW | --no-restore] [--data-dir DIR] ...",
@@ -48,7 +49,8 @@ char *upgrade_long_doc[] = {
   "",
   "Common options: --cacert FILE, -k/--insecure, --known-hosts FILE,",
   "--accept-new-host-key, --connect-timeout S, --max-time S, --retry N,",
-  "--retry-delay S, -s/--silent, --progress, --verbose.",
+  "--retry-delay S, -s/--silent, --progress, --verbose.  Transfers (sftp-put,",
+  "sftp-get, download, run) take --parallel N: N streams at once (1 to 16).",
   "",
   "Exit status: 0 success; 1 the platform reported failures or the request",
   "failed; 2 usage or bad local input; 3 network, server or SSH fault; 4 wait",
@@ -93,7 +95,7 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "stderr.  A SERVER:ERROR answer or a network fault is retried.  Exit 0 for\n"
     "done/delivered, 1 for the others, 4 when --timeout runs out." },
   [UPG_CMD_DOWNLOAD] = {
-    "upgrade download [--what W] [-o|--output FILE] [--force]",
+    "upgrade download [--what W] [-o|--output FILE] [--force] [--parallel N]",
     "Download one of the request's files: W is upgraded-dump (default),\n"
     "upgraded-sql, notes, modules, original-dump or original-sql.  FILE defaults\n"
     "to upgraded_<filename> (upgraded_<filename>.sql, upgrade_notes_<id>.html,\n"
@@ -101,7 +103,11 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "Bytes go to FILE.part (mode 0600), resumed after an interruption only by\n"
     "the same request, file and server version (recorded in FILE.part.meta),\n"
     "renamed when complete and of the size announced.  An existing FILE, or a\n"
-    "FILE.part no download recorded, is kept unless --force." },
+    "FILE.part no download recorded, is kept unless --force.\n"
+    "--parallel N fetches N ranges at once (1 to 16; 1 is one stream); by\n"
+    "default one stream when under 64 MiB are left or the server is under\n"
+    "5 ms away, else 4.  Streams the server refuses are given up, the others\n"
+    "go on; the summary tells streams {asked, used}, in_flight, per_stream." },
   [UPG_CMD_SFTP_GET] = {
     "upgrade sftp-get [-o|--output FILE] [--force] [-i|--identity KEYFILE]",
     "Download upgraded_<filename> over SFTP to FILE (default the same name),\n"
@@ -168,6 +174,7 @@ static const char common_options[] =
   "  --cacert FILE, -k, --insecure   TLS trust as in curl (-k also allows http://)\n"
   "  --known-hosts FILE, --accept-new-host-key   SSH host-key trust\n"
   "  --connect-timeout S, --max-time S, --retry N, --retry-delay S\n"
+  "  --parallel N             transfers: N streams at once (default chosen)\n"
   "  -s, --silent, --progress, --verbose\n"
   "  -h, --help               this help\n";
 

@@ -15,6 +15,7 @@
 #include "upgrade/files.h"
 #include "upgrade/outcome.h"
 #include "upgrade/provenance.h"
+#include "upgrade/segments.h"
 
 static int
 file_error(jv *doc, const char *what, const char *path, int err)
@@ -40,7 +41,9 @@ open_error(jv *doc, const char *part_path, int err)
 static int
 open_part(upg_partfile *pf, struct stat *st, jv *doc)
 {
-  pf->fd = open(pf->part_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
+  /* Segmented: no O_APPEND, under which Linux's pwrite ignores its offset. */
+  int append = pf->segmented ? 0 : O_APPEND;
+  pf->fd = open(pf->part_path, O_WRONLY | O_CREAT | append | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0600);
   if (pf->fd < 0)
     return open_error(doc, pf->part_path, errno);
   if (fstat(pf->fd, st) != 0 || !S_ISREG(st->st_mode))
@@ -58,7 +61,79 @@ open_part(upg_partfile *pf, struct stat *st, jv *doc)
 static int
 record(upg_partfile *pf)
 {
+  pf->holes_ok = false;
   return upg_provenance_write(pf->part_path, upg_provenance_record(jv_copy(pf->origin), jv_copy(pf->validators)));
+}
+
+int
+upg_partfile_record_segments(upg_partfile *pf, jv segments)
+{
+  jv rec = upg_provenance_record_segments(jv_copy(pf->origin), jv_copy(pf->validators), segments);
+  if (upg_provenance_write(pf->part_path, rec) != 0)
+    return -1;
+  pf->holes_ok = true;
+  return 0;
+}
+
+/* A one-stream transfer adopts a segmented .part: only its done prefix
+ * (SEGS) is a contiguous prefix.  Each step leaves a true record on disk:
+ * first a version 2 record of the prefix alone, then the cut, then the
+ * version 1 record the cut file deserves.  The prefix's size, or -1. */
+static off_t
+cut_to_prefix(upg_partfile *pf, jv segs)
+{
+  upg_segments sg, only;
+  long long prefix = 0; /* a damaged record of ours: nothing in it is trusted */
+  int rc = 0;
+  if (upg_segments_from_jv(&sg, segs) == 0) {
+    prefix = upg_segments_done_prefix(&sg);
+    rc = upg_segments_init(&only, sg.size, sg.chunk);
+    if (rc == 0) {
+      upg_segments_done_before(&only, prefix);
+      rc = upg_partfile_record_segments(pf, upg_segments_to_jv(&only));
+      upg_segments_free(&only);
+    }
+    upg_segments_free(&sg);
+  }
+  if (rc != 0 || ftruncate(pf->fd, prefix) != 0 || record(pf) != 0)
+    return -1;
+  return prefix;
+}
+
+int
+upg_partfile_unsegment(upg_partfile *pf, jv segments)
+{
+  if (!pf->holes_ok) {
+    jv_free(segments);
+    return 0;
+  }
+  off_t prefix = cut_to_prefix(pf, segments);
+  if (prefix < 0)
+    return -1;
+  pf->end = pf->flushed = prefix;
+  if (pf->resume_from > prefix)
+    pf->resume_from = prefix;
+  return 0;
+}
+
+/* The bytes of the .part (SIZE of them) that REC, a record of this
+ * origin, vouches for: the prefix a one-stream transfer continues; for a
+ * segmented one, the record's segments go to pf->segments.  -1 on a
+ * write error. */
+static off_t
+held(upg_partfile *pf, jv rec, off_t size)
+{
+  jv segs = upg_provenance_segments(rec);
+  if (jv_get_kind(segs) != JV_KIND_OBJECT) {
+    jv_free(segs);
+    return size;
+  }
+  if (pf->segmented) {
+    pf->segments = segs;
+    pf->holes_ok = true;
+    return size;
+  }
+  return cut_to_prefix(pf, segs);
 }
 
 /* Decide what the bytes already in the .part (SIZE of them) are worth:
@@ -72,8 +147,12 @@ adopt(upg_partfile *pf, off_t size, bool force, jv *doc)
   bool same = ours && jv_equal(jv_object_get(jv_copy(rec), jv_string("origin")), jv_copy(pf->origin));
 
   if (same) {
-    jv v = jv_object_get(rec, jv_string("validators"));
+    jv v = jv_object_get(jv_copy(rec), jv_string("validators"));
     pf->validators = jv_get_kind(v) == JV_KIND_OBJECT ? v : (jv_free(v), jv_null());
+    size = held(pf, rec, size);
+    jv_free(rec);
+    if (size < 0)
+      return file_error(doc, "cannot write the record", pf->part_path, errno);
     pf->resume_from = pf->end = pf->flushed = size;
     pf->owned = true;
     return 0;
@@ -95,8 +174,9 @@ adopt(upg_partfile *pf, off_t size, bool force, jv *doc)
   return 0;
 }
 
-int
-upg_partfile_open(upg_partfile *pf, const upg_settings *s, const char *path, jv origin, bool force, jv *doc)
+static int
+open_mode(upg_partfile *pf, const upg_settings *s, const char *path, jv origin, bool force, bool segmented,
+          jv *doc)
 {
   struct stat st;
 
@@ -105,6 +185,8 @@ upg_partfile_open(upg_partfile *pf, const upg_settings *s, const char *path, jv 
   pf->fd = -1;
   pf->origin = origin;
   pf->validators = jv_null();
+  pf->segments = jv_null();
+  pf->segmented = segmented;
   if (lstat(path, &st) == 0) {
     if (!force) {
       upg_partfile_abandon(pf);
@@ -128,6 +210,19 @@ upg_partfile_open(upg_partfile *pf, const upg_settings *s, const char *path, jv 
   if (status || (status = adopt(pf, st.st_size, force, doc)))
     upg_partfile_abandon(pf);
   return status;
+}
+
+int
+upg_partfile_open(upg_partfile *pf, const upg_settings *s, const char *path, jv origin, bool force, jv *doc)
+{
+  return open_mode(pf, s, path, origin, force, false, doc);
+}
+
+int
+upg_partfile_open_segmented(upg_partfile *pf, const upg_settings *s, const char *path, jv origin, bool force,
+                            jv *doc)
+{
+  return open_mode(pf, s, path, origin, force, true, doc);
 }
 
 int
@@ -171,14 +266,15 @@ upg_partfile_version(upg_partfile *pf, jv validators)
 /* Dirty bytes allowed to pile up before their writeback is started. */
 #define WRITE_BEHIND (8L * 1024 * 1024)
 
-/* Write all of BUF to FD, retrying on EINTR and short writes; *done
- * counts what was written, also when a later piece fails.  0 or -1. */
+/* Write all of BUF to FD -- at its position, or at offset AT when AT >= 0
+ * -- retrying on EINTR and short writes; *done counts what was written,
+ * also when a later piece fails.  0 or -1. */
 static int
-write_counting(int fd, const void *buf, size_t len, off_t *done)
+write_counting(int fd, const void *buf, size_t len, off_t at, off_t *done)
 {
   const char *p = buf;
   while (len > 0) {
-    ssize_t n = write(fd, p, len);
+    ssize_t n = at < 0 ? write(fd, p, len) : pwrite(fd, p, len, at);
     if (n < 0 && errno == EINTR)
       continue;
     if (n < 0)
@@ -186,6 +282,8 @@ write_counting(int fd, const void *buf, size_t len, off_t *done)
     p += n;
     len -= (size_t)n;
     *done += n;
+    if (at >= 0)
+      at += n;
   }
   return 0;
 }
@@ -193,7 +291,8 @@ write_counting(int fd, const void *buf, size_t len, off_t *done)
 int
 upg_partfile_write(upg_partfile *pf, const void *buf, size_t len)
 {
-  if (write_counting(pf->fd, buf, len, &pf->end) != 0)
+  /* Segmented: no O_APPEND, so at the end explicitly. */
+  if (write_counting(pf->fd, buf, len, pf->segmented ? pf->end : -1, &pf->end) != 0)
     return -1;
 #ifdef SYNC_FILE_RANGE_WRITE
   /* The commit must fsync (a renamed dump has to be complete even after a
@@ -206,6 +305,38 @@ upg_partfile_write(upg_partfile *pf, const void *buf, size_t len)
   }
 #endif
   return 0;
+}
+
+int
+upg_partfile_pwrite(upg_partfile *pf, const void *buf, size_t len, off_t offset)
+{
+  /* Under a version 1 record, only the prefix may grow: it would call
+   * holes part of it. */
+  if (!pf->segmented || (!pf->holes_ok && offset != pf->end)) {
+    errno = EINVAL;
+    return -1;
+  }
+  off_t done = 0;
+  int rc = write_counting(pf->fd, buf, len, offset, &done);
+  pf->unhinted += done;
+  if (offset + done > pf->end)
+    pf->end = offset + done;
+  if (rc != 0)
+    return -1;
+#ifdef SYNC_FILE_RANGE_WRITE
+  /* As upg_partfile_write: start the writeback as we go (a hint). */
+  if (pf->unhinted >= WRITE_BEHIND) {
+    (void)sync_file_range(pf->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+    pf->unhinted = 0;
+  }
+#endif
+  return 0;
+}
+
+int
+upg_partfile_sync(upg_partfile *pf)
+{
+  return fdatasync(pf->fd) != 0 && errno != EINVAL ? -1 : 0;
 }
 
 int
@@ -257,7 +388,8 @@ upg_partfile_abandon(upg_partfile *pf)
   pf->path = pf->part_path = NULL;
   jv_free(pf->origin);
   jv_free(pf->validators);
-  pf->origin = pf->validators = jv_null();
+  jv_free(pf->segments);
+  pf->origin = pf->validators = pf->segments = jv_null();
 }
 
 int
@@ -310,7 +442,7 @@ int
 upg_write_all(int fd, const void *buf, size_t len)
 {
   off_t done = 0;
-  return write_counting(fd, buf, len, &done);
+  return write_counting(fd, buf, len, -1, &done);
 }
 
 /* Make a rename in PATH's directory durable: fsync the directory. */

@@ -55,10 +55,14 @@ upg_provenance_read(const char *part_path)
     goto refuse;
   jv version = jv_object_get(jv_copy(record), jv_string("version"));
   jv origin = jv_object_get(jv_copy(record), jv_string("origin"));
-  bool ok = jv_get_kind(version) == JV_KIND_NUMBER && jv_number_value(version) == UPG_PROVENANCE_VERSION
-            && jv_get_kind(origin) == JV_KIND_OBJECT;
+  jv segments = jv_object_get(jv_copy(record), jv_string("segments"));
+  double v = jv_get_kind(version) == JV_KIND_NUMBER ? jv_number_value(version) : 0;
+  bool ok = jv_get_kind(origin) == JV_KIND_OBJECT
+            && (v == UPG_PROVENANCE_VERSION
+                || (v == UPG_PROVENANCE_SEGMENTED && jv_get_kind(segments) == JV_KIND_OBJECT));
   jv_free(version);
   jv_free(origin);
+  jv_free(segments);
   if (ok)
     return record;
 refuse:
@@ -93,6 +97,22 @@ upg_provenance_record(jv origin, jv validators)
 {
   return JV_OBJECT(jv_string("version"), jv_number(UPG_PROVENANCE_VERSION), jv_string("origin"), origin,
                    jv_string("validators"), validators);
+}
+
+jv
+upg_provenance_record_segments(jv origin, jv validators, jv segments)
+{
+  return JV_OBJECT(jv_string("version"), jv_number(UPG_PROVENANCE_SEGMENTED), jv_string("origin"), origin,
+                   jv_string("validators"), validators, jv_string("segments"), segments);
+}
+
+jv
+upg_provenance_segments(jv record)
+{
+  jv version = jv_object_get(jv_copy(record), jv_string("version"));
+  bool segmented = jv_get_kind(version) == JV_KIND_NUMBER && jv_number_value(version) == UPG_PROVENANCE_SEGMENTED;
+  jv_free(version);
+  return segmented ? jv_object_get(jv_copy(record), jv_string("segments")) : jv_null();
 }
 
 /* FIELD is in both A and B and equal, or in neither.  *both says whether

@@ -15,6 +15,12 @@ the sch_netem module, which containers often lack.)
 It reads as fast as the sender writes, so it adds latency without limiting
 bandwidth: what it measures is the application's own pipelining, which is
 what the SFTP request windows control.
+
+With --window BYTES it keeps at most BYTES in flight each way -- read and
+not yet "acknowledged", a delay after it was passed on -- and keeps the
+kernel's socket buffers small, as a TCP window of that size would on a real
+link: one connection then carries at most BYTES per round trip, which is
+what several parallel connections (download --parallel) overcome.
 """
 import argparse
 import collections
@@ -24,20 +30,31 @@ import threading
 import time
 
 
-def pump(src, dst, delay):
-    """Copy src to dst, each chunk DELAY seconds after it was read."""
+def pump(src, dst, delay, window=0):
+    """Copy src to dst, each chunk DELAY seconds after it was read, with at
+    most WINDOW bytes held (0: no limit)."""
     queue = collections.deque()
     ready = threading.Condition()
+    held = [0]
+    acks = collections.deque()  # (when the sender would see it acknowledged, bytes)
 
     def reader():
         while True:
+            with ready:
+                while window and held[0] >= window:
+                    now = time.monotonic()
+                    while acks and acks[0][0] <= now:
+                        held[0] -= acks.popleft()[1]
+                    if held[0] >= window:
+                        ready.wait(acks[0][0] - now if acks else None)
             try:
-                data = src.recv(256 * 1024)
+                data = src.recv(min(256 * 1024, window) if window else 256 * 1024)
             except OSError:
                 data = b""
             with ready:
                 queue.append((time.monotonic() + delay, data))
-                ready.notify()
+                held[0] += len(data)
+                ready.notify_all()
             if not data:
                 return
 
@@ -60,9 +77,13 @@ def pump(src, dst, delay):
             dst.sendall(data)
         except OSError:
             return
+        if window:  # a window frees up a round trip after its bytes were sent
+            with ready:
+                acks.append((time.monotonic() + delay, len(data)))
+                ready.notify_all()
 
 
-def serve(conn, target_port, delay):
+def serve(conn, target_port, delay, window=0):
     try:
         up = socket.create_connection(("127.0.0.1", target_port))
     except OSError:
@@ -70,9 +91,12 @@ def serve(conn, target_port, delay):
         return
     for s in (conn, up):
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    there = threading.Thread(target=pump, args=(conn, up, delay), daemon=True)
+        if window:  # the kernel's buffers would widen the window
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+    there = threading.Thread(target=pump, args=(conn, up, delay, window), daemon=True)
     there.start()
-    pump(up, conn, delay)
+    pump(up, conn, delay, window)
     there.join()
     conn.close()
     up.close()
@@ -83,6 +107,8 @@ def main():
     ap.add_argument("--target-port", type=int, required=True)
     ap.add_argument("--delay-ms", type=float, required=True)
     ap.add_argument("--port-file", required=True)
+    ap.add_argument("--window", type=int, default=0,
+                    help="bytes in flight each way at most (0: no limit)")
     args = ap.parse_args()
     lsock = socket.socket()
     lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -93,7 +119,8 @@ def main():
     os.replace(args.port_file + ".tmp", args.port_file)
     while True:
         conn, _ = lsock.accept()
-        threading.Thread(target=serve, args=(conn, args.target_port, args.delay_ms / 1000.0),
+        threading.Thread(target=serve, args=(conn, args.target_port, args.delay_ms / 1000.0,
+                                             args.window),
                          daemon=True).start()
 
 

@@ -74,6 +74,12 @@ main(void)
   ok(parse(&c, "download", "--what", "original-sql", "-o", "x.sql", "--force", NULL) == 0
      && strcmp(c.what, "original-sql") == 0 && strcmp(c.output, "x.sql") == 0 && c.force, "download options");
   refused("unknown --what", "--what", parse(&c, "download", "--what", "everything", NULL), &c);
+  ok(parse(&c, "download", NULL) == 0 && c.settings.parallel == 0, "no --parallel: the core chooses (0)");
+  ok(parse(&c, "download", "--parallel", "4", NULL) == 0 && c.settings.parallel == 4, "download --parallel 4");
+  ok(parse(&c, "sftp-get", "--parallel=16", NULL) == 0 && c.settings.parallel == 16, "sftp-get --parallel=16");
+  refused("--parallel 0", "--parallel", parse(&c, "download", "--parallel", "0", NULL), &c);
+  refused("--parallel 17", "--parallel", parse(&c, "download", "--parallel", "17", NULL), &c);
+  refused("--parallel on status", "does not apply", parse(&c, "status", "--parallel", "2", NULL), &c);
 
   refused("unknown option", "--frobnicate", parse(&c, "status", "--frobnicate", NULL), &c);
   refused("unknown short option", "-Z", parse(&c, "status", "-Z", NULL), &c);

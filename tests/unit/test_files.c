@@ -15,6 +15,7 @@
 #include "tap.h"
 #include "upgrade/files.h"
 #include "upgrade/provenance.h"
+#include "upgrade/segments.h"
 
 #define MIB (1024L * 1024)
 
@@ -232,7 +233,7 @@ test_origin(void)
   jv_free(doc);
   doc = jv_null();
   int fd = open(in_dir("o.part.meta"), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-  ok(fd >= 0 && write(fd, "{\"version\": 2, \"origin\": {\"request\": \"A\"}}", 43) == 43 && close(fd) == 0,
+  ok(fd >= 0 && write(fd, "{\"version\": 3, \"origin\": {\"request\": \"A\"}}", 43) == 43 && close(fd) == 0,
      "(set-up: a record of a version we do not know)");
   ok(open_part(&pf, "o", "A", false, &doc) == 2, "is no record: refused too");
   jv_free(doc);
@@ -280,6 +281,91 @@ test_partial_write(void)
      "abandoned: they stay, to resume");
 }
 
+/* Write the pattern's bytes [FROM, TO) at their offsets. */
+static int
+pwrite_pattern(upg_partfile *pf, long from, long to)
+{
+  static unsigned char buf[64 * 1024];
+  for (long at = from; at < to;) {
+    long n = to - at < (long)sizeof buf ? to - at : (long)sizeof buf;
+    for (long i = 0; i < n; i++)
+      buf[i] = byte_at(at + i);
+    if (upg_partfile_pwrite(pf, buf, (size_t)n, at) != 0)
+      return -1;
+    at += n;
+  }
+  return 0;
+}
+
+static const char *
+record_version(const char *name)
+{
+  static char text[16];
+  char part[256];
+  snprintf(part, sizeof part, "%s", in_dir(name));
+  jv rec = upg_provenance_read(part);
+  jv v = jv_is_valid(rec) ? jv_object_get(rec, jv_string("version")) : (jv_free(rec), jv_null());
+  snprintf(text, sizeof text, "%g", jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1.0);
+  jv_free(v);
+  return text;
+}
+
+/* A parallel transfer's .part: holes only under a version 2 record, the
+ * record's segments handed back on resume, and a one-stream transfer
+ * keeping only the done prefix. */
+static void
+test_segmented(void)
+{
+  upg_partfile pf;
+  upg_segments sg;
+  jv doc = jv_null();
+  const long chunk = 64 * 1024, size = 10 * chunk;
+
+  ok(upg_partfile_open_segmented(&pf, &settings, in_dir("seg"), origin("A"), false, &doc) == 0, "open segmented");
+  ok(pwrite_pattern(&pf, 3 * chunk, 4 * chunk) == -1 && errno == EINVAL,
+     "a write off the prefix is refused before a version 2 record");
+  upg_partfile_restart(&pf, parse("{\"size\":655360}"));
+  upg_segments_init(&sg, size, chunk);
+  ok(upg_partfile_record_segments(&pf, upg_segments_to_jv(&sg)) == 0, "record the segments");
+  is_str(record_version("seg.part"), "2", "the record is version 2");
+  ok(pwrite_pattern(&pf, 3 * chunk, 4 * chunk) == 0 && pwrite_pattern(&pf, 0, 2 * chunk) == 0
+     && pwrite_pattern(&pf, 6 * chunk, 7 * chunk) == 0 && pf.end == 7 * chunk, "write chunks 0, 1, 3 and 6");
+  upg_segments_written(&sg, 0);
+  upg_segments_written(&sg, 1);
+  upg_segments_written(&sg, 3);
+  upg_segments_written(&sg, 6);
+  ok(upg_partfile_sync(&pf) == 0 && upg_segments_settle(&sg) == 4, "sync, then they are done");
+  upg_partfile_record_segments(&pf, upg_segments_to_jv(&sg));
+  upg_segments_free(&sg);
+  upg_partfile_abandon(&pf);
+
+  ok(upg_partfile_open_segmented(&pf, &settings, in_dir("seg"), origin("A"), false, &doc) == 0
+     && upg_segments_from_jv(&sg, jv_copy(pf.segments)) == 0 && upg_segments_done_bytes(&sg) == 4 * chunk
+     && sg.state[3] == UPG_CHUNK_DONE && sg.state[2] == UPG_CHUNK_TODO,
+     "a segmented resume gets the recorded chunks back");
+  ok(pwrite_pattern(&pf, 2 * chunk, 3 * chunk) == 0, "and may write at once (its record is version 2)");
+  upg_segments_written(&sg, 2);
+  upg_partfile_sync(&pf);
+  upg_segments_settle(&sg);
+  upg_partfile_record_segments(&pf, upg_segments_to_jv(&sg));
+  upg_segments_free(&sg);
+  upg_partfile_abandon(&pf);
+
+  ok(open_part(&pf, "seg", "A", false, &doc) == 0 && pf.end == 4 * chunk && pf.resume_from == 4 * chunk
+     && jv_get_kind(pf.segments) == JV_KIND_NULL, "a one-stream resume keeps the done prefix (chunks 0-3)");
+  ok(size_of(in_dir("seg.part")) == 4 * chunk && pattern_matches(in_dir("seg.part"), 4 * chunk),
+     "the file is cut to it, byte-exact");
+  is_str(record_version("seg.part"), "1", "and its record is version 1 again");
+  upg_partfile_abandon(&pf);
+
+  ok(upg_partfile_open_segmented(&pf, &settings, in_dir("seg"), origin("A"), false, &doc) == 0
+     && jv_get_kind(pf.segments) == JV_KIND_NULL && pf.end == 4 * chunk,
+     "a segmented open of a one-stream .part: no segments, the prefix in end");
+  ok(pwrite_pattern(&pf, 8 * chunk, 9 * chunk) == -1, "no hole before its version 2 record");
+  upg_partfile_abandon(&pf);
+  jv_free(doc);
+}
+
 int
 main(void)
 {
@@ -295,8 +381,9 @@ main(void)
   test_origin();
   test_fifo_and_lock();
   test_partial_write();
+  test_segmented();
   const char *names[] = { "exists", "link.part", "elsewhere", "dump", "again", "o.part", "o.part.meta",
-                          "fifo.part", "limited.part", "limited.part.meta" };
+                          "fifo.part", "limited.part", "limited.part.meta", "seg.part", "seg.part.meta" };
   for (size_t i = 0; i < sizeof names / sizeof *names; i++)
     unlink(in_dir(names[i]));
   rmdir(dir);

@@ -1,0 +1,238 @@
+/* segments.c -- the chunks of a parallel transfer (see segments.h). */
+#include "config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "upgrade/segments.h"
+
+/* Past this a record is not ours (8 MiB chunks: 128 TiB); it also bounds
+ * what a damaged record can make us allocate. */
+#define MAX_CHUNKS ((size_t)1 << 24)
+/* Sizes beyond 2^53 would not survive a JSON number. */
+#define MAX_BYTES 9007199254740992.0
+
+int
+upg_segments_init(upg_segments *sg, long long size, long long chunk)
+{
+  memset(sg, 0, sizeof *sg);
+  if (size < 0 || chunk <= 0 || (double)size > MAX_BYTES)
+    return -1;
+  long long count = size / chunk + (size % chunk != 0);
+  if ((unsigned long long)count > MAX_CHUNKS)
+    return -1;
+  sg->state = calloc(count ? (size_t)count : 1, 1); /* calloc: all TODO */
+  if (!sg->state)
+    return -1;
+  sg->size = size;
+  sg->chunk = chunk;
+  sg->count = (size_t)count;
+  return 0;
+}
+
+void
+upg_segments_free(upg_segments *sg)
+{
+  free(sg->state);
+  memset(sg, 0, sizeof *sg);
+}
+
+long long
+upg_segments_start(const upg_segments *sg, size_t i)
+{
+  return (long long)i * sg->chunk;
+}
+
+long long
+upg_segments_length(const upg_segments *sg, size_t i)
+{
+  long long start = upg_segments_start(sg, i);
+  return sg->size - start < sg->chunk ? sg->size - start : sg->chunk;
+}
+
+size_t
+upg_segments_index(const upg_segments *sg, long long offset)
+{
+  return (size_t)(offset / sg->chunk);
+}
+
+bool
+upg_segments_claim(upg_segments *sg, size_t max, size_t *first, size_t *n)
+{
+  size_t i = 0;
+  while (i < sg->count && sg->state[i] != UPG_CHUNK_TODO)
+    i++;
+  if (i == sg->count || max == 0)
+    return false;
+  *first = i;
+  for (*n = 0; i < sg->count && *n < max && sg->state[i] == UPG_CHUNK_TODO; i++, (*n)++)
+    sg->state[i] = UPG_CHUNK_CLAIMED;
+  return true;
+}
+
+void
+upg_segments_release(upg_segments *sg, size_t first, size_t n)
+{
+  for (size_t i = first; i < first + n && i < sg->count; i++)
+    if (sg->state[i] == UPG_CHUNK_CLAIMED)
+      sg->state[i] = UPG_CHUNK_TODO;
+}
+
+void
+upg_segments_written(upg_segments *sg, size_t i)
+{
+  if (i < sg->count && sg->state[i] != UPG_CHUNK_DONE)
+    sg->state[i] = UPG_CHUNK_WRITTEN;
+}
+
+size_t
+upg_segments_settle(upg_segments *sg)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < sg->count; i++)
+    if (sg->state[i] == UPG_CHUNK_WRITTEN) {
+      sg->state[i] = UPG_CHUNK_DONE;
+      n++;
+    }
+  return n;
+}
+
+void
+upg_segments_mark_done(upg_segments *sg, size_t i)
+{
+  if (i < sg->count)
+    sg->state[i] = UPG_CHUNK_DONE;
+}
+
+void
+upg_segments_done_before(upg_segments *sg, long long offset)
+{
+  for (size_t i = 0; i < sg->count && upg_segments_start(sg, i) + upg_segments_length(sg, i) <= offset; i++)
+    sg->state[i] = UPG_CHUNK_DONE;
+}
+
+size_t
+upg_segments_todo(const upg_segments *sg)
+{
+  size_t n = 0;
+  for (size_t i = 0; i < sg->count; i++)
+    n += sg->state[i] == UPG_CHUNK_TODO;
+  return n;
+}
+
+long long
+upg_segments_done_bytes(const upg_segments *sg)
+{
+  long long bytes = 0;
+  for (size_t i = 0; i < sg->count; i++)
+    if (sg->state[i] == UPG_CHUNK_DONE)
+      bytes += upg_segments_length(sg, i);
+  return bytes;
+}
+
+long long
+upg_segments_done_prefix(const upg_segments *sg)
+{
+  size_t i = 0;
+  while (i < sg->count && sg->state[i] == UPG_CHUNK_DONE)
+    i++;
+  return i == sg->count ? sg->size : upg_segments_start(sg, i);
+}
+
+long long
+upg_segments_done_end(const upg_segments *sg)
+{
+  for (size_t i = sg->count; i > 0; i--)
+    if (sg->state[i - 1] == UPG_CHUNK_DONE)
+      return upg_segments_start(sg, i - 1) + upg_segments_length(sg, i - 1);
+  return 0;
+}
+
+bool
+upg_segments_complete(const upg_segments *sg)
+{
+  for (size_t i = 0; i < sg->count; i++)
+    if (sg->state[i] != UPG_CHUNK_DONE)
+      return false;
+  return true;
+}
+
+jv
+upg_segments_to_jv(const upg_segments *sg)
+{
+  jv runs = jv_array();
+  for (size_t i = 0; i < sg->count;) {
+    if (sg->state[i] != UPG_CHUNK_DONE) {
+      i++;
+      continue;
+    }
+    size_t first = i;
+    while (i < sg->count && sg->state[i] == UPG_CHUNK_DONE)
+      i++;
+    runs = jv_array_append(runs, JV_ARRAY(jv_number((double)first), jv_number((double)i)));
+  }
+  return JV_OBJECT(jv_string("size"), jv_number((double)sg->size), jv_string("chunk"),
+                   jv_number((double)sg->chunk), jv_string("done"), runs);
+}
+
+/* FIELD of OBJ as a whole number from LOW to HIGH, else -1. */
+static double
+whole(jv obj, const char *field, double low, double high)
+{
+  jv v = jv_object_get(jv_copy(obj), jv_string(field));
+  double x = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1;
+  jv_free(v);
+  return x >= low && x <= high && x == floor(x) ? x : -1;
+}
+
+/* Element I of the pair RUN as a whole number, else -1. */
+static double
+pair_at(jv run, int i)
+{
+  jv v = jv_array_get(jv_copy(run), i);
+  double x = jv_get_kind(v) == JV_KIND_NUMBER ? jv_number_value(v) : -1;
+  jv_free(v);
+  return x >= 0 && x == floor(x) ? x : -1;
+}
+
+/* Mark the runs of RUNS done; false when one is malformed, out of order
+ * or past the end. */
+static bool
+mark_runs(upg_segments *sg, jv runs)
+{
+  double after = 0; /* each run starts at or after the previous end */
+  jv_array_foreach(runs, k, run) {
+    bool good = jv_get_kind(run) == JV_KIND_ARRAY && jv_array_length(jv_copy(run)) == 2;
+    double first = good ? pair_at(run, 0) : -1, end = good ? pair_at(run, 1) : -1;
+    jv_free(run);
+    if (first < after || end <= first || end > (double)sg->count)
+      return false;
+    for (size_t i = (size_t)first; i < (size_t)end; i++)
+      sg->state[i] = UPG_CHUNK_DONE;
+    after = end;
+    (void)k;
+  }
+  return true;
+}
+
+int
+upg_segments_from_jv(upg_segments *sg, jv record)
+{
+  memset(sg, 0, sizeof *sg);
+  int rc = -1;
+  if (jv_get_kind(record) != JV_KIND_OBJECT)
+    goto out;
+  double size = whole(record, "size", 0, MAX_BYTES), chunk = whole(record, "chunk", 1, MAX_BYTES);
+  jv runs = jv_object_get(jv_copy(record), jv_string("done"));
+  if (size >= 0 && chunk >= 1 && jv_get_kind(runs) == JV_KIND_ARRAY
+      && upg_segments_init(sg, (long long)size, (long long)chunk) == 0) {
+    rc = mark_runs(sg, runs) ? 0 : -1;
+    if (rc)
+      upg_segments_free(sg);
+  }
+  jv_free(runs);
+out:
+  jv_free(record);
+  return rc;
+}
