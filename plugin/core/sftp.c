@@ -300,23 +300,30 @@ upload_point(upg_ssh *c, LIBSSH2_SFTP_HANDLE **h, int fd, const char *local, con
 
 /* ------------------------------------------------------------ streams */
 
-/* Below this many bytes to move, one stream: the extra handshakes would
- * cost more than they bring. */
-#define PARALLEL_MIN_BYTES (64LL * 1024 * 1024)
+/* Below this many bytes to move, one stream: the extra sessions are
+ * opened one after the other (handshake, host key, authentication), which
+ * costs more than they bring on a small file. */
+#define PARALLEL_MIN_BYTES (256LL * 1024 * 1024)
+/* A round trip shorter than this is loopback or a LAN: one stream. */
+#define PARALLEL_MIN_RTT 0.005
+#define PARALLEL_DEFAULT 4
 /* Per stream in flight when there are several: N streams share the
  * budget, so that the default stays within its memory bound. */
-#define STREAM_PUT_MAX (1024L * 1024)
+#define STREAM_PUT_MAX (512L * 1024)
 #define STREAM_GET_MAX (512L * 1024)
 
 /* The streams to use: --parallel N, else from the bytes to move and the
- * round trip (README, "Parallel transfers"): 1 for small files; 4 on
- * loopback or a LAN, where the gain is CPU (libssh2's crypto takes a core
- * per session); 8 on a long link, where each stream is capped by the
- * server's channel window over the round trip.  Never more than chunks. */
+ * round trip (README, "Parallel transfers"; measured in bench/README.md):
+ * one on loopback or a LAN, where one stream is as fast on two shared
+ * cores, and for files under 256 MiB; 4 on a long link, where one stream
+ * is capped by the server's channel window over the round trip.  Never
+ * more than chunks. */
 static int
 streams_for(const upg_settings *s, long long todo, size_t chunks, double rtt)
 {
-  int n = s->parallel > 0 ? s->parallel : todo < PARALLEL_MIN_BYTES ? 1 : rtt < 0.005 ? 4 : 8;
+  int n = s->parallel > 0                                          ? s->parallel
+        : todo < PARALLEL_MIN_BYTES || rtt < PARALLEL_MIN_RTT ? 1
+                                                                   : PARALLEL_DEFAULT;
   if ((size_t)n > chunks)
     n = chunks ? (int)chunks : 1;
   return n;

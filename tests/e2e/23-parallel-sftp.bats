@@ -62,3 +62,161 @@ streams_agree() {
 		[[ $(file_mode "got.$n") == 600 && ! -e got.$n.part && ! -e got.$n.part.meta ]]
 	done
 }
+
+@test "the default on loopback and for a small file is one stream, today's transfer" {
+	api_create
+	run --separate-stderr ucall 'upgrade sftp-put "$@" "$HARNESS_DIR/par.dump"' "${SSH[@]}"
+	expect_status 0
+	streams_agree 1
+	cmp "$HARNESS_DIR/par.dump" "$(shared)"
+	get_request
+	run --separate-stderr ucall 'upgrade sftp-get "$@" -o got' "${SSH[@]}"
+	expect_status 0
+	streams_agree 1
+	cmp <(upgraded) got
+}
+
+# ------------------------------------------------ through the forwarder
+
+# via_proxy ARGS…: tests/lib/delay_proxy.py between the builtin and sshd
+# with ARGS; request_sftp_access then hands out its port.
+via_proxy() {
+	"$HARNESS_PYTHON" "$BATS_TEST_DIRNAME/../lib/delay_proxy.py" --target-port "$SSHD_PORT" \
+		--port-file proxy.port "$@" </dev/null >proxy.log 2>&1 3>&- &
+	harness_track delay_proxy $!
+	for ((i = 0; i < 100; i++)); do [[ -s proxy.port ]] && break; sleep 0.05; done
+	PROXY_PORT=$(<proxy.port)
+	printf '[127.0.0.1]:%s %s\n' "$PROXY_PORT" "$(cut -d' ' -f1,2 "$SSHD_HOSTKEY_PUB")" >>kh
+	emulator_curl /_emulator/sftp_port -H 'Content-Type: application/json' \
+		-d "{\"port\": $PROXY_PORT}" -o /dev/null
+}
+
+teardown() {
+	# request_sftp_access hands out sshd's own port again
+	emulator_curl /_emulator/sftp_port -H 'Content-Type: application/json' \
+		-d "{\"port\": $SSHD_PORT}" -o /dev/null
+}
+
+@test "a server that takes 2 sessions of 4: the transfer goes on over 2, says so, byte-exact" {
+	via_proxy --delay-ms 0 --max-connections 2
+	api_create
+	run --separate-stderr ucall 'upgrade sftp-put "$@" "$HARNESS_DIR/par.dump"' --parallel 4 "${SSH[@]}"
+	expect_status 0
+	jqe '.transfer.streams == {"asked": 4, "used": 2} and (.transfer.per_stream | add) == .transfer.bytes'
+	stderr_has "could not connect"
+	cmp "$HARNESS_DIR/par.dump" "$(shared)"
+	get_request
+	run --separate-stderr ucall 'upgrade sftp-get "$@" -o got' --parallel 4 "${SSH[@]}"
+	expect_status 0
+	jqe '.transfer.streams == {"asked": 4, "used": 2}'
+	cmp <(upgraded) got
+}
+
+@test "one stream's connection cut mid-transfer: the others take its chunks over, byte-exact" {
+	# the second connection dies after 1 MiB from the server (get) ...
+	via_proxy --delay-ms 0 --rate-kib 2048 --drop-conn 2 --drop-after 1048576
+	get_request
+	run --separate-stderr ucall 'upgrade sftp-get "$@" -o got' --parallel 3 "${SSH[@]}"
+	expect_status 0
+	# bytes: what moved, including the part of a chunk the cut stream had
+	# fetched and another fetched again
+	jqe '.transfer.streams.used == 3 and (.transfer.per_stream | add) == .transfer.bytes
+		and .transfer.bytes >= .transfer.size and .transfer.per_stream[1] > 0'
+	stderr_has "stream 2 of 3 failed"
+	cmp <(upgraded) got
+}
+
+# kill_shell PID: SIGKILL the shell ubash started as PID (and the wrappers
+# around it) at once, as a power cut would.
+kill_shell() {
+	kill -KILL $(harness_descendants "$1") "$1" 2>/dev/null
+	wait "$1" || true
+}
+
+# wait_for_chunks RECORD: until RECORD lists a done chunk (≤ 30 s)
+wait_for_chunks() {
+	for ((i = 0; i < 600; i++)); do
+		[[ -f $1 ]] && jq -e '.segments.done | length > 0' "$1" >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+@test "SIGKILL of the shell mid-put: the next put sends only the chunks missing, byte-exact" {
+	via_proxy --delay-ms 5 --rate-kib 1024
+	api_create
+	cp "$HARNESS_DIR/par.dump" mine.dump
+	ubash 'upgrade sftp-put "$@" mine.dump -s' --parallel 4 "${SSH[@]}" >put.out 2>put.err &
+	pid=$!
+	wait_for_chunks mine.dump.sftp-put.meta
+	kill_shell "$pid"
+	done_before=$(jq '.segments.chunk as $c | [.segments.done[] | .[1] - .[0]] | add * $c' mine.dump.sftp-put.meta)
+	(( done_before > 0 && done_before < SIZE ))
+	run --separate-stderr ucall 'upgrade sftp-put "$@" mine.dump' --parallel 4 "${SSH[@]}"
+	expect_status 0
+	jqe --argjson d "$done_before" '.transfer.resumed_from >= $d and .transfer.resumed_from < .transfer.size
+		and .transfer.bytes == .transfer.size - .transfer.resumed_from
+		and (.transfer.per_stream | add) == .transfer.bytes'
+	cmp mine.dump "$(shared)"
+	[[ ! -e mine.dump.sftp-put.meta ]]
+}
+
+@test "SIGKILL of the shell mid-get: the next get fetches only the chunks missing, byte-exact" {
+	via_proxy --delay-ms 5 --rate-kib 1024
+	get_request
+	ubash 'upgrade sftp-get "$@" -o got -s' --parallel 4 "${SSH[@]}" >get.out 2>get.err &
+	pid=$!
+	wait_for_chunks got.part.meta
+	kill_shell "$pid"
+	jq -e '.version == 2' got.part.meta
+	run --separate-stderr ucall 'upgrade sftp-get "$@" -o got' --parallel 4 "${SSH[@]}"
+	expect_status 0
+	jqe '.transfer.resumed_from > 0 and .transfer.resumed_from < .transfer.size
+		and .transfer.bytes == .transfer.size - .transfer.resumed_from'
+	cmp <(upgraded) got
+	[[ ! -e got.part && ! -e got.part.meta ]]
+}
+
+@test "a remote file changed between tries is fetched again from zero, never spliced" {
+	via_proxy --delay-ms 5 --rate-kib 1024
+	get_request
+	ubash 'upgrade sftp-get "$@" -o got -s' --parallel 4 "${SSH[@]}" >get.out 2>get.err &
+	pid=$!
+	wait_for_chunks got.part.meta
+	kill_shell "$pid"
+	# the same size, other bytes, another mtime
+	remote=$(shared upgraded_db.dump)
+	{ printf 'UPGRADED TO 16.0\n'; head -c "$SIZE" /dev/urandom; } >new.bytes
+	cp new.bytes "$remote"
+	touch -d '2001-01-01' "$remote"
+	run --separate-stderr ucall 'upgrade sftp-get "$@" -o got' --parallel 4 "${SSH[@]}"
+	expect_status 0
+	jqe '.transfer.resumed_from == 0 and .transfer.bytes == .transfer.size'
+	stderr_has "changed"
+	cmp new.bytes got
+}
+
+@test "Ctrl-C (a trapped SIGINT) stops every stream within a second, exit 130, resumable" {
+	via_proxy --delay-ms 5 --rate-kib 512
+	api_create
+	cp "$HARNESS_DIR/par.dump" mine.dump
+	run --separate-stderr ucall '
+		trap "echo trapped >&2" INT
+		(for ((i = 0; i < 600; i++)); do
+			[[ -f mine.dump.sftp-put.meta ]] && jq -e ".segments.done | length > 0" mine.dump.sftp-put.meta >/dev/null 2>&1 && break
+			sleep 0.05
+		done; echo "$EPOCHREALTIME" >sent.at; kill -INT $$) &
+		upgrade sftp-put "$@" mine.dump -s
+		rc=$?
+		echo "rc=$rc took=$(awk -v a="$(<sent.at)" -v b=$EPOCHREALTIME "BEGIN {print b - a}")" >&2
+		exit $rc' --parallel 4 "${SSH[@]}"
+	expect_status 130
+	jqe '.failures[0].reason == "CLIENT:INTERRUPTED"'
+	stderr_has trapped
+	took=$(grep -o 'took=[0-9.]*' <<<"$stderr" | cut -d= -f2)
+	less_than "$took" "$(scaled 1)"
+	run --separate-stderr ucall 'upgrade sftp-put "$@" mine.dump -s' --parallel 4 "${SSH[@]}"
+	expect_status 0
+	jqe '.transfer.resumed_from > 0'
+	cmp mine.dump "$(shared)"
+}

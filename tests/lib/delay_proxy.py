@@ -15,6 +15,14 @@ the sch_netem module, which containers often lack.)
 It reads as fast as the sender writes, so it adds latency without limiting
 bandwidth: what it measures is the application's own pipelining, which is
 what the SFTP request windows control.
+
+For the tests of parallel transfers (none of these is on by default):
+  --rate-kib R        each direction of each connection moves at most R KiB/s
+  --max-connections K connections beyond K open at once are closed at once
+                      (as sshd's MaxStartups refuses one: before the banner)
+  --drop-conn M --drop-after B
+                      the M-th connection (1-based) is cut after B bytes
+                      have gone from the server to the client
 """
 import argparse
 import collections
@@ -24,17 +32,31 @@ import threading
 import time
 
 
-def pump(src, dst, delay):
-    """Copy src to dst, each chunk DELAY seconds after it was read."""
+def pump(src, dst, delay, rate=0, cut_after=None):
+    """Copy src to dst, each chunk DELAY seconds after it was read, at
+    most RATE bytes/s (0: no limit); with CUT_AFTER, both sockets are
+    shut down once that many bytes went through."""
     queue = collections.deque()
     ready = threading.Condition()
+    step = min(256 * 1024, max(1024, rate // 20)) if rate else 256 * 1024
 
     def reader():
+        moved = 0
         while True:
             try:
-                data = src.recv(256 * 1024)
+                data = src.recv(step)
             except OSError:
                 data = b""
+            if data and cut_after is not None and moved + len(data) >= cut_after:
+                for s in (src, dst):
+                    try:
+                        s.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                data = b""
+            moved += len(data)
+            if data and rate:
+                time.sleep(len(data) / rate)
             with ready:
                 queue.append((time.monotonic() + delay, data))
                 ready.notify()
@@ -62,20 +84,24 @@ def pump(src, dst, delay):
             return
 
 
-def serve(conn, target_port, delay):
+def serve(conn, target_port, delay, rate=0, cut_after=None, done=None):
     try:
         up = socket.create_connection(("127.0.0.1", target_port))
     except OSError:
         conn.close()
+        if done:
+            done()
         return
     for s in (conn, up):
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    there = threading.Thread(target=pump, args=(conn, up, delay), daemon=True)
+    there = threading.Thread(target=pump, args=(conn, up, delay, rate), daemon=True)
     there.start()
-    pump(up, conn, delay)
+    pump(up, conn, delay, rate, cut_after)
     there.join()
     conn.close()
     up.close()
+    if done:
+        done()
 
 
 def main():
@@ -83,7 +109,18 @@ def main():
     ap.add_argument("--target-port", type=int, required=True)
     ap.add_argument("--delay-ms", type=float, required=True)
     ap.add_argument("--port-file", required=True)
+    ap.add_argument("--rate-kib", type=int, default=0)
+    ap.add_argument("--max-connections", type=int, default=0)
+    ap.add_argument("--drop-conn", type=int, default=0)
+    ap.add_argument("--drop-after", type=int, default=0)
     args = ap.parse_args()
+    live = [0]
+    count = [0]
+    lock = threading.Lock()
+
+    def done():
+        with lock:
+            live[0] -= 1
     lsock = socket.socket()
     lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     lsock.bind(("127.0.0.1", 0))
@@ -93,7 +130,17 @@ def main():
     os.replace(args.port_file + ".tmp", args.port_file)
     while True:
         conn, _ = lsock.accept()
-        threading.Thread(target=serve, args=(conn, args.target_port, args.delay_ms / 1000.0),
+        with lock:
+            count[0] += 1
+            refuse = args.max_connections and live[0] >= args.max_connections
+            if not refuse:
+                live[0] += 1
+        if refuse:
+            conn.close()
+            continue
+        cut = args.drop_after if args.drop_conn == count[0] else None
+        threading.Thread(target=serve, args=(conn, args.target_port, args.delay_ms / 1000.0,
+                                             args.rate_kib * 1024, cut, done),
                          daemon=True).start()
 
 
