@@ -11,9 +11,10 @@
 # BENCH_SO (the module, default .libs/upgrade.so), BENCH_DIAG=0 (skip the
 # diagnostic rows), BENCH_KEEP=1 (keep the work dir and the harness dir),
 # BENCH_CASES (the cases to run, e.g. "download sftp-get"; all by default:
-# status upload download sftp-put sftp-get sftp-rtt load mem pg), BENCH_RTT_MS
-# (30), BENCH_RTT_REPEAT (1), BENCH_RTT_DIAG=1 (diagnostic rows over RTT
-# too), BENCH_PG_MIB (the pg case's database: 300 MiB; 50 with --quick),
+# status upload download https-par sftp-put sftp-get sftp-rtt load mem pg),
+# BENCH_RTT_MS (30), BENCH_RTT_REPEAT (1), BENCH_RTT_DIAG=1 (diagnostic rows
+# over RTT too), BENCH_PAR_WINDOW (https-par's window per connection, bytes:
+# 3 MiB), BENCH_PG_MIB (the pg case's database: 300 MiB; 50 with --quick),
 # TMPDIR.
 # See bench/README.md.
 #
@@ -47,10 +48,11 @@ REPEAT=${BENCH_REPEAT:-5}
 MEM_CALLS=${BENCH_MEM_CALLS:-10000}
 LOADS=${BENCH_LOADS:-$CALLS}
 SO=${BENCH_SO:-$ROOT/.libs/upgrade.so}
-ALL_CASES="status upload download sftp-put sftp-get sftp-rtt load mem pg"
+ALL_CASES="status upload download https-par sftp-put sftp-get sftp-rtt load mem pg"
 RTT_MS=${BENCH_RTT_MS:-30}
 RTT_REPEAT=${BENCH_RTT_REPEAT:-1}
 PARALLEL=${BENCH_PARALLEL:-4 8} # the builtin's --parallel rows (besides the default and --parallel 1)
+PAR_WINDOW=${BENCH_PAR_WINDOW:-3145728} # Linux's largest default receive window for data (tcp_rmem max 6 MiB, half of it)
 RTT_DIAG=${BENCH_RTT_DIAG:-0} # the diagnostic rows over RTT too (curl's put: ~30 s per 64 MiB at 30 ms)
 CASES=${BENCH_CASES:-$ALL_CASES}
 DIAG=${BENCH_DIAG:-1} # the diagnostic rows (goal "—"): curl/sftp + fsync, sftp with libssh2's algorithms
@@ -74,7 +76,7 @@ done
 if ((QUICK)); then PG_MIB=${BENCH_PG_MIB:-50}; else PG_MIB=${BENCH_PG_MIB:-300}; fi
 LOAD_DELTAS=() MEM_LINE= MEM_FAILED=0
 
-for v in SIZE_MIB CALLS REPEAT MEM_CALLS LOADS RTT_MS RTT_REPEAT PG_MIB; do
+for v in SIZE_MIB CALLS REPEAT MEM_CALLS LOADS RTT_MS RTT_REPEAT PG_MIB PAR_WINDOW; do
 	[[ -n ${!v} ]] || die "$v is empty"
 	[[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer (got '${!v}')"
 done
@@ -486,6 +488,65 @@ done
 rm -f "$DL_OUT" "$DL_OUT.part"
 
 fi # download
+
+# ------------------------------- case 3b: HTTPS download over a long link
+# The download through tests/lib/delay_proxy.py at RTT_MS with at most
+# PAR_WINDOW bytes in flight per connection (a TCP window): one stream
+# carries PAR_WINDOW per round trip; several streams (download --parallel,
+# aria2c -x) carry more.  The emulator hands out the proxy's URL.
+if want https-par; then
+	python3 "$ROOT/tests/lib/delay_proxy.py" --target-port "$EMULATOR_PORT" --delay-ms "$(fdiv "$RTT_MS" 2)" \
+		--window "$PAR_WINDOW" --port-file "$WORK/hproxy.port" </dev/null >"$WORK/hproxy.log" 2>&1 &
+	harness_track delay_proxy $!
+	for ((i = 0; i < 200; i++)); do
+		[[ -s $WORK/hproxy.port ]] && break
+		sleep 0.05
+	done
+	HPROXY_PORT=$(<"$WORK/hproxy.port") || die "delay_proxy.py did not start: $(<"$WORK/hproxy.log")"
+	announce_download_port() { # PORT (or null): where status sends downloads
+		emulator_curl /_emulator/download_port -H 'Content-Type: application/json' -d "{\"port\": $1}" -o /dev/null
+	}
+	announce_download_port "$HPROXY_PORT" || die "setup: the emulator did not take the proxy's port"
+	PAR_URL=${DL_URL/:$EMULATOR_PORT\//:$HPROXY_PORT/}
+	PAR_OUT=$WORK/par.out
+	label="HTTPS download ${SIZE_MIB} MiB, ${RTT_MS} ms RTT, $((PAR_WINDOW / 1048576)) MiB window"
+	row hp-curl "$label" 'curl -o F URL' MiB/s "$SIZE_MIB" hp-curl ref
+	row hp-aria "$label" 'aria2c -x 4 -s 4' MiB/s "$SIZE_MIB" hp-curl info
+	row hp-b1 "$label" 'builtin `download --parallel 1`' MiB/s "$SIZE_MIB" hp-curl info
+	row hp-b4 "$label" 'builtin `download --parallel 4`' MiB/s "$SIZE_MIB" hp-curl speedup:2.0
+	row hp-bd "$label" 'builtin `download` (default)' MiB/s "$SIZE_MIB" hp-curl speedup:2.0
+	row hp-bda "$label" 'builtin `download` (default), against aria2c' MiB/s "$SIZE_MIB" hp-aria speedup:1.0
+	HP_TOOLS=(curl aria b1 b4 bd)
+	for ((r = 0; r <= RTT_REPEAT; r++)); do
+		say "HTTPS download over ${RTT_MS} ms, $(run_label $r)"
+		REPEAT=$RTT_REPEAT order_for "$r" curl "${HP_TOOLS[@]}"
+		for k in "${ORDER[@]}"; do
+			rm -f "$PAR_OUT" "$PAR_OUT.part" "$PAR_OUT.part.meta"
+			case $k in
+			curl) measure curl -sS --fail --cacert "$CA" -o "$PAR_OUT" "$PAR_URL" ;;
+			aria)
+				if ! command -v aria2c >/dev/null; then
+					record hp-aria 0 0 "aria2c is not installed (apt-get install -y aria2)"
+					continue
+				fi
+				measure aria2c -q -x 4 -s 4 --ca-certificate="$CA" --allow-overwrite=true \
+					--auto-file-renaming=false -d "$WORK" -o "$(basename "$PAR_OUT")" "$PAR_URL" ;;
+			b1 | b4 | bd)
+				local_par=()
+				[[ $k == b1 ]] && local_par=(--parallel 1)
+				[[ $k == b4 ]] && local_par=(--parallel 4)
+				builtin_cmd download -o "$PAR_OUT" --force --request "$D_ID" --key "$D_KEY" \
+					--url "$UPGRADE_URL" --cacert "$CA" -s -c "${local_par[@]}"
+				measure "${B_CMD[@]}" ;;
+			esac
+			[[ $k == b* ]] && say "  ($(jq -c '.transfer | {streams, in_flight, round_trip_ms}' "$WORK/m.out" 2>/dev/null))"
+			record_download "hp-$k" "${k:0:1}" "$PAR_OUT"
+			[[ $k == bd ]] && record_download hp-bda b "$PAR_OUT"
+		done
+	done
+	rm -f "$PAR_OUT" "$PAR_OUT.part" "$PAR_OUT.part.meta"
+	announce_download_port null || die "the emulator did not take its own port back"
+fi # https-par
 
 # measure_sftp BATCH IDENTITY PORT [OPTION…]: measure OpenSSH's sftp
 # running the commands in BATCH, logged in with IDENTITY

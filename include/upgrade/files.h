@@ -66,9 +66,14 @@ int upg_partfile_open_segmented(upg_partfile *pf, const upg_settings *s, const c
  * is written off the prefix.  0 or -1 (errno). */
 int upg_partfile_record_segments(upg_partfile *pf, jv segments);
 /* Write BUF at OFFSET of a segmented part file, whole (EINTR, short
- * writes); pf->end becomes the highest byte written.  EINVAL unless a
- * version 2 record is on disk.  0 or -1 (errno). */
+ * writes); pf->end becomes the highest byte written.  EINVAL for a write
+ * that would leave a hole unless a version 2 record is on disk.
+ * (upg_partfile_write appends to a segmented file too.)  0 or -1. */
 int upg_partfile_pwrite(upg_partfile *pf, const void *buf, size_t len, off_t offset);
+/* Back to one stream: a .part under a version 2 record keeps the done
+ * prefix of SEGMENTS (consumed) and gets a version 1 record; pf->end is
+ * then its size.  Nothing to do under a version 1 record.  0 or -1. */
+int upg_partfile_unsegment(upg_partfile *pf, jv segments);
 /* Make every byte written durable (fdatasync): before chunks are claimed
  * done in the record.  0 or -1 (errno). */
 int upg_partfile_sync(upg_partfile *pf);

@@ -46,6 +46,13 @@ typedef struct upg_http_call {
 int upg_http_begin(upg_http_call *call, const upg_settings *s, const char *what,
                    const char *url, jv *doc);
 
+/* The same on OWN, an easy handle the caller made and owns (one of a
+ * multi handle's transfers), instead of the process's handle.  The caller
+ * sets CURLOPT_HTTPHEADER from call->headers itself and classifies the
+ * result with upg_http_finish. */
+int upg_http_begin_handle(upg_http_call *call, CURL *own, const upg_settings *s, const char *what,
+                          const char *url, jv *doc);
+
 /* The scheme check of upg_http_begin alone, for a caller that must refuse
  * a URL before it creates anything: https://, or http:// only with -k
  * (exit 5 CLIENT:TLS); anything else exit 2 CLIENT:USAGE.  0 or the exit
@@ -65,6 +72,10 @@ size_t upg_http_collect(char *ptr, size_t size, size_t nmemb, void *call);
  * HTTP status below 400; otherwise an exit status with *doc set to the
  * matching CLIENT:* failure, and call->retryable set. */
 int upg_http_perform(upg_http_call *call, jv *doc);
+
+/* The classification of upg_http_perform for an exchange run elsewhere
+ * (a multi handle) that ended with RC. */
+int upg_http_finish(upg_http_call *call, CURLcode rc, jv *doc);
 
 /* Free what the call owns (not the shared handle). */
 void upg_http_end(upg_http_call *call);

@@ -1,7 +1,8 @@
 /* progress.h -- the meter of a transfer, and wait's line, on stderr.
  *
  * HTTPS transfers show libcurl's own meter; SFTP transfers (libssh2 has
- * none) and `wait` draw one line through the host's status_line callback:
+ * none), a parallel download (libcurl's meter is one transfer's) and
+ * `wait` draw one line through the host's status_line callback:
  * redrawn in place at most four times a second, cleared at the end and on
  * Ctrl-C.  Nothing is drawn unless settings.progress (a terminal, or
  * --progress, and never with -s).

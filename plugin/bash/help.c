@@ -103,8 +103,9 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "renamed when complete and of the size announced.  An existing FILE, or a\n"
     "FILE.part no download recorded, is kept unless --force.\n"
     "--parallel N fetches N ranges at once (1 to 16; 1 is one stream); by\n"
-    "default one stream for a file under 64 MiB or a server under 2 ms away,\n"
-    "else 4.  Extra streams the server refuses are dropped, never fatal." },
+    "default one stream when under 64 MiB are left or the server is under\n"
+    "5 ms away, else 4.  Streams the server refuses are given up, the others\n"
+    "go on; the summary tells streams {asked, used}, in_flight, per_stream." },
   [UPG_CMD_SFTP_GET] = {
     "upgrade sftp-get [-o|--output FILE] [--force] [-i|--identity KEYFILE]",
     "Download upgraded_<filename> over SFTP to FILE (default the same name),\n"

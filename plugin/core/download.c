@@ -22,7 +22,9 @@
 
 #include "upgrade/api.h"
 #include "upgrade/download.h"
+#include "upgrade/download_answer.h"
 #include "upgrade/download_kinds.h"
+#include "upgrade/download_parallel.h"
 #include "upgrade/files.h"
 #include "upgrade/http.h"
 #include "upgrade/outcome.h"
@@ -32,30 +34,21 @@
  * (rounded) do we: fewer write() calls per GiB. */
 #define DOWNLOAD_BUFFER (128L * 1024)
 
-/* The response being received, from its headers (reset at each status
- * line: a followed redirect has its own). */
-struct answer {
-  long code;
-  bool has_range, range_ok;   /* a Content-Range, and of a form we know */
-  long long start, last;      /* bytes START-LAST, or -1 for "bytes *" */
-  long long total;            /* /TOTAL, or -1 for "/ *" */
-  long long length;           /* Content-Length, or -1 */
-  char range[80];             /* the Content-Range as sent, for messages */
-  char etag[200];             /* a strong ETag, or "" */
-  char last_modified[64];
-};
-
 struct fetch {
   const upg_settings *s;
   const char *url;
   upg_partfile *pf;
   upg_http_call *call;
-  struct answer a;
+  struct upg_answer a;
   off_t offset;         /* the part file's size when the exchange began */
   long long total;      /* the whole file's size announced, or -1 */
   bool accepted;        /* the answer's body goes into the part file */
   bool restart;         /* it is another version: fetch it from zero */
   char bad[240];        /* why the answer was refused, or "" */
+  int want;             /* streams asked (0: the default); -1: one, always */
+  int streams;          /* how many the first answer decided on */
+  double rtt;           /* the round trip it measured (s), or -1 */
+  bool promote;         /* stopped after its headers: go parallel */
 };
 
 static bool
@@ -70,93 +63,6 @@ refuse(struct fetch *f, const char *fmt, ...)
   return false;
 }
 
-/* ---------------------------------------------------------- the headers */
-
-/* Digits at *P (no sign), advancing *P.  False when there are none or
- * they overflow. */
-static bool
-number(const char **p, long long *out)
-{
-  long long v = 0;
-  if (!isdigit((unsigned char)**p))
-    return false;
-  for (; isdigit((unsigned char)**p); (*p)++) {
-    if (v > (__LONG_LONG_MAX__ - 9) / 10)
-      return false;
-    v = v * 10 + (**p - '0');
-  }
-  *out = v;
-  return true;
-}
-
-/* "bytes START-LAST/TOTAL", "bytes START-LAST/ *" or "bytes * /TOTAL". */
-static bool
-parse_range(struct answer *a, const char *p)
-{
-  a->start = a->last = a->total = -1;
-  if (strncasecmp(p, "bytes", 5) != 0)
-    return false;
-  for (p += 5; *p == ' '; p++)
-    ;
-  if (*p == '*')
-    p++;
-  else if (!number(&p, &a->start) || *p++ != '-' || !number(&p, &a->last) || a->last < a->start)
-    return false;
-  if (*p++ != '/')
-    return false;
-  if (*p == '*')
-    p++;
-  else if (!number(&p, &a->total))
-    return false;
-  return *p == '\0' && (a->start >= 0 || a->total >= 0);
-}
-
-/* VALUE into OUT when it is printable text that fits (it may be sent back
- * in a header), else "". */
-static void
-keep_text(char *out, size_t max, const char *value)
-{
-  size_t n = strlen(value);
-  out[0] = '\0';
-  for (size_t i = 0; i < n; i++)
-    if ((unsigned char)value[i] < 0x20 || (unsigned char)value[i] >= 0x7f)
-      return;
-  if (n < max)
-    memcpy(out, value, n + 1);
-}
-
-static void
-read_field(struct answer *a, const char *name, const char *value)
-{
-  if (strcasecmp(name, "Content-Range") == 0) {
-    a->has_range = true;
-    upg_excerpt(value, strlen(value), a->range, sizeof a->range);
-    a->range_ok = parse_range(a, value);
-  } else if (strcasecmp(name, "Content-Length") == 0) {
-    const char *p = value;
-    if (!number(&p, &a->length) || *p)
-      a->length = -1;
-  } else if (strcasecmp(name, "ETag") == 0 && strncmp(value, "W/", 2) != 0) {
-    keep_text(a->etag, sizeof a->etag, value); /* a weak one cannot validate a range */
-  } else if (strcasecmp(name, "Last-Modified") == 0) {
-    keep_text(a->last_modified, sizeof a->last_modified, value);
-  }
-}
-
-/* What the answer says about the remote file, as provenance validators. */
-static jv
-validators(const struct answer *a, long long total)
-{
-  jv v = jv_object();
-  if (a->etag[0])
-    v = jv_object_set(v, jv_string("etag"), jv_string(a->etag));
-  if (a->last_modified[0])
-    v = jv_object_set(v, jv_string("last_modified"), jv_string(a->last_modified));
-  if (total >= 0)
-    v = jv_object_set(v, jv_string("size"), jv_number((double)total));
-  return v;
-}
-
 static bool
 file_failed(struct fetch *f)
 {
@@ -168,12 +74,12 @@ file_failed(struct fetch *f)
 static bool
 accept_partial(struct fetch *f)
 {
-  struct answer *a = &f->a;
+  struct upg_answer *a = &f->a;
   if (!a->range_ok || a->start != (long long)f->offset || (a->total >= 0 && a->last >= a->total)
       || (a->length >= 0 && a->length != a->last - a->start + 1))
     return refuse(f, "a 206 answer with Content-Range \"%s\" and Content-Length %lld to a request from byte %lld",
                   a->has_range ? a->range : "(none)", a->length, (long long)f->offset);
-  int v = upg_partfile_version(f->pf, validators(a, a->total));
+  int v = upg_partfile_version(f->pf, upg_answer_validators(a, a->total));
   if (v < 0)
     return file_failed(f);
   if (v == UPG_PART_RESTARTED) {
@@ -188,7 +94,7 @@ accept_partial(struct fetch *f)
 static bool
 accept_whole(struct fetch *f)
 {
-  struct answer *a = &f->a;
+  struct upg_answer *a = &f->a;
   long long total = a->length;
   if (a->has_range && (!a->range_ok || a->start > 0 || (a->total >= 0 && total >= 0 && a->total != total)))
     return refuse(f, "a 200 answer with Content-Range \"%s\" and Content-Length %lld", a->range, a->length);
@@ -196,11 +102,45 @@ accept_whole(struct fetch *f)
     total = a->total;
   if (f->offset > 0)
     upg_notice(f->s, "download: the server sends the whole file; downloading %s from zero", f->pf->path);
-  if (upg_partfile_restart(f->pf, validators(a, total)) != 0)
+  if (upg_partfile_restart(f->pf, upg_answer_validators(a, total)) != 0)
     return file_failed(f);
   f->offset = 0;
   f->total = total;
   return f->accepted = true;
+}
+
+/* The round trip to the server, in seconds, as this exchange saw it: the
+ * TCP handshake's time, or the wait for the first byte of the answer (a
+ * kept-alive connection has no handshake; a proxy answers the handshake
+ * itself), whichever is longer.  -1 when neither is known. */
+static double
+round_trip(CURL *h)
+{
+  curl_off_t connect = 0, lookup = 0, pre = 0, first = 0;
+  curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connect);
+  curl_easy_getinfo(h, CURLINFO_NAMELOOKUP_TIME_T, &lookup);
+  curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &pre);
+  curl_easy_getinfo(h, CURLINFO_STARTTRANSFER_TIME_T, &first);
+  curl_off_t tcp = connect > lookup ? connect - lookup : 0, wait = first > pre ? first - pre : 0;
+  curl_off_t rtt = tcp > wait ? tcp : wait;
+  return rtt > 0 ? (double)rtt / 1e6 : -1;
+}
+
+/* An accepted answer, before its body: is the rest worth several streams?
+ * Decided from the bytes left and the round trip; if so the exchange stops
+ * here and the streams take over (f->promote). */
+static bool
+promote(struct fetch *f)
+{
+  f->streams = 1;
+  if (f->want < 0)
+    return false;
+  f->rtt = round_trip(f->call->curl);
+  long long left = f->total - (long long)f->offset;
+  if (f->total < 0 || left < 2 * upg_download_chunk())
+    return false;
+  f->streams = f->want > 0 ? f->want : upg_download_default_streams(left, f->rtt);
+  return f->promote = f->streams > 1;
 }
 
 /* One header line.  At the end of a 200's or a 206's headers, before any
@@ -210,34 +150,11 @@ static size_t
 read_header(char *line, size_t size, size_t nmemb, void *data)
 {
   struct fetch *f = data;
-  size_t n = size * nmemb, len = n;
-  while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-    len--;
-  if (len == 0) /* the end of a header block */
-    return f->a.code == 206 ? (accept_partial(f) ? n : 0) : f->a.code == 200 ? (accept_whole(f) ? n : 0) : n;
-  char text[512];
-  if (len >= sizeof text)
-    return n; /* no header we read is that long */
-  memcpy(text, line, len);
-  text[len] = '\0';
-  if (strncmp(text, "HTTP/", 5) == 0) {
-    memset(&f->a, 0, sizeof f->a);
-    f->a.length = -1;
-    const char *sp = strchr(text, ' ');
-    f->a.code = sp ? strtol(sp + 1, NULL, 10) : 0;
+  size_t n = size * nmemb;
+  if (!upg_answer_line(&f->a, line, n))
     return n;
-  }
-  char *colon = strchr(text, ':');
-  if (colon) {
-    *colon = '\0';
-    char *value = colon + 1;
-    while (*value == ' ' || *value == '\t')
-      value++;
-    for (char *e = value + strlen(value); e > value && (e[-1] == ' ' || e[-1] == '\t');)
-      *--e = '\0';
-    read_field(&f->a, text, value);
-  }
-  return n;
+  bool ok = f->a.code == 206 ? accept_partial(f) : f->a.code == 200 ? accept_whole(f) : true;
+  return ok && !(f->accepted && promote(f)) ? n : 0;
 }
 
 static size_t
@@ -274,7 +191,7 @@ bad_answer(struct fetch *f, jv *doc)
 static int
 after_416(struct fetch *f, jv *doc)
 {
-  struct answer *a = &f->a;
+  struct upg_answer *a = &f->a;
   int v = UPG_PART_RESTARTED;
   if (a->range_ok && a->start < 0 && a->total == (long long)f->pf->end) {
     jv seen = jv_copy(f->pf->validators); /* a 416 need not repeat every validator */
@@ -282,7 +199,7 @@ after_416(struct fetch *f, jv *doc)
       jv_free(seen);
       seen = jv_object();
     }
-    jv told = validators(a, a->total);
+    jv told = upg_answer_validators(a, a->total);
     jv_object_foreach(told, k, val) seen = jv_object_set(seen, k, val);
     jv_free(told);
     v = upg_partfile_version(f->pf, seen);
@@ -324,7 +241,7 @@ exchange(struct fetch *f, bool *retryable, jv *doc)
   f->call = &call;
   f->offset = f->pf->end;
   f->total = -1;
-  f->accepted = f->restart = false;
+  f->accepted = f->restart = f->promote = false;
   f->bad[0] = '\0';
   call.idempotent = true;
   call.meter = f->s->progress;
@@ -341,26 +258,20 @@ exchange(struct fetch *f, bool *retryable, jv *doc)
      * offset on a "Content-Range: bytes * /N"; we check the answer. */
     snprintf(range, sizeof range, "%lld-", (long long)f->offset);
     curl_easy_setopt(h, CURLOPT_RANGE, range);
-    jv etag = jv_object_get(jv_copy(f->pf->validators), jv_string("etag"));
-    jv lm = jv_object_get(jv_copy(f->pf->validators), jv_string("last_modified"));
-    jv by = jv_get_kind(etag) == JV_KIND_STRING ? etag : lm;
-    if (jv_get_kind(by) == JV_KIND_STRING) {
-      snprintf(if_range, sizeof if_range, "If-Range: %s", jv_string_value(by));
+    if (upg_answer_if_range(f->pf->validators, if_range, sizeof if_range))
       upg_http_header(&call, if_range);
-    }
-    jv_free(etag);
-    jv_free(lm);
   }
 
   status = upg_http_perform(&call, doc);
-  bool replaced = f->bad[0] || f->restart || (status && call.http_code == 416 && f->offset > 0 && call.rc == CURLE_OK);
+  bool replaced = f->bad[0] || f->restart || f->promote
+                  || (status && call.http_code == 416 && f->offset > 0 && call.rc == CURLE_OK);
   if (replaced) { /* what perform made of it is not the story */
     jv_free(*doc);
     *doc = jv_null();
   }
   if (f->bad[0]) {
     status = bad_answer(f, doc);
-  } else if (f->restart) {
+  } else if (f->restart || f->promote) {
     status = 0;
   } else if (replaced) {
     status = after_416(f, doc);
@@ -431,6 +342,113 @@ origin(const upg_settings *s, const char *what)
                    jv_string("what"), jv_string(what));
 }
 
+/* ------------------------------------------------------------ parallel */
+
+/* A download that may go parallel: the one-stream exchange first (which
+ * finishes a small file itself), then the streams over the chunks. */
+struct job {
+  struct fetch *f;
+  upg_segments sg;
+  bool have_sg;         /* sg holds the chunks (from the record or a first answer) */
+  int streams;
+  upg_par_report rep;
+};
+
+/* The chunks of the file the first answer described, less the prefix
+ * already held. */
+static int
+chunks_from_answer(struct job *j, jv *doc)
+{
+  if (upg_segments_init(&j->sg, j->f->total, upg_download_chunk()) != 0)
+    return upg_fail(doc, UPG_EXIT_TRANSPORT,
+                    upg_failure("CLIENT:BAD_RESPONSE", "download: cannot split a file of %lld bytes", j->f->total));
+  upg_segments_done_before(&j->sg, (long long)j->f->pf->end);
+  j->have_sg = true;
+  j->streams = j->f->streams;
+  return 0;
+}
+
+static int
+parallel_attempt(void *ctx, bool *retryable, jv *doc)
+{
+  struct job *j = ctx;
+  struct fetch *f = j->f;
+  for (int round = 0; round < 3; round++) {
+    int status;
+    if (!j->have_sg) {
+      if ((status = fetch_attempt(f, retryable, doc)) || !f->promote)
+        return status; /* done (or failed) on one stream */
+      if ((status = chunks_from_answer(j, doc)))
+        return status;
+    }
+    status = upg_download_parallel(f->s, f->url, f->pf, &j->sg, j->streams, &j->rep, retryable, doc);
+    if (status != UPG_PAR_CHANGED && status != UPG_PAR_NO_RANGES)
+      return status;
+    jv held = upg_segments_to_jv(&j->sg);
+    upg_segments_free(&j->sg);
+    j->have_sg = false;
+    if (status == UPG_PAR_NO_RANGES) { /* one stream from the prefix held, as --parallel 1 */
+      upg_notice(f->s, "download: the server ignores ranges; one stream");
+      f->want = -1;
+      if (upg_partfile_unsegment(f->pf, held) != 0)
+        return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "download: cannot write %s: %s",
+                                                         f->pf->part_path, strerror(errno)));
+      return fetch_attempt(f, retryable, doc);
+    }
+    jv_free(held);
+    upg_notice(f->s, "download: the remote file changed since %s was started; downloading from zero",
+               f->pf->part_path);
+    if (upg_partfile_restart(f->pf, jv_null()) != 0)
+      return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "download: cannot write %s: %s",
+                                                       f->pf->part_path, strerror(errno)));
+  }
+  return upg_fail(doc, UPG_EXIT_TRANSPORT,
+                  upg_failure("CLIENT:BAD_RESPONSE", "download: the file changes with every request"));
+}
+
+/* A .part a parallel download left: its chunks, if its record is sound
+ * and of the recorded size; else it starts over. */
+static int
+chunks_from_record(struct job *j, jv *doc)
+{
+  upg_partfile *pf = j->f->pf;
+  jv size = jv_object_get(jv_copy(pf->validators), jv_string("size"));
+  bool sound = upg_segments_from_jv(&j->sg, jv_copy(pf->segments)) == 0 && jv_get_kind(size) == JV_KIND_NUMBER
+               && jv_number_value(size) == (double)j->sg.size;
+  jv_free(size);
+  if (sound) {
+    j->have_sg = true;
+    pf->resume_from = upg_segments_done_bytes(&j->sg);
+    long long left = j->sg.size - pf->resume_from;
+    j->streams = j->f->want > 0 ? j->f->want : upg_download_default_streams(left, -1);
+    return 0;
+  }
+  upg_segments_free(&j->sg);
+  if (upg_partfile_restart(pf, jv_null()) != 0)
+    return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "download: cannot write %s: %s",
+                                                     pf->part_path, strerror(errno)));
+  return 0;
+}
+
+/* "streams", "in_flight" and "per_stream" of the summary. */
+static jv
+stream_report(jv summary, const upg_par_report *rep, int want, long long one_stream_bytes)
+{
+  int asked = rep->asked > 0 ? rep->asked : want > 0 ? want : 1, used = 0;
+  jv per = jv_array();
+  for (int i = 0; i < asked; i++) {
+    long long b = rep->per_stream[i] + (i == 0 ? one_stream_bytes : 0); /* the first answer's, if any */
+    used += b > 0;
+    per = jv_array_append(per, jv_number((double)b));
+  }
+  jv streams = JV_OBJECT(jv_string("asked"), jv_number(asked), jv_string("used"), jv_number(used));
+  if (rep->given_up > 0)
+    streams = jv_object_set(streams, jv_string("given_up"), jv_number(rep->given_up));
+  summary = jv_object_set(summary, jv_string("streams"), streams);
+  summary = jv_object_set(summary, jv_string("in_flight"), jv_number(rep->in_flight > 0 ? rep->in_flight : 1));
+  return jv_object_set(summary, jv_string("per_stream"), per);
+}
+
 int
 upg_download(const upg_settings *s, const char *what, const char *out, bool force, jv *doc)
 {
@@ -451,22 +469,42 @@ upg_download(const upg_settings *s, const char *what, const char *out, bool forc
   if (status || (status = upg_http_check_url(s, "download", url, doc)))
     goto out;
 
+  /* --parallel 1: one stream, the part file appended to, as ever. */
+  bool one = s->parallel == 1;
   upg_partfile pf;
-  status = upg_partfile_open(&pf, s, path, origin(s, what), force, doc);
+  status = one ? upg_partfile_open(&pf, s, path, origin(s, what), force, doc)
+               : upg_partfile_open_segmented(&pf, s, path, origin(s, what), force, doc);
   if (status)
     goto out;
   double start = upg_now();
-  struct fetch f = { .s = s, .url = url, .pf = &pf };
-  status = upg_retry(s, "download", fetch_attempt, &f, doc);
-  long long size = pf.end, resumed_from = pf.resume_from;
+  struct fetch f = { .s = s, .url = url, .pf = &pf, .want = one ? -1 : s->parallel, .rtt = -1 };
+  struct job j = { .f = &f };
+  if (jv_get_kind(pf.segments) == JV_KIND_OBJECT)
+    status = chunks_from_record(&j, doc);
+  long long resumed_from = pf.resume_from;
+  if (!status)
+    status = one ? upg_retry(s, "download", fetch_attempt, &f, doc)
+                 : upg_retry(s, "download", parallel_attempt, &j, doc);
+  if (!status && j.have_sg)
+    upg_partfile_truncate(&pf, j.sg.size); /* bytes past the end, from an older file of this name */
+  long long size = j.have_sg ? j.sg.size : pf.end;
+  if (pf.resume_from < resumed_from)
+    resumed_from = pf.resume_from; /* started over */
+  upg_segments_free(&j.sg);
   if (status) {
     upg_partfile_abandon(&pf);
     goto out;
   }
   if ((status = upg_partfile_commit(&pf, doc)))
     goto out;
-  jv summary = upg_transfer_summary(path, size - resumed_from, resumed_from, size, upg_now() - start);
+  long long bytes = size - resumed_from, streamed = 0;
+  for (int i = 0; i < j.rep.asked; i++)
+    streamed += j.rep.per_stream[i];
+  jv summary = upg_transfer_summary(path, bytes, resumed_from, size, upg_now() - start);
   summary = jv_object_set(summary, jv_string("what"), jv_string(what));
+  summary = stream_report(summary, &j.rep, s->parallel, bytes - streamed > 0 ? bytes - streamed : 0);
+  if (f.rtt >= 0) /* what the default went by */
+    summary = jv_object_set(summary, jv_string("round_trip_ms"), jv_number((double)(long long)(f.rtt * 10000) / 10));
   *doc = upg_doc_with("transfer", summary);
 out:
   free(url);

@@ -100,6 +100,22 @@ cut_to_prefix(upg_partfile *pf, jv segs)
   return prefix;
 }
 
+int
+upg_partfile_unsegment(upg_partfile *pf, jv segments)
+{
+  if (!pf->holes_ok) {
+    jv_free(segments);
+    return 0;
+  }
+  off_t prefix = cut_to_prefix(pf, segments);
+  if (prefix < 0)
+    return -1;
+  pf->end = pf->flushed = prefix;
+  if (pf->resume_from > prefix)
+    pf->resume_from = prefix;
+  return 0;
+}
+
 /* The bytes of the .part (SIZE of them) that REC, a record of this
  * origin, vouches for: the prefix a one-stream transfer continues; for a
  * segmented one, the record's segments go to pf->segments.  -1 on a
@@ -275,7 +291,8 @@ write_counting(int fd, const void *buf, size_t len, off_t at, off_t *done)
 int
 upg_partfile_write(upg_partfile *pf, const void *buf, size_t len)
 {
-  if (write_counting(pf->fd, buf, len, -1, &pf->end) != 0)
+  /* Segmented: no O_APPEND, so at the end explicitly. */
+  if (write_counting(pf->fd, buf, len, pf->segmented ? pf->end : -1, &pf->end) != 0)
     return -1;
 #ifdef SYNC_FILE_RANGE_WRITE
   /* The commit must fsync (a renamed dump has to be complete even after a
@@ -293,7 +310,9 @@ upg_partfile_write(upg_partfile *pf, const void *buf, size_t len)
 int
 upg_partfile_pwrite(upg_partfile *pf, const void *buf, size_t len, off_t offset)
 {
-  if (!pf->segmented || !pf->holes_ok) { /* a version 1 record would call the holes a prefix */
+  /* Under a version 1 record, only the prefix may grow: it would call
+   * holes part of it. */
+  if (!pf->segmented || (!pf->holes_ok && offset != pf->end)) {
     errno = EINVAL;
     return -1;
   }

@@ -147,13 +147,22 @@ upg_http_check_url(const upg_settings *s, const char *what, const char *url, jv 
 int
 upg_http_begin(upg_http_call *call, const upg_settings *s, const char *what, const char *url, jv *doc)
 {
+  return upg_http_begin_handle(call, NULL, s, what, url, doc);
+}
+
+int
+upg_http_begin_handle(upg_http_call *call, CURL *own, const upg_settings *s, const char *what, const char *url,
+                      jv *doc)
+{
   memset(call, 0, sizeof *call);
   call->s = s;
   call->what = what;
   int status = upg_http_check_url(s, what, url, doc);
   if (status)
     return status;
-  CURL *h = call->curl = process_handle();
+  if (own)
+    curl_easy_reset(own);
+  CURL *h = call->curl = own ? own : process_handle();
   if (!h)
     return upg_fail(doc, UPG_EXIT_TRANSPORT, upg_failure("CLIENT:NETWORK", "%s: cannot initialise libcurl", what));
 
@@ -351,8 +360,15 @@ upg_http_perform(upg_http_call *call, jv *doc)
   if (call->headers)
     curl_easy_setopt(call->curl, CURLOPT_HTTPHEADER, call->headers);
   open_fds(fds_before);
-  call->rc = curl_easy_perform(call->curl);
+  CURLcode rc = curl_easy_perform(call->curl);
   cloexec_new_fds(fds_before);
+  return upg_http_finish(call, rc, doc);
+}
+
+int
+upg_http_finish(upg_http_call *call, CURLcode rc, jv *doc)
+{
+  call->rc = rc;
   curl_easy_getinfo(call->curl, CURLINFO_RESPONSE_CODE, &call->http_code);
   call->retryable = false;
   if (call->rc != CURLE_OK)

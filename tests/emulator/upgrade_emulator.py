@@ -48,11 +48,24 @@ Admin API (no auth, same server):
            normally (downloads: between headers and body).  huge: 200 with a
            valid JSON body of BYTES bytes (default 1 MiB).
     GET  /_emulator/faults     pending faults
-    POST /_emulator/reset      clear faults ({"stats": true} also zeroes stats)
+    POST /_emulator/downloads  {"max_concurrent": K, "rate": BYTES}: a
+                               download asked while K others are being
+                               served gets a 503 (Retry-After: 1) -- a
+                               server that refuses extra range streams;
+                               each answer's body is sent at most RATE
+                               bytes a second.  0 or absent: no limit.
+                               Cleared by reset.
+    POST /_emulator/reset      clear faults and download limits
+                               ({"stats": true} also zeroes stats)
     GET  /_emulator/stats      {"connections": TCP connections accepted,
                                 "api_connections": connections that carried
                                 at least one API/download request,
                                 "tls_handshake_failures", "tls_resumed",
+                                "download_bytes": body bytes of downloads
+                                   sent, "download_ranges": 206 answers,
+                                   "download_refused": 503s of the limit,
+                                   "download_concurrent_max": most served
+                                   at once, "downloads_now": being served,
                                 "requests": {method: count},
                                 "uploads": {id: {"bytes", "content_type",
                                    "query_keys", "chunked", "expect"}},
@@ -63,6 +76,9 @@ Admin API (no auth, same server):
                                done/delivered write the upgraded files (an
                                empty original is assumed if none was sent)
     GET  /_emulator/requests   internal view of every request (keys included)
+    POST /_emulator/download_port  {"port": N}: the port of the *_url fields
+                               status gives from now on (a latency proxy in
+                               front of this server); {"port": null}: ours
     POST /_emulator/sftp_port  {"port": N}: the sftp_port request_sftp_access
                                announces from now on (bench/ points it at a
                                proxy that adds latency in front of sshd)
@@ -281,6 +297,9 @@ class Emulator:
         self.lock = threading.RLock()
         self.requests = {}
         self.faults = []
+        self.download_limits = {}
+        self.downloads_now = 0
+        self.download_port = None
         self.scheme = "http" if args.plain else "https"
         self.port = None
         self.next_id = 10534 + random.randint(0, 400)
@@ -319,6 +338,9 @@ class Emulator:
         with self.lock:
             self.stats = {"connections": 0, "api_connections": 0,
                           "tls_handshake_failures": 0, "tls_resumed": 0,
+                          "download_bytes": 0, "download_ranges": 0,
+                          "download_refused": 0,
+                          "download_concurrent_max": 0,
                           "requests": {}, "uploads": {}, "last": {}}
 
     # ---- faults
@@ -535,7 +557,8 @@ class Emulator:
     def request_obj(self, r):
         self.refresh(r)
         base = "%s://127.0.0.1:%d/database/eu1/%d/%s" % (
-            self.scheme, self.port, r.id, urllib.parse.quote(r.key, safe=""))
+            self.scheme, self.download_port or self.port, r.id,
+            urllib.parse.quote(r.key, safe=""))
         if r.proc_start is not None:
             end = r.done_at if r.done_at else time.time()
             elapsed = mmss(end - r.proc_start)
@@ -835,15 +858,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if what == "faults":
             with emu.lock:
                 return self.send_json({"faults": list(emu.faults)})
+        if what == "downloads" and self.command == "POST":
+            try:
+                limits = {"max_concurrent": int(spec.get("max_concurrent") or 0),
+                          "rate": int(spec.get("rate") or 0)}
+            except (ValueError, TypeError) as e:
+                return self.send_json({"error": str(e)}, 400)
+            with emu.lock:
+                emu.download_limits = limits
+            return self.send_json({"ok": True, "downloads": limits})
         if what == "reset":
             with emu.lock:
                 emu.faults.clear()
+                emu.download_limits = {}
             if spec.get("stats"):
                 emu.reset_stats()
             return self.send_json({"ok": True})
         if what == "stats":
             with emu.lock:
-                return self.send_json(emu.stats)
+                return self.send_json(dict(emu.stats,
+                                           downloads_now=emu.downloads_now))
         if what == "set_state":
             with emu.lock:
                 r = emu.requests.get(int(spec.get("request", 0) or 0))
@@ -852,6 +886,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                       404)
             emu.set_state(r, str(spec["state"]))
             return self.send_json({"ok": True, "request": emu.request_obj(r)})
+        if what == "download_port" and self.command == "POST":
+            port = spec.get("port")
+            if port is not None and (not isinstance(port, int) or
+                                     not 0 < port < 65536):
+                return self.send_json({"error": "port must be 1-65535"}, 400)
+            emu.download_port = port
+            return self.send_json({"ok": True, "download_port": port})
         if what == "sftp_port" and self.command == "POST":
             port = spec.get("port")
             if not isinstance(port, int) or not 0 < port < 65536:
@@ -1223,9 +1264,27 @@ class Handler(http.server.BaseHTTPRequestHandler):
             st = os.fstat(fh.fileno())
             ctype = "application/octet-stream"
             size, mtime = len(prefix) + st.st_size, st.st_mtime_ns
+        limit = emu.download_limits.get("max_concurrent", 0)
+        with emu.lock:
+            refused = limit and emu.downloads_now >= limit
+            if refused:
+                emu.stats["download_refused"] += 1
+            else:
+                emu.downloads_now += 1
+                emu.stats["download_concurrent_max"] = max(
+                    emu.stats["download_concurrent_max"], emu.downloads_now)
+        if refused:
+            if fh:
+                fh.close()
+            return self.send_body(503, b"<html><body><h1>503</h1>too many "
+                                  b"downloads at once</body></html>",
+                                  "text/html; charset=utf-8",
+                                  [("Retry-After", "1")])
         try:
             self.serve_file(r, what, prefix, fh, size, mtime, ctype, f)
         finally:
+            with emu.lock:
+                emu.downloads_now -= 1
             if fh:
                 fh.close()
 
@@ -1285,6 +1344,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if self.command == "HEAD":
             return
+        emu = self.server.emu
+        if status == 206:
+            with emu.lock:
+                emu.stats["download_ranges"] += 1
+        rate = emu.download_limits.get("rate", 0)
+        began = time.monotonic()
         limit = None
         if fault and fault["fault"] == "slow":
             self.wfile.flush()
@@ -1305,7 +1370,14 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if limit is not None and sent + len(data) >= limit:
                 self.wfile.write(data[:limit - sent])
                 self.drop()
+            if rate:
+                data = data[:max(1, rate // 10)]
+                wait = began + (sent + len(data)) / rate - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
             self.wfile.write(data)
+            with emu.lock:
+                emu.stats["download_bytes"] += len(data)
             sent += len(data)
             pos += len(data)
             remaining -= len(data)

@@ -16,7 +16,13 @@ It reads as fast as the sender writes, so it adds latency without limiting
 bandwidth: what it measures is the application's own pipelining, which is
 what the SFTP request windows control.
 
-For the tests of parallel transfers (none of these is on by default):
+With --window BYTES it keeps at most BYTES in flight each way -- read and
+not yet "acknowledged", a delay after it was passed on -- and keeps the
+kernel's socket buffers small, as a TCP window of that size would on a real
+link: one connection then carries at most BYTES per round trip, which is
+what several parallel connections (download --parallel) overcome.
+
+For the tests of parallel SFTP (none of these is on by default):
   --rate-kib R        each direction of each connection moves at most R KiB/s
   --max-connections K connections beyond K open at once are closed at once
                       (as sshd's MaxStartups refuses one: before the banner)
@@ -32,17 +38,30 @@ import threading
 import time
 
 
-def pump(src, dst, delay, rate=0, cut_after=None):
-    """Copy src to dst, each chunk DELAY seconds after it was read, at
-    most RATE bytes/s (0: no limit); with CUT_AFTER, both sockets are
-    shut down once that many bytes went through."""
+def pump(src, dst, delay, window=0, rate=0, cut_after=None):
+    """Copy src to dst, each chunk DELAY seconds after it was read, with at
+    most WINDOW bytes held (0: no limit), at most RATE bytes/s (0: no
+    limit); with CUT_AFTER, both sockets are shut down once that many bytes
+    went through."""
     queue = collections.deque()
     ready = threading.Condition()
-    step = min(256 * 1024, max(1024, rate // 20)) if rate else 256 * 1024
+    held = [0]
+    acks = collections.deque()  # (when the sender would see it acknowledged, bytes)
+
+    step = min(256 * 1024, window) if window else 256 * 1024
+    if rate:
+        step = min(step, max(1024, rate // 20))
 
     def reader():
         moved = 0
         while True:
+            with ready:
+                while window and held[0] >= window:
+                    now = time.monotonic()
+                    while acks and acks[0][0] <= now:
+                        held[0] -= acks.popleft()[1]
+                    if held[0] >= window:
+                        ready.wait(acks[0][0] - now if acks else None)
             try:
                 data = src.recv(step)
             except OSError:
@@ -59,7 +78,8 @@ def pump(src, dst, delay, rate=0, cut_after=None):
                 time.sleep(len(data) / rate)
             with ready:
                 queue.append((time.monotonic() + delay, data))
-                ready.notify()
+                held[0] += len(data)
+                ready.notify_all()
             if not data:
                 return
 
@@ -82,9 +102,13 @@ def pump(src, dst, delay, rate=0, cut_after=None):
             dst.sendall(data)
         except OSError:
             return
+        if window:  # a window frees up a round trip after its bytes were sent
+            with ready:
+                acks.append((time.monotonic() + delay, len(data)))
+                ready.notify_all()
 
 
-def serve(conn, target_port, delay, rate=0, cut_after=None, done=None):
+def serve(conn, target_port, delay, window=0, rate=0, cut_after=None, done=None):
     try:
         up = socket.create_connection(("127.0.0.1", target_port))
     except OSError:
@@ -94,9 +118,12 @@ def serve(conn, target_port, delay, rate=0, cut_after=None, done=None):
         return
     for s in (conn, up):
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    there = threading.Thread(target=pump, args=(conn, up, delay, rate), daemon=True)
+        if window:  # the kernel's buffers would widen the window
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
+    there = threading.Thread(target=pump, args=(conn, up, delay, window, rate), daemon=True)
     there.start()
-    pump(up, conn, delay, rate, cut_after)
+    pump(up, conn, delay, window, rate, cut_after)
     there.join()
     conn.close()
     up.close()
@@ -109,6 +136,8 @@ def main():
     ap.add_argument("--target-port", type=int, required=True)
     ap.add_argument("--delay-ms", type=float, required=True)
     ap.add_argument("--port-file", required=True)
+    ap.add_argument("--window", type=int, default=0,
+                    help="bytes in flight each way at most (0: no limit)")
     ap.add_argument("--rate-kib", type=int, default=0)
     ap.add_argument("--max-connections", type=int, default=0)
     ap.add_argument("--drop-conn", type=int, default=0)
@@ -140,7 +169,7 @@ def main():
             continue
         cut = args.drop_after if args.drop_conn == count[0] else None
         threading.Thread(target=serve, args=(conn, args.target_port, args.delay_ms / 1000.0,
-                                             args.rate_kib * 1024, cut, done),
+                                             args.window, args.rate_kib * 1024, cut, done),
                          daemon=True).start()
 
 

@@ -1,0 +1,498 @@
+/* download_parallel.c -- range requests at once over one multi handle
+ * (download_parallel.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "upgrade/download_answer.h"
+#include "upgrade/download_parallel.h"
+#include "upgrade/http.h"
+#include "upgrade/outcome.h"
+#include "upgrade/progress.h"
+#include "upgrade/provenance.h"
+
+/* As download.c: fewer write calls per GiB than libcurl's 16 KiB. */
+#define STREAM_BUFFER (128L * 1024)
+/* A stream asks for at most this many chunks at once (64 MiB of 8 MiB
+ * chunks): one round trip of idle per run is lost in the noise, and the
+ * runs stay short enough to share the tail among the streams. */
+#define RUN_MAX 8
+/* Written chunks are made durable and recorded once this many are
+ * waiting, or after CHECKPOINT_SECONDS: a kill redoes at most that much
+ * plus the chunks in flight. */
+#define CHECKPOINT_CHUNKS 2
+#define CHECKPOINT_SECONDS 0.5
+/* How long the loop waits for sockets before it looks at Ctrl-C again. */
+#define POLL_MS 100
+
+struct par;
+
+struct stream {
+  struct par *p;
+  int index;
+  CURL *h;                /* owned; NULL once given up */
+  upg_http_call call;     /* the options and the error page of the exchange */
+  struct upg_answer a;
+  bool running;           /* in the multi handle */
+  size_t first, n;        /* the run of chunks claimed */
+  size_t next_chunk;      /* the first of them not yet all written */
+  long long start, end;   /* the bytes asked for: [start, end) */
+  long long pos;          /* the next byte to write */
+  bool accepted;          /* the answer's body goes into the file */
+  bool changed;           /* the answer is of another version */
+  bool ignored;           /* a 200 of the same version: ranges are ignored */
+  char bad[240];          /* why the answer was refused, or "" */
+};
+
+struct par {
+  const upg_settings *s;
+  const char *url;
+  upg_partfile *pf;
+  upg_segments *sg;
+  CURLM *multi;
+  struct stream st[UPG_PARALLEL_MAX];
+  int count;              /* streams made */
+  int running;            /* of them, in the multi handle now */
+  upg_par_report *rep;
+  long long unsettled;    /* bytes of chunks written, not yet durable */
+  double last_checkpoint;
+  bool any_accepted;      /* some 206 was accepted in this call */
+  int fatal;              /* an exit status that ends the call, or 0 */
+  jv fatal_doc;
+  int result;             /* UPG_PAR_CHANGED / UPG_PAR_NO_RANGES, or 0 */
+  jv last_error;          /* why the last stream given up was, or null */
+  bool last_retryable;
+  upg_meter meter;        /* libcurl's meter is one transfer's: ours sums them */
+  long long written;      /* bytes the streams wrote in this call */
+};
+
+static bool
+refuse(struct stream *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static bool
+refuse(struct stream *st, const char *fmt, ...)
+{
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(st->bad, sizeof st->bad, fmt, ap);
+  va_end(ap);
+  return false;
+}
+
+static void
+set_fatal(struct par *p, int status, jv doc)
+{
+  if (p->fatal) {
+    jv_free(doc);
+    return;
+  }
+  p->fatal = status;
+  p->fatal_doc = doc;
+}
+
+/* ------------------------------------------------------------ durability */
+
+/* fdatasync, then the written chunks are done, then the record says so. */
+static int
+checkpoint(struct par *p)
+{
+  p->last_checkpoint = upg_now();
+  if (p->unsettled == 0)
+    return 0;
+  if (upg_partfile_sync(p->pf) != 0)
+    return -1;
+  upg_segments_settle(p->sg);
+  p->unsettled = 0;
+  return upg_partfile_record_segments(p->pf, upg_segments_to_jv(p->sg));
+}
+
+static void
+file_failed(struct par *p, const char *what)
+{
+  jv doc = jv_null();
+  int status = upg_fail(&doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "download: cannot %s %s: %s", what,
+                                                            p->pf->part_path, strerror(errno)));
+  set_fatal(p, status, doc);
+}
+
+/* ------------------------------------------------------------ an answer */
+
+/* A 206 to ST's range: exactly the bytes asked, of the recorded total and
+ * version.  The first one of the call makes sure the record is version 2
+ * (what is held made durable first) before any byte off the prefix. */
+static bool
+accept_range(struct stream *st)
+{
+  struct par *p = st->p;
+  struct upg_answer *a = &st->a;
+  if (!a->range_ok || a->start != st->start || a->last != st->end - 1
+      || (a->length >= 0 && a->length != st->end - st->start))
+    return refuse(st, "a 206 answer with Content-Range \"%s\" and Content-Length %lld to a request for bytes "
+                  "%lld-%lld", a->has_range ? a->range : "(none)", a->length, st->start, st->end - 1);
+  jv seen = upg_answer_validators(a, a->total);
+  bool same = upg_provenance_same_version(p->pf->validators, seen) && a->total == p->sg->size;
+  jv_free(seen);
+  if (!same) {
+    st->changed = true;
+    return false;
+  }
+  if (!p->pf->holes_ok) {
+    if (upg_partfile_sync(p->pf) != 0
+        || upg_partfile_record_segments(p->pf, upg_segments_to_jv(p->sg)) != 0) {
+      file_failed(p, "record");
+      return false;
+    }
+  }
+  p->any_accepted = true;
+  return st->accepted = true;
+}
+
+/* A 200 to a range request: the whole file.  Of the same version, the
+ * server ignores ranges; of another, the file changed. */
+static bool
+whole_answer(struct stream *st)
+{
+  jv seen = upg_answer_validators(&st->a, st->a.length);
+  bool same = upg_provenance_same_version(st->p->pf->validators, seen);
+  jv_free(seen);
+  if (same)
+    st->ignored = true;
+  else
+    st->changed = true;
+  return false;
+}
+
+static size_t
+stream_header(char *line, size_t size, size_t nmemb, void *data)
+{
+  struct stream *st = data;
+  size_t n = size * nmemb;
+  if (!upg_answer_line(&st->a, line, n))
+    return n;
+  if (st->a.code == 206)
+    return accept_range(st) ? n : 0;
+  if (st->a.code == 200)
+    return whole_answer(st) ? n : 0;
+  return n; /* a redirect's headers, or an error page kept for its message */
+}
+
+/* Mark the chunks of ST's run whose bytes are all written. */
+static void
+chunks_written(struct stream *st)
+{
+  struct par *p = st->p;
+  while (st->next_chunk < st->first + st->n
+         && st->pos >= upg_segments_start(p->sg, st->next_chunk) + upg_segments_length(p->sg, st->next_chunk)) {
+    upg_segments_written(p->sg, st->next_chunk);
+    p->unsettled += upg_segments_length(p->sg, st->next_chunk);
+    st->next_chunk++;
+  }
+}
+
+static size_t
+stream_write(char *ptr, size_t size, size_t nmemb, void *data)
+{
+  struct stream *st = data;
+  struct par *p = st->p;
+  size_t n = size * nmemb;
+  if (!st->accepted)
+    return upg_http_collect(ptr, size, nmemb, &st->call);
+  if (st->pos + (long long)n > st->end) {
+    refuse(st, "the server sends more than the %lld bytes of the range it announced", st->end - st->start);
+    return 0;
+  }
+  if (upg_partfile_pwrite(p->pf, ptr, n, st->pos) != 0) {
+    st->call.write_errno = errno;
+    return 0;
+  }
+  st->pos += (long long)n;
+  p->rep->per_stream[st->index] += (long long)n;
+  p->written += (long long)n;
+  chunks_written(st);
+  return n;
+}
+
+/* ------------------------------------------------------------ the streams */
+
+/* Give ST a run of chunks and start its request; false when nothing is
+ * left to claim (or the request cannot be made: a fatal error). */
+static bool
+stream_start(struct stream *st)
+{
+  struct par *p = st->p;
+  size_t todo = upg_segments_todo(p->sg), run = todo / (size_t)p->count;
+  run = run < 1 ? 1 : run > RUN_MAX ? RUN_MAX : run;
+  if (!upg_segments_claim(p->sg, run, &st->first, &st->n))
+    return false;
+  jv doc = jv_null();
+  int status = upg_http_begin_handle(&st->call, st->h, p->s, "download", p->url, &doc);
+  if (status) {
+    upg_segments_release(p->sg, st->first, st->n);
+    set_fatal(p, status, doc);
+    return false;
+  }
+  st->next_chunk = st->first;
+  st->start = st->pos = upg_segments_start(p->sg, st->first);
+  size_t last = st->first + st->n - 1;
+  st->end = upg_segments_start(p->sg, last) + upg_segments_length(p->sg, last);
+  memset(&st->a, 0, sizeof st->a);
+  st->accepted = st->changed = st->ignored = false;
+  st->bad[0] = '\0';
+  st->call.idempotent = true;
+  CURL *h = st->h;
+  char range[64], if_range[300];
+  snprintf(range, sizeof range, "%lld-%lld", st->start, st->end - 1);
+  curl_easy_setopt(h, CURLOPT_RANGE, range);
+  if (upg_answer_if_range(p->pf->validators, if_range, sizeof if_range))
+    upg_http_header(&st->call, if_range);
+  if (st->call.headers)
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, st->call.headers);
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, STREAM_BUFFER);
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, stream_write);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, st);
+  curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, stream_header);
+  curl_easy_setopt(h, CURLOPT_HEADERDATA, st);
+  curl_easy_setopt(h, CURLOPT_PRIVATE, st);
+  if (curl_multi_add_handle(p->multi, h) != CURLM_OK) {
+    upg_http_end(&st->call);
+    upg_segments_release(p->sg, st->first, st->n);
+    errno = ENOMEM;
+    file_failed(p, "start a request for");
+    return false;
+  }
+  st->running = true;
+  p->running++;
+  if (p->running > p->rep->in_flight)
+    p->rep->in_flight = p->running;
+  return true;
+}
+
+/* ST's exchange is over (or is being stopped): out of the multi handle,
+ * what it claimed and did not write back to the others. */
+static void
+stream_stop(struct stream *st)
+{
+  struct par *p = st->p;
+  if (!st->running)
+    return;
+  curl_multi_remove_handle(p->multi, st->h);
+  upg_http_end(&st->call);
+  upg_segments_release(p->sg, st->first, st->n);
+  st->running = false;
+  p->running--;
+}
+
+/* Give ST up: its handle (and connection) closed, WHY kept for the end. */
+static void
+stream_give_up(struct stream *st, jv why, bool retryable)
+{
+  struct par *p = st->p;
+  stream_stop(st);
+  curl_easy_cleanup(st->h);
+  st->h = NULL;
+  if (jv_is_valid(why) && jv_get_kind(why) != JV_KIND_NULL) {
+    p->rep->given_up++;
+    if (p->running > 0 || p->any_accepted)
+      upg_notice(p->s, "download: stream %d given up, the others go on", st->index + 1);
+    jv_free(p->last_error);
+    p->last_error = why;
+    p->last_retryable = retryable;
+  } else {
+    jv_free(why);
+  }
+}
+
+/* The exchange of ST ended with RC. */
+static void
+stream_done(struct stream *st, CURLcode rc)
+{
+  struct par *p = st->p;
+  if (st->bad[0]) {
+    jv doc = jv_null();
+    int status = upg_fail(&doc, UPG_EXIT_TRANSPORT, upg_failure("CLIENT:BAD_RESPONSE", "download: %s", st->bad));
+    set_fatal(p, status, doc);
+    stream_stop(st);
+    return;
+  }
+  if (st->changed || st->ignored) {
+    if (st->changed)
+      p->result = UPG_PAR_CHANGED;
+    else if (!p->any_accepted && !p->result)
+      p->result = UPG_PAR_NO_RANGES;
+    stream_give_up(st, jv_null(), false);
+    return;
+  }
+  if (rc == CURLE_OK && st->accepted && st->pos == st->end) { /* its run is written: the next one */
+    stream_stop(st);
+    stream_start(st);
+    return;
+  }
+  jv doc = jv_null();
+  int status = upg_http_finish(&st->call, rc, &doc);
+  if (status == 0) { /* an answer that is neither 206 nor an error, or one that ended short */
+    status = upg_fail(&doc, UPG_EXIT_TRANSPORT,
+                      upg_failure("CLIENT:BAD_RESPONSE", "download: an HTTP %ld answer of %lld bytes to a request "
+                                  "for bytes %lld-%lld", st->call.http_code, st->pos - st->start, st->start,
+                                  st->end - 1));
+    st->call.retryable = true;
+  }
+  if (status == UPG_EXIT_SECURITY || status == UPG_EXIT_USAGE || status > UPG_EXIT_SIGNAL_BASE) {
+    set_fatal(p, status, doc);
+    stream_stop(st);
+    return;
+  }
+  stream_give_up(st, doc, st->call.retryable);
+}
+
+/* ------------------------------------------------------------ the loop */
+
+static void
+read_messages(struct par *p)
+{
+  CURLMsg *m;
+  int left;
+  while ((m = curl_multi_info_read(p->multi, &left))) {
+    if (m->msg != CURLMSG_DONE)
+      continue;
+    struct stream *st = NULL;
+    curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&st);
+    CURLcode rc = m->data.result;
+    if (st)
+      stream_done(st, rc); /* may re-add the handle: m is not used after */
+  }
+}
+
+static void
+run_loop(struct par *p)
+{
+  for (int i = 0; i < p->count && !p->fatal; i++)
+    stream_start(&p->st[i]);
+  while (p->running > 0 && !p->fatal && !p->result) {
+    int still = 0;
+    if (curl_multi_perform(p->multi, &still) != CURLM_OK) {
+      errno = EIO;
+      file_failed(p, "run the transfers of");
+      break;
+    }
+    read_messages(p);
+    upg_meter_update(&p->meter, p->meter.base + p->written, p->sg->size);
+    int sig = upg_interrupted(p->s);
+    if (sig) {
+      jv doc = jv_null();
+      int status = upg_fail(&doc, UPG_EXIT_SIGNAL_BASE + sig,
+                            upg_failure("CLIENT:INTERRUPTED", "download: interrupted by signal %d", sig));
+      set_fatal(p, status, doc);
+      break;
+    }
+    if (p->unsettled >= CHECKPOINT_CHUNKS * p->sg->chunk
+        || (p->unsettled > 0 && upg_now() - p->last_checkpoint >= CHECKPOINT_SECONDS)) {
+      if (checkpoint(p) != 0)
+        file_failed(p, "record");
+    }
+    if (p->running > 0 && !p->fatal && !p->result)
+      curl_multi_poll(p->multi, NULL, 0, POLL_MS, NULL);
+  }
+}
+
+static int
+setup(struct par *p, int streams)
+{
+  p->multi = curl_multi_init();
+  if (!p->multi)
+    return -1;
+  /* One TCP connection per stream: several windows are the point. */
+  curl_multi_setopt(p->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_NOTHING);
+  for (int i = 0; i < streams; i++) {
+    struct stream *st = &p->st[i];
+    st->p = p;
+    st->index = i;
+    st->h = curl_easy_init();
+    if (!st->h)
+      return -1;
+    p->count++;
+  }
+  return 0;
+}
+
+static void
+teardown(struct par *p)
+{
+  for (int i = 0; i < p->count; i++) {
+    stream_stop(&p->st[i]);
+    if (p->st[i].h)
+      curl_easy_cleanup(p->st[i].h);
+  }
+  if (p->multi)
+    curl_multi_cleanup(p->multi);
+}
+
+int
+upg_download_parallel(const upg_settings *s, const char *url, upg_partfile *pf, upg_segments *sg, int streams,
+                      upg_par_report *rep, bool *retryable, jv *doc)
+{
+  struct par p = { .s = s, .url = url, .pf = pf, .sg = sg, .rep = rep, .fatal_doc = jv_null(),
+                   .last_error = jv_null(), .last_checkpoint = upg_now() };
+  streams = streams < 1 ? 1 : streams > UPG_PARALLEL_MAX ? UPG_PARALLEL_MAX : streams;
+  if (streams > rep->asked)
+    rep->asked = streams;
+  int status = 0;
+  upg_meter_start(&p.meter, s, "download", upg_segments_done_bytes(sg));
+  if (setup(&p, streams) != 0) {
+    errno = ENOMEM;
+    file_failed(&p, "start the transfers of");
+  } else {
+    run_loop(&p);
+  }
+  teardown(&p);
+  upg_meter_end(&p.meter);
+  /* Whatever happened, what was written is made durable and recorded. */
+  if (pf->holes_ok && checkpoint(&p) != 0)
+    file_failed(&p, "record");
+  *retryable = false;
+  if (p.fatal) {
+    status = p.fatal;
+    *doc = p.fatal_doc;
+    p.fatal_doc = jv_null();
+  } else if (p.result) {
+    status = p.result;
+  } else if (upg_segments_complete(sg)) {
+    status = 0;
+  } else if (jv_get_kind(p.last_error) != JV_KIND_NULL) {
+    status = UPG_EXIT_TRANSPORT;
+    *doc = p.last_error;
+    p.last_error = jv_null();
+    *retryable = p.last_retryable;
+  } else {
+    status = upg_fail(doc, UPG_EXIT_TRANSPORT,
+                      upg_failure("CLIENT:NETWORK", "download: every stream ended before the file was complete"));
+    *retryable = true;
+  }
+  jv_free(p.fatal_doc);
+  jv_free(p.last_error);
+  return status;
+}
+
+/* ------------------------------------------------------------ the defaults */
+
+long long
+upg_download_chunk(void)
+{
+  const char *v = getenv("UPGRADE_TEST_CHUNK");
+  char *end;
+  long long n = v && *v ? strtoll(v, &end, 10) : 0;
+  return v && *v && !*end && n >= 1024 ? n : UPG_SEGMENT_CHUNK;
+}
+
+int
+upg_download_default_streams(long long remaining, double rtt)
+{
+  if (remaining < 8 * upg_download_chunk())
+    return 1;
+  if (rtt >= 0 && rtt < 0.005)
+    return 1;
+  return 4;
+}

@@ -1,0 +1,259 @@
+#!/usr/bin/env bats
+# download --parallel N: several range requests at once into one FILE.part,
+# its chunks recorded in FILE.part.meta (version 2).  Chunks are 64 KiB here
+# (UPGRADE_TEST_CHUNK, a test-only knob: HACKING.md) so that small files
+# have many.  The emulator serves the ranges, counts the bytes it sent and
+# can refuse extra concurrent downloads with a 503; the hostile server
+# plays a server that lies in one answer.
+load helpers
+
+CHUNK=65536
+
+setup_file() {
+	start_emulator
+	hostile_start
+	export UPGRADE_TEST_CHUNK=$CHUNK
+	export ORIG=$BATS_FILE_TMPDIR/orig.dump
+	head -c $((3 * 1048576 + 12345)) /dev/urandom >"$ORIG"
+	done_request "$ORIG" db.dump 16.0
+	export DONE_REQ=$REQ DONE_KEY=$KEY
+}
+
+setup() {
+	emulator_reset stats
+	use_done_request
+	cd "$BATS_TEST_TMPDIR"
+}
+
+# expected: the upgraded dump the emulator serves for ORIG.
+expected() { printf 'UPGRADED TO 16.0\n' && cat "$ORIG"; }
+SIZE_OF_EXPECTED=$((3 * 1048576 + 12345 + 17))
+
+# limits JSON: the emulator's download limits (see its docstring).
+limits() {
+	emulator_curl /_emulator/downloads -H 'Content-Type: application/json' -d "$1" -o /dev/null
+}
+
+# pdl [ARGS]: download the upgraded dump to F.
+pdl() {
+	run --separate-stderr ucall 'upgrade download --cacert "$CA" -o F "$@"' "$@"
+}
+
+# record_done: the bytes the record of F.part says are done.
+record_done() {
+	jq -r --argjson c $CHUNK '.segments as $s | [$s.done[] | (.[1] - .[0])] | add // 0
+		| . * $c | if . > $s.size then $s.size else . end' F.part.meta
+}
+
+@test "--parallel 1, 2, 4: byte-exact, and the summary tells the streams asked, used and in flight" {
+	local n
+	for n in 1 2 4; do
+		rm -f F
+		pdl --parallel "$n"
+		expect_status 0
+		cmp <(expected) F
+		[[ ! -e F.part && ! -e F.part.meta && $(file_mode F) == 600 ]]
+		jqe --argjson n "$n" '.transfer.streams == {asked: $n, used: $n} and .transfer.in_flight == $n
+			and (.transfer.per_stream | length == $n and all(. > 0) and add >= '$SIZE_OF_EXPECTED')
+			and .transfer.size == '$SIZE_OF_EXPECTED' and .transfer.bytes == '$SIZE_OF_EXPECTED
+	done
+}
+
+@test "default: byte-exact; on loopback (round trip under 5 ms) one stream, through a 20 ms round trip 4" {
+	pdl
+	expect_status 0
+	cmp <(expected) F
+	# the round trip the first answer measured decides (a loaded machine can
+	# make even loopback look far)
+	jqe '.transfer.round_trip_ms >= 0 and .transfer.streams.asked == (if .transfer.round_trip_ms < 5 then 1 else 4 end)'
+	# the status points the download at a proxy that delays each way by 10 ms
+	"$HARNESS_PYTHON" "$BATS_TEST_DIRNAME/../lib/delay_proxy.py" --target-port "$EMULATOR_PORT" \
+		--delay-ms 10 --port-file "$BATS_TEST_TMPDIR/proxy.port" </dev/null >/dev/null 2>&1 &
+	harness_track delay_proxy $!
+	local i
+	for ((i = 0; i < 100; i++)); do [[ -s $BATS_TEST_TMPDIR/proxy.port ]] && break; sleep 0.05; done
+	emulator_curl /_emulator/download_port -H 'Content-Type: application/json' \
+		-d "{\"port\": $(<"$BATS_TEST_TMPDIR/proxy.port")}" -o /dev/null
+	rm F
+	pdl
+	local rc=$status
+	emulator_curl /_emulator/download_port -H 'Content-Type: application/json' -d '{"port": null}' -o /dev/null
+	status=$rc
+	expect_status 0
+	cmp <(expected) F
+	jqe '.transfer.streams.asked == 4 and .transfer.streams.used == 4 and .transfer.round_trip_ms >= 20'
+}
+
+@test "a server that refuses extra concurrent ranges (503): the download completes with fewer streams, reported" {
+	# 1 MiB/s per answer: the answers overlap, a third at once is refused
+	limits '{"max_concurrent": 2, "rate": 1048576}'
+	pdl --parallel 4
+	expect_status 0
+	cmp <(expected) F
+	local refused
+	refused=$(stat_get .download_refused)
+	jqe --argjson r "$refused" '.transfer.streams.asked == 4 and .transfer.streams.given_up == $r and $r >= 1
+		and (.transfer.per_stream | length == 4) and .transfer.streams.used >= 1'
+	stderr_has "given up"
+}
+
+@test "every stream refused (503 to each range): exit 3 CLIENT:HTTP 503, no F; the next call completes" {
+	limits '{"max_concurrent": 1}'
+	# the first answer's server thread holds the only slot (it waits before its
+	# body), so every range request is refused
+	emulator_fault download slow "{\"delay\": $(scaled 4)}"
+	pdl --parallel 2
+	expect_status 3
+	expect_reason CLIENT:HTTP
+	jqe '.failures[0].code == 503'
+	[[ ! -e F ]]
+	limits '{}'
+	pdl --parallel 2
+	expect_status 0
+	cmp <(expected) F
+}
+
+# start_slow_download N: download with N streams in a shell of its own
+# process group, the emulator sending 128 KiB/s per answer; sets JOB.
+start_slow_download() {
+	limits '{"rate": 131072}'
+	setsid "$UBASH" 'upgrade download --cacert "$CA" -o F --parallel '"$1" >/dev/null 2>&1 &
+	JOB=$!
+}
+
+# idle_server: wait until the emulator has stopped serving the answers of a
+# killed client (it notices the broken connections only when it writes).
+idle_server() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		[[ $(stat_get .downloads_now) == 0 ]] && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+# kill_when_done BYTES: SIGKILL the job's process group once F.part's
+# record says BYTES are done.
+kill_when_done() {
+	local i
+	for ((i = 0; i < 600; i++)); do
+		[[ -f F.part.meta ]] && [[ $(jq -r .version F.part.meta 2>/dev/null) == 2 ]] &&
+			(($(record_done 2>/dev/null || echo 0) >= $1)) && break
+		sleep 0.05
+	done
+	kill -KILL -- "-$JOB"
+	wait "$JOB" 2>/dev/null || true
+	((i < 600))
+}
+
+@test "SIGKILL of the shell mid-download: the resume fetches only the missing chunks (server-side count), byte-exact" {
+	start_slow_download 4
+	kill_when_done $((4 * CHUNK))
+	[[ -e F.part && ! -e F ]]
+	local done
+	done=$(record_done)
+	((done > 0 && done < SIZE_OF_EXPECTED))
+	limits '{}'
+	idle_server
+	emulator_reset stats
+	pdl --parallel 4
+	expect_status 0
+	cmp <(expected) F
+	jqe --argjson d "$done" '.transfer.resumed_from == $d and .transfer.bytes == '$SIZE_OF_EXPECTED' - $d'
+	echo "done $done, served $(stat_get .download_bytes)" >&2
+	# exactly the chunks the record did not have, each once
+	[[ $(stat_get .download_bytes) == $((SIZE_OF_EXPECTED - done)) ]]
+}
+
+@test "a parallel .part resumed with --parallel 1 keeps its done prefix only, byte-exact" {
+	start_slow_download 2
+	kill_when_done $((4 * CHUNK))
+	limits '{}'
+	local prefix
+	prefix=$(jq -r --argjson c $CHUNK '.segments.done[0] as $r | if $r[0] == 0 then $r[1] * $c else 0 end' F.part.meta)
+	pdl --parallel 1
+	expect_status 0
+	cmp <(expected) F
+	jqe --argjson p "$prefix" '.transfer.resumed_from == $p and .transfer.streams == {asked: 1, used: 1}'
+}
+
+@test "the file changed between tries (new ETag): the resume restarts from zero, never splices" {
+	local mine=$BATS_TEST_TMPDIR/mine.dump
+	head -c 2000000 /dev/urandom >"$mine"
+	done_request "$mine" db.dump
+	start_slow_download 4
+	kill_when_done $((2 * CHUNK))
+	# the platform's file changes: same size, other bytes, another mtime (ETag)
+	local orig
+	orig=$(emulator_requests | jq -r --arg r "$REQ" '.[$r].original_path')
+	head -c 2000000 /dev/urandom >"$mine"
+	cat "$mine" >"$orig"
+	touch -d '+1 hour' "$orig"
+	limits '{}'
+	pdl --parallel 4
+	expect_status 0
+	cmp <(printf 'UPGRADED TO 16.0\n' && cat "$mine") F
+	jqe '.transfer.resumed_from == 0'
+	stderr_has "changed"
+}
+
+@test "SIGINT (trapped) mid-download: 130 within a second, .part and its record kept, the next call completes" {
+	limits '{"rate": 131072}'
+	run --separate-stderr ubash '
+		trap "echo trapped >&2" INT
+		( sleep "$1"; echo "$EPOCHREALTIME" >"$2"; kill -INT $$ ) &
+		upgrade download --cacert "$CA" -o F --parallel 4 -s
+		rc=$?; t=$EPOCHREALTIME
+		echo "rc=$rc" >&2
+		echo "dt=$(awk -v a="$(cat "$2")" -v b="$t" "BEGIN { print b - a }")" >&2
+		wait' "$(scaled 1.5)" "$BATS_TEST_TMPDIR/killed"
+	expect_status 0
+	stderr_has "rc=130"
+	stderr_has trapped
+	jqe '.failures[0].reason == "CLIENT:INTERRUPTED"'
+	less_than "$(sed -n 's/^dt=//p' <<<"$stderr")" "$(scaled 1.2)"
+	[[ ! -e F && -e F.part && $(jq -r .version F.part.meta) == 2 && $(file_mode F.part) == 600 ]]
+	local done
+	done=$(record_done)
+	limits '{}'
+	pdl --parallel 4
+	expect_status 0
+	cmp <(expected) F
+	jqe --argjson d "$done" '.transfer.resumed_from == $d'
+}
+
+# ------------------------------------------------------------ hostile server
+
+# hostile_dl RULES ARGS: request 7's status on the hostile server points at
+# {base}/dl/x; RULES (a jq array) answer the downloads.
+hostile_dl() {
+	local rules answer
+	rules=$(jq -cn "$1") || return 1
+	shift
+	answer=$(jq -cn '{failures: [], request: {id: 7, state: "done", filename: "db.dump",
+		upgraded_dump_url: "{base}/dl/x"}} | tostring')
+	hostile_script "$(jq -cn --argjson s "$answer" --argjson r "$rules" \
+		'{rules: ([{path: "/database/v1/status$", body: $s}] + $r)}')"
+	run --separate-stderr ucall 'UPGRADE_REQUEST=7 UPGRADE_KEY=k upgrade download --cacert "$CA" --url "$HOSTILE_URL/database/v1" -o F "$@"' "$@"
+}
+
+@test "a lying 206 on one stream (another start than asked) is refused: exit 3 BAD_RESPONSE, nothing renamed" {
+	hostile_dl '[{path: "^/dl/", range: "absent", headers: [["ETag", "\"v1\""]], body: "1", repeat: 400000},
+		{path: "^/dl/", range: "present", times: 1, status: 206, body: "1", repeat: 65536,
+		 headers: [["ETag", "\"v1\""], ["Content-Range", "bytes 1-65536/400000"]]},
+		{path: "^/dl/", range: "present", status: 503, body: "busy"}]' --parallel 2
+	expect_status 3
+	expect_reason CLIENT:BAD_RESPONSE
+	alive
+	[[ ! -e F ]]
+	hostile_log | jq -e '[.requests[] | select(.path == "/dl/x" and .headers.Range != null)] | length >= 1
+		and all(.headers["If-Range"] == "\"v1\"")'
+}
+
+@test "a server that answers ranges with the whole file (200): one stream from the start, byte-exact" {
+	hostile_dl '[{path: "^/dl/", headers: [["ETag", "\"v1\""]], body: "1", repeat: 400000}]' --parallel 4
+	expect_status 0
+	cmp <(head -c 400000 /dev/zero | tr '\0' 1) F
+	stderr_has "ignores ranges"
+	jqe '.transfer.size == 400000 and .transfer.streams.used == 1'
+}
