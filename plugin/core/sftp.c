@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "upgrade/download_parallel.h"
 #include "upgrade/files.h"
 #include "upgrade/outcome.h"
 #include "upgrade/progress.h"
@@ -300,43 +301,21 @@ upload_point(upg_ssh *c, LIBSSH2_SFTP_HANDLE **h, int fd, const char *local, con
 
 /* ------------------------------------------------------------ streams */
 
-/* Below this many bytes to move, one stream: the extra sessions are
- * opened one after the other (handshake, host key, authentication), which
- * costs more than they bring on a small file. */
-#define PARALLEL_MIN_BYTES (256LL * 1024 * 1024)
-/* A round trip shorter than this is loopback or a LAN: one stream. */
-#define PARALLEL_MIN_RTT 0.005
-#define PARALLEL_DEFAULT 4
 /* Per stream in flight when there are several: N streams share the
  * budget, so that the default stays within its memory bound. */
 #define STREAM_PUT_MAX (512L * 1024)
 #define STREAM_GET_MAX (512L * 1024)
 
-/* The streams to use: --parallel N, else from the bytes to move and the
- * round trip (README, "Parallel transfers"; measured in bench/README.md):
- * one on loopback or a LAN, where one stream is as fast on two shared
- * cores, and for files under 256 MiB; 4 on a long link, where one stream
- * is capped by the server's channel window over the round trip.  Never
- * more than chunks. */
+/* The streams to use: --parallel N, else the rule of every parallel
+ * transfer (download_parallel.h; README, "Parallel transfers") from the
+ * bytes to move and the round trip.  Never more than chunks. */
 static int
 streams_for(const upg_settings *s, long long todo, size_t chunks, double rtt)
 {
-  int n = s->parallel > 0                                          ? s->parallel
-        : todo < PARALLEL_MIN_BYTES || rtt < PARALLEL_MIN_RTT ? 1
-                                                                   : PARALLEL_DEFAULT;
+  int n = s->parallel > 0 ? s->parallel : upg_download_default_streams(todo, rtt);
   if ((size_t)n > chunks)
     n = chunks ? (int)chunks : 1;
   return n;
-}
-
-/* The chunk size: UPG_SEGMENT_CHUNK; UPGRADE_TEST_CHUNK_KIB (tests only,
- * see HACKING.md) makes it small enough for small test files. */
-static long long
-chunk_size(void)
-{
-  const char *t = getenv("UPGRADE_TEST_CHUNK_KIB");
-  long long kib = t ? atoll(t) : 0;
-  return kib > 0 ? kib * 1024 : UPG_SEGMENT_CHUNK;
 }
 
 /* The "transfer" fields of a parallel run. */
@@ -344,10 +323,15 @@ static jv
 streams_summary(jv sum, const upg_sftp_streams *t)
 {
   jv per = jv_array();
-  for (int i = 0; i < t->asked; i++)
+  int used = 0;
+  for (int i = 0; i < t->asked; i++) {
     per = jv_array_append(per, jv_number((double)t->per_stream[i]));
-  sum = jv_object_set(sum, jv_string("streams"),
-                      JV_OBJECT(jv_string("asked"), jv_number(t->asked), jv_string("used"), jv_number(t->used)));
+    used += t->per_stream[i] > 0;
+  }
+  jv streams = JV_OBJECT(jv_string("asked"), jv_number(t->asked), jv_string("used"), jv_number(used));
+  if (t->lost > 0)
+    streams = jv_object_set(streams, jv_string("given_up"), jv_number(t->lost));
+  sum = jv_object_set(sum, jv_string("streams"), streams);
   return jv_object_set(sum, jv_string("per_stream"), per);
 }
 
@@ -364,7 +348,7 @@ one_stream_summary(jv sum, long long bytes)
 /* A parallel upload leaves holes in the remote file, so its size no
  * longer says what was sent: the chunks done are recorded beside the
  * local file, LOCAL.sftp-put.meta (provenance.h, version 2), for this
- * remote file and this version of LOCAL (size, mtime, inode).  It is
+ * remote file and this version of LOCAL (size, mtime).  It is
  * written before the first byte off the remote prefix, and removed when
  * the upload is complete. */
 typedef struct put_job {
@@ -397,10 +381,11 @@ put_job_init(put_job *j, upg_ssh *c, int fd, long long size, const char *local, 
                         c->s->request ? jv_string(c->s->request) : jv_null(), jv_string("remote"),
                         jv_string(remote));
   struct stat st;
+  /* mtime to the microsecond: a dump rewritten within the same second
+   * is another version */
   j->validators = fstat(fd, &st) != 0 ? jv_null()
     : JV_OBJECT(jv_string("size"), jv_number((double)st.st_size), jv_string("mtime"),
-                jv_number((double)st.st_mtim.tv_sec), jv_string("mtime_ns"), jv_number((double)st.st_mtim.tv_nsec),
-                jv_string("inode"), jv_number((double)st.st_ino));
+                jv_number((double)st.st_mtim.tv_sec + (double)(st.st_mtim.tv_nsec / 1000) / 1e6));
 }
 
 static void
@@ -450,9 +435,11 @@ put_record_read(put_job *j)
     r = 0;
   else
     j->recorded = true;
-  if (r && upg_provenance_same_version(jv_object_get(jv_copy(rec), jv_string("validators")), jv_copy(j->validators))
+  jv v = jv_object_get(jv_copy(rec), jv_string("validators"));
+  if (r && upg_provenance_same_version(v, j->validators)
       && upg_segments_from_jv(&j->sg, upg_provenance_segments(rec)) == 0 && j->sg.size == j->size)
     r = 1;
+  jv_free(v);
   jv_free(rec);
   if (r != 1)
     upg_segments_free(&j->sg);
@@ -527,7 +514,7 @@ put_chunks(put_job *j, long long rsize)
 {
   if (j->holes)
     return 0;
-  if (upg_segments_init(&j->sg, j->size, chunk_size()) != 0)
+  if (upg_segments_init(&j->sg, j->size, upg_download_chunk()) != 0)
     return upg_ssh_failf(j->c, UPG_EXIT_USAGE, "CLIENT:FILE", "out of memory");
   upg_segments_done_before(&j->sg, rsize);
   return 0;
@@ -739,7 +726,7 @@ get_chunks(upg_ssh *c, upg_partfile *pf, long long size, upg_segments *sg)
       return 0;
     upg_segments_free(sg);
   }
-  if (upg_segments_init(sg, size, chunk_size()) != 0)
+  if (upg_segments_init(sg, size, upg_download_chunk()) != 0)
     return upg_ssh_failf(c, UPG_EXIT_USAGE, "CLIENT:FILE", "out of memory");
   upg_segments_done_before(sg, pf->holes_ok ? 0 : (long long)pf->end);
   if (upg_partfile_record_segments(pf, upg_segments_to_jv(sg)) != 0)
