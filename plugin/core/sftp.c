@@ -521,13 +521,10 @@ put_chunks(put_job *j, long long rsize)
 }
 
 /* Upload the chunks to do over N streams (the connection is handed to
- * them).  The record goes to disk before the first byte. */
+ * them).  The record is on disk already (put_file). */
 static int
 put_streams(put_job *j, int n, double rtt, upg_sftp_streams *t)
 {
-  if (put_record(j) != 0)
-    return upg_ssh_failf(j->c, UPG_EXIT_USAGE, "CLIENT:FILE", "cannot write %s%s: %s", j->base ? j->base : j->local,
-                         UPG_PROVENANCE_SUFFIX, strerror(errno));
   *t = (upg_sftp_streams){ .put = true, .asked = n, .fd = j->fd, .local = j->local, .remote = j->remote,
                            .in_flight = sized_for_rtt(rtt, n, PUT_WINDOW_MIN, STREAM_PUT_MAX), .sg = &j->sg,
                            .checkpoint = put_checkpoint, .checkpoint_arg = j };
@@ -594,6 +591,18 @@ put_file(put_job *j, long long *resumed, long long *sent, size_t *in_flight, upg
     goto out;
   *resumed = j->holes ? upg_segments_done_bytes(&j->sg) : rsize;
   int n = streams_for(c->s, j->size - *resumed, upg_segments_todo(&j->sg), rtt);
+  /* Several streams leave holes: their record must be on disk first.  A
+   * dump in a directory we cannot write still goes, as one stream. */
+  if ((n > 1 || j->holes) && put_record(j) != 0) {
+    if (j->holes) {
+      st = upg_ssh_failf(c, UPG_EXIT_USAGE, "CLIENT:FILE", "cannot write %s%s: %s", j->base ? j->base : j->local,
+                         UPG_PROVENANCE_SUFFIX, strerror(errno));
+      goto out;
+    }
+    upg_notice(c->s, "cannot write %s%s (%s): uploading as one stream", j->base ? j->base : j->local,
+               UPG_PROVENANCE_SUFFIX, strerror(errno));
+    n = 1;
+  }
   if (n == 1 && !j->holes) {
     st = put_one(j, h, rsize, rtt, sent, in_flight);
     goto out;

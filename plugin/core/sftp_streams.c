@@ -322,8 +322,9 @@ start_all(pool *p, upg_ssh *c, bool *open)
       continue;
     if (atomic_load(&p->stop) || start_worker(p, i, &c[i]) != 0) {
       upg_ssh_close(&c[i], false);
-      if (!p->w[i].status)
-        p->w[i].status = UPG_EXIT_TRANSPORT;
+      p->w[i].status = upg_fail(&p->w[i].doc, UPG_EXIT_TRANSPORT,
+                                upg_failure("CLIENT:SSH", "stream %d: no thread could be started for it", i + 1));
+      p->t->lost++;
     }
   }
 }
