@@ -51,6 +51,7 @@ SO=${BENCH_SO:-$ROOT/.libs/upgrade.so}
 ALL_CASES="status upload download https-par sftp-put sftp-get sftp-rtt load mem pg"
 RTT_MS=${BENCH_RTT_MS:-30}
 RTT_REPEAT=${BENCH_RTT_REPEAT:-1}
+PARALLEL=${BENCH_PARALLEL:-4 8} # the builtin's --parallel rows (besides the default and --parallel 1)
 PAR_WINDOW=${BENCH_PAR_WINDOW:-3145728} # Linux's largest default receive window for data (tcp_rmem max 6 MiB, half of it)
 RTT_DIAG=${BENCH_RTT_DIAG:-0} # the diagnostic rows over RTT too (curl's put: ~30 s per 64 MiB at 30 ms)
 CASES=${BENCH_CASES:-$ALL_CASES}
@@ -285,7 +286,7 @@ expected_cmp() {
 # record_download KEY TOOL OUT: record the run just measured, once its exit
 # status (and for the builtin, TOOL b, its answer) and OUT's bytes check out
 record_download() {
-	if ((M_RC != 0)) || { [[ $2 == b ]] && ! json_ok; }; then
+	if ((M_RC != 0)) || { [[ $2 == b* ]] && ! json_ok; }; then
 		record "$1" 0 0 "$(why_failed)"
 	elif ! expected_cmp "$3"; then
 		record "$1" 0 0 "the downloaded bytes differ from the upgraded dump"
@@ -567,6 +568,49 @@ measure_curl_sftp() {
 		"sftp://$SFTP_USER@127.0.0.1:$port/~/$remote"
 }
 
+# The other tools a user would pick, when installed (not CI dependencies:
+# bench/README.md has the apt-get line).  OTHER_PUT/OTHER_GET: their keys.
+OTHER_PUT=() OTHER_GET=()
+command -v lftp >/dev/null && OTHER_PUT+=(lftp) OTHER_GET+=(lftp lftp4)
+command -v rclone >/dev/null && OTHER_PUT+=(rclone) OTHER_GET+=(rclone rclone4)
+# lftp_cmd PORT IDENTITY COMMANDS: lftp over sftp with OpenSSH's ssh as
+# its transport (lftp's sftp runs ssh -s sftp), the same host-key trust.
+lftp_cmd() {
+	L_CMD=(env SSH_AUTH_SOCK= lftp -e "set sftp:connect-program 'ssh -a -x -i $2 ${SFTP_OPTS[*]}'; set net:max-retries 1; $3; bye"
+		-u "$SFTP_USER," -p "$1" "sftp://127.0.0.1")
+}
+# rclone_remote PORT IDENTITY PATH: an on-the-fly rclone sftp remote
+rclone_remote() {
+	printf ':sftp,host=127.0.0.1,port=%s,user=%s,key_file=%s,known_hosts_file=%s:%s' "$1" "$SFTP_USER" "$2" "$KH" "$3"
+}
+# rclone on its own: no config file, no agent
+RCLONE=(env SSH_AUTH_SOCK= RCLONE_CONFIG=/dev/null rclone -q --retries 1 --low-level-retries 1)
+# parallel_rows P CASE VERB: the builtin's --parallel rows for the case
+parallel_rows() {
+	local p=$1 case=$2 verb=$3 goal=$4 n
+	row "$p-b1" "$case" "builtin \`$verb --parallel 1\` (one stream)" MiB/s "$SIZE_MIB" "$p-ssh" info
+	TOOLS+=(b1)
+	for n in $PARALLEL; do
+		row "$p-b$n" "$case" "builtin \`$verb --parallel $n\`" MiB/s "$SIZE_MIB" "$p-ssh" "$goal"
+		TOOLS+=("b$n")
+	done
+}
+# other_rows P CASE KEY…: rows for the other tools
+other_rows() {
+	local p=$1 case=$2 k tool
+	shift 2
+	for k in "$@"; do
+		case $k in
+		lftp) tool='lftp `put`/`get`' ;;
+		lftp4) tool='lftp `pget -n 4`' ;;
+		rclone) tool='rclone copyto (sftp backend)' ;;
+		rclone4) tool='rclone copyto --multi-thread-streams 4' ;;
+		esac
+		row "$p-$k" "$case" "$tool" MiB/s "$SIZE_MIB" "$p-ssh" info
+		TOOLS+=("$k")
+	done
+}
+
 # ------------------------------------------------------ case 4: SFTP put
 # sftp_put_case P LABEL PORT DIAG GOAL: the SFTP put rows, keys P-tool,
 # through PORT; GOAL is the builtin row's (see row)
@@ -574,7 +618,10 @@ sftp_put_case() {
 	local p=$1 label=$2 port=$3 diag=$4 goal=$5 r k
 	row "$p-ssh" "SFTP put ${SIZE_MIB} MiB$label" 'OpenSSH sftp `put`' MiB/s "$SIZE_MIB" "$p-ssh" ref
 	row "$p-b" "SFTP put ${SIZE_MIB} MiB$label" 'builtin `sftp-put FILE`' MiB/s "$SIZE_MIB" "$p-ssh" "$goal"
-	PUT_TOOLS=(b ssh)
+	TOOLS=(b ssh)
+	parallel_rows "$p" "SFTP put ${SIZE_MIB} MiB$label" sftp-put "$goal"
+	other_rows "$p" "SFTP put ${SIZE_MIB} MiB$label" "${OTHER_PUT[@]}"
+	PUT_TOOLS=("${TOOLS[@]}")
 	if ((diag)); then
 		row "$p-sshaes" "SFTP put ${SIZE_MIB} MiB$label" "OpenSSH sftp \`put\`, $LIBSSH2_ALGOS" MiB/s "$SIZE_MIB" "$p-ssh" info
 		row "$p-curl" "SFTP put ${SIZE_MIB} MiB$label" "$CURL_SFTP_TOOL -T FILE" MiB/s "$SIZE_MIB" "$p-ssh" info
@@ -591,6 +638,15 @@ sftp_put_case() {
 				builtin_cmd sftp-put "$DATA" --identity "$WORK/id_put" --known-hosts "$KH" \
 					--request "$P_ID" --key "$P_KEY" --url "$UPGRADE_URL" --cacert "$CA" -s -c
 				measure "${B_CMD[@]}" ;;
+			b[0-9]*)
+				builtin_cmd sftp-put "$DATA" --identity "$WORK/id_put" --known-hosts "$KH" --parallel "${k#b}" \
+					--request "$P_ID" --key "$P_KEY" --url "$UPGRADE_URL" --cacert "$CA" -s -c
+				measure "${B_CMD[@]}" ;;
+			lftp)
+				lftp_cmd "$port" "$WORK/id_put" "put $DATA -o dump.zip"
+				measure "${L_CMD[@]}" ;;
+			rclone)
+				measure "${RCLONE[@]}" copyto "$DATA" "$(rclone_remote "$port" "$WORK/id_put" dump.zip)" ;;
 			ssh)
 				measure_sftp "$WORK/put.batch" "$WORK/id_put" "$port" ;;
 			sshaes)
@@ -598,7 +654,7 @@ sftp_put_case() {
 			curl)
 				measure_curl_sftp "$WORK/id_put" "$port" dump.zip -T "$DATA" ;;
 			esac
-			if ((M_RC != 0)) || { [[ $k == b ]] && ! json_ok; }; then
+			if ((M_RC != 0)) || { [[ $k == b* ]] && ! json_ok; }; then
 				record "$p-$k" 0 0 "$(why_failed)"
 			elif ! cmp -s "$DATA" "$PUT_REMOTE"; then
 				record "$p-$k" 0 0 "the remote file differs from the local one"
@@ -621,7 +677,10 @@ sftp_get_case() {
 	GET_OUT=$WORK/sftp-get.out
 	row "$p-ssh" "SFTP get ${SIZE_MIB} MiB$label" 'OpenSSH sftp `get`' MiB/s "$SIZE_MIB" "$p-ssh" ref
 	row "$p-b" "SFTP get ${SIZE_MIB} MiB$label" 'builtin `sftp-get -o F --force`' MiB/s "$SIZE_MIB" "$p-ssh" "$goal"
-	GET_TOOLS=(b ssh)
+	TOOLS=(b ssh)
+	parallel_rows "$p" "SFTP get ${SIZE_MIB} MiB$label" sftp-get "$goal"
+	other_rows "$p" "SFTP get ${SIZE_MIB} MiB$label" "${OTHER_GET[@]}"
+	GET_TOOLS=("${TOOLS[@]}")
 	if ((diag)); then
 		row "$p-sshsync" "SFTP get ${SIZE_MIB} MiB$label" 'OpenSSH sftp `get` && sync F (same fsync)' MiB/s "$SIZE_MIB" "$p-ssh" info
 		row "$p-sshaes" "SFTP get ${SIZE_MIB} MiB$label" "OpenSSH sftp \`get\`, $LIBSSH2_ALGOS" MiB/s "$SIZE_MIB" "$p-ssh" info
@@ -633,12 +692,27 @@ sftp_get_case() {
 		say "SFTP get$label, $(run_label $r)"
 		order_for "$r" ssh "${GET_TOOLS[@]}"
 		for k in "${ORDER[@]}"; do
-			rm -f "$GET_OUT" "$GET_OUT.part"
+			rm -f "$GET_OUT" "$GET_OUT.part" "$GET_OUT.part.meta"
 			case $k in
 			b)
 				builtin_cmd sftp-get -o "$GET_OUT" --force --identity "$WORK/id_get" --known-hosts "$KH" \
 					--request "$D_ID" --key "$D_KEY" --url "$UPGRADE_URL" --cacert "$CA" -s -c
 				measure "${B_CMD[@]}" ;;
+			b[0-9]*)
+				builtin_cmd sftp-get -o "$GET_OUT" --force --identity "$WORK/id_get" --known-hosts "$KH" --parallel "${k#b}" \
+					--request "$D_ID" --key "$D_KEY" --url "$UPGRADE_URL" --cacert "$CA" -s -c
+				measure "${B_CMD[@]}" ;;
+			lftp)
+				lftp_cmd "$port" "$WORK/id_get" "get upgraded_dump.zip -o $GET_OUT"
+				measure "${L_CMD[@]}" ;;
+			lftp4)
+				lftp_cmd "$port" "$WORK/id_get" "pget -n 4 upgraded_dump.zip -o $GET_OUT"
+				measure "${L_CMD[@]}" ;;
+			rclone)
+				measure "${RCLONE[@]}" copyto "$(rclone_remote "$port" "$WORK/id_get" upgraded_dump.zip)" "$GET_OUT" ;;
+			rclone4)
+				measure "${RCLONE[@]}" copyto --multi-thread-streams 4 --multi-thread-cutoff 1M \
+					"$(rclone_remote "$port" "$WORK/id_get" upgraded_dump.zip)" "$GET_OUT" ;;
 			ssh)
 				measure_sftp "$WORK/get.batch" "$WORK/id_get" "$port" ;;
 			sshsync)

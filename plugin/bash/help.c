@@ -78,11 +78,14 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "file: public keys, blank lines, # comments).  Anything else in FILE, a\n"
     "private key above all, is refused before anything is sent." },
   [UPG_CMD_SFTP_PUT] = {
-    "upgrade sftp-put FILE [-i|--identity KEYFILE] [--ssh-keys FILE] [--known-hosts FILE] [--accept-new-host-key]",
+    "upgrade sftp-put FILE [-i|--identity KEYFILE] [--ssh-keys FILE] [--known-hosts FILE] [--accept-new-host-key]\n"
+    "       [--parallel N]",
     "Upload FILE over SFTP: asks for access with the identity's public key (or\n"
     "--ssh-keys), checks the server's host key, authenticates with the identity\n"
     "(default ~/.ssh/id_ed25519, id_ecdsa, id_rsa) or ssh-agent, and writes FILE\n"
-    "to the shared file, continuing a partial upload where it stopped." },
+    "to the shared file, continuing a partial upload where it stopped.\n"
+    "--parallel N uploads over N SSH sessions at once, each writing its chunks\n"
+    "at their offsets (progress in FILE.sftp-put.meta until complete)." },
   [UPG_CMD_PROCESS] = { "upgrade process", "Ask the platform to process the uploaded dump." },
   [UPG_CMD_SKIP_TEST] = {
     "upgrade skip-test",
@@ -109,10 +112,12 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "5 ms away, else 4.  Streams the server refuses are given up, the others\n"
     "go on; the summary tells streams {asked, used}, in_flight, per_stream." },
   [UPG_CMD_SFTP_GET] = {
-    "upgrade sftp-get [-o|--output FILE] [--force] [-i|--identity KEYFILE]",
+    "upgrade sftp-get [-o|--output FILE] [--force] [-i|--identity KEYFILE] [--parallel N]",
     "Download upgraded_<filename> over SFTP to FILE (default the same name),\n"
     "via FILE.part, resumed after an interruption only by the same request\n"
-    "and remote file of the same size and time (FILE.part.meta)." },
+    "and remote file of the same size and time (FILE.part.meta).\n"
+    "--parallel N reads over N SSH sessions at once (1: one stream; by default\n"
+    "one on loopback or under 64 MiB, else 4)." },
   [UPG_CMD_RUN] = {
     "upgrade run --contract C --email E --target T --aim A [--filename NAME] DUMP [-o FILE] [--sftp]\n"
     "       upgrade run --database DB [--restore-as NEW | --no-restore] [--data-dir DIR] [--jobs N] ... [DUMP]\n"

@@ -16,15 +16,21 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "upgrade/download_parallel.h"
 #include "upgrade/files.h"
 #include "upgrade/outcome.h"
 #include "upgrade/progress.h"
+#include "upgrade/provenance.h"
 #include "upgrade/sftp.h"
 #include "upgrade/ssh.h"
+#include "upgrade/sftp_streams.h"
 
 /* How much to keep in flight depends on the round trip: a link's
  * bandwidth-delay product must be in flight to fill it, but on loopback or
@@ -62,8 +68,8 @@ sftp_summary(jv sum, const char *remote, size_t in_flight)
 }
 
 /* Open REMOTE with FLAGS (0600 when created). */
-static int
-open_remote(upg_ssh *c, const char *remote, unsigned long flags, LIBSSH2_SFTP_HANDLE **h)
+int
+upg_sftp_open_remote(upg_ssh *c, const char *remote, unsigned long flags, LIBSSH2_SFTP_HANDLE **h)
 {
   int st;
   while (!(*h = libssh2_sftp_open_ex(c->sftp, remote, (unsigned)strlen(remote), flags,
@@ -124,10 +130,11 @@ typedef struct window {
   size_t off, end, cap;
 } window;
 
-/* Top the window up from FD (at most LEFT more bytes), compacting it when
- * the free tail is too short.  0, or -1 with errno (0 = file shrank). */
+/* Top the window up from FD at *POS (at most *LEFT more bytes; pread, so
+ * that streams can share the descriptor), compacting it when the free
+ * tail is too short.  0, or -1 with errno (0 = file shrank). */
 static int
-window_fill(window *w, int fd, long long *left)
+window_fill(window *w, int fd, long long *pos, long long *left)
 {
   size_t size = w->cap / 2; /* the window; the rest lets reads stay large */
   if (*left <= 0 || w->end - w->off >= size)
@@ -141,7 +148,7 @@ window_fill(window *w, int fd, long long *left)
   if ((long long)want > *left)
     want = (size_t)*left;
   ssize_t n;
-  while ((n = read(fd, w->buf + w->end, want)) < 0 && errno == EINTR)
+  while ((n = pread(fd, w->buf + w->end, want, (off_t)*pos)) < 0 && errno == EINTR)
     ;
   if (n <= 0) {
     if (n == 0)
@@ -150,22 +157,34 @@ window_fill(window *w, int fd, long long *left)
   }
   w->end += (size_t)n;
   *left -= n;
+  *pos += n;
   return 0;
 }
 
-/* Stream TOTAL bytes from FD (positioned) to H (positioned), keeping
- * about SIZE bytes in flight. */
-static int
-push(upg_ssh *c, LIBSSH2_SFTP_HANDLE *h, int fd, const char *local, const char *remote,
-     long long total, size_t size, long long *sent, upg_meter *meter)
+/* The meter of a one-stream upload, told by upg_sftp_push. */
+typedef struct meter_ctx {
+  upg_meter *meter;
+  long long base, size;
+} meter_ctx;
+
+static void
+meter_sent(void *arg, long long sent)
+{
+  meter_ctx *m = arg;
+  upg_meter_update(m->meter, m->base + sent, m->size);
+}
+
+int
+upg_sftp_push(upg_ssh *c, LIBSSH2_SFTP_HANDLE *h, int fd, long long from, const char *local, const char *remote,
+              long long total, size_t size, long long *sent, upg_sftp_on_sent on_sent, void *arg)
 {
   window w = { malloc(2 * size), 0, 0, 2 * size };
-  long long left = total;
+  long long left = total, pos = from;
   int st = 0;
   if (!w.buf)
     return upg_ssh_failf(c, UPG_EXIT_USAGE, "CLIENT:FILE", "out of memory for the upload buffer");
   while (!st && *sent < total) {
-    if (window_fill(&w, fd, &left) != 0) {
+    if (window_fill(&w, fd, &pos, &left) != 0) {
       st = upg_ssh_failf(c, UPG_EXIT_USAGE, "CLIENT:FILE", "cannot read %s: %s", local,
                          errno ? strerror(errno) : "the file shrank during the upload");
       break;
@@ -178,7 +197,7 @@ push(upg_ssh *c, LIBSSH2_SFTP_HANDLE *h, int fd, const char *local, const char *
     } else {
       w.off += (size_t)rc;
       *sent += rc;
-      upg_meter_update(meter, meter->base + *sent, meter->base + total);
+      on_sent(arg, *sent);
       st = upg_ssh_progress(c);
     }
   }
@@ -196,7 +215,7 @@ static int
 remote_read_at(upg_ssh *c, const char *remote, long long off, char *buf, size_t len)
 {
   LIBSSH2_SFTP_HANDLE *h = NULL;
-  int st = open_remote(c, remote, LIBSSH2_FXF_READ, &h);
+  int st = upg_sftp_open_remote(c, remote, LIBSSH2_FXF_READ, &h);
   if (st)
     return st;
   libssh2_sftp_seek64(h, (libssh2_uint64_t)off);
@@ -264,7 +283,7 @@ restart_remote(upg_ssh *c, LIBSSH2_SFTP_HANDLE **h, const char *remote, const ch
   int st = upg_ssh_close_handle(c, h, true);
   if (st)
     return st;
-  return open_remote(c, remote, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC, h);
+  return upg_sftp_open_remote(c, remote, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT | LIBSSH2_FXF_TRUNC, h);
 }
 
 /* Where the upload goes on: after the RSIZE bytes already there when they
@@ -280,55 +299,328 @@ upload_point(upg_ssh *c, LIBSSH2_SFTP_HANDLE **h, int fd, const char *local, con
   return restart_remote(c, h, remote, local, rsize);
 }
 
-/* Everything after the connection is up: check sizes, send, verify. */
+/* ------------------------------------------------------------ streams */
+
+/* Per stream in flight when there are several: N streams share the
+ * budget, so that the default stays within its memory bound. */
+#define STREAM_PUT_MAX (512L * 1024)
+#define STREAM_GET_MAX (512L * 1024)
+
+/* The streams to use: --parallel N, else the rule of every parallel
+ * transfer (download_parallel.h; README, "Parallel transfers") from the
+ * bytes to move and the round trip.  Never more than chunks. */
 static int
-put_file(upg_ssh *c, int fd, long long size, const char *local, const char *remote,
-         long long *resumed, long long *sent, size_t *in_flight)
+streams_for(const upg_settings *s, long long todo, size_t chunks, double rtt)
 {
-  LIBSSH2_SFTP_HANDLE *h = NULL;
-  long long rsize = 0, mtime;
-  double rtt = 0;
-  int cst, st = open_remote(c, remote, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT, &h);
+  int n = s->parallel > 0 ? s->parallel : upg_download_default_streams(todo, rtt);
+  if ((size_t)n > chunks)
+    n = chunks ? (int)chunks : 1;
+  return n;
+}
+
+/* The "transfer" fields of a parallel run. */
+static jv
+streams_summary(jv sum, const upg_sftp_streams *t)
+{
+  jv per = jv_array();
+  int used = 0;
+  for (int i = 0; i < t->asked; i++) {
+    per = jv_array_append(per, jv_number((double)t->per_stream[i]));
+    used += t->per_stream[i] > 0;
+  }
+  jv streams = JV_OBJECT(jv_string("asked"), jv_number(t->asked), jv_string("used"), jv_number(used));
+  if (t->lost > 0)
+    streams = jv_object_set(streams, jv_string("given_up"), jv_number(t->lost));
+  sum = jv_object_set(sum, jv_string("streams"), streams);
+  return jv_object_set(sum, jv_string("per_stream"), per);
+}
+
+/* One stream: today's transfer, in the same fields. */
+static jv
+one_stream_summary(jv sum, long long bytes)
+{
+  upg_sftp_streams one = { .asked = 1, .used = 1, .per_stream = { bytes } };
+  return streams_summary(sum, &one);
+}
+
+/* --------------------------------------------------------- put record */
+
+/* A parallel upload leaves holes in the remote file, so its size no
+ * longer says what was sent: the chunks done are recorded beside the
+ * local file, LOCAL.sftp-put.meta (provenance.h, version 2), for this
+ * remote file and this version of LOCAL (size, mtime).  It is
+ * written before the first byte off the remote prefix, and removed when
+ * the upload is complete. */
+typedef struct put_job {
+  upg_ssh *c;
+  int fd;
+  long long size;
+  const char *local, *remote;
+  char *base;                /* LOCAL.sftp-put: the record's "part" name */
+  jv origin, validators;
+  upg_segments sg;
+  bool holes;                /* the remote file may have holes: sg says */
+  bool recorded;             /* a record of ours is on disk */
+} put_job;
+
+static void
+put_job_init(put_job *j, upg_ssh *c, int fd, long long size, const char *local, const char *remote)
+{
+  memset(j, 0, sizeof *j);
+  j->c = c;
+  j->fd = fd;
+  j->size = size;
+  j->local = local;
+  j->remote = remote;
+  if (asprintf(&j->base, "%s.sftp-put", local) < 0)
+    j->base = NULL;
+  char account[512];
+  const upg_sftp_endpoint *ep = c->ep;
+  snprintf(account, sizeof account, "%s@%s:%d", ep->user ? ep->user : "", ep->host ? ep->host : "", ep->port);
+  j->origin = JV_OBJECT(jv_string("sftp-put"), jv_string(account), jv_string("request"),
+                        c->s->request ? jv_string(c->s->request) : jv_null(), jv_string("remote"),
+                        jv_string(remote));
+  struct stat st;
+  /* mtime to the microsecond: a dump rewritten within the same second
+   * is another version */
+  j->validators = fstat(fd, &st) != 0 ? jv_null()
+    : JV_OBJECT(jv_string("size"), jv_number((double)st.st_size), jv_string("mtime"),
+                jv_number((double)st.st_mtim.tv_sec + (double)(st.st_mtim.tv_nsec / 1000) / 1e6));
+}
+
+static void
+put_job_free(put_job *j)
+{
+  free(j->base);
+  jv_free(j->origin);
+  jv_free(j->validators);
+  upg_segments_free(&j->sg);
+}
+
+static int
+put_record(put_job *j)
+{
+  if (!j->base) {
+    errno = ENOMEM;
+    return -1;
+  }
+  jv rec = upg_provenance_record_segments(jv_copy(j->origin), jv_copy(j->validators), upg_segments_to_jv(&j->sg));
+  if (upg_provenance_write(j->base, rec) != 0)
+    return -1;
+  j->recorded = true;
+  return 0;
+}
+
+/* Streams' checkpoint: the server acknowledged the chunks WRITTEN. */
+static int
+put_checkpoint(void *arg, upg_segments *sg)
+{
+  put_job *j = arg;
+  return upg_segments_settle(sg) ? put_record(j) : 0;
+}
+
+/* The record's chunks, when it is this upload's: 1 (j->sg filled), 0 no
+ * record of this remote file, -1 a record of this remote file for
+ * another version of LOCAL (the remote file may have holes). */
+static int
+put_record_read(put_job *j)
+{
+  jv rec = j->base ? upg_provenance_read(j->base) : jv_invalid();
+  if (!jv_is_valid(rec)) {
+    jv_free(rec);
+    return 0;
+  }
+  int r = -1;
+  if (!jv_equal(jv_object_get(jv_copy(rec), jv_string("origin")), jv_copy(j->origin)))
+    r = 0;
+  else
+    j->recorded = true;
+  jv v = jv_object_get(jv_copy(rec), jv_string("validators"));
+  if (r && upg_provenance_same_version(v, j->validators)
+      && upg_segments_from_jv(&j->sg, upg_provenance_segments(rec)) == 0 && j->sg.size == j->size)
+    r = 1;
+  jv_free(v);
+  jv_free(rec);
+  if (r != 1)
+    upg_segments_free(&j->sg);
+  return r;
+}
+
+/* The chunks the record says are done are really there: the head of the
+ * first and the tail of the last done chunk match LOCAL, and the remote
+ * file reaches the end of the last. */
+static int
+put_record_holds(put_job *j, long long rsize, bool *same)
+{
+  size_t first = 0, last = 0;
+  bool any = false;
+  for (size_t i = 0; i < j->sg.count; i++)
+    if (j->sg.state[i] == UPG_CHUNK_DONE) {
+      if (!any)
+        first = i;
+      last = i;
+      any = true;
+    }
+  *same = true;
+  if (!any)
+    return 0;
+  long long head = upg_segments_start(&j->sg, first);
+  long long end = upg_segments_start(&j->sg, last) + upg_segments_length(&j->sg, last);
+  if (rsize < end) {
+    *same = false;
+    return 0;
+  }
+  long long len = upg_segments_length(&j->sg, first) < VERIFY_BYTES ? upg_segments_length(&j->sg, first)
+                                                                    : VERIFY_BYTES;
+  int st = same_range(j->c, j->remote, j->fd, j->local, head, (size_t)len, same);
+  if (st || !*same)
+    return st;
+  len = upg_segments_length(&j->sg, last) < VERIFY_BYTES ? upg_segments_length(&j->sg, last) : VERIFY_BYTES;
+  return same_range(j->c, j->remote, j->fd, j->local, end - len, (size_t)len, same);
+}
+
+/* Where the upload goes on.  With a record of this upload whose chunks
+ * check out: its chunks (holes allowed).  With a record of this remote
+ * file that does not fit, or chunks that do not check out: from zero.
+ * Without: today's rule, after the remote prefix when it is LOCAL's
+ * start.  *rsize is then the prefix kept. */
+static int
+put_resume(put_job *j, LIBSSH2_SFTP_HANDLE **h, long long *rsize)
+{
+  int r = put_record_read(j);
+  bool same = false;
+  int st = r == 1 ? put_record_holds(j, *rsize, &same) : 0;
   if (st)
     return st;
-  if ((st = remote_fstat(c, h, remote, &rsize, &mtime, &rtt)))
-    goto out;
-  if (rsize > size) {
-    st = upg_ssh_failf(c, UPG_EXIT_TRANSPORT, "CLIENT:SFTP",
-                       "remote file %s is larger than local %s (%lld > %lld bytes): refusing to truncate "
-                       "it; upload under another name or remove the remote file first",
-                       remote, local, rsize, size);
-    goto out;
+  if (r == 1 && same) {
+    j->holes = true;
+    return 0;
   }
-  if ((st = upload_point(c, &h, fd, local, remote, &rsize)))
-    goto out;
-  if (lseek(fd, (off_t)rsize, SEEK_SET) < 0) {
-    st = upg_ssh_failf(c, UPG_EXIT_USAGE, "CLIENT:FILE", "cannot seek in %s: %s", local, strerror(errno));
-    goto out;
-  }
-  *resumed = rsize;
+  upg_segments_free(&j->sg);
+  if (r == 0)
+    return upload_point(j->c, h, j->fd, j->local, j->remote, rsize);
+  /* A record of this remote file that does not hold: its holes are
+   * unknown, so from zero, and the record goes. */
+  upg_provenance_remove(j->base);
+  j->recorded = false;
+  if (*rsize == 0)
+    return 0;
+  return restart_remote(j->c, h, j->remote, j->local, rsize);
+}
+
+/* The chunks still to do after a prefix of RSIZE bytes (or the record's). */
+static int
+put_chunks(put_job *j, long long rsize)
+{
+  if (j->holes)
+    return 0;
+  if (upg_segments_init(&j->sg, j->size, upg_download_chunk()) != 0)
+    return upg_ssh_failf(j->c, UPG_EXIT_USAGE, "CLIENT:FILE", "out of memory");
+  upg_segments_done_before(&j->sg, rsize);
+  return 0;
+}
+
+/* Upload the chunks to do over N streams (the connection is handed to
+ * them).  The record is on disk already (put_file). */
+static int
+put_streams(put_job *j, int n, double rtt, upg_sftp_streams *t)
+{
+  *t = (upg_sftp_streams){ .put = true, .asked = n, .fd = j->fd, .local = j->local, .remote = j->remote,
+                           .in_flight = sized_for_rtt(rtt, n, PUT_WINDOW_MIN, STREAM_PUT_MAX), .sg = &j->sg,
+                           .checkpoint = put_checkpoint, .checkpoint_arg = j };
+  return upg_sftp_streams_run(j->c, j->c->s, j->c->ep, t, j->c->doc);
+}
+
+/* One stream, as ever: from RSIZE to the end through H. */
+static int
+put_one(put_job *j, LIBSSH2_SFTP_HANDLE *h, long long rsize, double rtt, long long *sent, size_t *in_flight)
+{
+  upg_ssh *c = j->c;
   libssh2_sftp_seek64(h, (libssh2_uint64_t)rsize); /* nothing is in flight yet */
   char what[256];
-  snprintf(what, sizeof what, "uploading %s", local);
+  snprintf(what, sizeof what, "uploading %s", j->local);
   upg_ssh_transfer_phase(c, what);
   upg_meter meter;
   upg_meter_start(&meter, c->s, what, rsize);
+  meter_ctx mc = { &meter, rsize, j->size };
   *in_flight = sized_for_rtt(rtt, 1, PUT_WINDOW_MIN, PUT_WINDOW_MAX);
-  st = push(c, h, fd, local, remote, size - rsize, *in_flight, sent, &meter);
+  int st = upg_sftp_push(c, h, j->fd, rsize, j->local, j->remote, j->size - rsize, *in_flight, sent, meter_sent,
+                         &mc);
   upg_meter_end(&meter);
+  return st;
+}
+
+/* The remote file holds SIZE bytes after a one-stream upload. */
+static int
+put_check_size(upg_ssh *c, const char *remote, long long size)
+{
+  long long rsize = -1;
+  int st = remote_size(c, remote, &rsize);
+  if (st)
+    return st;
+  if (rsize != size)
+    return upg_ssh_failf(c, UPG_EXIT_TRANSPORT, "CLIENT:SFTP",
+                         "after the upload %s holds %lld bytes, not %lld: run again to resume", remote, rsize,
+                         size);
+  return 0;
+}
+
+/* Everything after the connection is up: check sizes, resume point, then
+ * one stream (today's way, --parallel 1) or several; *t tells which
+ * (t->asked 0: one). */
+static int
+put_file(put_job *j, long long *resumed, long long *sent, size_t *in_flight, upg_sftp_streams *t)
+{
+  upg_ssh *c = j->c;
+  LIBSSH2_SFTP_HANDLE *h = NULL;
+  long long rsize = 0, mtime;
+  double rtt = 0;
+  int cst, st = upg_sftp_open_remote(c, j->remote, LIBSSH2_FXF_WRITE | LIBSSH2_FXF_CREAT, &h);
+  if (st)
+    return st;
+  if ((st = remote_fstat(c, h, j->remote, &rsize, &mtime, &rtt)))
+    goto out;
+  if (rsize > j->size) {
+    st = upg_ssh_failf(c, UPG_EXIT_TRANSPORT, "CLIENT:SFTP",
+                       "remote file %s is larger than local %s (%lld > %lld bytes): refusing to truncate "
+                       "it; upload under another name or remove the remote file first",
+                       j->remote, j->local, rsize, j->size);
+    goto out;
+  }
+  if ((st = put_resume(j, &h, &rsize)) || (st = put_chunks(j, rsize)))
+    goto out;
+  *resumed = j->holes ? upg_segments_done_bytes(&j->sg) : rsize;
+  int n = streams_for(c->s, j->size - *resumed, upg_segments_todo(&j->sg), rtt);
+  /* Several streams leave holes: their record must be on disk first.  A
+   * dump in a directory we cannot write still goes, as one stream. */
+  if ((n > 1 || j->holes) && put_record(j) != 0) {
+    if (j->holes) {
+      st = upg_ssh_failf(c, UPG_EXIT_USAGE, "CLIENT:FILE", "cannot write %s%s: %s", j->base ? j->base : j->local,
+                         UPG_PROVENANCE_SUFFIX, strerror(errno));
+      goto out;
+    }
+    upg_notice(c->s, "cannot write %s%s (%s): uploading as one stream", j->base ? j->base : j->local,
+               UPG_PROVENANCE_SUFFIX, strerror(errno));
+    n = 1;
+  }
+  if (n == 1 && !j->holes) {
+    st = put_one(j, h, rsize, rtt, sent, in_flight);
+    goto out;
+  }
+  if ((st = upg_ssh_close_handle(c, &h, true)))
+    goto out;
+  st = put_streams(j, n, rtt, t);
+  *in_flight = t->in_flight * (size_t)t->used;
+  for (int i = 0; i < t->asked; i++)
+    *sent += t->per_stream[i];
+  return st; /* every chunk acknowledged at its offset: the file is whole */
 out:
   /* Closing waits for the last acknowledgements: only then is it sent.
    * (After a refusal the connection is sound: close it politely too.) */
   cst = upg_ssh_close_handle(c, &h, true);
   if (st || cst)
     return st ? st : cst;
-  if ((st = remote_size(c, remote, &rsize)))
-    return st;
-  if (rsize != size)
-    return upg_ssh_failf(c, UPG_EXIT_TRANSPORT, "CLIENT:SFTP",
-                         "after the upload %s holds %lld bytes, not %lld: run again to resume", remote,
-                         rsize, size);
-  return 0;
+  return put_check_size(c, j->remote, j->size);
 }
 
 int
@@ -344,15 +636,22 @@ upg_sftp_put(const upg_settings *s, const upg_sftp_endpoint *ep, const char *loc
   upg_ssh c;
   long long resumed = 0, sent = 0;
   size_t in_flight = 0;
+  upg_sftp_streams t = { .asked = 0 };
+  put_job j;
   if ((st = upg_ssh_open(&c, s, ep, doc)))
     goto out;
-  st = put_file(&c, fd, (long long)size, local, remote, &resumed, &sent, &in_flight);
+  put_job_init(&j, &c, fd, (long long)size, local, remote);
+  st = put_file(&j, &resumed, &sent, &in_flight, &t);
+  if (!st && j.recorded && j.base)
+    upg_provenance_remove(j.base); /* complete: nothing to resume */
+  put_job_free(&j);
   upg_ssh_close(&c, true);
 out:
   close(fd);
   if (st)
     return st;
   jv sum = upg_transfer_summary(local, sent, resumed, (long long)size, upg_now() - t0);
+  sum = t.asked ? streams_summary(sum, &t) : one_stream_summary(sum, sent);
   jv_free(*doc);
   *doc = upg_doc_with("transfer", sftp_summary(sum, remote, in_flight));
   return 0;
@@ -412,18 +711,92 @@ resume_point(upg_ssh *c, upg_partfile *pf, long long size, long long mtime)
   return 0;
 }
 
-/* Everything after the connection is up: size, resume point, transfer. */
+/* Streams' checkpoint: the chunks WRITTEN are made durable, then
+ * claimed in the record. */
 static int
-get_file(upg_ssh *c, upg_partfile *pf, const char *remote, long long *size, size_t *in_flight)
+get_checkpoint(void *arg, upg_segments *sg)
+{
+  upg_partfile *pf = arg;
+  if (upg_partfile_sync(pf) != 0)
+    return -1;
+  return upg_segments_settle(sg) ? upg_partfile_record_segments(pf, upg_segments_to_jv(sg)) : 0;
+}
+
+/* The chunks of a segmented part file of this version of the remote file
+ * (SIZE bytes): the record's, or those of the prefix it holds. */
+static int
+get_chunks(upg_ssh *c, upg_partfile *pf, long long size, upg_segments *sg)
+{
+  /* holes_ok: a version 2 record of this version stands (a restart for
+   * another version wrote a version 1 record, and emptied the file). */
+  if (pf->holes_ok && jv_get_kind(pf->segments) == JV_KIND_OBJECT
+      && upg_segments_from_jv(sg, jv_copy(pf->segments)) == 0) {
+    if (sg->size == size)
+      return 0;
+    upg_segments_free(sg);
+  }
+  if (upg_segments_init(sg, size, upg_download_chunk()) != 0)
+    return upg_ssh_failf(c, UPG_EXIT_USAGE, "CLIENT:FILE", "out of memory");
+  upg_segments_done_before(sg, pf->holes_ok ? 0 : (long long)pf->end);
+  if (upg_partfile_record_segments(pf, upg_segments_to_jv(sg)) != 0)
+    return upg_ssh_failf(c, UPG_EXIT_USAGE, "CLIENT:FILE", "cannot write %s%s: %s", pf->part_path,
+                         UPG_PROVENANCE_SUFFIX, strerror(errno));
+  return 0;
+}
+
+/* The chunks to do over N streams (the connection is handed to them). */
+static int
+get_streams(upg_ssh *c, upg_partfile *pf, const char *remote, long long size, double rtt, upg_sftp_streams *t,
+            long long *resumed)
+{
+  upg_segments sg;
+  int st = get_chunks(c, pf, size, &sg);
+  if (st) {
+    upg_ssh_close(c, true);
+    return st;
+  }
+  *resumed = upg_segments_done_bytes(&sg);
+  int n = streams_for(c->s, size - *resumed, upg_segments_todo(&sg), rtt);
+  *t = (upg_sftp_streams){ .asked = n, .pf = pf, .remote = remote,
+                           .in_flight = sized_for_rtt(rtt, 4 * n, GET_BUFFER_MIN, STREAM_GET_MAX), .sg = &sg,
+                           .checkpoint = get_checkpoint, .checkpoint_arg = pf };
+  st = upg_sftp_streams_run(c, c->s, c->ep, t, c->doc);
+  if (!st && (long long)pf->end != size) /* the last chunk was there already */
+    pf->end = (off_t)size;
+  upg_segments_free(&sg);
+  t->sg = NULL;
+  return st;
+}
+
+/* Everything after the connection is up: size, resume point, transfer
+ * (one stream as ever, or several into a segmented part file: *t says,
+ * t->asked 0 for one). */
+static int
+get_file(upg_ssh *c, upg_partfile *pf, const char *remote, long long *size, size_t *in_flight,
+         upg_sftp_streams *t, long long *resumed)
 {
   LIBSSH2_SFTP_HANDLE *h = NULL;
   long long mtime = -1;
   double rtt = 0;
-  int cst, st = open_remote(c, remote, LIBSSH2_FXF_READ, &h);
+  int cst, st = upg_sftp_open_remote(c, remote, LIBSSH2_FXF_READ, &h);
   if (st)
     return st;
   if ((st = remote_fstat(c, h, remote, size, &mtime, &rtt)) || (st = resume_point(c, pf, *size, mtime)))
     goto out;
+  /* Several streams, or a .part with holes: segmented.  One stream on a
+   * contiguous .part: today's appending download. */
+  if (pf->segmented && (pf->holes_ok || streams_for(c->s, *size - (long long)pf->end, SIZE_MAX, rtt) > 1)) {
+    if ((st = upg_ssh_close_handle(c, &h, true)))
+      goto out;
+    st = get_streams(c, pf, remote, *size, rtt, t, resumed);
+    *in_flight = 4 * t->in_flight * (size_t)t->used; /* libssh2's read-ahead */
+    return st;
+  }
+  if (pf->segmented && lseek(pf->fd, pf->end, SEEK_SET) < 0) { /* no O_APPEND there */
+    st = upg_ssh_failf(c, UPG_EXIT_USAGE, "CLIENT:FILE", "cannot seek in %s: %s", pf->part_path, strerror(errno));
+    goto out;
+  }
+  *resumed = (long long)pf->end;
   libssh2_sftp_seek64(h, (libssh2_uint64_t)pf->end);
   char what[256];
   snprintf(what, sizeof what, "downloading %s", remote);
@@ -461,19 +834,26 @@ upg_sftp_get(const upg_settings *s, const upg_sftp_endpoint *ep, const char *rem
 {
   double t0 = upg_now();
   upg_partfile pf;
-  int st = upg_partfile_open(&pf, s, local, origin(s, ep, remote), force, doc);
+  /* --parallel 1 is today's one-stream download, into an appended .part
+   * (a segmented one is cut to its done prefix); otherwise segmented. */
+  int st = (s->parallel == 1 ? upg_partfile_open : upg_partfile_open_segmented)(&pf, s, local,
+                                                                              origin(s, ep, remote), force, doc);
   if (st)
     return st;
   upg_ssh c;
-  long long size = 0, resumed, got;
+  long long size = 0, resumed = (long long)pf.resume_from, got;
   size_t in_flight = 0;
+  upg_sftp_streams t = { .asked = 0 };
   if ((st = upg_ssh_open(&c, s, ep, doc)))
     goto out;
-  st = get_file(&c, &pf, remote, &size, &in_flight);
+  st = get_file(&c, &pf, remote, &size, &in_flight, &t, &resumed);
   upg_ssh_close(&c, true);
 out:
-  resumed = (long long)pf.resume_from;
-  got = (long long)pf.end - resumed;
+  got = 0;
+  for (int i = 0; i < t.asked; i++)
+    got += t.per_stream[i];
+  if (!t.asked)
+    got = (long long)pf.end - resumed;
   if (st) {
     upg_partfile_abandon(&pf); /* keeps what LOCAL.part holds for the next run */
     return st;
@@ -483,6 +863,7 @@ out:
   if ((st = upg_partfile_commit(&pf, doc)))
     return st;
   jv sum = upg_transfer_summary(local, got, resumed, size, upg_now() - t0);
+  sum = t.asked ? streams_summary(sum, &t) : one_stream_summary(sum, got);
   *doc = upg_doc_with("transfer", sftp_summary(sum, remote, in_flight));
   return 0;
 }

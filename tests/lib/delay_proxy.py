@@ -21,6 +21,14 @@ not yet "acknowledged", a delay after it was passed on -- and keeps the
 kernel's socket buffers small, as a TCP window of that size would on a real
 link: one connection then carries at most BYTES per round trip, which is
 what several parallel connections (download --parallel) overcome.
+
+For the tests of parallel SFTP (none of these is on by default):
+  --rate-kib R        each direction of each connection moves at most R KiB/s
+  --max-connections K connections beyond K open at once are closed at once
+                      (as sshd's MaxStartups refuses one: before the banner)
+  --drop-conn M --drop-after B
+                      the M-th connection (1-based) is cut after B bytes
+                      have gone from the server to the client
 """
 import argparse
 import collections
@@ -30,15 +38,22 @@ import threading
 import time
 
 
-def pump(src, dst, delay, window=0):
+def pump(src, dst, delay, window=0, rate=0, cut_after=None):
     """Copy src to dst, each chunk DELAY seconds after it was read, with at
-    most WINDOW bytes held (0: no limit)."""
+    most WINDOW bytes held (0: no limit), at most RATE bytes/s (0: no
+    limit); with CUT_AFTER, both sockets are shut down once that many bytes
+    went through."""
     queue = collections.deque()
     ready = threading.Condition()
     held = [0]
     acks = collections.deque()  # (when the sender would see it acknowledged, bytes)
 
+    step = min(256 * 1024, window) if window else 256 * 1024
+    if rate:
+        step = min(step, max(1024, rate // 20))
+
     def reader():
+        moved = 0
         while True:
             with ready:
                 while window and held[0] >= window:
@@ -48,9 +63,19 @@ def pump(src, dst, delay, window=0):
                     if held[0] >= window:
                         ready.wait(acks[0][0] - now if acks else None)
             try:
-                data = src.recv(min(256 * 1024, window) if window else 256 * 1024)
+                data = src.recv(step)
             except OSError:
                 data = b""
+            if data and cut_after is not None and moved + len(data) >= cut_after:
+                for s in (src, dst):
+                    try:
+                        s.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                data = b""
+            moved += len(data)
+            if data and rate:
+                time.sleep(len(data) / rate)
             with ready:
                 queue.append((time.monotonic() + delay, data))
                 held[0] += len(data)
@@ -83,23 +108,27 @@ def pump(src, dst, delay, window=0):
                 ready.notify_all()
 
 
-def serve(conn, target_port, delay, window=0):
+def serve(conn, target_port, delay, window=0, rate=0, cut_after=None, done=None):
     try:
         up = socket.create_connection(("127.0.0.1", target_port))
     except OSError:
         conn.close()
+        if done:
+            done()
         return
     for s in (conn, up):
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if window:  # the kernel's buffers would widen the window
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
-    there = threading.Thread(target=pump, args=(conn, up, delay, window), daemon=True)
+    there = threading.Thread(target=pump, args=(conn, up, delay, window, rate), daemon=True)
     there.start()
-    pump(up, conn, delay, window)
+    pump(up, conn, delay, window, rate, cut_after)
     there.join()
     conn.close()
     up.close()
+    if done:
+        done()
 
 
 def main():
@@ -109,7 +138,18 @@ def main():
     ap.add_argument("--port-file", required=True)
     ap.add_argument("--window", type=int, default=0,
                     help="bytes in flight each way at most (0: no limit)")
+    ap.add_argument("--rate-kib", type=int, default=0)
+    ap.add_argument("--max-connections", type=int, default=0)
+    ap.add_argument("--drop-conn", type=int, default=0)
+    ap.add_argument("--drop-after", type=int, default=0)
     args = ap.parse_args()
+    live = [0]
+    count = [0]
+    lock = threading.Lock()
+
+    def done():
+        with lock:
+            live[0] -= 1
     lsock = socket.socket()
     lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     lsock.bind(("127.0.0.1", 0))
@@ -119,8 +159,17 @@ def main():
     os.replace(args.port_file + ".tmp", args.port_file)
     while True:
         conn, _ = lsock.accept()
+        with lock:
+            count[0] += 1
+            refuse = args.max_connections and live[0] >= args.max_connections
+            if not refuse:
+                live[0] += 1
+        if refuse:
+            conn.close()
+            continue
+        cut = args.drop_after if args.drop_conn == count[0] else None
         threading.Thread(target=serve, args=(conn, args.target_port, args.delay_ms / 1000.0,
-                                             args.window),
+                                             args.window, args.rate_kib * 1024, cut, done),
                          daemon=True).start()
 
 

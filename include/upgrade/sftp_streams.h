@@ -1,0 +1,81 @@
+/* sftp_streams.h -- internal: one SFTP transfer over N SSH sessions at
+ * once (sftp_streams.c), used by sftp.c for --parallel.  Not part of the
+ * core's public surface.
+ *
+ * Why N sessions in N threads (measured, see HACKING.md "Parallel SFTP"):
+ * libssh2 1.10 spends a core on its crypto per session, so N SFTP channels
+ * over one session stay at one session's speed (30 ms RTT, 4 streams: 25
+ * MiB/s over channels, 71 MiB/s over sessions), and only threads put the
+ * second core to work on loopback.  Each worker thread owns its session
+ * outright (libssh2's rule: a session is used by one thread at a time);
+ * libssh2_init ran once before, on the shell's thread (upg_ssh_open).
+ *
+ * Thread rules, all kept here:
+ *  - every signal is blocked in the workers (pthread_sigmask around
+ *    pthread_create), so bash's handlers run on bash's thread only;
+ *  - workers never call the host (bash): their settings are a copy whose
+ *    interrupted() reads an atomic stop flag that the shell's thread sets
+ *    when the host's own check says Ctrl-C, and which prints nothing;
+ *  - the segment bookkeeping (segments.h) and the part file are touched
+ *    under one mutex; the record is written by the shell's thread only;
+ *  - every worker is joined before the call returns.
+ */
+#ifndef UPGRADE_SFTP_STREAMS_H
+#define UPGRADE_SFTP_STREAMS_H
+
+#include <stdbool.h>
+#include <jv.h>
+
+#include "upgrade/files.h"
+#include "upgrade/segments.h"
+#include "upgrade/settings.h"
+#include "upgrade/ssh.h"
+
+/* Bytes of the transfer acknowledged so far (a push's running total). */
+typedef void (*upg_sftp_on_sent)(void *arg, long long sent);
+
+/* Open REMOTE with FLAGS (0600 when created).  0 or a failure status. */
+int upg_sftp_open_remote(upg_ssh *c, const char *remote, unsigned long flags, LIBSSH2_SFTP_HANDLE **h);
+
+/* Send TOTAL bytes of FD from offset FROM to H (positioned), keeping
+ * about SIZE bytes in flight; *SENT counts the bytes acknowledged, and
+ * ON_SENT(ARG, *SENT) is told after each step.  FD is read with pread
+ * (streams share it).  When it returns 0 nothing is in flight. */
+int upg_sftp_push(upg_ssh *c, LIBSSH2_SFTP_HANDLE *h, int fd, long long from, const char *local,
+                  const char *remote, long long total, size_t size, long long *sent,
+                  upg_sftp_on_sent on_sent, void *arg);
+
+/* Called on the shell's thread with the bookkeeping locked, about four
+ * times a second and at the end: make what is WRITTEN durable, settle it
+ * (upg_segments_settle) and record it.  0, or -1 with errno. */
+typedef int (*upg_sftp_checkpoint)(void *arg, upg_segments *sg);
+
+typedef struct upg_sftp_streams {
+  /* in */
+  bool put;                  /* else get */
+  int asked;                 /* streams wanted, 1..UPG_PARALLEL_MAX */
+  int fd;                    /* put: the local file */
+  const char *local;         /* put: its name, for messages */
+  upg_partfile *pf;          /* get: the segmented part file */
+  const char *remote;
+  size_t in_flight;          /* per stream: put window / get buffer */
+  upg_segments *sg;          /* the chunks; the done ones are skipped */
+  upg_sftp_checkpoint checkpoint;
+  void *checkpoint_arg;
+  /* out */
+  int used;                  /* streams that connected and moved data */
+  long long per_stream[UPG_PARALLEL_MAX];
+  int lost;                  /* streams refused or dropped (the rest went on) */
+} upg_sftp_streams;
+
+/* Move the chunks of T->sg still to do over T->asked sessions: the one
+ * open in C0 (handed over: C0 is closed afterwards, whatever happens) and
+ * asked-1 more opened like it (host key, authentication).  A stream that
+ * cannot connect or loses its connection gives its chunks back to the
+ * others; the transfer fails only when no stream is left with chunks to
+ * do, with the status and document of the first failure (or of Ctrl-C).
+ * 0 when every chunk is done and checkpointed. */
+int upg_sftp_streams_run(upg_ssh *c0, const upg_settings *s, const upg_sftp_endpoint *ep,
+                         upg_sftp_streams *t, jv *doc);
+
+#endif

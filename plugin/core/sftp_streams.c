@@ -1,0 +1,428 @@
+/* sftp_streams.c -- one SFTP transfer over N SSH sessions, one worker
+ * thread each (see sftp_streams.h for why threads and the rules they keep).
+ *
+ * The shell's thread opens every session itself (host key, authentication:
+ * the same code as one stream, the same prompts and notices, and nothing
+ * of bash's -- getenv, HOME -- is ever read from a worker), starting each
+ * worker as soon as its session is up, then watches: Ctrl-C, the meter, and
+ * a checkpoint of the chunks four times a second.  Workers claim runs of
+ * chunks (a shrinking share of what is left, so that the streams finish
+ * together), move them and mark each chunk as its last byte lands; a worker
+ * that fails gives back what it had not finished and stops, and the others
+ * take it over.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "upgrade/outcome.h"
+#include "upgrade/progress.h"
+#include "upgrade/sftp_streams.h"
+
+#define WATCH_MS 100
+#define CHECKPOINT_SECONDS 0.25
+
+typedef struct pool pool;
+
+typedef struct worker {
+  pool *p;
+  upg_ssh c;
+  jv doc;
+  int status;
+  bool started;              /* a thread runs (or ran) it */
+  pthread_t thread;
+  atomic_llong bytes;
+  atomic_bool finished;
+} worker;
+
+struct pool {
+  upg_sftp_streams *t;
+  upg_settings ws;           /* the workers' settings: no host calls */
+  pthread_mutex_t mu;        /* t->sg and t->pf */
+  atomic_int stop;           /* the signal that stops everything, or 0 */
+  worker w[UPG_PARALLEL_MAX];
+};
+
+/* The workers' "interrupted?": the flag the shell's thread sets. */
+static int
+pool_interrupted(void *data)
+{
+  return atomic_load(&((pool *)data)->stop);
+}
+
+/* ------------------------------------------------------------ chunks */
+
+/* A run of chunks still to do, or false: a share of what is left that
+ * shrinks as it goes, so that no stream is left with a long tail. */
+static bool
+claim(pool *p, size_t *first, size_t *n)
+{
+  pthread_mutex_lock(&p->mu);
+  size_t max = upg_segments_todo(p->t->sg) / (2 * (size_t)p->t->asked);
+  bool got = upg_segments_claim(p->t->sg, max ? max : 1, first, n);
+  pthread_mutex_unlock(&p->mu);
+  return got;
+}
+
+/* The run [first, first+n) as byte offsets. */
+static void
+run_bytes(const upg_segments *sg, size_t first, size_t n, long long *start, long long *end)
+{
+  *start = upg_segments_start(sg, first);
+  *end = upg_segments_start(sg, first + n - 1) + upg_segments_length(sg, first + n - 1);
+}
+
+/* What a worker is moving: the run, and how many of its chunks are
+ * marked written. */
+typedef struct run {
+  worker *w;
+  size_t first, n, marked;
+  long long start, reported;
+} run;
+
+/* The run's bytes before AT are written: mark the chunks they complete. */
+static void
+run_reached(run *r, long long at)
+{
+  pool *p = r->w->p;
+  atomic_fetch_add(&r->w->bytes, at - r->reported);
+  r->reported = at;
+  while (r->marked < r->n) {
+    size_t i = r->first + r->marked;
+    if (upg_segments_start(p->t->sg, i) + upg_segments_length(p->t->sg, i) > at)
+      break;
+    pthread_mutex_lock(&p->mu);
+    upg_segments_written(p->t->sg, i);
+    pthread_mutex_unlock(&p->mu);
+    r->marked++;
+  }
+}
+
+/* The run failed: what it had not finished goes back to the others. */
+static void
+run_abandon(run *r)
+{
+  pthread_mutex_lock(&r->w->p->mu);
+  upg_segments_release(r->w->p->t->sg, r->first + r->marked, r->n - r->marked);
+  pthread_mutex_unlock(&r->w->p->mu);
+}
+
+static void
+put_sent(void *arg, long long sent)
+{
+  run *r = arg;
+  run_reached(r, r->start + sent);
+}
+
+/* Upload the run: nothing is in flight before (seek) nor after (push). */
+static int
+put_run(run *r, LIBSSH2_SFTP_HANDLE *h)
+{
+  upg_sftp_streams *t = r->w->p->t;
+  long long end, sent = 0;
+  run_bytes(t->sg, r->first, r->n, &r->start, &end);
+  r->reported = r->start;
+  libssh2_sftp_seek64(h, (libssh2_uint64_t)r->start);
+  return upg_sftp_push(&r->w->c, h, t->fd, r->start, t->local, t->remote, end - r->start, t->in_flight, &sent,
+                       put_sent, r);
+}
+
+/* Download the run into the part file at its offsets.  *POS is where the
+ * handle reads next (its read-ahead goes on across adjacent runs). */
+static int
+get_run(run *r, LIBSSH2_SFTP_HANDLE *h, char *buf, long long *pos)
+{
+  pool *p = r->w->p;
+  upg_sftp_streams *t = p->t;
+  upg_ssh *c = &r->w->c;
+  long long end;
+  run_bytes(t->sg, r->first, r->n, &r->start, &end);
+  r->reported = r->start;
+  if (*pos != r->start)
+    libssh2_sftp_seek64(h, (libssh2_uint64_t)r->start); /* drops the read-ahead */
+  *pos = r->start;
+  int st = 0;
+  while (!st && *pos < end) {
+    size_t want = end - *pos < (long long)t->in_flight ? (size_t)(end - *pos) : t->in_flight;
+    ssize_t rc = libssh2_sftp_read(h, buf, want);
+    if (rc == LIBSSH2_ERROR_EAGAIN) {
+      st = upg_ssh_wait(c);
+      continue;
+    }
+    if (rc < 0)
+      return upg_ssh_fail_sftp(c, (int)rc, "reading", t->remote);
+    if (rc == 0)
+      return upg_ssh_failf(c, UPG_EXIT_TRANSPORT, "CLIENT:SFTP", "%s shrank during the download: run again",
+                           t->remote);
+    pthread_mutex_lock(&p->mu);
+    int wr = upg_partfile_pwrite(t->pf, buf, (size_t)rc, (off_t)*pos);
+    int err = errno;
+    pthread_mutex_unlock(&p->mu);
+    if (wr != 0)
+      return upg_ssh_failf(c, UPG_EXIT_USAGE, "CLIENT:FILE", "cannot write %s: %s", t->pf->part_path,
+                           strerror(err));
+    *pos += rc;
+    run_reached(r, *pos);
+    st = upg_ssh_progress(c);
+  }
+  return st;
+}
+
+/* ----------------------------------------------------------- workers */
+
+/* Claim runs and move them until none is left or something fails. */
+static int
+work(worker *w, LIBSSH2_SFTP_HANDLE *h)
+{
+  upg_sftp_streams *t = w->p->t;
+  char *buf = t->put ? NULL : malloc(t->in_flight);
+  long long pos = -1;
+  int st = 0;
+  if (!t->put && !buf)
+    return upg_ssh_failf(&w->c, UPG_EXIT_USAGE, "CLIENT:FILE", "out of memory for the download buffer");
+  run r = { .w = w };
+  while (!st && claim(w->p, &r.first, &r.n)) {
+    r.marked = 0;
+    st = t->put ? put_run(&r, h) : get_run(&r, h, buf, &pos);
+    if (st)
+      run_abandon(&r);
+  }
+  free(buf);
+  return st;
+}
+
+static void *
+worker_main(void *arg)
+{
+  worker *w = arg;
+  upg_sftp_streams *t = w->p->t;
+  LIBSSH2_SFTP_HANDLE *h = NULL;
+  int st = upg_sftp_open_remote(&w->c, t->remote, t->put ? LIBSSH2_FXF_WRITE : LIBSSH2_FXF_READ, &h);
+  if (!st)
+    st = work(w, h);
+  if (h) {
+    int cst = upg_ssh_close_handle(&w->c, &h, st == 0); /* a put is sent once acknowledged */
+    st = st ? st : cst;
+  }
+  upg_ssh_close(&w->c, st == 0);
+  w->status = st;
+  atomic_store(&w->finished, true);
+  return NULL;
+}
+
+/* Hand the open session C (moved: *C is left closed) to worker I and
+ * start its thread with every signal blocked. */
+static int
+start_worker(pool *p, int i, upg_ssh *c)
+{
+  worker *w = &p->w[i];
+  w->c = *c;
+  memset(c, 0, sizeof *c);
+  c->sock = -1;
+  w->c.s = &p->ws;
+  w->c.doc = &w->doc;
+  upg_ssh_transfer_phase(&w->c, p->t->put ? "uploading" : "downloading");
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int rc = pthread_create(&w->thread, NULL, worker_main, w);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (rc != 0) {
+    *c = w->c; /* the caller closes it */
+    return -1;
+  }
+  w->started = true;
+  p->t->used++;
+  return 0;
+}
+
+/* ---------------------------------------------------- shell's thread */
+
+static bool
+all_finished(pool *p)
+{
+  for (int i = 0; i < p->t->asked; i++)
+    if (p->w[i].started && !atomic_load(&p->w[i].finished))
+      return false;
+  return true;
+}
+
+static long long
+bytes_moved(pool *p)
+{
+  long long sum = 0;
+  for (int i = 0; i < p->t->asked; i++)
+    sum += atomic_load(&p->w[i].bytes);
+  return sum;
+}
+
+/* Checkpoint: 0, or -1 with errno (the record could not be written). */
+static int
+checkpoint(pool *p)
+{
+  pthread_mutex_lock(&p->mu);
+  int rc = p->t->checkpoint(p->t->checkpoint_arg, p->t->sg);
+  int err = errno;
+  pthread_mutex_unlock(&p->mu);
+  errno = err;
+  return rc;
+}
+
+/* One look from the shell's thread: Ctrl-C, meter, checkpoint. */
+static void
+watch(pool *p, const upg_settings *s, upg_meter *m, long long base, double *last_cp)
+{
+  int sig = upg_interrupted(s);
+  if (sig)
+    atomic_store(&p->stop, sig);
+  upg_meter_update(m, base + bytes_moved(p), p->t->sg->size);
+  double now = upg_now();
+  if (now - *last_cp >= CHECKPOINT_SECONDS) {
+    *last_cp = now;
+    if (checkpoint(p) != 0 && !atomic_load(&p->stop))
+      upg_notice(s, "cannot record the progress of %s: %s", p->t->remote, strerror(errno));
+  }
+}
+
+/* Open the sessions after the first (C[0]) into C, one after the other
+ * on this thread.  A refusal is noted (its worker's status and document)
+ * and the others go on; Ctrl-C stops the opening. */
+static void
+open_more(pool *p, const upg_settings *s, const upg_sftp_endpoint *ep, upg_ssh *c, bool *open)
+{
+  for (int i = 1; i < p->t->asked && !atomic_load(&p->stop); i++) {
+    jv doc = jv_null();
+    int st = upg_ssh_open(&c[i], s, ep, &doc);
+    open[i] = st == 0;
+    if (st >= UPG_EXIT_SIGNAL_BASE)
+      atomic_store(&p->stop, st - UPG_EXIT_SIGNAL_BASE);
+    if (st) {
+      p->w[i].doc = doc;
+      p->w[i].status = st;
+      p->t->lost++;
+    } else {
+      jv_free(doc);
+    }
+  }
+}
+
+/* Start a worker for every open session (all together: each then claims
+ * its share of the chunks); a session left unstarted is closed. */
+static void
+start_all(pool *p, upg_ssh *c, bool *open)
+{
+  for (int i = 0; i < p->t->asked; i++) {
+    if (!open[i])
+      continue;
+    if (atomic_load(&p->stop) || start_worker(p, i, &c[i]) != 0) {
+      upg_ssh_close(&c[i], false);
+      p->w[i].status = upg_fail(&p->w[i].doc, UPG_EXIT_TRANSPORT,
+                                upg_failure("CLIENT:SSH", "stream %d: no thread could be started for it", i + 1));
+      p->t->lost++;
+    }
+  }
+}
+
+/* The first stream's failure (none failed: 0). */
+static int
+first_failure(pool *p, jv *doc)
+{
+  for (int i = 0; i < p->t->asked; i++)
+    if (p->w[i].status) {
+      jv_free(*doc);
+      *doc = jv_copy(p->w[i].doc);
+      return p->w[i].status;
+    }
+  return 0;
+}
+
+/* Tell the user which streams were refused or lost, when the rest did
+ * the work. */
+static void
+note_lost(pool *p, const upg_settings *s)
+{
+  for (int i = 0; i < p->t->asked; i++) {
+    if (!p->w[i].status)
+      continue;
+    p->t->lost += p->w[i].started; /* refusals were counted when opening */
+    jv msg = jv_getpath(jv_copy(p->w[i].doc), JV_ARRAY(jv_string("failures"), jv_number(0), jv_string("message")));
+    upg_notice(s, "stream %d of %d %s, the others went on: %s", i + 1, p->t->asked,
+               p->w[i].started ? "failed" : "could not connect",
+               jv_get_kind(msg) == JV_KIND_STRING ? jv_string_value(msg) : "unknown error");
+    jv_free(msg);
+  }
+}
+
+int
+upg_sftp_streams_run(upg_ssh *c0, const upg_settings *s, const upg_sftp_endpoint *ep,
+                     upg_sftp_streams *t, jv *doc)
+{
+  pool *p = calloc(1, sizeof *p);
+  if (!p) {
+    upg_ssh_close(c0, true);
+    return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "out of memory"));
+  }
+  p->t = t;
+  t->used = t->lost = 0;
+  p->ws = *s;
+  p->ws.host = (upg_host){ .interrupted = pool_interrupted, .data = p };
+  p->ws.silent = true;
+  p->ws.progress = false;
+  pthread_mutex_init(&p->mu, NULL);
+  for (int i = 0; i < t->asked; i++) {
+    p->w[i].p = p;
+    p->w[i].doc = jv_null();
+  }
+
+  char what[300];
+  snprintf(what, sizeof what, "%s %s", t->put ? "uploading" : "downloading", t->put ? t->local : t->remote);
+  upg_meter meter;
+  long long base = upg_segments_done_bytes(t->sg);
+  upg_meter_start(&meter, s, what, base);
+  double last_cp = upg_now();
+  upg_ssh c[UPG_PARALLEL_MAX];
+  bool open[UPG_PARALLEL_MAX] = { true };
+  c[0] = *c0; /* handed over */
+  memset(c0, 0, sizeof *c0);
+  c0->sock = -1;
+  open_more(p, s, ep, c, open);
+  start_all(p, c, open);
+  int st = 0;
+  while (!all_finished(p)) {
+    poll(NULL, 0, WATCH_MS);
+    watch(p, s, &meter, base, &last_cp);
+  }
+  for (int i = 0; i < t->asked; i++) {
+    if (p->w[i].started)
+      pthread_join(p->w[i].thread, NULL);
+    t->per_stream[i] = atomic_load(&p->w[i].bytes);
+  }
+  upg_meter_end(&meter);
+  if (!st && checkpoint(p) != 0)
+    st = upg_fail(doc, UPG_EXIT_USAGE,
+                  upg_failure("CLIENT:FILE", "cannot record the progress of %s: %s", t->remote, strerror(errno)));
+  int sig = atomic_load(&p->stop);
+  if (!st && !upg_segments_complete(t->sg) && sig) {
+    st = upg_fail(doc, UPG_EXIT_SIGNAL_BASE + sig,
+                  upg_failure("CLIENT:INTERRUPTED", "interrupted by signal %d while %s; run again to resume", sig,
+                              what));
+  } else if (!st && !upg_segments_complete(t->sg)) {
+    st = first_failure(p, doc);
+    if (!st) /* no stream failed and yet chunks are left: never expected */
+      st = upg_fail(doc, UPG_EXIT_TRANSPORT, upg_failure("CLIENT:SFTP", "%s: chunks left undone; run again",
+                                                         t->remote));
+  } else if (!st) {
+    note_lost(p, s);
+  }
+  for (int i = 0; i < t->asked; i++)
+    jv_free(p->w[i].doc);
+  pthread_mutex_destroy(&p->mu);
+  free(p);
+  return st;
+}
