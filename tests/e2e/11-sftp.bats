@@ -191,7 +191,8 @@ shared() { echo "$SFTP_ROOT/$REQ/${1:-db.dump}"; }
 @test "sshd killed mid-upload: an error, not a hang; the next sftp-put resumes, byte-exact" {
 	api_create
 	head -c "$(mib 400)" /dev/urandom >huge.dump
-	ubash 'upgrade sftp-put --cacert "$CA" "${@}" huge.dump -s' "${SSH[@]}" >put.out 2>put.err &
+	# one stream: the resume of a prefix (parallel puts: 23-parallel-sftp.bats)
+	ubash 'upgrade sftp-put --parallel 1 --cacert "$CA" "${@}" huge.dump -s' "${SSH[@]}" >put.out 2>put.err &
 	pid=$!
 	for ((i = 0; i < 200; i++)); do
 		[[ -f $(shared) && $(stat -c %s "$(shared)") -gt $(($(stat -c %s huge.dump) / 20)) ]] && break
@@ -204,7 +205,7 @@ shared() { echo "$SFTP_ROOT/$REQ/${1:-db.dump}"; }
 	sshd_start
 	partial=$(stat -c %s "$(shared)")
 	(( partial > 0 && partial < $(stat -c %s huge.dump) ))
-	run --separate-stderr ucall 'upgrade sftp-put --cacert "$CA" "${@}" huge.dump' "${SSH[@]}"
+	run --separate-stderr ucall 'upgrade sftp-put --parallel 1 --cacert "$CA" "${@}" huge.dump' "${SSH[@]}"
 	expect_status 0
 	jqe --argjson p "$partial" '.transfer.resumed_from > 0 and .transfer.resumed_from <= $p'
 	cmp huge.dump "$(shared)"
@@ -223,7 +224,7 @@ shared() { echo "$SFTP_ROOT/$REQ/${1:-db.dump}"; }
 		done; kill -INT $$) &
 		shift
 		start=$EPOCHREALTIME
-		upgrade sftp-put --cacert "$CA" "${@}" huge.dump -s
+		upgrade sftp-put --parallel 1 --cacert "$CA" "${@}" huge.dump -s # one stream: see 23 for parallel
 		rc=$?
 		echo "rc=$rc took=$(awk -v a=$start -v b=$EPOCHREALTIME "BEGIN {print b - a}")" >&2
 		exit $rc' "$(shared)" "${SSH[@]}"
@@ -231,7 +232,7 @@ shared() { echo "$SFTP_ROOT/$REQ/${1:-db.dump}"; }
 	stderr_has trapped
 	took=$(grep -o 'took=[0-9.]*' <<<"$stderr" | cut -d= -f2)
 	less_than "$took" "$(scaled 2.5)"
-	run --separate-stderr ucall 'upgrade sftp-put --cacert "$CA" "${@}" huge.dump -s -q .transfer.resumed_from' "${SSH[@]}"
+	run --separate-stderr ucall 'upgrade sftp-put --parallel 1 --cacert "$CA" "${@}" huge.dump -s -q .transfer.resumed_from' "${SSH[@]}"
 	expect_status 0
 	# resumed past zero; not compared with the size seen after the interrupt:
 	# sshd may still land packets already in its socket after we return.

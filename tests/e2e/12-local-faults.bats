@@ -53,7 +53,8 @@ expect_upgraded() { cmp <(printf 'UPGRADED TO 16.0\n'; cat "$HARNESS_DIR/db.dump
 @test "sshd killed during sftp-get: exit 3, .part kept, the next sftp-get resumes byte-exact" {
 	head -c "$(mib 300)" /dev/urandom >big.dump
 	api_create && api_upload big.dump && emulator_set_state "$REQ" done
-	ubash 'upgrade sftp-get --cacert "$CA" --identity "$KEYS/id" --known-hosts "$KEYS/kh" -o got.dump -s' >get.out 2>get.err &
+	# one stream: the resume of a prefix (parallel gets: 23-parallel-sftp.bats)
+	ubash 'upgrade sftp-get --parallel 1 --cacert "$CA" --identity "$KEYS/id" --known-hosts "$KEYS/kh" -o got.dump -s' >get.out 2>get.err &
 	pid=$!
 	for ((i = 0; i < 200; i++)); do
 		[[ -f got.dump.part && $(stat -c %s got.dump.part) -gt $(($(stat -c %s big.dump) / 30)) ]] && break
@@ -64,7 +65,7 @@ expect_upgraded() { cmp <(printf 'UPGRADED TO 16.0\n'; cat "$HARNESS_DIR/db.dump
 	[[ $rc == 3 ]] || { cat get.out get.err >&2; false; }
 	[[ ! -e got.dump && -s got.dump.part ]]
 	sshd_start
-	run --separate-stderr ucall 'upgrade sftp-get --cacert "$CA" --identity "$KEYS/id" --known-hosts "$KEYS/kh" -o got.dump'
+	run --separate-stderr ucall 'upgrade sftp-get --parallel 1 --cacert "$CA" --identity "$KEYS/id" --known-hosts "$KEYS/kh" -o got.dump'
 	expect_status 0
 	jqe '.transfer.resumed_from > 0'
 	cmp <(printf 'UPGRADED TO 16.0\n'; cat big.dump) got.dump
