@@ -52,11 +52,13 @@ uploaded() {
 
 @test "wait reports each state change on stderr and ends with the done status" {
 	pending_request
-	# drive the states by hand so that every change is seen, however slow the client
+	# drive the states by hand, each change once wait has polled the state
+	# before it, so that every change is seen however slow the client (a
+	# fixed delay lost the pending poll under valgrind on a loaded machine)
 	(
-		sleep "$(scaled 0.6)"
+		after_status_poll
 		emulator_set_state "$REQ" progress
-		sleep "$(scaled 0.6)"
+		after_status_poll
 		emulator_set_state "$REQ" done
 	) >/dev/null 2>&1 3>&- &
 	run --separate-stderr ucall 'upgrade wait --cacert "$CA" --interval 0.1'

@@ -159,6 +159,18 @@ stat_get() { emulator_stats | jq -r "$1"; }
 # method_count METHOD: how many METHOD requests the emulator served.
 method_count() { emulator_stats | jq -r --arg m "$1" '.requests[$m] // 0'; }
 
+# after_status_poll: return once the emulator has served one more status
+# request than when called (or after 60 s × scale, for a client that died).
+after_status_poll() {
+	local n i
+	n=$(method_count status)
+	for ((i = 0; i < $(scaled 1200); i++)); do
+		(($(method_count status) > n)) && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # api_create [FILENAME] [TARGET]: a new draft request, made with curl.
 # Sets and exports REQ, KEY, UPGRADE_REQUEST, UPGRADE_KEY.
 api_create() {
