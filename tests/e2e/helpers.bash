@@ -210,6 +210,20 @@ pending_request() {
 # now: seconds since the epoch, with microseconds.
 now() { printf '%s\n' "$EPOCHREALTIME"; }
 
+# ucall_timed SCRIPT [ARGS]: as ucall, and the time the script took inside
+# its shell -- not counting bash's start, seconds under valgrind on a
+# loaded machine -- on stderr as "took=SECONDS"; read it with `took`.
+ucall_timed() {
+	local script=$1
+	shift
+	ucall '__t0=$EPOCHREALTIME
+'"$script"'
+__rc=$?; echo "took=$__t0 $EPOCHREALTIME" >&2; (exit $__rc)' "$@"
+}
+
+# took: the seconds the last ucall_timed script took.
+took() { sed -n 's/^took=//p' <<<"$stderr" | awk '{ print $2 - $1 }'; }
+
 # less_than A B: A < B (floating point).
 less_than() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 
