@@ -159,6 +159,18 @@ stat_get() { emulator_stats | jq -r "$1"; }
 # method_count METHOD: how many METHOD requests the emulator served.
 method_count() { emulator_stats | jq -r --arg m "$1" '.requests[$m] // 0'; }
 
+# after_status_poll: return once the emulator has served one more status
+# request than when called (or after 60 s × scale, for a client that died).
+after_status_poll() {
+	local n i
+	n=$(method_count status)
+	for ((i = 0; i < $(scaled 1200); i++)); do
+		(($(method_count status) > n)) && return 0
+		sleep 0.05
+	done
+	return 1
+}
+
 # api_create [FILENAME] [TARGET]: a new draft request, made with curl.
 # Sets and exports REQ, KEY, UPGRADE_REQUEST, UPGRADE_KEY.
 api_create() {
@@ -197,6 +209,20 @@ pending_request() {
 
 # now: seconds since the epoch, with microseconds.
 now() { printf '%s\n' "$EPOCHREALTIME"; }
+
+# ucall_timed SCRIPT [ARGS]: as ucall, and the time the script took inside
+# its shell -- not counting bash's start, seconds under valgrind on a
+# loaded machine -- on stderr as "took=SECONDS"; read it with `took`.
+ucall_timed() {
+	local script=$1
+	shift
+	ucall '__t0=$EPOCHREALTIME
+'"$script"'
+__rc=$?; echo "took=$__t0 $EPOCHREALTIME" >&2; (exit $__rc)' "$@"
+}
+
+# took: the seconds the last ucall_timed script took.
+took() { sed -n 's/^took=//p' <<<"$stderr" | awk '{ print $2 - $1 }'; }
 
 # less_than A B: A < B (floating point).
 less_than() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }

@@ -129,8 +129,10 @@ tj "upload: empty body is UPLOAD:EMPTY" "$W/empty.json" '.failures[0].reason == 
 "${C[@]}" "$UPGRADE_URL/process" -d "request=$ID" --data-urlencode "key=$KEY" >"$W/process.json"
 tj "process: state pending" "$W/process.json" '.failures == [] and .request.state == "pending"'
 "${C[@]}" "$UPGRADE_URL/process" -d "request=$ID" --data-urlencode "key=$KEY" >"$W/process2.json"
+# .value is the state now: pending, or later on a machine slow enough that
+# the emulator moved on (0.3 s a state) between the two calls
 tj "process twice: REQUEST:STATE expecting draft" "$W/process2.json" \
-	'.failures[0] | .reason == "REQUEST:STATE" and .value == "pending" and .expected == ["draft"]'
+	'.failures[0] | .reason == "REQUEST:STATE" and (.value | IN("pending", "progress", "done")) and .expected == ["draft"]'
 "${C[@]}" -H 'Content-Type: application/octet-stream' --data-binary "@$W/dump" \
 	"$UPGRADE_URL/upload?request=$ID&key=$KEYENC" >"$W/late.json"
 tj "upload after process: REQUEST:STATE" "$W/late.json" '.failures[0].reason == "REQUEST:STATE"'

@@ -1407,7 +1407,9 @@ class Server(http.server.ThreadingHTTPServer):
 
     def finish_request(self, request, client_address):
         if self.ssl_context is not None:
-            request.settimeout(10)
+            # a client under valgrind on a loaded machine can take seconds
+            # to handshake: the same bound as for an idle connection
+            request.settimeout(self.emu.args.idle_timeout)
             try:
                 request = self.ssl_context.wrap_socket(request,
                                                        server_side=True)

@@ -2,6 +2,7 @@
 # tests/fuzz/run.sh -- run each libFuzzer harness for FUZZ_SECONDS (default
 # 15) on a copy of its seed corpus, printing TAP.  A crash, an abort, a
 # leak or a sanitizer report fails; the reproducer is kept in FUZZ_ARTIFACTS.
+# FUZZ_JOBS harnesses run at once (default: one per CPU; each is one process).
 #   make fuzz && FUZZ_SECONDS=3600 bash tests/fuzz/run.sh     # a long run
 set -u
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -9,14 +10,15 @@ bin=${FUZZ_DIR:-$here}
 seconds=${FUZZ_SECONDS:-15}
 artifacts=${FUZZ_ARTIFACTS:-${TMPDIR:-/tmp}/upgrade-fuzz-artifacts}
 mkdir -p "$artifacts"
-n=0 bad=0
-for name in response sshkeys cli knownhosts; do
-  n=$((n + 1))
-  fuzzer=$bin/fuzz_$name
+jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+out=$(mktemp -d "${TMPDIR:-/tmp}/upgrade-fuzz-tap.XXXXXX")
+
+# fuzz_one N NAME: run harness NAME; its TAP line in $out/N.tap.
+fuzz_one() {
+  local n=$1 name=$2 fuzzer=$bin/fuzz_$2 work log leaks runs
   if ! [ -x "$fuzzer" ]; then
     echo "not ok $n - fuzz_$name is not built (make fuzz needs clang)"
-    bad=1
-    continue
+    return
   fi
   work=$(mktemp -d "${TMPDIR:-/tmp}/upgrade-fuzz.XXXXXX")
   cp "$here/corpus/$name"/* "$work/"
@@ -33,9 +35,21 @@ for name in response sshkeys cli knownhosts; do
   else
     echo "not ok $n - fuzz_$name found a problem (artifacts in $artifacts):"
     grep -E 'ERROR|SUMMARY|==[0-9]+==' "$log" | head -20 | sed 's/^/#   /'
-    bad=1
   fi
   rm -rf "$work" "$log"
+}
+
+names=(response sshkeys cli knownhosts)
+for i in "${!names[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n; done
+  fuzz_one $((i + 1)) "${names[i]}" >"$out/$i.tap" &
 done
-echo "1..$n"
+wait
+bad=0
+for i in "${!names[@]}"; do
+  cat "$out/$i.tap"
+  grep -q '^not ok' "$out/$i.tap" && bad=1
+done
+rm -rf "$out"
+echo "1..${#names[@]}"
 exit $bad

@@ -185,9 +185,13 @@ emulator_start() {
 		sftpargs=(--sftp-root "$SFTP_ROOT" --sftp-port "$SSHD_PORT"
 			--sftp-host 127.0.0.1 --authorized-keys "$SSHD_AUTHORIZED_KEYS")
 	fi
+	# a client slowed down UPGRADE_TIME_SCALE times (valgrind) is as slow
+	# to speak: the idle and handshake bound scale with it
+	local idle
+	idle=$(awk -v s="${UPGRADE_TIME_SCALE:-1}" 'BEGIN { printf "%g\n", 30 * s }')
 	rm -f "$portfile"
 	"$HARNESS_PYTHON" "$EMULATOR_PY" --data-dir "$dir/data" "${tlsargs[@]}" \
-		--port-file "$portfile" "${sftpargs[@]}" "$@" \
+		--port-file "$portfile" --idle-timeout "$idle" "${sftpargs[@]}" "$@" \
 		</dev/null >>"$dir/log" 2>&1 3>&- &
 	local pid=$! i port=
 	disown "$pid" 2>/dev/null || true # no "Killed" job reports; still reaped
