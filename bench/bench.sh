@@ -52,6 +52,7 @@ ALL_CASES="status upload download https-par sftp-put sftp-get sftp-rtt load mem 
 RTT_MS=${BENCH_RTT_MS:-30}
 RTT_REPEAT=${BENCH_RTT_REPEAT:-1}
 PARALLEL=${BENCH_PARALLEL:-4 8} # the builtin's --parallel rows (besides the default and --parallel 1)
+FORWARDER=${BENCH_FORWARDER:-c}
 PAR_WINDOW=${BENCH_PAR_WINDOW:-3145728} # Linux's largest default receive window for data (tcp_rmem max 6 MiB, half of it)
 RTT_DIAG=${BENCH_RTT_DIAG:-0} # the diagnostic rows over RTT too (curl's put: ~30 s per 64 MiB at 30 ms)
 CASES=${BENCH_CASES:-$ALL_CASES}
@@ -489,20 +490,38 @@ rm -f "$DL_OUT" "$DL_OUT.part"
 
 fi # download
 
+# start_forwarder TARGET_PORT NAME [--window BYTES]: a forwarder adding
+# RTT_MS of round trip in front of TARGET_PORT; sets FWD_PORT.  The C one
+# (bench/delay_fwd.c, built here) unless BENCH_FORWARDER=python: the
+# Python one (tests/lib/delay_proxy.py) tops out near 100 MiB/s, below
+# what several streams reach.
+start_forwarder() {
+	local target=$1 name=$2 i
+	shift 2
+	local fwd=(python3 "$ROOT/tests/lib/delay_proxy.py")
+	if [[ $FORWARDER == c ]]; then
+		[[ -x $WORK/delay_fwd ]] || cc -O2 -o "$WORK/delay_fwd" "$ROOT/bench/delay_fwd.c" >&2 ||
+			die "cannot build bench/delay_fwd.c (BENCH_FORWARDER=python uses the Python one)"
+		fwd=("$WORK/delay_fwd")
+	fi
+	"${fwd[@]}" --target-port "$target" --delay-ms "$(fdiv "$RTT_MS" 2)" "$@" \
+		--port-file "$WORK/$name.port" </dev/null >"$WORK/$name.log" 2>&1 &
+	harness_track delay_proxy $!
+	for ((i = 0; i < 200; i++)); do
+		[[ -s $WORK/$name.port ]] && break
+		sleep 0.05
+	done
+	FWD_PORT=$(<"$WORK/$name.port") || die "the forwarder did not start: $(<"$WORK/$name.log")"
+}
+
 # ------------------------------- case 3b: HTTPS download over a long link
 # The download through tests/lib/delay_proxy.py at RTT_MS with at most
 # PAR_WINDOW bytes in flight per connection (a TCP window): one stream
 # carries PAR_WINDOW per round trip; several streams (download --parallel,
 # aria2c -x) carry more.  The emulator hands out the proxy's URL.
 if want https-par; then
-	python3 "$ROOT/tests/lib/delay_proxy.py" --target-port "$EMULATOR_PORT" --delay-ms "$(fdiv "$RTT_MS" 2)" \
-		--window "$PAR_WINDOW" --port-file "$WORK/hproxy.port" </dev/null >"$WORK/hproxy.log" 2>&1 &
-	harness_track delay_proxy $!
-	for ((i = 0; i < 200; i++)); do
-		[[ -s $WORK/hproxy.port ]] && break
-		sleep 0.05
-	done
-	HPROXY_PORT=$(<"$WORK/hproxy.port") || die "delay_proxy.py did not start: $(<"$WORK/hproxy.log")"
+	start_forwarder "$EMULATOR_PORT" hproxy --window "$PAR_WINDOW"
+	HPROXY_PORT=$FWD_PORT
 	announce_download_port() { # PORT (or null): where status sends downloads
 		emulator_curl /_emulator/download_port -H 'Content-Type: application/json' -d "{\"port\": $1}" -o /dev/null
 	}
@@ -738,14 +757,8 @@ fi
 # chunk RTT_MS/2 in each direction.  On loopback the CPU decides the speed;
 # on a real link it is how much each tool keeps in flight, which this shows.
 if want sftp-rtt; then
-	python3 "$ROOT/tests/lib/delay_proxy.py" --target-port "$SSHD_PORT" --delay-ms "$(fdiv "$RTT_MS" 2)" \
-		--port-file "$WORK/proxy.port" </dev/null >"$WORK/proxy.log" 2>&1 &
-	harness_track delay_proxy $!
-	for ((i = 0; i < 100; i++)); do
-		[[ -s $WORK/proxy.port ]] && break
-		sleep 0.05
-	done
-	PROXY_PORT=$(<"$WORK/proxy.port") || die "delay_proxy.py did not start: $(<"$WORK/proxy.log")"
+	start_forwarder "$SSHD_PORT" proxy
+	PROXY_PORT=$FWD_PORT
 	printf '[127.0.0.1]:%s %s\n' "$PROXY_PORT" "$(cut -d' ' -f1,2 "$SSHD_HOSTKEY_PUB")" >>"$KH"
 	announce_sftp_port() { # PORT: what request_sftp_access hands out
 		emulator_curl /_emulator/sftp_port -H 'Content-Type: application/json' -d "{\"port\": $1}" -o /dev/null
