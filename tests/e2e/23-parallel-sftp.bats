@@ -24,6 +24,16 @@ setup() {
 # shared [FILENAME]: the request's shared file on the SFTP server.
 shared() { echo "$SFTP_ROOT/$REQ/${1:-db.dump}"; }
 
+# too_small_under_valgrind: under valgrind mib() cuts the file to 2 MiB,
+# which a cut or a Ctrl-C "mid-transfer" may no longer land in (seen in
+# CI: the transfer had ended); the plain and the sanitizer passes run these
+# tests with 12 MiB, and their paths' memory is checked there by ASan.
+too_small_under_valgrind() {
+	if [[ ${UPGRADE_VALGRIND:-0} == 1 ]]; then
+		skip "under valgrind the file is too small for a mid-transfer fault to land"
+	fi
+}
+
 # upgraded: the bytes sftp-get must deliver for par.dump.
 upgraded() { printf 'UPGRADED TO 16.0\n'; cat "$HARNESS_DIR/par.dump"; }
 
@@ -120,6 +130,7 @@ teardown() {
 }
 
 @test "one stream's connection cut mid-transfer: the others take its chunks over, byte-exact" {
+	too_small_under_valgrind
 	# the second connection dies after 1 MiB from the server (get) ...
 	via_proxy --delay-ms 0 --rate-kib 2048 --drop-conn 2 --drop-after 1048576
 	get_request
@@ -204,6 +215,7 @@ wait_for_chunks() {
 }
 
 @test "Ctrl-C (a trapped SIGINT) stops every stream within a second, exit 130, resumable" {
+	too_small_under_valgrind
 	via_proxy --delay-ms 5 --rate-kib 512
 	api_create
 	cp "$HARNESS_DIR/par.dump" mine.dump
