@@ -179,13 +179,19 @@ wait_for_chunks() {
 	[[ ! -e mine.dump.sftp-put.meta ]]
 }
 
-@test "SIGKILL of the shell mid-get: the next get fetches only the chunks missing, byte-exact" {
+# killed_parallel_get: a parallel sftp-get over a slow link whose shell is
+# SIGKILLed once some chunks are recorded in got.part.meta.
+killed_parallel_get() {
 	via_proxy --delay-ms 5 --rate-kib 1024
 	get_request
 	ubash 'upgrade sftp-get "$@" -o got -s' --parallel 4 "${SSH[@]}" >get.out 2>get.err &
-	pid=$!
+	local pid=$!
 	wait_for_chunks got.part.meta
 	kill_shell "$pid"
+}
+
+@test "SIGKILL of the shell mid-get: the next get fetches only the chunks missing, byte-exact" {
+	killed_parallel_get
 	jq -e '.version == 2' got.part.meta
 	run --separate-stderr ucall 'upgrade sftp-get "$@" -o got' --parallel 4 "${SSH[@]}"
 	expect_status 0
@@ -196,12 +202,7 @@ wait_for_chunks() {
 }
 
 @test "a remote file changed between tries is fetched again from zero, never spliced" {
-	via_proxy --delay-ms 5 --rate-kib 1024
-	get_request
-	ubash 'upgrade sftp-get "$@" -o got -s' --parallel 4 "${SSH[@]}" >get.out 2>get.err &
-	pid=$!
-	wait_for_chunks got.part.meta
-	kill_shell "$pid"
+	killed_parallel_get
 	# the same size, other bytes, another mtime
 	remote=$(shared upgraded_db.dump)
 	{ printf 'UPGRADED TO 16.0\n'; head -c "$SIZE" /dev/urandom; } >new.bytes
