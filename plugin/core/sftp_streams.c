@@ -290,16 +290,45 @@ watch(pool *p, const upg_settings *s, upg_meter *m, long long base, double *last
   }
 }
 
-/* Open the sessions after the first (C[0]) into C, one after the other
- * on this thread.  A refusal is noted (its worker's status and document)
- * and the others go on; Ctrl-C stops the opening. */
-static void
-open_more(pool *p, const upg_settings *s, const upg_sftp_endpoint *ep, upg_ssh *c, bool *open)
+/* Chunks nobody has claimed yet: none, and another stream is no use. */
+static bool
+chunks_unclaimed(pool *p)
 {
-  for (int i = 1; i < p->t->asked && !atomic_load(&p->stop); i++) {
+  pthread_mutex_lock(&p->mu);
+  bool left = upg_segments_todo(p->t->sg) > 0;
+  pthread_mutex_unlock(&p->mu);
+  return left;
+}
+
+/* Start worker I on the open session C (moved); a session that cannot
+ * get a thread is closed and its stream counted lost. */
+static void
+start_or_lose(pool *p, int i, upg_ssh *c)
+{
+  if (atomic_load(&p->stop) || start_worker(p, i, c) != 0) {
+    upg_ssh_close(c, false);
+    p->w[i].status = upg_fail(&p->w[i].doc, UPG_EXIT_TRANSPORT,
+                              upg_failure("CLIENT:SSH", "stream %d: no thread could be started for it", i + 1));
+    p->t->lost++;
+  }
+}
+
+/* Open the sessions after the first, one after the other on this thread
+ * (host key and authentication may ask the user), each worker starting
+ * as soon as its session is up: on a long link a session takes several
+ * round trips to open, and the first streams move data meanwhile.  A
+ * refusal is noted (its worker's status and document) and the others go
+ * on; Ctrl-C stops the opening, and so does a transfer with nothing left
+ * to hand out.  Between two openings the shell's thread does its usual
+ * look (meter, checkpoint). */
+static void
+open_more(pool *p, const upg_settings *s, const upg_sftp_endpoint *ep, upg_meter *m, long long base,
+          double *last_cp)
+{
+  for (int i = 1; i < p->t->asked && !atomic_load(&p->stop) && chunks_unclaimed(p); i++) {
+    upg_ssh c;
     jv doc = jv_null();
-    int st = upg_ssh_open(&c[i], s, ep, &doc);
-    open[i] = st == 0;
+    int st = upg_ssh_open(&c, s, ep, &doc);
     if (st >= UPG_EXIT_SIGNAL_BASE)
       atomic_store(&p->stop, st - UPG_EXIT_SIGNAL_BASE);
     if (st) {
@@ -308,24 +337,9 @@ open_more(pool *p, const upg_settings *s, const upg_sftp_endpoint *ep, upg_ssh *
       p->t->lost++;
     } else {
       jv_free(doc);
+      start_or_lose(p, i, &c);
     }
-  }
-}
-
-/* Start a worker for every open session (all together: each then claims
- * its share of the chunks); a session left unstarted is closed. */
-static void
-start_all(pool *p, upg_ssh *c, bool *open)
-{
-  for (int i = 0; i < p->t->asked; i++) {
-    if (!open[i])
-      continue;
-    if (atomic_load(&p->stop) || start_worker(p, i, &c[i]) != 0) {
-      upg_ssh_close(&c[i], false);
-      p->w[i].status = upg_fail(&p->w[i].doc, UPG_EXIT_TRANSPORT,
-                                upg_failure("CLIENT:SSH", "stream %d: no thread could be started for it", i + 1));
-      p->t->lost++;
-    }
+    watch(p, s, m, base, last_cp);
   }
 }
 
@@ -386,13 +400,8 @@ upg_sftp_streams_run(upg_ssh *c0, const upg_settings *s, const upg_sftp_endpoint
   long long base = upg_segments_done_bytes(t->sg);
   upg_meter_start(&meter, s, what, base);
   double last_cp = upg_now();
-  upg_ssh c[UPG_PARALLEL_MAX];
-  bool open[UPG_PARALLEL_MAX] = { true };
-  c[0] = *c0; /* handed over */
-  memset(c0, 0, sizeof *c0);
-  c0->sock = -1;
-  open_more(p, s, ep, c, open);
-  start_all(p, c, open);
+  start_or_lose(p, 0, c0); /* handed over: *c0 is left closed */
+  open_more(p, s, ep, &meter, base, &last_cp);
   int st = 0;
   while (!all_finished(p)) {
     poll(NULL, 0, WATCH_MS);

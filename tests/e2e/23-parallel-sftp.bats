@@ -44,6 +44,17 @@ get_request() {
 	emulator_set_state "$REQ" done
 }
 
+# slow_link_from N: for N streams and more, a forwarder holding each
+# stream to a twelfth of the file per second: each stream starts as soon
+# as its session is up, and on bare loopback the first ones would be done
+# before the last ones open (valgrind opens slowly too: the rate follows
+# the file's size).
+slow_link_from() {
+	if (($1 == $2)); then
+		via_proxy --delay-ms 0 --rate-kib $((SIZE / 1024 / 12))
+	fi
+}
+
 # the sum of per_stream, the streams used, and the bytes field agree
 streams_agree() {
 	jqe --argjson n "$1" '.transfer.streams.asked == $n and .transfer.streams.used == $n
@@ -52,6 +63,7 @@ streams_agree() {
 
 @test "sftp-put --parallel 1, 2, 4: byte-exact, every stream used, per-stream bytes add up" {
 	for n in 1 2 4; do
+		slow_link_from 2 "$n"
 		api_create
 		run --separate-stderr ucall 'upgrade sftp-put "$@" "$HARNESS_DIR/par.dump"' --parallel "$n" "${SSH[@]}"
 		expect_status 0
@@ -65,6 +77,7 @@ streams_agree() {
 @test "sftp-get --parallel 1, 2, 4: byte-exact, mode 0600, no .part or record left" {
 	get_request
 	for n in 1 2 4; do
+		slow_link_from 2 "$n"
 		run --separate-stderr ucall 'upgrade sftp-get "$@"' -o "got.$n" --parallel "$n" "${SSH[@]}"
 		expect_status 0
 		streams_agree "$n"
@@ -115,7 +128,10 @@ teardown() {
 }
 
 @test "a server that takes 2 sessions of 4: the transfer goes on over 2, says so, byte-exact" {
-	via_proxy --delay-ms 0 --max-connections 2
+	# the rate keeps the first streams busy while the others are opened (each
+	# stream starts as soon as its session is up), so that sessions 3 and 4
+	# find 2 open and are refused
+	via_proxy --delay-ms 0 --max-connections 2 --rate-kib 4096
 	api_create
 	run --separate-stderr ucall 'upgrade sftp-put "$@" "$HARNESS_DIR/par.dump"' --parallel 4 "${SSH[@]}"
 	expect_status 0
