@@ -41,7 +41,7 @@
  * over that RTT, between the bounds below. */
 #define IN_FLIGHT_RATE (1024.0 * 1024 * 1024) /* bytes per second */
 /* Upload window: bytes handed to one libssh2_sftp_write call, between the
- * window and twice that.  The server's channel window (2 MiB for OpenSSH)
+ * window and the window plus a read (READ_SLACK).  The server's channel window (2 MiB for OpenSSH)
  * caps what is in flight, so more than 2 MiB buys nothing. */
 #define PUT_WINDOW_MIN (256L * 1024)
 #define PUT_WINDOW_MAX (2L * 1024 * 1024)
@@ -124,23 +124,25 @@ remote_size(upg_ssh *c, const char *remote, long long *size)
 
 /* The upload window: bytes [off, end) of buf are read from the file and
  * not yet acknowledged; libssh2 has packetised a prefix of them, which
- * must be passed again, unchanged, on the next call. */
+ * must be passed again, unchanged, on the next call.  The buffer holds
+ * the window (size) and room for one read beyond it (slack): reads stay
+ * large without a second window of memory per stream. */
+#define READ_SLACK (256L * 1024)
 typedef struct window {
   char *buf;
-  size_t off, end, cap;
+  size_t off, end, size, cap;
 } window;
 
 /* Top the window up from FD at *POS (at most *LEFT more bytes; pread, so
  * that streams can share the descriptor), compacting it when the free
- * tail is too short.  0, or -1 with errno (0 = file shrank). */
+ * tail is shorter than the slack.  0, or -1 with errno (0 = file shrank). */
 static int
 window_fill(window *w, int fd, long long *pos, long long *left)
 {
-  size_t size = w->cap / 2; /* the window; the rest lets reads stay large */
-  if (*left <= 0 || w->end - w->off >= size)
+  if (*left <= 0 || w->end - w->off >= w->size)
     return 0;
-  if (w->cap - w->end < size) {
-    memmove(w->buf, w->buf + w->off, w->end - w->off); /* at most one window */
+  if (w->cap - w->end < w->cap - w->size) {
+    memmove(w->buf, w->buf + w->off, w->end - w->off); /* less than a window */
     w->end -= w->off;
     w->off = 0;
   }
@@ -178,7 +180,8 @@ int
 upg_sftp_push(upg_ssh *c, LIBSSH2_SFTP_HANDLE *h, int fd, long long from, const char *local, const char *remote,
               long long total, size_t size, long long *sent, upg_sftp_on_sent on_sent, void *arg)
 {
-  window w = { malloc(2 * size), 0, 0, 2 * size };
+  size_t slack = size < READ_SLACK ? size : READ_SLACK;
+  window w = { malloc(size + slack), 0, 0, size, size + slack };
   long long left = total, pos = from;
   int st = 0;
   if (!w.buf)
@@ -301,9 +304,16 @@ upload_point(upg_ssh *c, LIBSSH2_SFTP_HANDLE **h, int fd, const char *local, con
 
 /* ------------------------------------------------------------ streams */
 
-/* Per stream in flight when there are several: N streams share the
- * budget, so that the default stays within its memory bound. */
-#define STREAM_PUT_MAX (512L * 1024)
+/* Per stream in flight when there are several.  A put stream keeps up to
+ * 1 MiB in flight, whatever N: what is in flight is held twice (our
+ * window, libssh2's packets), so more would break the memory bound; and a
+ * window as large as the server's channel window (2 MiB) stalls each
+ * session on it (libssh2 1.10 then reads no acknowledgement until the
+ * window reopens): measured at 30 ms, 4 streams moved 44 MiB/s with 1 MiB
+ * each and 27 MiB/s with 2 MiB each (bench/README.md).  A get stream's
+ * buffer is a share of one stream's: libssh2 keeps 4x it in flight, and
+ * received data waits in its memory until read. */
+#define STREAM_PUT_MAX (1L * 1024 * 1024)
 #define STREAM_GET_MAX (512L * 1024)
 
 /* The streams to use: --parallel N, else the rule of every parallel
@@ -526,7 +536,7 @@ static int
 put_streams(put_job *j, int n, double rtt, upg_sftp_streams *t)
 {
   *t = (upg_sftp_streams){ .put = true, .asked = n, .fd = j->fd, .local = j->local, .remote = j->remote,
-                           .in_flight = sized_for_rtt(rtt, n, PUT_WINDOW_MIN, STREAM_PUT_MAX), .sg = &j->sg,
+                           .in_flight = sized_for_rtt(rtt, 1, PUT_WINDOW_MIN, STREAM_PUT_MAX), .sg = &j->sg,
                            .checkpoint = put_checkpoint, .checkpoint_arg = j };
   return upg_sftp_streams_run(j->c, j->c->s, j->c->ep, t, j->c->doc);
 }
