@@ -28,6 +28,7 @@
 #include "upgrade/files.h"
 #include "upgrade/http.h"
 #include "upgrade/outcome.h"
+#include "upgrade/provenance.h"
 #include "upgrade/response.h"
 
 /* libcurl's default is 16 KiB; the curl tool uses 100 KiB, and so
@@ -413,7 +414,7 @@ static int
 chunks_from_record(struct job *j, jv *doc)
 {
   upg_partfile *pf = j->f->pf;
-  jv size = jv_object_get(jv_copy(pf->validators), jv_string("size"));
+  jv size = upg_provenance_validator(pf->validators, "size");
   bool sound = upg_segments_from_jv(&j->sg, jv_copy(pf->segments)) == 0 && jv_get_kind(size) == JV_KIND_NUMBER
                && jv_number_value(size) == (double)j->sg.size && (long long)pf->end >= upg_segments_done_end(&j->sg);
   jv_free(size);

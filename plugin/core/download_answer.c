@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "upgrade/download_answer.h"
+#include "upgrade/provenance.h"
 #include "upgrade/response.h"
 
 /* Digits at *P (no sign), advancing *P.  False when there are none or
@@ -131,8 +132,8 @@ upg_answer_line(struct upg_answer *a, const char *line, size_t n)
 bool
 upg_answer_if_range(jv validators, char *out, size_t max)
 {
-  jv etag = jv_object_get(jv_copy(validators), jv_string("etag"));
-  jv lm = jv_object_get(jv_copy(validators), jv_string("last_modified"));
+  jv etag = upg_provenance_validator(validators, "etag");
+  jv lm = upg_provenance_validator(validators, "last_modified");
   jv by = jv_get_kind(etag) == JV_KIND_STRING ? etag : lm;
   bool some = jv_get_kind(by) == JV_KIND_STRING;
   out[0] = '\0';
