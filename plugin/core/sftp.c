@@ -343,6 +343,18 @@ one_stream_summary(jv sum, long long bytes)
   return streams_summary(sum, &one);
 }
 
+/* What a record's bytes belong to: this account, request and remote
+ * file; KIND names the transfer ("sftp" a download's .part, "sftp-put" an
+ * upload's record), so that neither is taken for the other. */
+static jv
+origin(const upg_settings *s, const upg_sftp_endpoint *ep, const char *kind, const char *remote)
+{
+  char account[512];
+  snprintf(account, sizeof account, "%s@%s:%d", ep->user ? ep->user : "", ep->host ? ep->host : "", ep->port);
+  return JV_OBJECT(jv_string(kind), jv_string(account), jv_string("request"),
+                   s->request ? jv_string(s->request) : jv_null(), jv_string("remote"), jv_string(remote));
+}
+
 /* --------------------------------------------------------- put record */
 
 /* A parallel upload leaves holes in the remote file, so its size no
@@ -374,12 +386,7 @@ put_job_init(put_job *j, upg_ssh *c, int fd, long long size, const char *local, 
   j->remote = remote;
   if (asprintf(&j->base, "%s.sftp-put", local) < 0)
     j->base = NULL;
-  char account[512];
-  const upg_sftp_endpoint *ep = c->ep;
-  snprintf(account, sizeof account, "%s@%s:%d", ep->user ? ep->user : "", ep->host ? ep->host : "", ep->port);
-  j->origin = JV_OBJECT(jv_string("sftp-put"), jv_string(account), jv_string("request"),
-                        c->s->request ? jv_string(c->s->request) : jv_null(), jv_string("remote"),
-                        jv_string(remote));
+  j->origin = origin(c->s, c->ep, "sftp-put", remote);
   struct stat st;
   /* mtime to the microsecond: a dump rewritten within the same second
    * is another version */
@@ -818,16 +825,6 @@ out:
   return st ? st : cst;
 }
 
-/* What the part file's bytes belong to: this account, request and file. */
-static jv
-origin(const upg_settings *s, const upg_sftp_endpoint *ep, const char *remote)
-{
-  char account[512];
-  snprintf(account, sizeof account, "%s@%s:%d", ep->user ? ep->user : "", ep->host ? ep->host : "", ep->port);
-  return JV_OBJECT(jv_string("sftp"), jv_string(account), jv_string("request"),
-                   s->request ? jv_string(s->request) : jv_null(), jv_string("remote"), jv_string(remote));
-}
-
 int
 upg_sftp_get(const upg_settings *s, const upg_sftp_endpoint *ep, const char *remote, const char *local,
              bool force, jv *doc)
@@ -836,8 +833,8 @@ upg_sftp_get(const upg_settings *s, const upg_sftp_endpoint *ep, const char *rem
   upg_partfile pf;
   /* --parallel 1 is today's one-stream download, into an appended .part
    * (a segmented one is cut to its done prefix); otherwise segmented. */
-  int st = (s->parallel == 1 ? upg_partfile_open : upg_partfile_open_segmented)(&pf, s, local,
-                                                                              origin(s, ep, remote), force, doc);
+  int st = (s->parallel == 1 ? upg_partfile_open : upg_partfile_open_segmented)(
+    &pf, s, local, origin(s, ep, "sftp", remote), force, doc);
   if (st)
     return st;
   upg_ssh c;
