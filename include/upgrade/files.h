@@ -129,6 +129,10 @@ int upg_replace_file(const char *path, const char *text, size_t len);
  * Extra fields can be added by the caller with jv_object_set. */
 jv upg_transfer_summary(const char *file, long long bytes,
                         long long resumed_from, long long size, double seconds);
+/* SUMMARY (consumed) with the streams of a transfer: "streams": {asked,
+ * used[, given_up]} and "per_stream", the bytes each of the ASKED streams
+ * moved (used: those that moved any). */
+jv upg_transfer_streams(jv summary, int asked, const long long *per_stream, int given_up);
 
 /* "$HOME/REL" (the password database's home when HOME is unset), malloc'd;
  * NULL when there is no home. */

@@ -494,6 +494,22 @@ upg_transfer_summary(const char *file, long long bytes, long long resumed_from,
                    jv_string("seconds"), jv_number((double)(long long)(seconds * 1000) / 1000.0));
 }
 
+jv
+upg_transfer_streams(jv summary, int asked, const long long *per_stream, int given_up)
+{
+  jv per = jv_array();
+  int used = 0;
+  for (int i = 0; i < asked; i++) {
+    per = jv_array_append(per, jv_number((double)per_stream[i]));
+    used += per_stream[i] > 0;
+  }
+  jv streams = JV_OBJECT(jv_string("asked"), jv_number(asked), jv_string("used"), jv_number(used));
+  if (given_up > 0)
+    streams = jv_object_set(streams, jv_string("given_up"), jv_number(given_up));
+  summary = jv_object_set(summary, jv_string("streams"), streams);
+  return jv_object_set(summary, jv_string("per_stream"), per);
+}
+
 /* $HOME, or the password database's idea of it when HOME is unset. */
 static const char *
 home_dir(void)

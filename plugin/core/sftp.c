@@ -318,29 +318,13 @@ streams_for(const upg_settings *s, long long todo, size_t chunks, double rtt)
   return n;
 }
 
-/* The "transfer" fields of a parallel run. */
+/* The "transfer" fields of the streams: T's (t->asked 0: one stream,
+ * today's transfer, that moved BYTES). */
 static jv
-streams_summary(jv sum, const upg_sftp_streams *t)
+streams_summary(jv sum, const upg_sftp_streams *t, long long bytes)
 {
-  jv per = jv_array();
-  int used = 0;
-  for (int i = 0; i < t->asked; i++) {
-    per = jv_array_append(per, jv_number((double)t->per_stream[i]));
-    used += t->per_stream[i] > 0;
-  }
-  jv streams = JV_OBJECT(jv_string("asked"), jv_number(t->asked), jv_string("used"), jv_number(used));
-  if (t->lost > 0)
-    streams = jv_object_set(streams, jv_string("given_up"), jv_number(t->lost));
-  sum = jv_object_set(sum, jv_string("streams"), streams);
-  return jv_object_set(sum, jv_string("per_stream"), per);
-}
-
-/* One stream: today's transfer, in the same fields. */
-static jv
-one_stream_summary(jv sum, long long bytes)
-{
-  upg_sftp_streams one = { .asked = 1, .used = 1, .per_stream = { bytes } };
-  return streams_summary(sum, &one);
+  return t->asked ? upg_transfer_streams(sum, t->asked, t->per_stream, t->lost)
+                  : upg_transfer_streams(sum, 1, &bytes, 0);
 }
 
 /* What a record's bytes belong to: this account, request and remote
@@ -658,7 +642,7 @@ out:
   if (st)
     return st;
   jv sum = upg_transfer_summary(local, sent, resumed, (long long)size, upg_now() - t0);
-  sum = t.asked ? streams_summary(sum, &t) : one_stream_summary(sum, sent);
+  sum = streams_summary(sum, &t, sent);
   jv_free(*doc);
   *doc = upg_doc_with("transfer", sftp_summary(sum, remote, in_flight));
   return 0;
@@ -860,7 +844,7 @@ out:
   if ((st = upg_partfile_commit(&pf, doc)))
     return st;
   jv sum = upg_transfer_summary(local, got, resumed, size, upg_now() - t0);
-  sum = t.asked ? streams_summary(sum, &t) : one_stream_summary(sum, got);
+  sum = streams_summary(sum, &t, got);
   *doc = upg_doc_with("transfer", sftp_summary(sum, remote, in_flight));
   return 0;
 }
