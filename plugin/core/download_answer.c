@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,7 @@ number(const char **p, long long *out)
   if (!isdigit((unsigned char)**p))
     return false;
   for (; isdigit((unsigned char)**p); (*p)++) {
-    if (v > (__LONG_LONG_MAX__ - 9) / 10)
+    if (v > (LLONG_MAX - 9) / 10)
       return false;
     v = v * 10 + (**p - '0');
   }
