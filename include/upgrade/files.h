@@ -17,7 +17,8 @@
  * written at their offsets (upg_partfile_pwrite), and what is held is
  * told by the record's "segments" (provenance.h version 2), not by the
  * size.  A one-stream transfer that finds a segmented .part keeps only
- * its done prefix.
+ * its done prefix.  A record of chunks the .part is too short to hold
+ * (cut by something else) vouches for nothing: the .part is emptied.
  */
 #ifndef UPGRADE_FILES_H
 #define UPGRADE_FILES_H

@@ -116,10 +116,25 @@ upg_partfile_unsegment(upg_partfile *pf, jv segments)
   return 0;
 }
 
+/* SEGS (borrowed), a record's "segments", can describe a .part of SIZE
+ * bytes: sound, and no chunk it calls done ends past SIZE. */
+static bool
+segments_fit(jv segs, off_t size)
+{
+  upg_segments sg;
+  if (upg_segments_from_jv(&sg, jv_copy(segs)) != 0)
+    return false;
+  bool fit = upg_segments_done_end(&sg) <= (long long)size;
+  upg_segments_free(&sg);
+  return fit;
+}
+
 /* The bytes of the .part (SIZE of them) that REC, a record of this
  * origin, vouches for: the prefix a one-stream transfer continues; for a
- * segmented one, the record's segments go to pf->segments.  -1 on a
- * write error. */
+ * segmented one, the record's segments go to pf->segments.  A version 2
+ * record of chunks the file cannot hold (cut shorter by something else:
+ * reading them back would give a hole's zeros) vouches for nothing.  -1
+ * on a write error. */
 static off_t
 held(upg_partfile *pf, jv rec, off_t size)
 {
@@ -127,6 +142,11 @@ held(upg_partfile *pf, jv rec, off_t size)
   if (jv_get_kind(segs) != JV_KIND_OBJECT) {
     jv_free(segs);
     return size;
+  }
+  if (!segments_fit(segs, size)) {
+    jv_free(segs);
+    upg_notice(pf->s, "%s holds less than its record says; downloading from zero", pf->part_path);
+    return ftruncate(pf->fd, 0) == 0 && record(pf) == 0 ? 0 : -1;
   }
   if (pf->segmented) {
     pf->segments = segs;
