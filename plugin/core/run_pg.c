@@ -63,7 +63,7 @@ int
 upg_run_pg_check_target(const char *restore_as, jv *doc)
 {
   bool done = false;
-  int status = upg_pg_restore_check_name(restore_as, doc);
+  int status = upg_pg_restore_check_name("--restore-as", restore_as, doc);
   return status ? status : restored_already(restore_as, NULL, &done, doc);
 }
 

@@ -100,3 +100,13 @@ sftp_cut_part() {
 	cmp "$REMOTE" got
 	jqe '.transfer.resumed_from == 0'
 }
+
+@test "run --database with a long name: the refused default target is named as --restore-as, not --database" {
+	local db
+	db=$(printf 'd%.0s' {1..60})
+	run --separate-stderr ucall 'upgrade run --contract C --email e@example.com --target 16.0 --aim test --database "$1"' "$db"
+	expect_status 2
+	expect_reason CLIENT:USAGE
+	jqe --arg n "${db}_16.0" '.failures[0].message | startswith("--restore-as " + $n + ": at most")'
+	[[ ! -e $db.dump && ! -e $db.dump.upgrade.json ]]
+}
