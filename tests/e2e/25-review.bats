@@ -110,3 +110,11 @@ sftp_cut_part() {
 	jqe --arg n "${db}_16.0" '.failures[0].message | startswith("--restore-as " + $n + ": at most")'
 	[[ ! -e $db.dump && ! -e $db.dump.upgrade.json ]]
 }
+
+@test "help: the options listed for every subcommand apply to every subcommand (status takes no --parallel)" {
+	run --separate-stderr ucall 'upgrade help status'
+	expect_status 0
+	[[ $output == *"Options of every subcommand:"* && $output != *--parallel* ]] || { show; false; }
+	run --separate-stderr ucall 'upgrade help run'
+	[[ $output == *"--parallel N"* ]] || { show; false; }
+}
