@@ -783,10 +783,8 @@ get_file(upg_ssh *c, upg_partfile *pf, const char *remote, long long *size, size
     *in_flight = 4 * t->in_flight * (size_t)t->used; /* libssh2's read-ahead */
     return st;
   }
-  if (pf->segmented && lseek(pf->fd, pf->end, SEEK_SET) < 0) { /* no O_APPEND there */
-    st = upg_ssh_failf(c, UPG_EXIT_USAGE, "CLIENT:FILE", "cannot seek in %s: %s", pf->part_path, strerror(errno));
-    goto out;
-  }
+  /* (A segmented .part has no O_APPEND: upg_partfile_write writes at
+   * pf->end itself.) */
   *resumed = (long long)pf->end;
   libssh2_sftp_seek64(h, (libssh2_uint64_t)pf->end);
   char what[256];
