@@ -17,7 +17,8 @@
  * written at their offsets (upg_partfile_pwrite), and what is held is
  * told by the record's "segments" (provenance.h version 2), not by the
  * size.  A one-stream transfer that finds a segmented .part keeps only
- * its done prefix.
+ * its done prefix.  A record of chunks the .part is too short to hold
+ * (cut by something else) vouches for nothing: the .part is emptied.
  */
 #ifndef UPGRADE_FILES_H
 #define UPGRADE_FILES_H
@@ -129,6 +130,10 @@ int upg_replace_file(const char *path, const char *text, size_t len);
  * Extra fields can be added by the caller with jv_object_set. */
 jv upg_transfer_summary(const char *file, long long bytes,
                         long long resumed_from, long long size, double seconds);
+/* SUMMARY (consumed) with the streams of a transfer: "streams": {asked,
+ * used[, given_up]} and "per_stream", the bytes each of the ASKED streams
+ * moved (used: those that moved any). */
+jv upg_transfer_streams(jv summary, int asked, const long long *per_stream, int given_up);
 
 /* "$HOME/REL" (the password database's home when HOME is unset), malloc'd;
  * NULL when there is no home. */

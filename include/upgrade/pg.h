@@ -53,8 +53,8 @@ typedef struct upg_restore_params {
 
 /* Whether NEW is a name restore can use (PostgreSQL's length, less the
  * temporary name's suffix; a name Odoo's filestore can use).  0, or exit 2
- * with *doc (CLIENT:USAGE). */
-int upg_pg_restore_check_name(const char *database, jv *doc);
+ * with *doc (CLIENT:USAGE) naming the OPTION that gave NEW. */
+int upg_pg_restore_check_name(const char *option, const char *database, jv *doc);
 
 /* Restore FILE into NEW by way of the marked temporary database
  * NEW__restoring, renamed to NEW once complete; NEW's filestore is built in

@@ -76,4 +76,9 @@ jv upg_provenance_segments(jv record);
  * a file of the same request and the same size).  Non-objects never match. */
 bool upg_provenance_same_version(jv a, jv b);
 
+/* FIELD of VALIDATORS (borrowed; the result is a new reference), or
+ * jv_invalid() when it has none -- also when VALIDATORS is null, as it is
+ * while no answer has named the version (files.h). */
+jv upg_provenance_validator(jv validators, const char *field);
+
 #endif

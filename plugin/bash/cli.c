@@ -281,6 +281,19 @@ find_short(char letter)
   return -1;
 }
 
+/* The options given, one bit each. */
+static void
+mark_seen(unsigned *seen, int id)
+{
+  seen[id / 32] |= 1u << (id % 32);
+}
+
+static bool
+was_seen(const unsigned *seen, int id)
+{
+  return seen[id / 32] & (1u << (id % 32));
+}
+
 /* "--name", "--name=value" or "--name value".  *i is advanced past a
  * value taken from the next word. */
 static int
@@ -301,7 +314,7 @@ long_option(upg_cli *cli, int argc, char **argv, int *i, unsigned *seen)
       return usage(cli, "--%s needs a value", options[id].name);
     value = argv[++*i];
   }
-  seen[id / 32] |= 1u << (id % 32);
+  mark_seen(seen, id);
   return apply(cli, (enum opt_id)id, value);
 }
 
@@ -322,7 +335,7 @@ short_options(upg_cli *cli, int argc, char **argv, int *i, unsigned *seen)
       else
         return usage(cli, "-%c needs a value", *p);
     }
-    seen[id / 32] |= 1u << (id % 32);
+    mark_seen(seen, id);
     int status = apply(cli, (enum opt_id)id, value);
     if (status || value)
       return status;
@@ -351,7 +364,7 @@ static int
 check_applicable(upg_cli *cli, const unsigned *seen)
 {
   for (int id = 0; id < O_COUNT; id++) {
-    if (!(seen[id / 32] & (1u << (id % 32))) || (options[id].commands & BIT(cli->cmd)))
+    if (!was_seen(seen, id) || (options[id].commands & BIT(cli->cmd)))
       continue;
     if (options[id].name)
       return usage(cli, "--%s does not apply to `upgrade %s`", options[id].name, upg_cli_command_name(cli->cmd));
@@ -368,7 +381,7 @@ check_required(upg_cli *cli, const unsigned *seen)
   if (cli->cmd == UPG_CMD_RUN && cli->resume_run)
     return 0;
   for (int id = 0; id < O_COUNT; id++)
-    if ((options[id].required & BIT(cli->cmd)) && !(seen[id / 32] & (1u << (id % 32))))
+    if ((options[id].required & BIT(cli->cmd)) && !was_seen(seen, id))
       return usage(cli, "%s needs --%s", upg_cli_command_name(cli->cmd), options[id].name);
   return 0;
 }
@@ -384,7 +397,7 @@ check_run_restore(upg_cli *cli, const unsigned *seen)
   if (cli->restore_as && cli->no_restore)
     return usage(cli, "--restore-as and --no-restore contradict each other");
   for (size_t i = 0; i < sizeof needs_db / sizeof needs_db[0]; i++)
-    if ((seen[needs_db[i] / 32] & (1u << (needs_db[i] % 32))) && !cli->database && !cli->resume_run)
+    if (was_seen(seen, needs_db[i]) && !cli->database && !cli->resume_run)
       return usage(cli, "--%s: run restores only a job from a database: add --database DB", options[needs_db[i]].name);
   return 0;
 }

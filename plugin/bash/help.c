@@ -129,8 +129,8 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "an explicit --url, -o or --sftp must agree with it.  One run at a time per\n"
     "DUMP: a second is refused while the first holds the lock on DUMP.  --new\n"
     "starts another request although one is open.  It takes create's options,\n"
-    "wait's --interval and --timeout, and -o, --force, -i/--identity and\n"
-    "--ssh-keys as download and sftp-put do.\n"
+    "wait's --interval and --timeout, and -o, --force, -i/--identity,\n"
+    "--ssh-keys and --parallel N as download and sftp-put do.\n"
     "With --database DB it starts by dumping DB to DUMP (default DB.dump) and\n"
     "ends by restoring the download into the new database NEW (--restore-as,\n"
     "default DB_TARGET; --no-restore ends with the download), with DB's\n"
@@ -179,7 +179,6 @@ static const char common_options[] =
   "  --cacert FILE, -k, --insecure   TLS trust as in curl (-k also allows http://)\n"
   "  --known-hosts FILE, --accept-new-host-key   SSH host-key trust\n"
   "  --connect-timeout S, --max-time S, --retry N, --retry-delay S\n"
-  "  --parallel N             transfers: N streams at once (default chosen)\n"
   "  -s, --silent, --progress, --verbose\n"
   "  -h, --help               this help\n";
 

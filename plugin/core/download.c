@@ -28,6 +28,7 @@
 #include "upgrade/files.h"
 #include "upgrade/http.h"
 #include "upgrade/outcome.h"
+#include "upgrade/provenance.h"
 #include "upgrade/response.h"
 
 /* libcurl's default is 16 KiB; the curl tool uses 100 KiB, and so
@@ -406,16 +407,16 @@ parallel_attempt(void *ctx, bool *retryable, jv *doc)
                   upg_failure("CLIENT:BAD_RESPONSE", "download: the file changes with every request"));
 }
 
-/* A .part a parallel download left: its chunks, if its record is sound,
- * of the recorded size, and the file long enough to hold them; else it
- * starts over. */
+/* A .part a parallel download left: its chunks, if its record is sound
+ * and of the recorded size (files.c made sure the file holds them); else
+ * it starts over. */
 static int
 chunks_from_record(struct job *j, jv *doc)
 {
   upg_partfile *pf = j->f->pf;
-  jv size = jv_object_get(jv_copy(pf->validators), jv_string("size"));
+  jv size = upg_provenance_validator(pf->validators, "size");
   bool sound = upg_segments_from_jv(&j->sg, jv_copy(pf->segments)) == 0 && jv_get_kind(size) == JV_KIND_NUMBER
-               && jv_number_value(size) == (double)j->sg.size && (long long)pf->end >= upg_segments_done_end(&j->sg);
+               && jv_number_value(size) == (double)j->sg.size;
   jv_free(size);
   if (sound) {
     j->have_sg = true;
@@ -435,19 +436,12 @@ chunks_from_record(struct job *j, jv *doc)
 static jv
 stream_report(jv summary, const upg_par_report *rep, int want, long long one_stream_bytes)
 {
-  int asked = rep->asked > 0 ? rep->asked : want > 0 ? want : 1, used = 0;
-  jv per = jv_array();
-  for (int i = 0; i < asked; i++) {
-    long long b = rep->per_stream[i] + (i == 0 ? one_stream_bytes : 0); /* the first answer's, if any */
-    used += b > 0;
-    per = jv_array_append(per, jv_number((double)b));
-  }
-  jv streams = JV_OBJECT(jv_string("asked"), jv_number(asked), jv_string("used"), jv_number(used));
-  if (rep->given_up > 0)
-    streams = jv_object_set(streams, jv_string("given_up"), jv_number(rep->given_up));
-  summary = jv_object_set(summary, jv_string("streams"), streams);
+  int asked = rep->asked > 0 ? rep->asked : want > 0 ? want : 1;
+  long long per[UPG_PARALLEL_MAX];
+  memcpy(per, rep->per_stream, sizeof per);
+  per[0] += one_stream_bytes; /* the first answer's, if any */
   summary = jv_object_set(summary, jv_string("in_flight"), jv_number(rep->in_flight > 0 ? rep->in_flight : 1));
-  return jv_object_set(summary, jv_string("per_stream"), per);
+  return upg_transfer_streams(summary, asked, per, rep->given_up);
 }
 
 int

@@ -2,12 +2,14 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "upgrade/download_answer.h"
+#include "upgrade/provenance.h"
 #include "upgrade/response.h"
 
 /* Digits at *P (no sign), advancing *P.  False when there are none or
@@ -19,7 +21,7 @@ number(const char **p, long long *out)
   if (!isdigit((unsigned char)**p))
     return false;
   for (; isdigit((unsigned char)**p); (*p)++) {
-    if (v > (__LONG_LONG_MAX__ - 9) / 10)
+    if (v > (LLONG_MAX - 9) / 10)
       return false;
     v = v * 10 + (**p - '0');
   }
@@ -131,8 +133,8 @@ upg_answer_line(struct upg_answer *a, const char *line, size_t n)
 bool
 upg_answer_if_range(jv validators, char *out, size_t max)
 {
-  jv etag = jv_object_get(jv_copy(validators), jv_string("etag"));
-  jv lm = jv_object_get(jv_copy(validators), jv_string("last_modified"));
+  jv etag = upg_provenance_validator(validators, "etag");
+  jv lm = upg_provenance_validator(validators, "last_modified");
   jv by = jv_get_kind(etag) == JV_KIND_STRING ? etag : lm;
   bool some = jv_get_kind(by) == JV_KIND_STRING;
   out[0] = '\0';

@@ -116,10 +116,25 @@ upg_partfile_unsegment(upg_partfile *pf, jv segments)
   return 0;
 }
 
+/* SEGS (borrowed), a record's "segments", can describe a .part of SIZE
+ * bytes: sound, and no chunk it calls done ends past SIZE. */
+static bool
+segments_fit(jv segs, off_t size)
+{
+  upg_segments sg;
+  if (upg_segments_from_jv(&sg, jv_copy(segs)) != 0)
+    return false;
+  bool fit = upg_segments_done_end(&sg) <= (long long)size;
+  upg_segments_free(&sg);
+  return fit;
+}
+
 /* The bytes of the .part (SIZE of them) that REC, a record of this
  * origin, vouches for: the prefix a one-stream transfer continues; for a
- * segmented one, the record's segments go to pf->segments.  -1 on a
- * write error. */
+ * segmented one, the record's segments go to pf->segments.  A version 2
+ * record of chunks the file cannot hold (cut shorter by something else:
+ * reading them back would give a hole's zeros) vouches for nothing.  -1
+ * on a write error. */
 static off_t
 held(upg_partfile *pf, jv rec, off_t size)
 {
@@ -127,6 +142,11 @@ held(upg_partfile *pf, jv rec, off_t size)
   if (jv_get_kind(segs) != JV_KIND_OBJECT) {
     jv_free(segs);
     return size;
+  }
+  if (!segments_fit(segs, size)) {
+    jv_free(segs);
+    upg_notice(pf->s, "%s holds less than its record says; downloading from zero", pf->part_path);
+    return ftruncate(pf->fd, 0) == 0 && record(pf) == 0 ? 0 : -1;
   }
   if (pf->segmented) {
     pf->segments = segs;
@@ -492,6 +512,22 @@ upg_transfer_summary(const char *file, long long bytes, long long resumed_from,
                    jv_string("resumed_from"), jv_number((double)resumed_from),
                    jv_string("size"), jv_number((double)size),
                    jv_string("seconds"), jv_number((double)(long long)(seconds * 1000) / 1000.0));
+}
+
+jv
+upg_transfer_streams(jv summary, int asked, const long long *per_stream, int given_up)
+{
+  jv per = jv_array();
+  int used = 0;
+  for (int i = 0; i < asked; i++) {
+    per = jv_array_append(per, jv_number((double)per_stream[i]));
+    used += per_stream[i] > 0;
+  }
+  jv streams = JV_OBJECT(jv_string("asked"), jv_number(asked), jv_string("used"), jv_number(used));
+  if (given_up > 0)
+    streams = jv_object_set(streams, jv_string("given_up"), jv_number(given_up));
+  summary = jv_object_set(summary, jv_string("streams"), streams);
+  return jv_object_set(summary, jv_string("per_stream"), per);
 }
 
 /* $HOME, or the password database's idea of it when HOME is unset. */

@@ -234,16 +234,16 @@ warn_newer_source(struct restore *r)
 /* ---- the databases ---- */
 
 int
-upg_pg_restore_check_name(const char *name, jv *doc)
+upg_pg_restore_check_name(const char *option, const char *name, jv *doc)
 {
   if (strlen(name) + strlen(TEMP_SUFFIX) > NAME_MAX_BYTES)
     return upg_fail(doc, UPG_EXIT_USAGE,
-                    upg_failure("CLIENT:USAGE", "--database %s: at most %zu bytes (PostgreSQL's limit, "
-                                "less the temporary name's %s)", name, NAME_MAX_BYTES - strlen(TEMP_SUFFIX),
+                    upg_failure("CLIENT:USAGE", "%s %s: at most %zu bytes (PostgreSQL's limit, "
+                                "less the temporary name's %s)", option, name, NAME_MAX_BYTES - strlen(TEMP_SUFFIX),
                                 TEMP_SUFFIX));
   if (strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
     return upg_fail(doc, UPG_EXIT_USAGE,
-                    upg_failure("CLIENT:USAGE", "--database %s: not a name Odoo's filestore can use", name));
+                    upg_failure("CLIENT:USAGE", "%s %s: not a name Odoo's filestore can use", option, name));
   return 0;
 }
 
@@ -251,7 +251,7 @@ static int
 check_names(struct restore *r, jv *doc)
 {
   const char *name = r->p->database;
-  int status = upg_pg_restore_check_name(name, doc);
+  int status = upg_pg_restore_check_name("--database", name, doc);
   if (status)
     return status;
   snprintf(r->temp, sizeof r->temp, "%s%s", name, TEMP_SUFFIX);

@@ -115,13 +115,21 @@ upg_provenance_segments(jv record)
   return segmented ? jv_object_get(jv_copy(record), jv_string("segments")) : jv_null();
 }
 
+jv
+upg_provenance_validator(jv validators, const char *field)
+{
+  if (jv_get_kind(validators) != JV_KIND_OBJECT)
+    return jv_invalid();
+  return jv_object_get(jv_copy(validators), jv_string(field));
+}
+
 /* FIELD is in both A and B and equal, or in neither.  *both says whether
  * both had it. */
 static bool
 field_agrees(jv a, jv b, const char *field, bool *both)
 {
-  jv x = jv_object_get(jv_copy(a), jv_string(field));
-  jv y = jv_object_get(jv_copy(b), jv_string(field));
+  jv x = upg_provenance_validator(a, field);
+  jv y = upg_provenance_validator(b, field);
   bool has_x = jv_is_valid(x) && jv_get_kind(x) != JV_KIND_NULL;
   bool has_y = jv_is_valid(y) && jv_get_kind(y) != JV_KIND_NULL;
   *both = has_x && has_y;

@@ -35,25 +35,10 @@ target_exists(const char *name, jv *doc)
                               "database (choose another name with --restore-as, or --no-restore)", name));
 }
 
-int
-upg_run_pg_check_target(const char *restore_as, jv *doc)
-{
-  int status = upg_pg_restore_check_name(restore_as, doc);
-  if (status)
-    return status;
-  PGconn *c = upg_pg_connect(NULL, &status, doc);
-  if (!c)
-    return status;
-  int found = upg_pg_db_exists(c, restore_as, NULL, doc);
-  PQfinish(c);
-  if (found < 0)
-    return UPG_EXIT_TRANSPORT;
-  return found ? target_exists(restore_as, doc) : 0;
-}
-
 /* Whether NAME is the job's own restore (it holds MARK): *done = true; no
  * such database: false.  0, or a status with *doc (a database of that
- * name that is someone else's, or no server). */
+ * name that is someone else's -- any, when MARK is NULL --, or no
+ * server). */
 static int
 restored_already(const char *name, const char *mark, bool *done, jv *doc)
 {
@@ -62,9 +47,9 @@ restored_already(const char *name, const char *mark, bool *done, jv *doc)
   if (!c)
     return status;
   char *comment = NULL;
-  int found = upg_pg_db_exists(c, name, &comment, doc);
+  int found = upg_pg_db_exists(c, name, mark ? &comment : NULL, doc);
   PQfinish(c);
-  bool ours = comment && strcmp(comment, mark) == 0;
+  bool ours = mark && comment && strcmp(comment, mark) == 0;
   free(comment);
   if (found < 0)
     return UPG_EXIT_TRANSPORT;
@@ -72,6 +57,14 @@ restored_already(const char *name, const char *mark, bool *done, jv *doc)
     return target_exists(name, doc);
   *done = found;
   return 0;
+}
+
+int
+upg_run_pg_check_target(const char *restore_as, jv *doc)
+{
+  bool done = false;
+  int status = upg_pg_restore_check_name("--restore-as", restore_as, doc);
+  return status ? status : restored_already(restore_as, NULL, &done, doc);
 }
 
 int

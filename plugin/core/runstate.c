@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,42 @@ upg_runstate_path(const char *dump)
 {
   char *path = NULL;
   return asprintf(&path, "%s%s", dump, UPG_RUNSTATE_SUFFIX) < 0 ? NULL : path;
+}
+
+/* The record's text fields, each in one group: saved always, by a job
+ * from a database, or until the request exists. */
+enum group { ALWAYS, DATABASE, UNTIL_CREATED };
+static const struct text_field {
+  const char *name;
+  size_t offset;
+  enum group group;
+} text_fields[] = {
+  { "request", offsetof(upg_runstate, request), ALWAYS },
+  { "key", offsetof(upg_runstate, key), ALWAYS },
+  { "url", offsetof(upg_runstate, url), ALWAYS },
+  { "output", offsetof(upg_runstate, output), ALWAYS },
+  { "target", offsetof(upg_runstate, target), ALWAYS },
+  { "aim", offsetof(upg_runstate, aim), ALWAYS },
+  { "database", offsetof(upg_runstate, database), DATABASE },
+  { "restore_as", offsetof(upg_runstate, restore_as), DATABASE },
+  { "data_dir", offsetof(upg_runstate, data_dir), DATABASE },
+  { "contract", offsetof(upg_runstate, contract), UNTIL_CREATED },
+  { "email", offsetof(upg_runstate, email), UNTIL_CREATED },
+  { "filename", offsetof(upg_runstate, filename), UNTIL_CREATED },
+  { "timezone", offsetof(upg_runstate, timezone), UNTIL_CREATED },
+};
+#define TEXT_FIELDS (sizeof text_fields / sizeof text_fields[0])
+
+static char **
+text_of(upg_runstate *rs, size_t i)
+{
+  return (char **)((char *)rs + text_fields[i].offset);
+}
+
+static const char *
+text_in(const upg_runstate *rs, size_t i)
+{
+  return *(char *const *)((const char *)rs + text_fields[i].offset);
 }
 
 static char *
@@ -116,19 +153,8 @@ upg_runstate_load(upg_runstate *rs, const char *dump, jv *doc)
     jv_free(record);
     return unusable(doc, rs->path, "not a job record (JSON object expected)");
   }
-  rs->request = string_field(record, "request");
-  rs->key = string_field(record, "key");
-  rs->url = string_field(record, "url");
-  rs->output = string_field(record, "output");
-  rs->contract = string_field(record, "contract");
-  rs->email = string_field(record, "email");
-  rs->target = string_field(record, "target");
-  rs->aim = string_field(record, "aim");
-  rs->filename = string_field(record, "filename");
-  rs->timezone = string_field(record, "timezone");
-  rs->database = string_field(record, "database");
-  rs->restore_as = string_field(record, "restore_as");
-  rs->data_dir = string_field(record, "data_dir");
+  for (size_t i = 0; i < TEXT_FIELDS; i++)
+    *text_of(rs, i) = string_field(record, text_fields[i].name);
   jv sftp = jv_object_get(jv_copy(record), jv_string("sftp"));
   rs->sftp = jv_get_kind(sftp) == JV_KIND_TRUE;
   jv_free(sftp);
@@ -168,20 +194,14 @@ write_failed(jv *doc, const upg_runstate *rs, int err)
 int
 upg_runstate_save(const upg_runstate *rs, jv *doc)
 {
-  jv record = JV_OBJECT(jv_string("request"), optional(rs->request), jv_string("key"), optional(rs->key),
-                        jv_string("url"), jv_string(rs->url), jv_string("output"), jv_string(rs->output),
-                        jv_string("target"), optional(rs->target), jv_string("aim"), optional(rs->aim),
-                        jv_string("sftp"), jv_bool(rs->sftp),
-                        jv_string("step"), jv_string(upg_run_step_name(rs->step)));
-  if (rs->database) /* a job from a database: what the later steps need */
-    record = jv_object_merge(record, JV_OBJECT(jv_string("database"), jv_string(rs->database),
-                                               jv_string("restore_as"), optional(rs->restore_as),
-                                               jv_string("data_dir"), optional(rs->data_dir)));
-  if (rs->step < UPG_STEP_CREATED) /* no request yet: what create will send */
-    record = jv_object_merge(record, JV_OBJECT(jv_string("contract"), optional(rs->contract),
-                                               jv_string("email"), optional(rs->email),
-                                               jv_string("filename"), optional(rs->filename),
-                                               jv_string("timezone"), optional(rs->timezone)));
+  jv record = JV_OBJECT(jv_string("sftp"), jv_bool(rs->sftp), jv_string("step"),
+                        jv_string(upg_run_step_name(rs->step)));
+  /* a job from a database: what the later steps need; no request yet:
+   * what create will send */
+  bool group[] = { [ALWAYS] = true, [DATABASE] = rs->database, [UNTIL_CREATED] = rs->step < UPG_STEP_CREATED };
+  for (size_t i = 0; i < TEXT_FIELDS; i++)
+    if (group[text_fields[i].group])
+      record = jv_object_set(record, jv_string(text_fields[i].name), optional(text_in(rs, i)));
   jv text = jv_dump_string(record, JV_PRINT_INDENT_FLAGS(2));
   text = jv_string_append_str(text, "\n");
   int status = 0;
@@ -225,18 +245,7 @@ void
 upg_runstate_free(upg_runstate *rs)
 {
   free(rs->path);
-  free(rs->request);
-  free(rs->key);
-  free(rs->url);
-  free(rs->output);
-  free(rs->contract);
-  free(rs->email);
-  free(rs->target);
-  free(rs->aim);
-  free(rs->filename);
-  free(rs->timezone);
-  free(rs->database);
-  free(rs->restore_as);
-  free(rs->data_dir);
+  for (size_t i = 0; i < TEXT_FIELDS; i++)
+    free(*text_of(rs, i));
   memset(rs, 0, sizeof *rs);
 }

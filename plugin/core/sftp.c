@@ -328,29 +328,25 @@ streams_for(const upg_settings *s, long long todo, size_t chunks, double rtt)
   return n;
 }
 
-/* The "transfer" fields of a parallel run. */
+/* The "transfer" fields of the streams: T's (t->asked 0: one stream,
+ * today's transfer, that moved BYTES). */
 static jv
-streams_summary(jv sum, const upg_sftp_streams *t)
+streams_summary(jv sum, const upg_sftp_streams *t, long long bytes)
 {
-  jv per = jv_array();
-  int used = 0;
-  for (int i = 0; i < t->asked; i++) {
-    per = jv_array_append(per, jv_number((double)t->per_stream[i]));
-    used += t->per_stream[i] > 0;
-  }
-  jv streams = JV_OBJECT(jv_string("asked"), jv_number(t->asked), jv_string("used"), jv_number(used));
-  if (t->lost > 0)
-    streams = jv_object_set(streams, jv_string("given_up"), jv_number(t->lost));
-  sum = jv_object_set(sum, jv_string("streams"), streams);
-  return jv_object_set(sum, jv_string("per_stream"), per);
+  return t->asked ? upg_transfer_streams(sum, t->asked, t->per_stream, t->lost)
+                  : upg_transfer_streams(sum, 1, &bytes, 0);
 }
 
-/* One stream: today's transfer, in the same fields. */
+/* What a record's bytes belong to: this account, request and remote
+ * file; KIND names the transfer ("sftp" a download's .part, "sftp-put" an
+ * upload's record), so that neither is taken for the other. */
 static jv
-one_stream_summary(jv sum, long long bytes)
+origin(const upg_settings *s, const upg_sftp_endpoint *ep, const char *kind, const char *remote)
 {
-  upg_sftp_streams one = { .asked = 1, .used = 1, .per_stream = { bytes } };
-  return streams_summary(sum, &one);
+  char account[512];
+  snprintf(account, sizeof account, "%s@%s:%d", ep->user ? ep->user : "", ep->host ? ep->host : "", ep->port);
+  return JV_OBJECT(jv_string(kind), jv_string(account), jv_string("request"),
+                   s->request ? jv_string(s->request) : jv_null(), jv_string("remote"), jv_string(remote));
 }
 
 /* --------------------------------------------------------- put record */
@@ -384,12 +380,7 @@ put_job_init(put_job *j, upg_ssh *c, int fd, long long size, const char *local, 
   j->remote = remote;
   if (asprintf(&j->base, "%s.sftp-put", local) < 0)
     j->base = NULL;
-  char account[512];
-  const upg_sftp_endpoint *ep = c->ep;
-  snprintf(account, sizeof account, "%s@%s:%d", ep->user ? ep->user : "", ep->host ? ep->host : "", ep->port);
-  j->origin = JV_OBJECT(jv_string("sftp-put"), jv_string(account), jv_string("request"),
-                        c->s->request ? jv_string(c->s->request) : jv_null(), jv_string("remote"),
-                        jv_string(remote));
+  j->origin = origin(c->s, c->ep, "sftp-put", remote);
   struct stat st;
   /* mtime to the microsecond: a dump rewritten within the same second
    * is another version */
@@ -661,7 +652,7 @@ out:
   if (st)
     return st;
   jv sum = upg_transfer_summary(local, sent, resumed, (long long)size, upg_now() - t0);
-  sum = t.asked ? streams_summary(sum, &t) : one_stream_summary(sum, sent);
+  sum = streams_summary(sum, &t, sent);
   jv_free(*doc);
   *doc = upg_doc_with("transfer", sftp_summary(sum, remote, in_flight));
   return 0;
@@ -802,10 +793,8 @@ get_file(upg_ssh *c, upg_partfile *pf, const char *remote, long long *size, size
     *in_flight = 4 * t->in_flight * (size_t)t->used; /* libssh2's read-ahead */
     return st;
   }
-  if (pf->segmented && lseek(pf->fd, pf->end, SEEK_SET) < 0) { /* no O_APPEND there */
-    st = upg_ssh_failf(c, UPG_EXIT_USAGE, "CLIENT:FILE", "cannot seek in %s: %s", pf->part_path, strerror(errno));
-    goto out;
-  }
+  /* (A segmented .part has no O_APPEND: upg_partfile_write writes at
+   * pf->end itself.) */
   *resumed = (long long)pf->end;
   libssh2_sftp_seek64(h, (libssh2_uint64_t)pf->end);
   char what[256];
@@ -828,16 +817,6 @@ out:
   return st ? st : cst;
 }
 
-/* What the part file's bytes belong to: this account, request and file. */
-static jv
-origin(const upg_settings *s, const upg_sftp_endpoint *ep, const char *remote)
-{
-  char account[512];
-  snprintf(account, sizeof account, "%s@%s:%d", ep->user ? ep->user : "", ep->host ? ep->host : "", ep->port);
-  return JV_OBJECT(jv_string("sftp"), jv_string(account), jv_string("request"),
-                   s->request ? jv_string(s->request) : jv_null(), jv_string("remote"), jv_string(remote));
-}
-
 int
 upg_sftp_get(const upg_settings *s, const upg_sftp_endpoint *ep, const char *remote, const char *local,
              bool force, jv *doc)
@@ -846,8 +825,8 @@ upg_sftp_get(const upg_settings *s, const upg_sftp_endpoint *ep, const char *rem
   upg_partfile pf;
   /* --parallel 1 is today's one-stream download, into an appended .part
    * (a segmented one is cut to its done prefix); otherwise segmented. */
-  int st = (s->parallel == 1 ? upg_partfile_open : upg_partfile_open_segmented)(&pf, s, local,
-                                                                              origin(s, ep, remote), force, doc);
+  int st = (s->parallel == 1 ? upg_partfile_open : upg_partfile_open_segmented)(
+    &pf, s, local, origin(s, ep, "sftp", remote), force, doc);
   if (st)
     return st;
   upg_ssh c;
@@ -873,7 +852,7 @@ out:
   if ((st = upg_partfile_commit(&pf, doc)))
     return st;
   jv sum = upg_transfer_summary(local, got, resumed, size, upg_now() - t0);
-  sum = t.asked ? streams_summary(sum, &t) : one_stream_summary(sum, got);
+  sum = streams_summary(sum, &t, got);
   *doc = upg_doc_with("transfer", sftp_summary(sum, remote, in_flight));
   return 0;
 }
