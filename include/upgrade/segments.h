@@ -32,6 +32,7 @@ enum upg_chunk_state {
   UPG_CHUNK_TODO,    /* no stream has it */
   UPG_CHUNK_CLAIMED, /* a stream is fetching it */
   UPG_CHUNK_WRITTEN, /* its bytes are written, not yet known durable */
+  UPG_CHUNK_SEALED,  /* written, and a sync that covers it is under way */
   UPG_CHUNK_DONE     /* durable and recorded */
 };
 
@@ -65,6 +66,13 @@ void upg_segments_written(upg_segments *sg, size_t i);
 /* The caller made every written byte durable: WRITTEN chunks become DONE.
  * Returns how many did. */
 size_t upg_segments_settle(upg_segments *sg);
+/* The same in two steps, for callers whose streams go on writing while
+ * the sync runs: seal (WRITTEN chunks become SEALED; returns how many
+ * are SEALED), sync, then settle the sealed ones (SEALED become DONE;
+ * returns how many did).  A chunk written during the sync stays WRITTEN
+ * for the next round. */
+size_t upg_segments_seal(upg_segments *sg);
+size_t upg_segments_settle_sealed(upg_segments *sg);
 /* Mark chunk I done outright (a resumed record, or a prefix known to be
  * on disk). */
 void upg_segments_mark_done(upg_segments *sg, size_t i);

@@ -16,8 +16,9 @@
  *  - workers never call the host (bash): their settings are a copy whose
  *    interrupted() reads an atomic stop flag that the shell's thread sets
  *    when the host's own check says Ctrl-C, and which prints nothing;
- *  - the segment bookkeeping (segments.h) and the part file are touched
- *    under one mutex; the record is written by the shell's thread only;
+ *  - the segment bookkeeping (segments.h) and the part file's writes are
+ *    done under one mutex; the checkpoint (sync and record) runs on the
+ *    shell's thread outside it, on the chunks sealed before the sync;
  *  - every worker is joined before the call returns.
  */
 #ifndef UPGRADE_SFTP_STREAMS_H
@@ -45,10 +46,15 @@ int upg_sftp_push(upg_ssh *c, LIBSSH2_SFTP_HANDLE *h, int fd, long long from, co
                   const char *remote, long long total, size_t size, long long *sent,
                   upg_sftp_on_sent on_sent, void *arg);
 
-/* Called on the shell's thread with the bookkeeping locked, about four
- * times a second and at the end: make what is WRITTEN durable, settle it
- * (upg_segments_settle) and record it.  0, or -1 with errno. */
-typedef int (*upg_sftp_checkpoint)(void *arg, upg_segments *sg);
+/* The checkpoint's two halves, called on the shell's thread about four
+ * times a second and at the end, with the bookkeeping unlocked (the
+ * workers go on meanwhile): DURABLE makes every byte written so far
+ * durable (NULL: nothing to do, as for a put, whose chunks count once the
+ * server acknowledged them); RECORD writes SEGMENTS (consumed: the chunks
+ * done, upg_segments_to_jv) as the transfer's record.  0, or -1 with
+ * errno. */
+typedef int (*upg_sftp_durable)(void *arg);
+typedef int (*upg_sftp_record)(void *arg, jv segments);
 
 typedef struct upg_sftp_streams {
   /* in */
@@ -60,7 +66,8 @@ typedef struct upg_sftp_streams {
   const char *remote;
   size_t in_flight;          /* per stream: put window / get buffer */
   upg_segments *sg;          /* the chunks; the done ones are skipped */
-  upg_sftp_checkpoint checkpoint;
+  upg_sftp_durable durable;
+  upg_sftp_record record;
   void *checkpoint_arg;
   /* out */
   int used;                  /* streams that connected and moved data */

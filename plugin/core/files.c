@@ -71,7 +71,8 @@ upg_partfile_record_segments(upg_partfile *pf, jv segments)
   jv rec = upg_provenance_record_segments(jv_copy(pf->origin), jv_copy(pf->validators), segments);
   if (upg_provenance_write(pf->part_path, rec) != 0)
     return -1;
-  pf->holes_ok = true;
+  if (!pf->holes_ok) /* parallel streams read it as they write: set once, before they start */
+    pf->holes_ok = true;
   return 0;
 }
 

@@ -86,16 +86,39 @@ upg_segments_written(upg_segments *sg, size_t i)
     sg->state[i] = UPG_CHUNK_WRITTEN;
 }
 
-size_t
-upg_segments_settle(upg_segments *sg)
+/* Chunks in state FROM become TO; how many did. */
+static size_t
+promote(upg_segments *sg, unsigned char from, unsigned char to)
 {
   size_t n = 0;
   for (size_t i = 0; i < sg->count; i++)
-    if (sg->state[i] == UPG_CHUNK_WRITTEN) {
-      sg->state[i] = UPG_CHUNK_DONE;
+    if (sg->state[i] == from) {
+      sg->state[i] = to;
       n++;
     }
   return n;
+}
+
+size_t
+upg_segments_settle(upg_segments *sg)
+{
+  return promote(sg, UPG_CHUNK_WRITTEN, UPG_CHUNK_DONE);
+}
+
+size_t
+upg_segments_seal(upg_segments *sg)
+{
+  promote(sg, UPG_CHUNK_WRITTEN, UPG_CHUNK_SEALED);
+  size_t n = 0;
+  for (size_t i = 0; i < sg->count; i++)
+    n += sg->state[i] == UPG_CHUNK_SEALED;
+  return n;
+}
+
+size_t
+upg_segments_settle_sealed(upg_segments *sg)
+{
+  return promote(sg, UPG_CHUNK_SEALED, UPG_CHUNK_DONE);
 }
 
 void

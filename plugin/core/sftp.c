@@ -398,26 +398,29 @@ put_job_free(put_job *j)
   upg_segments_free(&j->sg);
 }
 
+/* Streams' record (upg_sftp_record): SEGMENTS, the chunks the server
+ * acknowledged, in the put record. */
 static int
-put_record(put_job *j)
+put_record_segments(void *arg, jv segments)
 {
+  put_job *j = arg;
   if (!j->base) {
+    jv_free(segments);
     errno = ENOMEM;
     return -1;
   }
-  jv rec = upg_provenance_record_segments(jv_copy(j->origin), jv_copy(j->validators), upg_segments_to_jv(&j->sg));
+  jv rec = upg_provenance_record_segments(jv_copy(j->origin), jv_copy(j->validators), segments);
   if (upg_provenance_write(j->base, rec) != 0)
     return -1;
   j->recorded = true;
   return 0;
 }
 
-/* Streams' checkpoint: the server acknowledged the chunks WRITTEN. */
+/* The put record of the chunks done now. */
 static int
-put_checkpoint(void *arg, upg_segments *sg)
+put_record(put_job *j)
 {
-  put_job *j = arg;
-  return upg_segments_settle(sg) ? put_record(j) : 0;
+  return put_record_segments(j, upg_segments_to_jv(&j->sg));
 }
 
 /* The record's chunks, when it is this upload's: 1 (j->sg filled), 0 no
@@ -528,7 +531,7 @@ put_streams(put_job *j, int n, double rtt, upg_sftp_streams *t)
 {
   *t = (upg_sftp_streams){ .put = true, .asked = n, .fd = j->fd, .local = j->local, .remote = j->remote,
                            .in_flight = sized_for_rtt(rtt, 1, PUT_WINDOW_MIN, STREAM_PUT_MAX), .sg = &j->sg,
-                           .checkpoint = put_checkpoint, .checkpoint_arg = j };
+                           .record = put_record_segments, .checkpoint_arg = j };
   return upg_sftp_streams_run(j->c, j->c->s, j->c->ep, t, j->c->doc);
 }
 
@@ -712,15 +715,18 @@ resume_point(upg_ssh *c, upg_partfile *pf, long long size, long long mtime)
   return 0;
 }
 
-/* Streams' checkpoint: the chunks WRITTEN are made durable, then
- * claimed in the record. */
+/* Streams' checkpoint halves (sftp_streams.h): the part file made
+ * durable; the record of the chunks done. */
 static int
-get_checkpoint(void *arg, upg_segments *sg)
+get_durable(void *arg)
 {
-  upg_partfile *pf = arg;
-  if (upg_partfile_sync(pf) != 0)
-    return -1;
-  return upg_segments_settle(sg) ? upg_partfile_record_segments(pf, upg_segments_to_jv(sg)) : 0;
+  return upg_partfile_sync(arg);
+}
+
+static int
+get_record(void *arg, jv segments)
+{
+  return upg_partfile_record_segments(arg, segments);
 }
 
 /* The chunks of a segmented part file of this version of the remote file
@@ -760,7 +766,7 @@ get_streams(upg_ssh *c, upg_partfile *pf, const char *remote, long long size, do
   int n = streams_for(c->s, size - *resumed, upg_segments_todo(&sg), rtt);
   *t = (upg_sftp_streams){ .asked = n, .pf = pf, .remote = remote,
                            .in_flight = sized_for_rtt(rtt, 4 * n, GET_BUFFER_MIN, STREAM_GET_MAX), .sg = &sg,
-                           .checkpoint = get_checkpoint, .checkpoint_arg = pf };
+                           .durable = get_durable, .record = get_record, .checkpoint_arg = pf };
   st = upg_sftp_streams_run(c, c->s, c->ep, t, c->doc);
   if (!st && (long long)pf->end != size) /* the last chunk was there already */
     pf->end = (off_t)size;

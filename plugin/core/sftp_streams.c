@@ -262,16 +262,26 @@ bytes_moved(pool *p)
   return sum;
 }
 
-/* Checkpoint: 0, or -1 with errno (the record could not be written). */
+/* Checkpoint: the chunks written so far are sealed, made durable and
+ * recorded, the lock held only to seal and settle them: a sync and a
+ * record take milliseconds to tens of them, and the workers write
+ * meanwhile.  0, or -1 with errno (not durable, or no record). */
 static int
 checkpoint(pool *p)
 {
+  upg_sftp_streams *t = p->t;
   pthread_mutex_lock(&p->mu);
-  int rc = p->t->checkpoint(p->t->checkpoint_arg, p->t->sg);
-  int err = errno;
+  size_t sealed = upg_segments_seal(t->sg);
   pthread_mutex_unlock(&p->mu);
-  errno = err;
-  return rc;
+  if (!sealed)
+    return 0;
+  if (t->durable && t->durable(t->checkpoint_arg) != 0)
+    return -1; /* they stay sealed: the next sync covers them */
+  pthread_mutex_lock(&p->mu);
+  upg_segments_settle_sealed(t->sg);
+  jv segments = upg_segments_to_jv(t->sg);
+  pthread_mutex_unlock(&p->mu);
+  return t->record(t->checkpoint_arg, segments);
 }
 
 /* One look from the shell's thread: Ctrl-C, meter, checkpoint. */

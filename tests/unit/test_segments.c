@@ -51,6 +51,30 @@ test_claiming(void)
   upg_segments_free(&sg);
 }
 
+/* The checkpoint of threaded streams: a chunk written while the sync runs
+ * is not claimed durable by it. */
+static void
+test_sealing(void)
+{
+  upg_segments sg;
+  size_t first, n;
+  upg_segments_init(&sg, 40, 10);
+  upg_segments_claim(&sg, 4, &first, &n);
+  upg_segments_written(&sg, 0);
+  upg_segments_written(&sg, 1);
+  ok(upg_segments_seal(&sg) == 2 && sg.state[0] == UPG_CHUNK_SEALED, "seal: the written chunks are sealed");
+  upg_segments_written(&sg, 2); /* during the sync */
+  ok(upg_segments_settle_sealed(&sg) == 2 && sg.state[1] == UPG_CHUNK_DONE && sg.state[2] == UPG_CHUNK_WRITTEN,
+     "settle_sealed: the sealed chunks are done, the one written since is not");
+  upg_segments_written(&sg, 3);
+  ok(upg_segments_seal(&sg) == 2, "the next round seals the chunks written since");
+  upg_segments_claim(&sg, 1, &first, &n); /* nothing: all are written */
+  ok(upg_segments_seal(&sg) == 2, "a sync that failed leaves its chunks sealed: the next seal counts them");
+  ok(upg_segments_settle_sealed(&sg) == 2 && upg_segments_complete(&sg), "then all done");
+  ok(upg_segments_todo(&sg) == 0 && upg_segments_done_bytes(&sg) == 40, "sealed chunks are neither to do nor lost");
+  upg_segments_free(&sg);
+}
+
 static void
 test_holes_and_prefix(void)
 {
@@ -108,6 +132,7 @@ main(void)
 {
   test_cutting();
   test_claiming();
+  test_sealing();
   test_holes_and_prefix();
   test_record();
   return tap_done();
