@@ -368,6 +368,18 @@ read_messages(struct par *p)
   }
 }
 
+/* Streams that found nothing to claim are idle; a stream given up since
+ * gave its chunks back: the idle ones take them. */
+static void
+restart_idle(struct par *p)
+{
+  if (p->fatal || p->result || upg_segments_todo(p->sg) == 0)
+    return;
+  for (int i = 0; i < p->count; i++)
+    if (p->st[i].h && !p->st[i].running && !stream_start(&p->st[i]))
+      break;
+}
+
 static void
 run_loop(struct par *p)
 {
@@ -381,6 +393,7 @@ run_loop(struct par *p)
       break;
     }
     read_messages(p);
+    restart_idle(p);
     upg_meter_update(&p->meter, p->meter.base + p->written, p->sg->size);
     int sig = upg_interrupted(p->s);
     if (sig) {

@@ -269,3 +269,15 @@ hostile_dl() {
 	stderr_has "ignores ranges"
 	jqe '.transfer.size == 400000 and .transfer.streams.used == 1'
 }
+
+@test "a stream dropped after the others ran out of chunks: an idle stream takes its chunks over, byte-exact" {
+	# the second download request (a range: the first answer is cut after its
+	# headers) waits, then drops after 1 byte; meanwhile the other stream does
+	# every other chunk on loopback and finds nothing left to claim
+	emulator_fault download drop "{\"skip\": 1, \"after_bytes\": 1, \"wait_first\": $(scaled 2)}"
+	pdl --parallel 2
+	expect_status 0
+	cmp <(expected) F
+	jqe '.transfer.streams == {"asked": 2, "used": 2, "given_up": 1}'
+	stderr_has "given up"
+}

@@ -37,14 +37,14 @@ Behaviour worth knowing in tests:
 Admin API (no auth, same server):
     POST /_emulator/faults     {"method": M, "fault": F, "count": N,
                                 "skip": K, "after_bytes": B, "delay": S,
-                                "size": BYTES}
+                                "size": BYTES, "wait_first": W}
         M: create upload request_sftp_access process skip_test status
            download (any /database/eu1/... URL) or * (all of those)
         F: http500 http503 http404 badjson truncated wrongshape server_error
            drop slow huge.  The next N matching requests (after letting K
            pass) get the fault.  drop: close the connection without an answer
            after reading B body bytes (downloads: after sending headers and
-           B body bytes).  slow: sleep S seconds (default 2) then answer
+           B body bytes, W seconds after the headers: default 0).  slow: sleep S seconds (default 2) then answer
            normally (downloads: between headers and body).  huge: 200 with a
            valid JSON body of BYTES bytes (default 1 MiB).
     GET  /_emulator/faults     pending faults
@@ -358,7 +358,8 @@ class Emulator:
              "skip": int(spec.get("skip", 0)),
              "after_bytes": int(spec.get("after_bytes", 0)),
              "delay": float(spec.get("delay", 2.0)),
-             "size": int(spec.get("size", 1 << 20))}
+             "size": int(spec.get("size", 1 << 20)),
+             "wait_first": float(spec.get("wait_first", 0))}
         with self.lock:
             self.faults.append(f)
         return f
@@ -1356,6 +1357,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             time.sleep(fault["delay"])
         if fault and fault["fault"] == "drop":
             limit = fault["after_bytes"]
+            if fault["wait_first"] > 0:
+                self.wfile.flush()
+                time.sleep(fault["wait_first"])
         sent = 0
         pos = start
         remaining = length
