@@ -67,13 +67,9 @@ record_done() {
 	# make even loopback look far)
 	jqe '.transfer.round_trip_ms >= 0 and .transfer.streams.asked == (if .transfer.round_trip_ms < 5 then 1 else 4 end)'
 	# the status points the download at a proxy that delays each way by 10 ms
-	"$HARNESS_PYTHON" "$BATS_TEST_DIRNAME/../lib/delay_proxy.py" --target-port "$EMULATOR_PORT" \
-		--delay-ms 10 --port-file "$BATS_TEST_TMPDIR/proxy.port" </dev/null >/dev/null 2>&1 &
-	harness_track delay_proxy $!
-	local i
-	for ((i = 0; i < 100; i++)); do [[ -s $BATS_TEST_TMPDIR/proxy.port ]] && break; sleep 0.05; done
+	delay_proxy_start "$EMULATOR_PORT" --delay-ms 10
 	emulator_curl /_emulator/download_port -H 'Content-Type: application/json' \
-		-d "{\"port\": $(<"$BATS_TEST_TMPDIR/proxy.port")}" -o /dev/null
+		-d "{\"port\": $DELAY_PROXY_PORT}" -o /dev/null
 	rm F
 	pdl
 	local rc=$status

@@ -95,27 +95,11 @@ streams_agree() {
 
 # ------------------------------------------------ through the forwarder
 
-# via_proxy ARGS…: tests/lib/delay_proxy.py between the builtin and sshd
-# with ARGS; request_sftp_access then hands out its port.
-via_proxy() {
-	"$HARNESS_PYTHON" "$BATS_TEST_DIRNAME/../lib/delay_proxy.py" --target-port "$SSHD_PORT" \
-		--port-file proxy.port "$@" </dev/null >proxy.log 2>&1 3>&- &
-	harness_track delay_proxy $!
-	for ((i = 0; i < 100; i++)); do [[ -s proxy.port ]] && break; sleep 0.05; done
-	PROXY_PORT=$(<proxy.port)
-	printf '[127.0.0.1]:%s %s\n' "$PROXY_PORT" "$(cut -d' ' -f1,2 "$SSHD_HOSTKEY_PUB")" >>kh
-	emulator_curl /_emulator/sftp_port -H 'Content-Type: application/json' \
-		-d "{\"port\": $PROXY_PORT}" -o /dev/null
-}
-
-teardown() {
-	# request_sftp_access hands out sshd's own port again
-	emulator_curl /_emulator/sftp_port -H 'Content-Type: application/json' \
-		-d "{\"port\": $SSHD_PORT}" -o /dev/null
-}
+# request_sftp_access hands out sshd's own port again (sftp_via_proxy)
+teardown() { announce_sftp_port "$SSHD_PORT"; }
 
 @test "a server that takes 2 sessions of 4: the transfer goes on over 2, says so, byte-exact" {
-	via_proxy --delay-ms 0 --max-connections 2
+	sftp_via_proxy --delay-ms 0 --max-connections 2
 	api_create
 	run --separate-stderr ucall 'upgrade sftp-put "$@" "$HARNESS_DIR/par.dump"' --parallel 4 "${SSH[@]}"
 	expect_status 0
@@ -132,7 +116,7 @@ teardown() {
 @test "one stream's connection cut mid-transfer: the others take its chunks over, byte-exact" {
 	too_small_under_valgrind
 	# the second connection dies after 1 MiB from the server (get) ...
-	via_proxy --delay-ms 0 --rate-kib 2048 --drop-conn 2 --drop-after 1048576
+	sftp_via_proxy --delay-ms 0 --rate-kib 2048 --drop-conn 2 --drop-after 1048576
 	get_request
 	run --separate-stderr ucall 'upgrade sftp-get "$@" -o got' --parallel 3 "${SSH[@]}"
 	expect_status 0
@@ -161,7 +145,7 @@ wait_for_chunks() {
 }
 
 @test "SIGKILL of the shell mid-put: the next put sends only the chunks missing, byte-exact" {
-	via_proxy --delay-ms 5 --rate-kib 1024
+	sftp_via_proxy --delay-ms 5 --rate-kib 1024
 	api_create
 	cp "$HARNESS_DIR/par.dump" mine.dump
 	ubash 'upgrade sftp-put "$@" mine.dump -s' --parallel 4 "${SSH[@]}" >put.out 2>put.err &
@@ -182,7 +166,7 @@ wait_for_chunks() {
 # killed_parallel_get: a parallel sftp-get over a slow link whose shell is
 # SIGKILLed once some chunks are recorded in got.part.meta.
 killed_parallel_get() {
-	via_proxy --delay-ms 5 --rate-kib 1024
+	sftp_via_proxy --delay-ms 5 --rate-kib 1024
 	get_request
 	ubash 'upgrade sftp-get "$@" -o got -s' --parallel 4 "${SSH[@]}" >get.out 2>get.err &
 	local pid=$!
@@ -217,7 +201,7 @@ killed_parallel_get() {
 
 @test "Ctrl-C (a trapped SIGINT) stops every stream within a second, exit 130, resumable" {
 	too_small_under_valgrind
-	via_proxy --delay-ms 5 --rate-kib 512
+	sftp_via_proxy --delay-ms 5 --rate-kib 512
 	api_create
 	cp "$HARNESS_DIR/par.dump" mine.dump
 	run --separate-stderr ucall '

@@ -76,6 +76,23 @@ start_sshd_emulator() {
 	mkdir -p "$KEYS"
 }
 
+# announce_sftp_port PORT: the port the emulator's request_sftp_access
+# hands out (a forwarder's, in front of sshd); a test that changes it puts
+# $SSHD_PORT back before it ends.
+announce_sftp_port() {
+	emulator_curl /_emulator/sftp_port -H 'Content-Type: application/json' -d "{\"port\": $1}" -o /dev/null
+}
+
+# sftp_via_proxy ARGS…: tests/lib/delay_proxy.py between the builtin and
+# sshd with ARGS, its port trusted in ./kh (the test's known_hosts) and
+# handed out by request_sftp_access (announce_sftp_port); sets PROXY_PORT.
+sftp_via_proxy() {
+	delay_proxy_start "$SSHD_PORT" "$@" || return 1
+	PROXY_PORT=$DELAY_PROXY_PORT
+	printf '[127.0.0.1]:%s %s\n' "$PROXY_PORT" "$(cut -d' ' -f1,2 "$SSHD_HOSTKEY_PUB")" >>kh
+	announce_sftp_port "$PROXY_PORT"
+}
+
 # ---------------------------------------------------------------- asserts
 
 # show: what the last `run` saw (printed only when a test fails).
