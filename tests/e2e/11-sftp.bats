@@ -6,22 +6,16 @@ load helpers
 
 setup_file() {
 	start_sshd_emulator
-	harness_ssh_keygen "$KEYS/id_ed25519" >/dev/null
 	ssh-keygen -q -t ecdsa -N '' -f "$KEYS/id_ecdsa" </dev/null
 	ssh-keygen -q -t ed25519 -N '' -f "$KEYS/stranger" </dev/null
-	harness_known_hosts "$KEYS/known_hosts"
 	head -c "$(mib 30)" /dev/urandom >"$HARNESS_DIR/big.dump"
 	export BIG=$(mib 30)
 }
 
 setup() {
 	cd "$BATS_TEST_TMPDIR"
-	cp "$KEYS/known_hosts" kh
-	SSH=(--identity "$KEYS/id_ed25519" --known-hosts "$PWD/kh")
+	use_sftp_client
 }
-
-# shared FILENAME: the request's shared file on the SFTP server.
-shared() { echo "$SFTP_ROOT/$REQ/${1:-db.dump}"; }
 
 @test "sftp-access sends a public keys file and prints the connection" {
 	api_create

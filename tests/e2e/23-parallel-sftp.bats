@@ -8,8 +8,6 @@ load helpers
 
 setup_file() {
 	start_sshd_emulator
-	harness_ssh_keygen "$KEYS/id_ed25519" >/dev/null
-	harness_known_hosts "$KEYS/known_hosts"
 	export UPGRADE_TEST_CHUNK=262144
 	export SIZE=$(mib 12)
 	head -c "$SIZE" /dev/urandom >"$HARNESS_DIR/par.dump"
@@ -17,12 +15,9 @@ setup_file() {
 
 setup() {
 	cd "$BATS_TEST_TMPDIR"
-	cp "$KEYS/known_hosts" kh
-	SSH=(--identity "$KEYS/id_ed25519" --known-hosts "$PWD/kh" --cacert "$CA")
+	use_sftp_client
+	SSH+=(--cacert "$CA")
 }
-
-# shared [FILENAME]: the request's shared file on the SFTP server.
-shared() { echo "$SFTP_ROOT/$REQ/${1:-db.dump}"; }
 
 # too_small_under_valgrind: under valgrind mib() cuts the file to 2 MiB,
 # which a cut or a Ctrl-C "mid-transfer" may no longer land in (seen in

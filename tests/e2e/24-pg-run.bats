@@ -9,15 +9,7 @@ source "$E2E_DIR/../lib/pg.bash"
 
 # PostgreSQL with an Odoo-shaped database "src" (data dir $ODOO), the
 # emulator, and OpenSSH's sshd for the SFTP job.
-setup_file() {
-	start_sshd_emulator
-	harness_ssh_keygen "$KEYS/id_ed25519" >/dev/null
-	harness_known_hosts "$KEYS/known_hosts"
-	pg_start
-	export ODOO=$BATS_FILE_TMPDIR/odoo
-	pg_make_odoo src "$ODOO"
-}
-
+setup_file() { pg_with_emulator_start --sftp; }
 teardown_file() { pg_with_emulator_stop; }
 
 setup() {
@@ -278,9 +270,8 @@ wait_for() {
 }
 
 @test "run --database --sftp: the dump goes up and the upgraded zip comes down over SFTP, then restored" {
-	cp "$KEYS/known_hosts" kh
-	run --separate-stderr ucall "upgrade run --sftp --identity '$KEYS/id_ed25519' --known-hosts '$PWD/kh' \
-		--database src --restore-as src_sftp --data-dir '$ODOO' $RUN_ARGS"
+	use_sftp_client
+	run --separate-stderr ucall "upgrade run --sftp \"\$@\" --database src --restore-as src_sftp --data-dir '$ODOO' $RUN_ARGS" "${SSH[@]}"
 	expect_status 0
 	jqe '.transfer.remote == "upgraded_src.dump" and .restore.database == "src_sftp" and .restore.format == "zip"'
 	[[ $(method_count upload) == 0 ]]

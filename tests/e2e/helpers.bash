@@ -65,7 +65,8 @@ use_done_request() {
 }
 
 # start_sshd_emulator: the set-up of an SFTP file: the CA, OpenSSH's sshd and
-# the emulator, their settings exported, and an empty $KEYS directory.
+# the emulator, their settings exported, and a $KEYS directory with the
+# client's key id_ed25519 and a known_hosts that trusts sshd (use_sftp_client).
 start_sshd_emulator() {
 	harness_make_ca
 	sshd_prepare
@@ -74,7 +75,19 @@ start_sshd_emulator() {
 	export UPGRADE_URL SFTP_ROOT SSHD_PORT SSHD_HOSTKEY_PUB
 	export KEYS=$HARNESS_DIR/keys
 	mkdir -p "$KEYS"
+	harness_ssh_keygen "$KEYS/id_ed25519" >/dev/null
+	harness_known_hosts "$KEYS/known_hosts"
 }
+
+# use_sftp_client: a test's SFTP client options in SSH (the file's key, and
+# ./kh, a copy of its known_hosts that the test may add to or change).
+use_sftp_client() {
+	cp "$KEYS/known_hosts" kh
+	SSH=(--identity "$KEYS/id_ed25519" --known-hosts "$PWD/kh")
+}
+
+# shared [FILENAME]: the request's shared file on the SFTP server (db.dump).
+shared() { echo "$SFTP_ROOT/$REQ/${1:-db.dump}"; }
 
 # announce_sftp_port PORT: the port the emulator's request_sftp_access
 # hands out (a forwarder's, in front of sshd); a test that changes it puts
