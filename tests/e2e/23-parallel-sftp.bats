@@ -130,13 +130,10 @@ kill_shell() {
 	wait "$1" || true
 }
 
-# wait_for_chunks RECORD: until RECORD lists a done chunk (≤ 30 s)
+# wait_for_chunks RECORD: until RECORD lists a done chunk (≤ 30 s × scale)
 wait_for_chunks() {
-	for ((i = 0; i < 600; i++)); do
-		[[ -f $1 ]] && jq -e '.segments.done | length > 0' "$1" >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	return 1
+	local record=$1
+	wait_until 30 '[[ -f $record ]] && jq -e ".segments.done | length > 0" "$record" >/dev/null 2>&1'
 }
 
 @test "SIGKILL of the shell mid-put: the next put sends only the chunks missing, byte-exact" {

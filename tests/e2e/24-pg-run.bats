@@ -205,20 +205,10 @@ kill_job() {
 	wait "$JOB" 2>/dev/null || true
 }
 
-# wait_for FILE: until FILE exists (at most ~20 s).
-wait_for() {
-	local i
-	for ((i = 0; i < 400; i++)); do
-		[[ -e $1 ]] && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
 @test "run --continue after the shell was killed during the dump: the dump is made again, one request" {
 	slow_tool pg_dump
 	start_job "upgrade run --database src --restore-as src_kd --data-dir '$ODOO' $(eval echo "$RUN_ARGS")"
-	wait_for pg_dump.started
+	wait_until 20 '[[ -e pg_dump.started ]]'
 	[[ $(jq -r .step src.dump.upgrade.json) == started ]]
 	kill_job
 	[[ ! -e src.dump ]]
@@ -237,11 +227,7 @@ wait_for() {
 @test "run --continue after the shell was killed during the download: resumed, then restored" {
 	emulator_fault download slow '"delay": 30' >/dev/null
 	start_job "upgrade run --database src --restore-as src_kw --data-dir '$ODOO' $(eval echo "$RUN_ARGS")"
-	local i
-	for ((i = 0; i < 400; i++)); do
-		[[ $(jq -r .step src.dump.upgrade.json 2>/dev/null) == done ]] && break
-		sleep 0.05
-	done
+	wait_until 20 '[[ $(jq -r .step src.dump.upgrade.json 2>/dev/null) == done ]]'
 	sleep 0.3
 	kill_job
 	[[ $(jq -r .step src.dump.upgrade.json) == done ]]
@@ -256,7 +242,7 @@ wait_for() {
 @test "run --continue after the shell was killed during the restore: its leftover is dropped, the restore redone" {
 	slow_tool psql
 	start_job "upgrade run --database src --restore-as src_k --data-dir '$ODOO' $(eval echo "$RUN_ARGS")"
-	wait_for psql.started
+	wait_until 20 '[[ -e psql.started ]]'
 	[[ $(jq -r .step src.dump.upgrade.json) == downloaded ]]
 	pg_db_exists src_k__restoring
 	kill_job

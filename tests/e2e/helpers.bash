@@ -189,16 +189,26 @@ stat_get() { emulator_stats | jq -r "$1"; }
 # method_count METHOD: how many METHOD requests the emulator served.
 method_count() { emulator_stats | jq -r --arg m "$1" '.requests[$m] // 0'; }
 
+# wait_until SECONDS CONDITION: evaluate CONDITION (a shell command, in the
+# caller's scope) every 0.05 s until it is true; false once SECONDS × scale
+# have passed (a loaded or instrumented machine is slower to get there).
+wait_until() {
+	local deadline
+	# microseconds; the sum in bash: mawk's %d stops at 2^31
+	deadline=$(awk -v s="$(scaled "$1")" 'BEGIN { printf "%.0f\n", s * 1000000 }')
+	deadline=$((${EPOCHREALTIME/./} + deadline))
+	until eval "$2"; do
+		((${EPOCHREALTIME/./} < deadline)) || return 1
+		sleep 0.05
+	done
+}
+
 # after_status_poll: return once the emulator has served one more status
 # request than when called (or after 60 s × scale, for a client that died).
 after_status_poll() {
-	local n i
+	local n
 	n=$(method_count status)
-	for ((i = 0; i < $(scaled 1200); i++)); do
-		(($(method_count status) > n)) && return 0
-		sleep 0.05
-	done
-	return 1
+	wait_until 60 '(($(method_count status) > n))'
 }
 
 # api_create [FILENAME] [TARGET]: a new draft request, made with curl.

@@ -271,6 +271,13 @@ emulator_reset() {
 		-d "$body" -o /dev/null
 }
 
+# emulator_download_limits JSON: the emulator's download limits,
+# {"max_concurrent": K, "rate": BYTES_PER_S} (its docstring); '{}' (or
+# emulator_reset) lifts them.
+emulator_download_limits() {
+	emulator_curl /_emulator/downloads -H 'Content-Type: application/json' -d "$1" -o /dev/null
+}
+
 # emulator_stats: print the counters as JSON.
 emulator_stats() { emulator_curl /_emulator/stats; }
 
