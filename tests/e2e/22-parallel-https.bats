@@ -34,12 +34,6 @@ pdl() {
 	run --separate-stderr ucall 'upgrade download --cacert "$CA" -o F "$@"' "$@"
 }
 
-# record_done: the bytes the record of F.part says are done.
-record_done() {
-	jq -r --argjson c $CHUNK '.segments as $s | [$s.done[] | (.[1] - .[0])] | add // 0
-		| . * $c | if . > $s.size then $s.size else . end' F.part.meta
-}
-
 @test "--parallel 1, 2, 4: byte-exact, and the summary tells the streams asked, used and in flight" {
 	local n
 	for n in 1 2 4; do
@@ -121,7 +115,7 @@ idle_server() { wait_until 10 '[[ $(stat_get .downloads_now) == 0 ]]'; }
 kill_when_done() {
 	local bytes=$1 reached=0
 	wait_until 30 '[[ -f F.part.meta && $(jq -r .version F.part.meta 2>/dev/null) == 2 ]] &&
-		(($(record_done 2>/dev/null || echo 0) >= bytes))' && reached=1
+		(($(record_done F.part.meta 2>/dev/null || echo 0) >= bytes))' && reached=1
 	kill -KILL -- "-$JOB"
 	wait "$JOB" 2>/dev/null || true
 	((reached))
@@ -132,7 +126,7 @@ kill_when_done() {
 	kill_when_done $((4 * CHUNK))
 	[[ -e F.part && ! -e F ]]
 	local done
-	done=$(record_done)
+	done=$(record_done F.part.meta)
 	((done > 0 && done < SIZE_OF_EXPECTED))
 	emulator_download_limits '{}'
 	idle_server
@@ -207,7 +201,7 @@ kill_when_done() {
 	less_than "$(sed -n 's/^dt=//p' <<<"$stderr")" "$(scaled 1.2)"
 	[[ ! -e F && -e F.part && $(jq -r .version F.part.meta) == 2 && $(file_mode F.part) == 600 ]]
 	local done
-	done=$(record_done)
+	done=$(record_done F.part.meta)
 	emulator_download_limits '{}'
 	pdl --parallel 4
 	expect_status 0

@@ -144,7 +144,7 @@ wait_for_chunks() {
 	pid=$!
 	wait_for_chunks mine.dump.sftp-put.meta
 	kill_shell "$pid"
-	done_before=$(jq '.segments as $s | [$s.done[] | ([.[1] * $s.chunk, $s.size] | min) - .[0] * $s.chunk] | add' mine.dump.sftp-put.meta)
+	done_before=$(record_done mine.dump.sftp-put.meta)
 	(( done_before > 0 && done_before < SIZE ))
 	run --separate-stderr ucall 'upgrade sftp-put "$@" mine.dump' --parallel 4 "${SSH[@]}"
 	expect_status 0

@@ -106,6 +106,12 @@ sftp_via_proxy() {
 	announce_sftp_port "$PROXY_PORT"
 }
 
+# record_done RECORD: the bytes a parallel transfer's record (FILE.part.meta,
+# DUMP.sftp-put.meta: version 2) says are done.
+record_done() {
+	jq '.segments as $s | [$s.done[] | ([.[1] * $s.chunk, $s.size] | min) - .[0] * $s.chunk] | add // 0' "$1"
+}
+
 # ---------------------------------------------------------------- asserts
 
 # show: what the last `run` saw (printed only when a test fails).
