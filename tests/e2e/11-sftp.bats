@@ -6,22 +6,16 @@ load helpers
 
 setup_file() {
 	start_sshd_emulator
-	harness_ssh_keygen "$KEYS/id_ed25519" >/dev/null
 	ssh-keygen -q -t ecdsa -N '' -f "$KEYS/id_ecdsa" </dev/null
 	ssh-keygen -q -t ed25519 -N '' -f "$KEYS/stranger" </dev/null
-	harness_known_hosts "$KEYS/known_hosts"
 	head -c "$(mib 30)" /dev/urandom >"$HARNESS_DIR/big.dump"
 	export BIG=$(mib 30)
 }
 
 setup() {
 	cd "$BATS_TEST_TMPDIR"
-	cp "$KEYS/known_hosts" kh
-	SSH=(--identity "$KEYS/id_ed25519" --known-hosts "$PWD/kh")
+	use_sftp_client
 }
-
-# shared FILENAME: the request's shared file on the SFTP server.
-shared() { echo "$SFTP_ROOT/$REQ/${1:-db.dump}"; }
 
 @test "sftp-access sends a public keys file and prints the connection" {
 	api_create
@@ -283,11 +277,6 @@ shared() { echo "$SFTP_ROOT/$REQ/${1:-db.dump}"; }
 	cmp "$HARNESS_DIR/big.dump" "$(shared)"
 }
 
-# announce_sftp_port PORT: the port the emulator's request_sftp_access hands out
-announce_sftp_port() {
-	emulator_curl /_emulator/sftp_port -H 'Content-Type: application/json' -d "{\"port\": $1}" -o /dev/null
-}
-
 @test "the round trip sizes what is in flight: small on loopback, the most through 30 ms of latency; byte-exact" {
 	api_create
 	run --separate-stderr ucall 'upgrade sftp-put --cacert "$CA" "${@}" "$HARNESS_DIR/big.dump"' "${SSH[@]}"
@@ -299,14 +288,7 @@ announce_sftp_port() {
 	instrumented || ((near >= 256 * 1024 && near < 2097152))
 
 	# the same through a forwarder that delays each direction by 15 ms
-	"$HARNESS_PYTHON" "$BATS_TEST_DIRNAME/../lib/delay_proxy.py" --target-port "$SSHD_PORT" \
-		--delay-ms 15 --port-file proxy.port </dev/null >proxy.log 2>&1 3>&- &
-	harness_track delay_proxy $!
-	for ((i = 0; i < 100; i++)); do [[ -s proxy.port ]] && break; sleep 0.05; done
-	local port
-	port=$(<proxy.port)
-	printf '[127.0.0.1]:%s %s\n' "$port" "$(cut -d' ' -f1,2 "$SSHD_HOSTKEY_PUB")" >>kh
-	announce_sftp_port "$port"
+	sftp_via_proxy --delay-ms 15
 	api_create
 	run --separate-stderr ucall 'upgrade sftp-put --cacert "$CA" "${@}" "$HARNESS_DIR/big.dump"' "${SSH[@]}"
 	expect_status 0

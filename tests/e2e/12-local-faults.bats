@@ -7,8 +7,6 @@ load helpers
 
 setup_file() {
 	start_sshd_emulator
-	harness_ssh_keygen "$KEYS/id" >/dev/null
-	harness_known_hosts "$KEYS/kh"
 	head -c 8000000 /dev/urandom >"$HARNESS_DIR/db.dump"
 }
 
@@ -51,10 +49,11 @@ expect_upgraded() { cmp <(printf 'UPGRADED TO 16.0\n'; cat "$HARNESS_DIR/db.dump
 }
 
 @test "sshd killed during sftp-get: exit 3, .part kept, the next sftp-get resumes byte-exact" {
+	use_sftp_client
 	head -c "$(mib 300)" /dev/urandom >big.dump
 	api_create && api_upload big.dump && emulator_set_state "$REQ" done
 	# one stream: the resume of a prefix (parallel gets: 23-parallel-sftp.bats)
-	ubash 'upgrade sftp-get --parallel 1 --cacert "$CA" --identity "$KEYS/id" --known-hosts "$KEYS/kh" -o got.dump -s' >get.out 2>get.err &
+	ubash 'upgrade sftp-get --parallel 1 --cacert "$CA" "$@" -o got.dump -s' "${SSH[@]}" >get.out 2>get.err &
 	pid=$!
 	for ((i = 0; i < 200; i++)); do
 		[[ -f got.dump.part && $(stat -c %s got.dump.part) -gt $(($(stat -c %s big.dump) / 30)) ]] && break
@@ -65,7 +64,7 @@ expect_upgraded() { cmp <(printf 'UPGRADED TO 16.0\n'; cat "$HARNESS_DIR/db.dump
 	[[ $rc == 3 ]] || { cat get.out get.err >&2; false; }
 	[[ ! -e got.dump && -s got.dump.part ]]
 	sshd_start
-	run --separate-stderr ucall 'upgrade sftp-get --parallel 1 --cacert "$CA" --identity "$KEYS/id" --known-hosts "$KEYS/kh" -o got.dump'
+	run --separate-stderr ucall 'upgrade sftp-get --parallel 1 --cacert "$CA" "$@" -o got.dump' "${SSH[@]}"
 	expect_status 0
 	jqe '.transfer.resumed_from > 0'
 	cmp <(printf 'UPGRADED TO 16.0\n'; cat big.dump) got.dump

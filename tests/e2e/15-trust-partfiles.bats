@@ -11,8 +11,6 @@ load helpers
 setup_file() {
 	start_sshd_emulator
 	hostile_start
-	harness_ssh_keygen "$KEYS/id_ed25519" >/dev/null
-	harness_known_hosts "$KEYS/known_hosts"
 	export A_DUMP=$BATS_FILE_TMPDIR/a.dump B_DUMP=$BATS_FILE_TMPDIR/b.dump
 	head -c 400000 /dev/urandom >"$A_DUMP"
 	head -c 400000 /dev/urandom >"$B_DUMP"
@@ -21,8 +19,7 @@ setup_file() {
 setup() {
 	emulator_reset
 	cd "$BATS_TEST_TMPDIR"
-	cp "$KEYS/known_hosts" kh
-	SSH=(--identity "$KEYS/id_ed25519" --known-hosts "$PWD/kh")
+	use_sftp_client
 }
 
 # upgraded DUMP: what the emulator serves as the upgraded dump of DUMP.

@@ -29,20 +29,9 @@ setup() {
 expected() { printf 'UPGRADED TO 16.0\n' && cat "$ORIG"; }
 SIZE_OF_EXPECTED=$((3 * 1048576 + 12345 + 17))
 
-# limits JSON: the emulator's download limits (see its docstring).
-limits() {
-	emulator_curl /_emulator/downloads -H 'Content-Type: application/json' -d "$1" -o /dev/null
-}
-
 # pdl [ARGS]: download the upgraded dump to F.
 pdl() {
 	run --separate-stderr ucall 'upgrade download --cacert "$CA" -o F "$@"' "$@"
-}
-
-# record_done: the bytes the record of F.part says are done.
-record_done() {
-	jq -r --argjson c $CHUNK '.segments as $s | [$s.done[] | (.[1] - .[0])] | add // 0
-		| . * $c | if . > $s.size then $s.size else . end' F.part.meta
 }
 
 @test "--parallel 1, 2, 4: byte-exact, and the summary tells the streams asked, used and in flight" {
@@ -67,13 +56,9 @@ record_done() {
 	# make even loopback look far)
 	jqe '.transfer.round_trip_ms >= 0 and .transfer.streams.asked == (if .transfer.round_trip_ms < 5 then 1 else 4 end)'
 	# the status points the download at a proxy that delays each way by 10 ms
-	"$HARNESS_PYTHON" "$BATS_TEST_DIRNAME/../lib/delay_proxy.py" --target-port "$EMULATOR_PORT" \
-		--delay-ms 10 --port-file "$BATS_TEST_TMPDIR/proxy.port" </dev/null >/dev/null 2>&1 &
-	harness_track delay_proxy $!
-	local i
-	for ((i = 0; i < 100; i++)); do [[ -s $BATS_TEST_TMPDIR/proxy.port ]] && break; sleep 0.05; done
+	delay_proxy_start "$EMULATOR_PORT" --delay-ms 10
 	emulator_curl /_emulator/download_port -H 'Content-Type: application/json' \
-		-d "{\"port\": $(<"$BATS_TEST_TMPDIR/proxy.port")}" -o /dev/null
+		-d "{\"port\": $DELAY_PROXY_PORT}" -o /dev/null
 	rm F
 	pdl
 	local rc=$status
@@ -86,7 +71,7 @@ record_done() {
 
 @test "a server that refuses extra concurrent ranges (503): the download completes with fewer streams, reported" {
 	# 1 MiB/s per answer: the answers overlap, a third at once is refused
-	limits '{"max_concurrent": 2, "rate": 1048576}'
+	emulator_download_limits '{"max_concurrent": 2, "rate": 1048576}'
 	pdl --parallel 4
 	expect_status 0
 	cmp <(expected) F
@@ -98,7 +83,7 @@ record_done() {
 }
 
 @test "every stream refused (503 to each range): exit 3 CLIENT:HTTP 503, no F; the next call completes" {
-	limits '{"max_concurrent": 1}'
+	emulator_download_limits '{"max_concurrent": 1}'
 	# the first answer's server thread holds the only slot (it waits before its
 	# body), so every range request is refused
 	emulator_fault download slow "{\"delay\": $(scaled 4)}"
@@ -107,7 +92,7 @@ record_done() {
 	expect_reason CLIENT:HTTP
 	jqe '.failures[0].code == 503'
 	[[ ! -e F ]]
-	limits '{}'
+	emulator_download_limits '{}'
 	pdl --parallel 2
 	expect_status 0
 	cmp <(expected) F
@@ -116,34 +101,24 @@ record_done() {
 # start_slow_download N: download with N streams in a shell of its own
 # process group, the emulator sending 128 KiB/s per answer; sets JOB.
 start_slow_download() {
-	limits '{"rate": 131072}'
+	emulator_download_limits '{"rate": 131072}'
 	setsid "$UBASH" 'upgrade download --cacert "$CA" -o F --parallel '"$1" >/dev/null 2>&1 &
 	JOB=$!
 }
 
 # idle_server: wait until the emulator has stopped serving the answers of a
 # killed client (it notices the broken connections only when it writes).
-idle_server() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		[[ $(stat_get .downloads_now) == 0 ]] && return 0
-		sleep 0.05
-	done
-	return 1
-}
+idle_server() { wait_until 10 '[[ $(stat_get .downloads_now) == 0 ]]'; }
 
 # kill_when_done BYTES: SIGKILL the job's process group once F.part's
 # record says BYTES are done.
 kill_when_done() {
-	local i
-	for ((i = 0; i < 600; i++)); do
-		[[ -f F.part.meta ]] && [[ $(jq -r .version F.part.meta 2>/dev/null) == 2 ]] &&
-			(($(record_done 2>/dev/null || echo 0) >= $1)) && break
-		sleep 0.05
-	done
+	local bytes=$1 reached=0
+	wait_until 30 '[[ -f F.part.meta && $(jq -r .version F.part.meta 2>/dev/null) == 2 ]] &&
+		(($(record_done F.part.meta 2>/dev/null || echo 0) >= bytes))' && reached=1
 	kill -KILL -- "-$JOB"
 	wait "$JOB" 2>/dev/null || true
-	((i < 600))
+	((reached))
 }
 
 @test "SIGKILL of the shell mid-download: the resume fetches only the missing chunks (server-side count), byte-exact" {
@@ -151,9 +126,9 @@ kill_when_done() {
 	kill_when_done $((4 * CHUNK))
 	[[ -e F.part && ! -e F ]]
 	local done
-	done=$(record_done)
+	done=$(record_done F.part.meta)
 	((done > 0 && done < SIZE_OF_EXPECTED))
-	limits '{}'
+	emulator_download_limits '{}'
 	idle_server
 	emulator_reset stats
 	pdl --parallel 4
@@ -168,7 +143,7 @@ kill_when_done() {
 @test "a parallel .part resumed with --parallel 1 keeps its done prefix only, byte-exact" {
 	start_slow_download 2
 	kill_when_done $((4 * CHUNK))
-	limits '{}'
+	emulator_download_limits '{}'
 	local prefix
 	prefix=$(jq -r --argjson c $CHUNK '.segments.done[0] as $r | if $r[0] == 0 then $r[1] * $c else 0 end' F.part.meta)
 	pdl --parallel 1
@@ -180,7 +155,7 @@ kill_when_done() {
 @test "a parallel .part cut shorter than its record's chunks (by something else) is started over, byte-exact" {
 	start_slow_download 4
 	kill_when_done $((4 * CHUNK))
-	limits '{}'
+	emulator_download_limits '{}'
 	truncate -s $((2 * CHUNK)) F.part
 	pdl --parallel 4
 	expect_status 0
@@ -200,7 +175,7 @@ kill_when_done() {
 	head -c 2000000 /dev/urandom >"$mine"
 	cat "$mine" >"$orig"
 	touch -d '+1 hour' "$orig"
-	limits '{}'
+	emulator_download_limits '{}'
 	pdl --parallel 4
 	expect_status 0
 	cmp <(printf 'UPGRADED TO 16.0\n' && cat "$mine") F
@@ -210,7 +185,7 @@ kill_when_done() {
 
 @test "SIGINT (trapped) mid-download: 130 within a second, .part and its record kept, the next call completes" {
 	# 32 KiB/s per answer: still under way when the signal comes, even under valgrind
-	limits '{"rate": 32768}'
+	emulator_download_limits '{"rate": 32768}'
 	run --separate-stderr ubash '
 		trap "echo trapped >&2" INT
 		( sleep "$1"; echo "$EPOCHREALTIME" >"$2"; kill -INT $$ ) &
@@ -226,8 +201,8 @@ kill_when_done() {
 	less_than "$(sed -n 's/^dt=//p' <<<"$stderr")" "$(scaled 1.2)"
 	[[ ! -e F && -e F.part && $(jq -r .version F.part.meta) == 2 && $(file_mode F.part) == 600 ]]
 	local done
-	done=$(record_done)
-	limits '{}'
+	done=$(record_done F.part.meta)
+	emulator_download_limits '{}'
 	pdl --parallel 4
 	expect_status 0
 	cmp <(expected) F

@@ -8,8 +8,6 @@ load helpers
 
 setup_file() {
 	start_sshd_emulator
-	harness_ssh_keygen "$KEYS/id_ed25519" >/dev/null
-	harness_known_hosts "$KEYS/known_hosts"
 	export UPGRADE_TEST_CHUNK=262144
 	export SIZE=$(mib 12)
 	head -c "$SIZE" /dev/urandom >"$HARNESS_DIR/par.dump"
@@ -17,12 +15,9 @@ setup_file() {
 
 setup() {
 	cd "$BATS_TEST_TMPDIR"
-	cp "$KEYS/known_hosts" kh
-	SSH=(--identity "$KEYS/id_ed25519" --known-hosts "$PWD/kh" --cacert "$CA")
+	use_sftp_client
+	SSH+=(--cacert "$CA")
 }
-
-# shared [FILENAME]: the request's shared file on the SFTP server.
-shared() { echo "$SFTP_ROOT/$REQ/${1:-db.dump}"; }
 
 # too_small_under_valgrind: under valgrind mib() cuts the file to 2 MiB,
 # which a cut or a Ctrl-C "mid-transfer" may no longer land in (seen in
@@ -51,7 +46,7 @@ get_request() {
 # the file's size).
 slow_link_from() {
 	if (($1 == $2)); then
-		via_proxy --delay-ms 0 --rate-kib $((SIZE / 1024 / 12))
+		sftp_via_proxy --delay-ms 0 --rate-kib $((SIZE / 1024 / 12))
 	fi
 }
 
@@ -108,30 +103,14 @@ streams_agree() {
 
 # ------------------------------------------------ through the forwarder
 
-# via_proxy ARGS…: tests/lib/delay_proxy.py between the builtin and sshd
-# with ARGS; request_sftp_access then hands out its port.
-via_proxy() {
-	"$HARNESS_PYTHON" "$BATS_TEST_DIRNAME/../lib/delay_proxy.py" --target-port "$SSHD_PORT" \
-		--port-file proxy.port "$@" </dev/null >proxy.log 2>&1 3>&- &
-	harness_track delay_proxy $!
-	for ((i = 0; i < 100; i++)); do [[ -s proxy.port ]] && break; sleep 0.05; done
-	PROXY_PORT=$(<proxy.port)
-	printf '[127.0.0.1]:%s %s\n' "$PROXY_PORT" "$(cut -d' ' -f1,2 "$SSHD_HOSTKEY_PUB")" >>kh
-	emulator_curl /_emulator/sftp_port -H 'Content-Type: application/json' \
-		-d "{\"port\": $PROXY_PORT}" -o /dev/null
-}
-
-teardown() {
-	# request_sftp_access hands out sshd's own port again
-	emulator_curl /_emulator/sftp_port -H 'Content-Type: application/json' \
-		-d "{\"port\": $SSHD_PORT}" -o /dev/null
-}
+# request_sftp_access hands out sshd's own port again (sftp_via_proxy)
+teardown() { announce_sftp_port "$SSHD_PORT"; }
 
 @test "a server that takes 2 sessions of 4: the transfer goes on over 2, says so, byte-exact" {
 	# the rate keeps the first streams busy while the others are opened (each
 	# stream starts as soon as its session is up), so that sessions 3 and 4
 	# find 2 open and are refused
-	via_proxy --delay-ms 0 --max-connections 2 --rate-kib 4096
+	sftp_via_proxy --delay-ms 0 --max-connections 2 --rate-kib 4096
 	api_create
 	run --separate-stderr ucall 'upgrade sftp-put "$@" "$HARNESS_DIR/par.dump"' --parallel 4 "${SSH[@]}"
 	expect_status 0
@@ -148,7 +127,7 @@ teardown() {
 @test "one stream's connection cut mid-transfer: the others take its chunks over, byte-exact" {
 	too_small_under_valgrind
 	# the second connection dies after 1 MiB from the server (get) ...
-	via_proxy --delay-ms 0 --rate-kib 2048 --drop-conn 2 --drop-after 1048576
+	sftp_via_proxy --delay-ms 0 --rate-kib 2048 --drop-conn 2 --drop-after 1048576
 	get_request
 	run --separate-stderr ucall 'upgrade sftp-get "$@" -o got' --parallel 3 "${SSH[@]}"
 	expect_status 0
@@ -167,24 +146,21 @@ kill_shell() {
 	wait "$1" || true
 }
 
-# wait_for_chunks RECORD: until RECORD lists a done chunk (≤ 30 s)
+# wait_for_chunks RECORD: until RECORD lists a done chunk (≤ 30 s × scale)
 wait_for_chunks() {
-	for ((i = 0; i < 600; i++)); do
-		[[ -f $1 ]] && jq -e '.segments.done | length > 0' "$1" >/dev/null 2>&1 && return 0
-		sleep 0.05
-	done
-	return 1
+	local record=$1
+	wait_until 30 '[[ -f $record ]] && jq -e ".segments.done | length > 0" "$record" >/dev/null 2>&1'
 }
 
 @test "SIGKILL of the shell mid-put: the next put sends only the chunks missing, byte-exact" {
-	via_proxy --delay-ms 5 --rate-kib 1024
+	sftp_via_proxy --delay-ms 5 --rate-kib 1024
 	api_create
 	cp "$HARNESS_DIR/par.dump" mine.dump
 	ubash 'upgrade sftp-put "$@" mine.dump -s' --parallel 4 "${SSH[@]}" >put.out 2>put.err &
 	pid=$!
 	wait_for_chunks mine.dump.sftp-put.meta
 	kill_shell "$pid"
-	done_before=$(jq '.segments as $s | [$s.done[] | ([.[1] * $s.chunk, $s.size] | min) - .[0] * $s.chunk] | add' mine.dump.sftp-put.meta)
+	done_before=$(record_done mine.dump.sftp-put.meta)
 	(( done_before > 0 && done_before < SIZE ))
 	run --separate-stderr ucall 'upgrade sftp-put "$@" mine.dump' --parallel 4 "${SSH[@]}"
 	expect_status 0
@@ -198,7 +174,7 @@ wait_for_chunks() {
 # killed_parallel_get: a parallel sftp-get over a slow link whose shell is
 # SIGKILLed once some chunks are recorded in got.part.meta.
 killed_parallel_get() {
-	via_proxy --delay-ms 5 --rate-kib 1024
+	sftp_via_proxy --delay-ms 5 --rate-kib 1024
 	get_request
 	ubash 'upgrade sftp-get "$@" -o got -s' --parallel 4 "${SSH[@]}" >get.out 2>get.err &
 	local pid=$!
@@ -233,7 +209,7 @@ killed_parallel_get() {
 
 @test "Ctrl-C (a trapped SIGINT) stops every stream within a second, exit 130, resumable" {
 	too_small_under_valgrind
-	via_proxy --delay-ms 5 --rate-kib 512
+	sftp_via_proxy --delay-ms 5 --rate-kib 512
 	api_create
 	cp "$HARNESS_DIR/par.dump" mine.dump
 	run --separate-stderr ucall '

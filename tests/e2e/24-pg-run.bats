@@ -9,15 +9,7 @@ source "$E2E_DIR/../lib/pg.bash"
 
 # PostgreSQL with an Odoo-shaped database "src" (data dir $ODOO), the
 # emulator, and OpenSSH's sshd for the SFTP job.
-setup_file() {
-	start_sshd_emulator
-	harness_ssh_keygen "$KEYS/id_ed25519" >/dev/null
-	harness_known_hosts "$KEYS/known_hosts"
-	pg_start
-	export ODOO=$BATS_FILE_TMPDIR/odoo
-	pg_make_odoo src "$ODOO"
-}
-
+setup_file() { pg_with_emulator_start --sftp; }
 teardown_file() { pg_with_emulator_stop; }
 
 setup() {
@@ -213,20 +205,10 @@ kill_job() {
 	wait "$JOB" 2>/dev/null || true
 }
 
-# wait_for FILE: until FILE exists (at most ~20 s).
-wait_for() {
-	local i
-	for ((i = 0; i < 400; i++)); do
-		[[ -e $1 ]] && return 0
-		sleep 0.05
-	done
-	return 1
-}
-
 @test "run --continue after the shell was killed during the dump: the dump is made again, one request" {
 	slow_tool pg_dump
 	start_job "upgrade run --database src --restore-as src_kd --data-dir '$ODOO' $(eval echo "$RUN_ARGS")"
-	wait_for pg_dump.started
+	wait_until 20 '[[ -e pg_dump.started ]]'
 	[[ $(jq -r .step src.dump.upgrade.json) == started ]]
 	kill_job
 	[[ ! -e src.dump ]]
@@ -243,20 +225,20 @@ wait_for() {
 }
 
 @test "run --continue after the shell was killed during the download: resumed, then restored" {
-	emulator_fault download slow '"delay": 30' >/dev/null
+	# 1 KiB/s (the zip is some 6 KB): the download is under way, some bytes in,
+	# when the shell is killed
+	emulator_download_limits '{"rate": 1024}'
 	start_job "upgrade run --database src --restore-as src_kw --data-dir '$ODOO' $(eval echo "$RUN_ARGS")"
-	local i
-	for ((i = 0; i < 400; i++)); do
-		[[ $(jq -r .step src.dump.upgrade.json 2>/dev/null) == done ]] && break
-		sleep 0.05
-	done
-	sleep 0.3
+	wait_until 60 '[[ -s upgraded_src.dump.part ]]'
 	kill_job
 	[[ $(jq -r .step src.dump.upgrade.json) == done ]]
+	local part
+	part=$(stat -c %s upgraded_src.dump.part)
 	emulator_reset >/dev/null
 	run --separate-stderr ucall "upgrade run --continue src.dump --cacert '$CA'"
 	expect_status 0
-	jqe '.transfer.file == "'"$PWD"'/upgraded_src.dump" and .restore.database == "src_kw"'
+	jqe --argjson p "$part" '.transfer.file == "'"$PWD"'/upgraded_src.dump" and .restore.database == "src_kw"
+		and .transfer.resumed_from > 0 and .transfer.resumed_from <= $p'
 	[[ $(method_count create) == 1 && $(method_count upload) == 1 ]]
 	expect_restored src_kw "$ODOO"
 }
@@ -264,7 +246,7 @@ wait_for() {
 @test "run --continue after the shell was killed during the restore: its leftover is dropped, the restore redone" {
 	slow_tool psql
 	start_job "upgrade run --database src --restore-as src_k --data-dir '$ODOO' $(eval echo "$RUN_ARGS")"
-	wait_for psql.started
+	wait_until 20 '[[ -e psql.started ]]'
 	[[ $(jq -r .step src.dump.upgrade.json) == downloaded ]]
 	pg_db_exists src_k__restoring
 	kill_job
@@ -278,9 +260,8 @@ wait_for() {
 }
 
 @test "run --database --sftp: the dump goes up and the upgraded zip comes down over SFTP, then restored" {
-	cp "$KEYS/known_hosts" kh
-	run --separate-stderr ucall "upgrade run --sftp --identity '$KEYS/id_ed25519' --known-hosts '$PWD/kh' \
-		--database src --restore-as src_sftp --data-dir '$ODOO' $RUN_ARGS"
+	use_sftp_client
+	run --separate-stderr ucall "upgrade run --sftp \"\$@\" --database src --restore-as src_sftp --data-dir '$ODOO' $RUN_ARGS" "${SSH[@]}"
 	expect_status 0
 	jqe '.transfer.remote == "upgraded_src.dump" and .restore.database == "src_sftp" and .restore.format == "zip"'
 	[[ $(method_count upload) == 0 ]]

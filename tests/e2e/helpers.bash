@@ -65,7 +65,8 @@ use_done_request() {
 }
 
 # start_sshd_emulator: the set-up of an SFTP file: the CA, OpenSSH's sshd and
-# the emulator, their settings exported, and an empty $KEYS directory.
+# the emulator, their settings exported, and a $KEYS directory with the
+# client's key id_ed25519 and a known_hosts that trusts sshd (use_sftp_client).
 start_sshd_emulator() {
 	harness_make_ca
 	sshd_prepare
@@ -74,6 +75,41 @@ start_sshd_emulator() {
 	export UPGRADE_URL SFTP_ROOT SSHD_PORT SSHD_HOSTKEY_PUB
 	export KEYS=$HARNESS_DIR/keys
 	mkdir -p "$KEYS"
+	harness_ssh_keygen "$KEYS/id_ed25519" >/dev/null
+	harness_known_hosts "$KEYS/known_hosts"
+}
+
+# use_sftp_client: a test's SFTP client options in SSH (the file's key, and
+# ./kh, a copy of its known_hosts that the test may add to or change).
+use_sftp_client() {
+	cp "$KEYS/known_hosts" kh
+	SSH=(--identity "$KEYS/id_ed25519" --known-hosts "$PWD/kh")
+}
+
+# shared [FILENAME]: the request's shared file on the SFTP server (db.dump).
+shared() { echo "$SFTP_ROOT/$REQ/${1:-db.dump}"; }
+
+# announce_sftp_port PORT: the port the emulator's request_sftp_access
+# hands out (a forwarder's, in front of sshd); a test that changes it puts
+# $SSHD_PORT back before it ends.
+announce_sftp_port() {
+	emulator_curl /_emulator/sftp_port -H 'Content-Type: application/json' -d "{\"port\": $1}" -o /dev/null
+}
+
+# sftp_via_proxy ARGS…: tests/lib/delay_proxy.py between the builtin and
+# sshd with ARGS, its port trusted in ./kh (the test's known_hosts) and
+# handed out by request_sftp_access (announce_sftp_port); sets PROXY_PORT.
+sftp_via_proxy() {
+	delay_proxy_start "$SSHD_PORT" "$@" || return 1
+	PROXY_PORT=$DELAY_PROXY_PORT
+	printf '[127.0.0.1]:%s %s\n' "$PROXY_PORT" "$(cut -d' ' -f1,2 "$SSHD_HOSTKEY_PUB")" >>kh
+	announce_sftp_port "$PROXY_PORT"
+}
+
+# record_done RECORD: the bytes a parallel transfer's record (FILE.part.meta,
+# DUMP.sftp-put.meta: version 2) says are done.
+record_done() {
+	jq '.segments as $s | [$s.done[] | ([.[1] * $s.chunk, $s.size] | min) - .[0] * $s.chunk] | add // 0' "$1"
 }
 
 # ---------------------------------------------------------------- asserts
@@ -159,16 +195,26 @@ stat_get() { emulator_stats | jq -r "$1"; }
 # method_count METHOD: how many METHOD requests the emulator served.
 method_count() { emulator_stats | jq -r --arg m "$1" '.requests[$m] // 0'; }
 
+# wait_until SECONDS CONDITION: evaluate CONDITION (a shell command, in the
+# caller's scope) every 0.05 s until it is true; false once SECONDS × scale
+# have passed (a loaded or instrumented machine is slower to get there).
+wait_until() {
+	local deadline
+	# microseconds; the sum in bash: mawk's %d stops at 2^31
+	deadline=$(awk -v s="$(scaled "$1")" 'BEGIN { printf "%.0f\n", s * 1000000 }')
+	deadline=$((${EPOCHREALTIME/./} + deadline))
+	until eval "$2"; do
+		((${EPOCHREALTIME/./} < deadline)) || return 1
+		sleep 0.05
+	done
+}
+
 # after_status_poll: return once the emulator has served one more status
 # request than when called (or after 60 s × scale, for a client that died).
 after_status_poll() {
-	local n i
+	local n
 	n=$(method_count status)
-	for ((i = 0; i < $(scaled 1200); i++)); do
-		(($(method_count status) > n)) && return 0
-		sleep 0.05
-	done
-	return 1
+	wait_until 60 '(($(method_count status) > n))'
 }
 
 # api_create [FILENAME] [TARGET]: a new draft request, made with curl.

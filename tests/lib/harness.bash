@@ -271,6 +271,13 @@ emulator_reset() {
 		-d "$body" -o /dev/null
 }
 
+# emulator_download_limits JSON: the emulator's download limits,
+# {"max_concurrent": K, "rate": BYTES_PER_S} (its docstring); '{}' (or
+# emulator_reset) lifts them.
+emulator_download_limits() {
+	emulator_curl /_emulator/downloads -H 'Content-Type: application/json' -d "$1" -o /dev/null
+}
+
 # emulator_stats: print the counters as JSON.
 emulator_stats() { emulator_curl /_emulator/stats; }
 
@@ -283,6 +290,31 @@ emulator_set_state() {
 	emulator_curl /_emulator/set_state -H 'Content-Type: application/json' \
 		-d "$(jq -cn --argjson r "$1" --arg s "$2" '{request: $r, state: $s}')" \
 		-o /dev/null
+}
+
+# delay_proxy_start TARGET_PORT [ARGS…]: tests/lib/delay_proxy.py on a free
+# loopback port, forwarding to 127.0.0.1:TARGET_PORT with ARGS (--delay-ms,
+# --rate-kib, --max-connections, …: see its docstring); harness_stop stops
+# it.  Sets DELAY_PROXY_PORT.
+delay_proxy_start() {
+	local target=$1 dir i
+	shift
+	harness_init || return 1
+	dir=$(mktemp -d "$HARNESS_DIR/delay_proxy.XXXXXX") || return 1
+	"$HARNESS_PYTHON" "$HARNESS_LIB_DIR/delay_proxy.py" --target-port "$target" \
+		--port-file "$dir/port" "$@" </dev/null >>"$dir/log" 2>&1 3>&- &
+	harness_track delay_proxy $!
+	# python's start takes seconds on a loaded machine
+	for ((i = 0; i < 600; i++)); do
+		[[ -s $dir/port ]] && break
+		sleep 0.05
+	done
+	if ! [[ -s $dir/port ]]; then
+		_harness_err "delay_proxy did not start; log $dir/log:"
+		tail -n 30 "$dir/log" >&2
+		return 1
+	fi
+	DELAY_PROXY_PORT=$(<"$dir/port")
 }
 
 # hostile_start: the scriptable hostile server (tests/lib/hostile_server.py)

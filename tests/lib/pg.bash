@@ -60,12 +60,17 @@ pg_stop() {
 	unset PG_DIR
 }
 
-# pg_with_emulator_start / _stop: the set-up of a file that takes an
-# Odoo-shaped database "src" (its data dir exported as ODOO) through the
-# emulator (helpers.bash's start_emulator).
+# pg_with_emulator_start [--sftp] / _stop: the set-up of a file that takes
+# an Odoo-shaped database "src" (its data dir exported as ODOO) through the
+# emulator (helpers.bash's start_emulator; with --sftp start_sshd_emulator:
+# OpenSSH's sshd too, and the client's keys).
 pg_with_emulator_start() {
 	pg_start || return 1
-	start_emulator || return 1
+	if [[ ${1:-} == --sftp ]]; then
+		start_sshd_emulator || return 1
+	else
+		start_emulator || return 1
+	fi
 	export ODOO=$BATS_FILE_TMPDIR/odoo
 	pg_make_odoo src "$ODOO"
 }
