@@ -57,11 +57,12 @@ int upg_download_parallel(const upg_settings *s, const char *url, upg_partfile *
  * only, see HACKING.md). */
 long long upg_download_chunk(void);
 
-/* The number of streams when --parallel is not given, for REMAINING
- * bytes to fetch over a link whose round trip is RTT seconds (< 0:
+/* The number of streams of a transfer (download, sftp-put, sftp-get):
+ * ASKED (--parallel N) when it is > 0; else the default, for REMAINING
+ * bytes to move over a link whose round trip is RTT seconds (< 0:
  * unknown): one for less than 8 chunks (64 MiB) or a round trip under
  * 5 ms (loopback, a LAN: one stream fills them; the loopback answer of
  * the test emulator takes 1-1.5 ms); else 4. */
-int upg_download_default_streams(long long remaining, double rtt);
+int upg_streams_wanted(int asked, long long remaining, double rtt);
 
 #endif

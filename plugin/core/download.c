@@ -140,7 +140,7 @@ promote(struct fetch *f)
   long long left = f->total - (long long)f->offset;
   if (f->total < 0 || left < 2 * upg_download_chunk())
     return false;
-  f->streams = f->want > 0 ? f->want : upg_download_default_streams(left, f->rtt);
+  f->streams = upg_streams_wanted(f->want, left, f->rtt);
   return f->promote = f->streams > 1;
 }
 
@@ -422,7 +422,7 @@ chunks_from_record(struct job *j, jv *doc)
     j->have_sg = true;
     pf->resume_from = upg_segments_done_bytes(&j->sg);
     long long left = j->sg.size - pf->resume_from;
-    j->streams = j->f->want > 0 ? j->f->want : upg_download_default_streams(left, -1);
+    j->streams = upg_streams_wanted(j->f->want, left, -1);
     return 0;
   }
   upg_segments_free(&j->sg);

@@ -503,8 +503,10 @@ upg_download_chunk(void)
 }
 
 int
-upg_download_default_streams(long long remaining, double rtt)
+upg_streams_wanted(int asked, long long remaining, double rtt)
 {
+  if (asked > 0)
+    return asked;
   if (remaining < 8 * upg_download_chunk())
     return 1;
   if (rtt >= 0 && rtt < 0.005)

@@ -322,7 +322,7 @@ upload_point(upg_ssh *c, LIBSSH2_SFTP_HANDLE **h, int fd, const char *local, con
 static int
 streams_for(const upg_settings *s, long long todo, size_t chunks, double rtt)
 {
-  int n = s->parallel > 0 ? s->parallel : upg_download_default_streams(todo, rtt);
+  int n = upg_streams_wanted(s->parallel, todo, rtt);
   if ((size_t)n > chunks)
     n = chunks ? (int)chunks : 1;
   return n;
