@@ -193,6 +193,43 @@ killed_parallel_get() {
 	[[ ! -e got.part && ! -e got.part.meta ]]
 }
 
+# killed_sshd_then PID RECORD: sshd (every session at once) is SIGKILLed
+# once RECORD lists a done chunk; the transfer PID must end with exit 3
+# and a network-side reason, the record kept; sshd comes back.
+killed_sshd_then() {
+	local pid=$1 record=$2 rc=0
+	wait_for_chunks "$record"
+	sshd_kill
+	wait "$pid" || rc=$?
+	[[ $rc == 3 ]] || { cat ./*.out ./*.err >&2; false; }
+	jq -e '.failures[0].reason | test("CLIENT:(SSH|SFTP|NETWORK)")' ./*.out
+	[[ -f $record ]]
+	sshd_start
+}
+
+@test "sshd killed mid-put and mid-get: exit 3, progress kept; once it is back only the missing chunks move, byte-exact" {
+	sftp_via_proxy --delay-ms 5 --rate-kib 1024
+	api_create
+	cp "$HARNESS_DIR/par.dump" mine.dump
+	ubash 'upgrade sftp-put "$@" mine.dump -s' --parallel 4 "${SSH[@]}" >put.out 2>put.err &
+	killed_sshd_then $! mine.dump.sftp-put.meta
+	done_before=$(record_done mine.dump.sftp-put.meta)
+	run --separate-stderr ucall 'upgrade sftp-put "$@" mine.dump' --parallel 4 "${SSH[@]}"
+	expect_status 0
+	jqe --argjson d "$done_before" '.transfer.resumed_from >= $d and .transfer.resumed_from < .transfer.size
+		and .transfer.bytes == .transfer.size - .transfer.resumed_from'
+	cmp mine.dump "$(shared)"
+	rm -f put.out put.err
+	get_request
+	ubash 'upgrade sftp-get "$@" -o got -s' --parallel 4 "${SSH[@]}" >get.out 2>get.err &
+	killed_sshd_then $! got.part.meta
+	run --separate-stderr ucall 'upgrade sftp-get "$@" -o got' --parallel 4 "${SSH[@]}"
+	expect_status 0
+	jqe '.transfer.resumed_from > 0 and .transfer.resumed_from < .transfer.size
+		and .transfer.bytes == .transfer.size - .transfer.resumed_from'
+	cmp <(upgraded) got
+}
+
 @test "a remote file changed between tries is fetched again from zero, never spliced" {
 	killed_parallel_get
 	# the same size, other bytes, another mtime
