@@ -292,28 +292,37 @@ emulator_set_state() {
 		-o /dev/null
 }
 
+# _harness_await_port_file FILE PID TRIES WHAT LOG: wait (TRIES × 50 ms)
+# until FILE holds the port a server wrote, or PID is gone; else say that
+# WHAT did not start, with LOG's tail.
+_harness_await_port_file() {
+	local file=$1 pid=$2 tries=$3 what=$4 log=$5 i
+	for ((i = 0; i < tries; i++)); do
+		[[ -s $file ]] && return 0
+		_harness_alive "$pid" || break
+		sleep 0.05
+	done
+	[[ -s $file ]] && return 0
+	_harness_err "$what did not start; log $log:"
+	tail -n 30 "$log" >&2
+	return 1
+}
+
 # delay_proxy_start TARGET_PORT [ARGS…]: tests/lib/delay_proxy.py on a free
 # loopback port, forwarding to 127.0.0.1:TARGET_PORT with ARGS (--delay-ms,
 # --rate-kib, --max-connections, …: see its docstring); harness_stop stops
 # it.  Sets DELAY_PROXY_PORT.
 delay_proxy_start() {
-	local target=$1 dir i
+	local target=$1 dir
 	shift
 	harness_init || return 1
 	dir=$(mktemp -d "$HARNESS_DIR/delay_proxy.XXXXXX") || return 1
 	"$HARNESS_PYTHON" "$HARNESS_LIB_DIR/delay_proxy.py" --target-port "$target" \
 		--port-file "$dir/port" "$@" </dev/null >>"$dir/log" 2>&1 3>&- &
-	harness_track delay_proxy $!
+	local pid=$!
+	harness_track delay_proxy "$pid"
 	# python's start takes seconds on a loaded machine
-	for ((i = 0; i < 600; i++)); do
-		[[ -s $dir/port ]] && break
-		sleep 0.05
-	done
-	if ! [[ -s $dir/port ]]; then
-		_harness_err "delay_proxy did not start; log $dir/log:"
-		tail -n 30 "$dir/log" >&2
-		return 1
-	fi
+	_harness_await_port_file "$dir/port" "$pid" 600 delay_proxy "$dir/log" || return 1
 	DELAY_PROXY_PORT=$(<"$dir/port")
 }
 
@@ -328,19 +337,10 @@ hostile_start() {
 	rm -f "$dir/port"
 	"$HARNESS_PYTHON" "$HARNESS_LIB_DIR/hostile_server.py" --cert "$HARNESS_DIR/server.pem" \
 		--key "$HARNESS_DIR/server.key" --port-file "$dir/port" </dev/null >>"$dir/log" 2>&1 3>&- &
-	local pid=$! i
+	local pid=$!
 	disown "$pid" 2>/dev/null || true
 	harness_track hostile "$pid"
-	for ((i = 0; i < 200; i++)); do
-		[[ -s $dir/port ]] && break
-		_harness_alive "$pid" || break
-		sleep 0.05
-	done
-	if ! [[ -s $dir/port ]]; then
-		_harness_err "hostile server did not start; log $dir/log:"
-		tail -n 30 "$dir/log" >&2
-		return 1
-	fi
+	_harness_await_port_file "$dir/port" "$pid" 200 "hostile server" "$dir/log" || return 1
 	export HOSTILE_PORT=$(<"$dir/port")
 	export HOSTILE_URL=https://127.0.0.1:$HOSTILE_PORT HOSTILE_LOG=$dir/log
 	export UPGRADE_TEST_CACERT=$HARNESS_DIR/ca.pem
