@@ -288,6 +288,19 @@ stream_stop(struct stream *st)
   p->running--;
 }
 
+/* Streams that found nothing to claim are idle; a stream given up just
+ * gave its chunks back: the idle ones take them (called only then, not on
+ * every turn of the loop). */
+static void
+restart_idle(struct par *p)
+{
+  if (p->fatal || p->result || upg_segments_todo(p->sg) == 0)
+    return;
+  for (int i = 0; i < p->count; i++)
+    if (p->st[i].h && !p->st[i].running && !stream_start(&p->st[i]))
+      break;
+}
+
 /* Give ST up: its handle (and connection) closed, WHY kept for the end. */
 static void
 stream_give_up(struct stream *st, jv why, bool retryable)
@@ -306,6 +319,7 @@ stream_give_up(struct stream *st, jv why, bool retryable)
   } else {
     jv_free(why);
   }
+  restart_idle(p);
 }
 
 /* The exchange of ST ended with RC. */
@@ -368,18 +382,6 @@ read_messages(struct par *p)
   }
 }
 
-/* Streams that found nothing to claim are idle; a stream given up since
- * gave its chunks back: the idle ones take them. */
-static void
-restart_idle(struct par *p)
-{
-  if (p->fatal || p->result || upg_segments_todo(p->sg) == 0)
-    return;
-  for (int i = 0; i < p->count; i++)
-    if (p->st[i].h && !p->st[i].running && !stream_start(&p->st[i]))
-      break;
-}
-
 static void
 run_loop(struct par *p)
 {
@@ -393,7 +395,6 @@ run_loop(struct par *p)
       break;
     }
     read_messages(p);
-    restart_idle(p);
     upg_meter_update(&p->meter, p->meter.base + p->written, p->sg->size);
     int sig = upg_interrupted(p->s);
     if (sig) {
