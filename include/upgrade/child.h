@@ -1,11 +1,25 @@
 /* child.h -- running a program (pg_dump, pg_restore, psql) as a child of
  * the user's shell.
  *
- * The child is started with posix_spawn (looked up in $PATH first): default dispositions for every
- * signal and an empty mask (an interactive bash ignores SIGINT, SIGQUIT,
- * SIGTSTP…; the child must not), stdin/stdout as asked, stderr on a pipe we
- * read, and every other descriptor closed (closefrom 3): it inherits no
- * socket, file or pipe of ours nor of the shell's.
+ * The child is started with fork and execve (the program looked up in $PATH
+ * by the parent first).  Between the two, only async-signal-safe calls:
+ * prctl(PR_SET_PDEATHSIG, SIGKILL), so that it dies with the shell, whatever
+ * killed the shell (also SIGKILL, where no cleanup of ours runs); then, as
+ * the shell may have died before the prctl, it ends at once when its parent
+ * is no longer the shell; default dispositions for every signal and an empty
+ * mask (an interactive bash ignores SIGINT, SIGQUIT, SIGTSTP…; the child
+ * must not); stdin/stdout as asked, stderr on a pipe we read, and every
+ * other descriptor closed (close_range 3): it inherits no socket, file or
+ * pipe of ours nor of the shell's.  An exec failure comes back as errno over
+ * a close-on-exec pipe (ENOENT for a script whose interpreter is missing).
+ * Every signal is blocked across the fork, so no handler of the shell runs
+ * in the child.
+ *
+ * The death signal is sent when the *thread* that forked ends: call
+ * upg_child_spawn from the shell's own (main) thread, never from a worker
+ * thread.  Only the child is covered, not what it forks in turn (pg_restore
+ * --jobs N's workers end when they next hear from their leader, or when
+ * the next restore ends their sessions).
  *
  * SIGCHLD is blocked from before the spawn until our waitpid has reaped the
  * child, so bash's SIGCHLD handler (waitpid(-1)) cannot steal its status;

@@ -5,10 +5,10 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -18,6 +18,8 @@
 #include "upgrade/files.h"
 
 extern char **environ;
+
+static int try_reap(upg_child *c, int options);
 
 /* Seconds between SIGTERM and SIGKILL when the call is interrupted. */
 #define KILL_GRACE 1.0
@@ -30,35 +32,82 @@ close_fd(int *fd)
   *fd = -1;
 }
 
-/* Set up the spawn's file actions: stdin, stdout, stderr, close the rest. */
-static int
-plan_fds(posix_spawn_file_actions_t *fa, int in, int in_pipe_r, int out, int err_w)
+/* What the child's stdin, stdout and stderr are made of: descriptors
+ * opened or chosen by the parent before the fork, so that the child only
+ * moves them (fcntl, dup2, close_range, close: async-signal-safe). */
+struct plan {
+  int src[3];          /* for 0, 1, 2: the descriptor to put there, or -1: keep */
+  const char *prog;    /* the path to exec */
+  char *const *argv, *const *envp;
+  pid_t parent;        /* getpid() before the fork */
+  int report;          /* write end of the CLOEXEC pipe that carries exec's errno */
+  int max_fd;          /* for the close loop when close_range is missing */
+};
+
+/* In the child: report ERR to the parent and end without running atexit
+ * handlers or flushing the shell's stdio buffers. */
+static void __attribute__((noreturn))
+child_fail(const struct plan *p, int err)
 {
-  int rc = 0;
-  if (in == UPG_CHILD_NULL)
-    rc = posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0);
-  else if (in == UPG_CHILD_PIPE)
-    rc = posix_spawn_file_actions_adddup2(fa, in_pipe_r, 0);
-  else if (in >= 0)
-    rc = posix_spawn_file_actions_adddup2(fa, in, 0);
-  if (!rc && out == UPG_CHILD_NULL)
-    rc = posix_spawn_file_actions_addopen(fa, 1, "/dev/null", O_WRONLY, 0);
-  else if (!rc && out >= 0)
-    rc = posix_spawn_file_actions_adddup2(fa, out, 1);
-  else if (!rc && out == UPG_CHILD_TO_ERR)
-    rc = posix_spawn_file_actions_adddup2(fa, err_w, 1);
-  if (!rc)
-    rc = posix_spawn_file_actions_adddup2(fa, err_w, 2);
-  /* Whatever the shell or we hold open (sockets, the user's exec 3>…). */
-  if (!rc)
-    rc = posix_spawn_file_actions_addclosefrom_np(fa, 3);
-  return rc;
+  ssize_t w = write(p->report, &err, sizeof err);
+  (void)w;
+  _exit(127);
+}
+
+/* In the child: 0, 1, 2 as planned (each source first moved above 2, so
+ * that no dup2 overwrites a source still to be placed, and dup2 then
+ * clears its close-on-exec), then every other descriptor closed. */
+static void
+child_fds(const struct plan *p)
+{
+  int high[3];
+  for (int i = 0; i < 3; i++) {
+    high[i] = p->src[i];
+    if (high[i] >= 0 && high[i] < 3 && (high[i] = fcntl(p->src[i], F_DUPFD_CLOEXEC, 3)) < 0)
+      child_fail(p, errno);
+  }
+  for (int i = 0; i < 3; i++)
+    if (high[i] >= 0 && dup2(high[i], i) < 0)
+      child_fail(p, errno);
+  /* Whatever the shell or we hold open (sockets, the user's exec 3>…);
+   * the report pipe is close-on-exec and must stay until the exec. */
+  int closed = (p->report == 3 || close_range(3, (unsigned)p->report - 1, 0) == 0)
+            && close_range((unsigned)p->report + 1, ~0U, 0) == 0;
+  if (!closed) /* a kernel before 5.9 */
+    for (int fd = 3; fd < p->max_fd; fd++)
+      if (fd != p->report)
+        close(fd);
+}
+
+/* In the child, between fork and exec: only async-signal-safe calls. */
+static void __attribute__((noreturn))
+child_exec(const struct plan *p)
+{
+  /* Die with the shell: SIGKILL when the thread that forked (bash's main
+   * thread) ends.  The shell may have died before the prctl: then we are
+   * already someone else's child. */
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0)
+    child_fail(p, errno);
+  if (getppid() != p->parent)
+    _exit(127);
+  /* Default dispositions: an interactive bash ignores SIGINT, SIGQUIT,
+   * SIGTSTP…, which exec would keep; its handlers must not run here. */
+  struct sigaction dfl = { .sa_handler = SIG_DFL };
+  sigemptyset(&dfl.sa_mask);
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP)
+      sigaction(sig, &dfl, NULL); /* glibc's internal signals refuse: harmless */
+  child_fds(p);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  execve(p->prog, p->argv, p->envp);
+  child_fail(p, errno);
 }
 
 /* PROG as the shell would find it in $PATH, into BUF: 0, or -1 with errno
- * ENOENT.  Looked up here rather than by posix_spawnp, whose exec failure
- * is lost where the spawn is emulated as a fork (valgrind): the child
- * then exits 127 and the caller could not say "not installed". */
+ * ENOENT.  Looked up before the fork: getenv and stat-ing the PATH are no
+ * work for a forked child of a (possibly threaded) process. */
 static int
 find_program(const char *prog, char *buf, size_t len)
 {
@@ -79,37 +128,73 @@ find_program(const char *prog, char *buf, size_t len)
   return -1;
 }
 
+/* The descriptor to put on 0 (IN) or 1 (OUT); -1: keep the shell's.
+ * /dev/null is opened here, close-on-exec (dup2 in the child clears it). */
+static int
+plan_source(int which, int in_pipe_r, int err_w, int *opened)
+{
+  if (which == UPG_CHILD_NULL)
+    return *opened = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (which == UPG_CHILD_PIPE)
+    return in_pipe_r;
+  if (which == UPG_CHILD_TO_ERR)
+    return err_w;
+  return which >= 0 ? which : -1;
+}
+
+/* Fork and exec; the exec's errno comes back over a close-on-exec pipe
+ * (EOF: the exec happened).  0, or an errno; nothing left running on
+ * failure.  Every signal is blocked across the fork so that no handler of
+ * the shell runs in the child before its dispositions are reset. */
+static int
+start(upg_child *c, struct plan *p)
+{
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) != 0)
+    return errno;
+  p->report = report[1];
+  p->parent = getpid();
+  sigset_t all, before;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, &before);
+  pid_t pid = fork();
+  if (pid == 0)
+    child_exec(p);
+  int err = pid < 0 ? errno : 0;
+  sigprocmask(SIG_SETMASK, &before, NULL);
+  close(report[1]);
+  if (pid > 0) {
+    ssize_t n;
+    while ((n = read(report[0], &err, sizeof err)) < 0 && errno == EINTR)
+      ;
+    if (n != (ssize_t)sizeof err)
+      err = 0;
+    c->pid = pid;
+    if (err) /* it ended at once: reap it (SIGCHLD is blocked, bash cannot) */
+      try_reap(c, 0);
+  }
+  close(report[0]);
+  return err;
+}
+
 static int
 spawn(upg_child *c, char *const argv[], char *const envp[], int in, int out, int in_r, int err_w)
 {
   char prog[4096];
   if (find_program(argv[0], prog, sizeof prog) != 0)
     return errno;
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-  sigset_t all, none;
-  sigfillset(&all);
-  sigemptyset(&none);
-
-  int rc = posix_spawn_file_actions_init(&fa);
-  if (rc)
-    return rc;
-  rc = posix_spawnattr_init(&attr);
-  if (rc) {
-    posix_spawn_file_actions_destroy(&fa);
-    return rc;
-  }
-  rc = plan_fds(&fa, in, in_r, out, err_w);
+  int null_in = -1, null_out = -1;
+  struct plan p = {
+    .src = { plan_source(in, in_r, err_w, &null_in), plan_source(out, in_r, err_w, &null_out), err_w },
+    .prog = prog, .argv = argv, .envp = envp ? envp : environ,
+  };
+  long max = sysconf(_SC_OPEN_MAX);
+  p.max_fd = max > 0 && max < 65536 ? (int)max : 65536;
+  int rc = (in == UPG_CHILD_NULL && null_in < 0) || (out == UPG_CHILD_NULL && null_out < 0) ? errno : 0;
   if (!rc)
-    rc = posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-  if (!rc)
-    rc = posix_spawnattr_setsigdefault(&attr, &all);
-  if (!rc)
-    rc = posix_spawnattr_setsigmask(&attr, &none);
-  if (!rc)
-    rc = posix_spawn(&c->pid, prog, &fa, &attr, argv, envp ? envp : environ);
-  posix_spawnattr_destroy(&attr);
-  posix_spawn_file_actions_destroy(&fa);
+    rc = start(c, &p);
+  close_fd(&null_in);
+  close_fd(&null_out);
   return rc;
 }
 

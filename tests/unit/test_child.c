@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -33,6 +34,22 @@ feed(void *data, const void **buf)
     return 0;
   *buf = f->block;
   return sizeof f->block;
+}
+
+/* PID runs (a zombie, left to whoever adopted it, does not). */
+static int
+alive(pid_t pid)
+{
+  char path[64], buf[256];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY);
+  if (fd < 0)
+    return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  buf[n > 0 ? n : 0] = '\0';
+  const char *end = strrchr(buf, ')');
+  return !(end && end[1] == ' ' && end[2] == 'Z');
 }
 
 int
@@ -81,6 +98,55 @@ main(void)
   /* Not on the PATH. */
   char *none[] = { "no-such-program-upgrade", NULL };
   ok(upg_child_spawn(&c, none, NULL, UPG_CHILD_NULL, UPG_CHILD_NULL) != 0 && errno == ENOENT, "ENOENT");
+
+  /* On the PATH but its exec fails (a script whose interpreter is missing):
+   * the exec's errno comes back, and nothing is left running. */
+  char dir[] = "/tmp/test_child.XXXXXX", script[64];
+  ok(mkdtemp(dir) != NULL, "temp dir");
+  snprintf(script, sizeof script, "%s/broken", dir);
+  int sfd = open(script, O_WRONLY | O_CREAT | O_TRUNC, 0755);
+  ok(sfd >= 0 && write(sfd, "#!/no/such/interpreter\n", 23) == 23 && close(sfd) == 0, "script written");
+  char *broken[] = { script, NULL };
+  errno = 0;
+  ok(upg_child_spawn(&c, broken, NULL, UPG_CHILD_NULL, UPG_CHILD_NULL) != 0 && errno == ENOENT,
+     "exec failure reported: ENOENT (%d)", errno);
+  ok(waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD, "the failed child was reaped");
+  unlink(script);
+  rmdir(dir);
+
+  /* The child dies with the process that started it. */
+  int pids[2];
+  ok(pipe(pids) == 0, "pipe");
+  pid_t middle = fork();
+  if (middle == 0) {
+    char *sleeper[] = { "sleep", "30", NULL };
+    upg_child mc;
+    if (upg_child_spawn(&mc, sleeper, NULL, UPG_CHILD_NULL, UPG_CHILD_NULL) == 0 && write(pids[1], &mc.pid, sizeof mc.pid))
+      _exit(0);
+    _exit(1);
+  }
+  pid_t orphan = 0;
+  ok(read(pids[0], &orphan, sizeof orphan) == sizeof orphan && waitpid(middle, NULL, 0) == middle, "starter gone");
+  close(pids[0]);
+  close(pids[1]);
+  int gone = 0;
+  for (double t = upg_now(); !gone && upg_now() - t < 2; usleep(20000))
+    gone = !alive(orphan);
+  ok(gone, "its child died with it");
+
+  /* Standard descriptors closed in the caller: the pipes land on 0 and 2
+   * and still reach the child's stdin and stderr. */
+  int saved0 = dup(0), saved2 = dup(2);
+  close(0);
+  close(2);
+  f.left = 3;
+  int spawned = upg_child_spawn(&c, wc, NULL, UPG_CHILD_PIPE, UPG_CHILD_NULL) == 0;
+  int ran = spawned && upg_child_run(&c, &s, feed, NULL, &f) == 0 && upg_child_ok(&c);
+  dup2(saved0, 0);
+  dup2(saved2, 2);
+  close(saved0);
+  close(saved2);
+  ok(ran && atoi(c.err) == 3 * 4096, "0 and 2 closed: fed and heard (%d)", atoi(c.err));
 
   /* No descriptor of ours reaches the child. */
   int fd = open("/dev/null", O_RDONLY); /* not CLOEXEC on purpose */
