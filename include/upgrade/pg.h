@@ -12,7 +12,9 @@
  * caller owns *doc.  They use only S's host (interrupts, notices, progress)
  * and can be called by `run` as they are: upg_pg_dump before the upload,
  * upg_pg_restore after the download.  A retry (run --continue) just calls
- * upg_pg_restore again: it drops its own marked leftover and NEW.part, and
+ * upg_pg_restore again: it drops its own marked leftover (ending the
+ * sessions a killed run left in it: while a restore runs, it holds NEW's
+ * claim, and a second restore into NEW is refused) and NEW.part, and
  * refuses (exit 2) once NEW exists -- which, for a job record that reached
  * the restore step, means it completed.
  */

@@ -30,6 +30,19 @@ int upg_pg_db_exists(PGconn *c, const char *name, char **comment, jv *doc);
  * -1 with *doc set. */
 int upg_pg_db_sessions(PGconn *c, const char *name, jv *doc);
 
+/* Claim NAME for this connection's session: a session-level advisory lock
+ * (class "upgr", key hashtext(NAME)), released when the connection closes
+ * -- also when the process holding it is killed.  1 claimed, 0 another
+ * session holds it, -1 with *doc set. */
+int upg_pg_db_claim(PGconn *c, const char *name, jv *doc);
+
+/* End every session (other than ours) connected to database NAME, and only
+ * those, with pg_terminate_backend, then wait until they are gone, at most
+ * 5 s.  Only for a database this program made and marked, whose sessions
+ * are a dead run's.  0, or a status with *doc: 2 when a session may not be
+ * ended by our role or outlives the wait, 3 when the server failed. */
+int upg_pg_db_terminate(PGconn *c, const char *name, jv *doc);
+
 /* CREATE DATABASE NAME (UTF8, C collation, from template0, as Odoo makes
  * them) then COMMENT ON DATABASE NAME IS MARK.  0 or status with *doc. */
 int upg_pg_db_create(PGconn *c, const char *name, const char *mark, jv *doc);

@@ -259,6 +259,22 @@ check_names(struct restore *r, jv *doc)
   return 0;
 }
 
+/* One restore into NEW at a time: NEW's claim (an advisory lock of the
+ * control connection's session) is held until the connection closes --
+ * at the end, or when the shell that held it dies.  A marked leftover
+ * still in use while we hold it is therefore a dead run's. */
+static int
+claim_name(struct restore *r, jv *doc)
+{
+  int got = upg_pg_db_claim(r->conn, r->p->database, doc);
+  if (got < 0)
+    return UPG_EXIT_TRANSPORT;
+  if (!got)
+    return db_fail(doc, UPG_EXIT_USAGE, "another restore into %s is running (its session holds the "
+                   "claim on that name): wait for it, or stop it", r->p->database);
+  return 0;
+}
+
 /* NEW must not exist; NEW__restoring may, if it is our marked leftover. */
 static int
 check_targets(struct restore *r, jv *doc)
@@ -285,9 +301,15 @@ check_targets(struct restore *r, jv *doc)
     int sessions = upg_pg_db_sessions(r->conn, r->temp, doc);
     if (sessions < 0)
       return UPG_EXIT_TRANSPORT;
-    if (sessions > 0)
-      return db_fail(doc, UPG_EXIT_USAGE, "%s is in use (%d sessions): another restore into %s seems "
-                     "to be running", r->temp, sessions, r->p->database);
+    if (sessions > 0) {
+      /* We hold NEW's claim (claim_name): no restore into NEW runs, these
+       * are a dead run's sessions (its shell killed), still busy. */
+      upg_notice(r->s, "ending %d session%s of %s, left by a restore that no longer runs", sessions,
+                 sessions == 1 ? "" : "s", r->temp);
+      int status = upg_pg_db_terminate(r->conn, r->temp, doc);
+      if (status)
+        return status;
+    }
     upg_notice(r->s, "dropping %s, left by an interrupted restore", r->temp);
     return upg_pg_db_drop(r->conn, r->temp, doc);
   }
@@ -595,7 +617,9 @@ restore(struct restore *r, jv *doc)
     return status;
   upg_pg_server_version(r->conn, r->server_version, sizeof r->server_version);
   warn_newer_source(r);
-  status = check_targets(r, doc);
+  status = claim_name(r, doc);
+  if (!status)
+    status = check_targets(r, doc);
   if (!status)
     status = prepare_filestore(r, doc);
   if (!status && !(status = upg_pg_db_create(r->conn, r->temp, r->mark, doc)))

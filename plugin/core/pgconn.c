@@ -74,13 +74,20 @@ upg_pg_server_version(PGconn *c, char *buf, size_t len)
   buf[strcspn(buf, " ")] = '\0';
 }
 
+/* WHAT failed (R's error, else the connection's): STATUS with *doc. */
 static int
-sql_failure(PGconn *c, PGresult *r, jv *doc, const char *what)
+sql_failure_as(PGconn *c, PGresult *r, jv *doc, const char *what, int status)
 {
   char msg[768];
   one_line(msg, sizeof msg, r ? PQresultErrorMessage(r) : PQerrorMessage(c));
   PQclear(r);
-  return upg_fail(doc, 3, upg_failure("CLIENT:DATABASE", "%s: %s", what, msg));
+  return upg_fail(doc, status, upg_failure("CLIENT:DATABASE", "%s: %s", what, msg));
+}
+
+static int
+sql_failure(PGconn *c, PGresult *r, jv *doc, const char *what)
+{
+  return sql_failure_as(c, r, doc, what, UPG_EXIT_TRANSPORT);
 }
 
 int
@@ -100,19 +107,74 @@ upg_pg_db_exists(PGconn *c, const char *name, char **comment, jv *doc)
   return found;
 }
 
+/* SQL with NAME as $1, answering one row: its first value (*R holds it:
+ * PQclear it), or NULL with *doc set (WHAT failed). */
+static const char *
+value_of(PGconn *c, const char *sql, const char *name, const char *what, PGresult **r, jv *doc)
+{
+  const char *params[] = { name };
+  *r = PQexecParams(c, sql, 1, NULL, params, NULL, NULL, 0);
+  if (PQresultStatus(*r) == PGRES_TUPLES_OK && PQntuples(*r) == 1)
+    return PQgetvalue(*r, 0, 0);
+  sql_failure(c, *r, doc, what);
+  *r = NULL;
+  return NULL;
+}
+
 int
 upg_pg_db_sessions(PGconn *c, const char *name, jv *doc)
 {
-  const char *params[] = { name };
-  PGresult *r = PQexecParams(c, "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 "
-                                "AND pid <> pg_backend_pid()", 1, NULL, params, NULL, NULL, 0);
-  if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-    sql_failure(c, r, doc, "cannot list the sessions");
-    return -1;
-  }
-  int n = atoi(PQgetvalue(r, 0, 0));
+  PGresult *r;
+  const char *v = value_of(c, "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 "
+                              "AND pid <> pg_backend_pid()", name, "cannot list the sessions", &r, doc);
+  int n = v ? atoi(v) : -1;
   PQclear(r);
   return n;
+}
+
+/* The class of our advisory locks (the first key): "upgr". */
+#define CLAIM_CLASS "1970300786"
+
+int
+upg_pg_db_claim(PGconn *c, const char *name, jv *doc)
+{
+  PGresult *r;
+  const char *v = value_of(c, "SELECT pg_try_advisory_lock(" CLAIM_CLASS ", hashtext($1))", name,
+                           "cannot take the restore's lock", &r, doc);
+  int got = v ? strcmp(v, "t") == 0 : -1;
+  PQclear(r);
+  return got;
+}
+
+/* Tenths of a second upg_pg_db_terminate waits for the sessions to go. */
+#define TERMINATE_WAIT 50
+
+int
+upg_pg_db_terminate(PGconn *c, const char *name, jv *doc)
+{
+  const char *params[] = { name };
+  PGresult *r = PQexecParams(c, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                "WHERE datname = $1 AND pid <> pg_backend_pid()", 1, NULL, params, NULL, NULL, 0);
+  if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+    /* 42501: a session of a role ours may not signal (a superuser's) */
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    int denied = state && strcmp(state, "42501") == 0;
+    return sql_failure_as(c, r, doc, "cannot end the sessions of the temporary database",
+                          denied ? UPG_EXIT_USAGE : UPG_EXIT_TRANSPORT);
+  }
+  PQclear(r);
+  /* A backend ends at its next check for interrupts: soon, not at once. */
+  for (int waited = 0;; waited++) {
+    int left = upg_pg_db_sessions(c, name, doc);
+    if (left <= 0)
+      return left < 0 ? UPG_EXIT_TRANSPORT : 0;
+    if (waited >= TERMINATE_WAIT)
+      return upg_fail(doc, UPG_EXIT_USAGE,
+                      upg_failure("CLIENT:DATABASE", "%s still has %d session%s %d s after they were told to end",
+                                  name, left, left == 1 ? "" : "s", TERMINATE_WAIT / 10));
+    struct timespec ts = { 0, 100 * 1000000L };
+    nanosleep(&ts, NULL);
+  }
 }
 
 enum arg_kind { ARG_NONE, ARG_IDENT, ARG_LITERAL /* NULL: the word NULL */ };

@@ -222,22 +222,30 @@ pg_children() { pgrep -af "(pg_dump|pg_restore|psql).*$1" || true; }
 	! pg_db_exists rt_left__restoring
 }
 
-@test "restore: a marked temporary database in use (another restore running) is refused, not dropped" {
+@test "restore: a marked temporary database still in use while no restore runs (a dead run's session): that session alone is ended, the restore completes" {
 	createdb rt_busy__restoring
 	pg_sql postgres "COMMENT ON DATABASE rt_busy__restoring IS 'upgrade restore: temporary database of rt_busy'"
 	PGAPPNAME=busy psql -X -q -d rt_busy__restoring -c 'SELECT pg_sleep(60)' >/dev/null 2>&1 &
 	local busy=$!
-	until [[ $(pg_sql postgres "SELECT count(*) FROM pg_stat_activity WHERE datname = 'rt_busy__restoring'") == 1 ]]; do
+	# a session of another database, which must not be touched
+	PGAPPNAME=bystander psql -X -q -d src -c 'SELECT pg_sleep(60)' >/dev/null 2>&1 &
+	local bystander=$!
+	until [[ $(pg_sql postgres "SELECT count(*) FROM pg_stat_activity
+			WHERE application_name IN ('busy', 'bystander') AND wait_event = 'PgSleep'") == 2 ]]; do
 		sleep 0.1
 	done
 	pg_dump -Fc --no-owner -f src.dump src
-	run --separate-stderr ucall 'upgrade restore src.dump --database rt_busy'
+	run --separate-stderr ucall 'upgrade restore src.dump --database rt_busy -c'
+	local bystanders
+	bystanders=$(pg_sql postgres "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'bystander'")
+	end_sessions bystander "$bystander"
 	end_sessions busy "$busy"
-	expect_status 2
-	expect_reason CLIENT:DATABASE
-	stderr_has 'another restore into rt_busy seems to be running'
-	pg_db_exists rt_busy__restoring
-	! pg_db_exists rt_busy
+	expect_status 0
+	stderr_has 'ending 1 session of rt_busy__restoring'
+	[[ $bystanders == 1 ]]
+	[[ $(pg_sql rt_busy 'SELECT count(*) FROM res_partner') == 500 ]]
+	! pg_db_exists rt_busy__restoring
+	src_intact
 }
 
 @test "restore: a user's database with the temporary name and no mark is refused, not dropped" {
