@@ -224,6 +224,11 @@ refused_resume() {
 		"headers": [["ETag", "\"v1\""], ["Content-Range", "bytes 0-899/1000"]]}'
 }
 
+@test "a 206 whose Content-Length (900) is not its Content-Range's length (100-499) is refused, even where the body ends at the total" {
+	refused_resume '{"path": "^/dl/", "status": 206, "body": "1", "repeat": 900,
+		"headers": [["ETag", "\"v1\""], ["Content-Range", "bytes 100-499/1000"]]}'
+}
+
 @test "a 206 whose body is longer than its Content-Range (Content-Length lie) is refused" {
 	refused_resume '{"path": "^/dl/", "status": 206, "body": "1", "repeat": 1000,
 		"headers": [["ETag", "\"v1\""], ["Content-Range", "bytes 100-999/1000"]]}'
