@@ -35,9 +35,20 @@ no_part() {
 
 # ------------------------------------------------------- two requests, one name
 
-@test "HTTPS: a .part left by request A is not resumed by request B of the same file name" {
-	done_request "$A_DUMP" db.dump && A=$REQ AK=$KEY
-	done_request "$B_DUMP" db.dump && B=$REQ BK=$KEY
+# original_of ID: where the emulator keeps request ID's uploaded dump.
+original_of() { emulator_curl /_emulator/requests | jq -er --arg id "$1" '.[$id].original_path'; }
+
+# validators_of ID KEY: the ETag, Last-Modified and Content-Length the
+# emulator serves request ID's upgraded dump with.
+validators_of() {
+	local url
+	url=$(UPGRADE_REQUEST=$1 UPGRADE_KEY=$2 ubash 'upgrade status --cacert "$CA" -q .request.upgraded_dump_url' | jq -r .) &&
+		curl -sS --cacert "$CA" -o /dev/null -D - "$url" | tr -d '\r' | grep -iE '^(etag|last-modified|content-length):' | sort
+}
+
+# https_a_then_b: request A's download (A, AK) breaks after 100000 bytes,
+# leaving F.part; request B's (B, BK) to F starts from zero, byte-exact.
+https_a_then_b() {
 	emulator_fault download drop '{"after_bytes": 100000}'
 	UPGRADE_REQUEST=$A UPGRADE_KEY=$AK run --separate-stderr ucall 'upgrade download --cacert "$CA" -o F'
 	expect_status 3
@@ -47,6 +58,26 @@ no_part() {
 	jqe '.transfer.resumed_from == 0'
 	cmp <(upgraded "$B_DUMP") F
 	[[ ! -e F.part && ! -e F.part.meta ]]
+}
+
+@test "HTTPS: a .part left by request A is not resumed by request B of the same file name" {
+	done_request "$A_DUMP" db.dump && A=$REQ AK=$KEY
+	done_request "$B_DUMP" db.dump && B=$REQ BK=$KEY
+	https_a_then_b
+}
+
+@test "HTTPS: a .part of request A is not resumed by request B even when both files have the same ETag, Last-Modified and size" {
+	done_request "$A_DUMP" db.dump && A=$REQ AK=$KEY
+	done_request "$B_DUMP" db.dump && B=$REQ BK=$KEY
+	# the emulator's validators are the file's size and mtime: give B A's
+	touch -r "$(original_of "$A")" "$(original_of "$B")"
+	local va
+	va=$(validators_of "$A" "$AK")
+	[[ $(grep -ciE '^(etag|last-modified|content-length):' <<<"$va") == 3 && $va == "$(validators_of "$B" "$BK")" ]] || {
+		echo "validators: $va" >&2
+		false
+	}
+	https_a_then_b
 }
 
 @test "SFTP: a .part left by sftp-get of request A is not resumed by sftp-get of request B" {
@@ -185,6 +216,17 @@ refused_resume() {
 @test "a 206 that starts at another byte than the one asked for is refused" {
 	refused_resume '{"path": "^/dl/", "status": 206, "body": "1", "repeat": 950,
 		"headers": [["ETag", "\"v1\""], ["Content-Range", "bytes 50-999/1000"]]}'
+}
+
+@test "a 206 from byte 0 with a self-consistent length (0-899/1000, 900 bytes) to a request from byte 100 is refused, not spliced" {
+	# every other guard passes: the range fits the total, the body its range
+	refused_resume '{"path": "^/dl/", "status": 206, "body": "1", "repeat": 900,
+		"headers": [["ETag", "\"v1\""], ["Content-Range", "bytes 0-899/1000"]]}'
+}
+
+@test "a 206 whose Content-Length (900) is not its Content-Range's length (100-499) is refused, even where the body ends at the total" {
+	refused_resume '{"path": "^/dl/", "status": 206, "body": "1", "repeat": 900,
+		"headers": [["ETag", "\"v1\""], ["Content-Range", "bytes 100-499/1000"]]}'
 }
 
 @test "a 206 whose body is longer than its Content-Range (Content-Length lie) is refused" {
