@@ -584,7 +584,9 @@ free_space_of(const char *path, long long *bytes)
   while (p && statvfs(p, &v) != 0) {
     char *slash = strrchr(p, '/');
     if (errno != ENOENT || strcmp(p, ".") == 0 || strcmp(p, "/") == 0) {
+      int err = errno;
       free(p);
+      errno = err;
       return -1;
     }
     if (!slash)

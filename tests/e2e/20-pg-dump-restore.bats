@@ -385,6 +385,6 @@ slow_sql() {
 	run completions sub "upgrade d" restore "upgrade restore x.zip --f" db "upgrade restore x.zip --database sr"
 	[[ $output != no-bash-completion ]]
 	[[ ${lines[0]} == "sub: download dump" ]]
-	[[ ${lines[1]} == "restore: --filestore-from" ]]
+	[[ ${lines[1]} == "restore: --filestore-from --filestore-link" ]]
 	[[ ${lines[2]} == "db: src" ]]
 }
