@@ -3,9 +3,14 @@
  * Odoo keeps attachments in DATA_DIR/filestore/<dbname>/ (ir_attachment's
  * store_fname, e.g. "ab/abcdef…", is relative to it).  A restore builds
  * the new database's filestore in DATA_DIR/filestore/NEW.part:
- *   1. a copy of the source database's filestore, made of hard links where
- *      the filesystem allows (a 50 GiB filestore costs no space), copied
- *      file by file otherwise (another filesystem, a link refused);
+ *   1. a copy of the source database's filestore that shares no inode with
+ *      it, so that a later chmod, chown or in-place write under NEW never
+ *      changes the source's files: each file a reflink (FICLONE: btrfs,
+ *      XFS, bcachefs; as fast as a link, its blocks shared copy-on-write)
+ *      where the filesystem has them, else copied (copy_file_range, else
+ *      read/write).  Only when the caller asks (--filestore-link) hard
+ *      links where the filesystem allows: no space and no time, but the
+ *      two filestores then share those files;
  *   2. the archive's files laid over it: a file that is there already is
  *      unlinked first and written anew, so the source's file behind a hard
  *      link is never written through;
@@ -17,6 +22,7 @@
 #ifndef UPGRADE_FILESTORE_H
 #define UPGRADE_FILESTORE_H
 
+#include <stdbool.h>
 #include <jv.h>
 
 #include "upgrade/settings.h"
@@ -25,7 +31,8 @@ typedef struct upg_filestore {
   char *dir;             /* DATA_DIR/filestore/NEW */
   char *part;            /* DATA_DIR/filestore/NEW.part */
   long long copied;      /* files taken from the source filestore */
-  long long linked;      /* of which hard links */
+  long long reflinked;   /* of which reflinks (no inode shared) */
+  long long linked;      /* of which hard links (shared: --filestore-link) */
   long long from_archive;/* files written from the archive */
 } upg_filestore;
 
@@ -38,9 +45,12 @@ char *upg_filestore_data_dir(const char *data_dir);
 int upg_filestore_begin(upg_filestore *fs, const char *data_dir, const char *name, jv *doc);
 
 /* Step 1 from DATA_DIR/filestore/SOURCE (a missing one is a notice, not a
- * failure).  0, 128+sig, or an exit status with *doc. */
+ * failure): copies, or with LINK hard links where the filesystem allows.
+ * The files copied or reflinked are new inodes, mode 0600, owned by the
+ * caller; the linked ones are the source's inodes (its mode and owner).
+ * 0, 128+sig, or an exit status with *doc. */
 int upg_filestore_copy_from(upg_filestore *fs, const upg_settings *s, const char *data_dir,
-                            const char *source, jv *doc);
+                            const char *source, bool link, jv *doc);
 
 /* Step 2 for one file: REL (already checked with upg_archive_path_safe)
  * is created anew in NEW.part; *fd is open for writing it.  0 or exit

@@ -46,6 +46,7 @@ typedef struct upg_restore_params {
   const char *file;            /* zip (dump.sql + filestore/), custom dump or SQL */
   const char *database;        /* NEW: must not exist */
   const char *filestore_from;  /* DB whose filestore NEW's starts from, or NULL */
+  bool filestore_link;         /* hard links to DB's files (shared), not copies */
   const char *data_dir;        /* Odoo's data dir; NULL = ~/.local/share/Odoo */
   int jobs;                    /* pg_restore --jobs (custom dumps); 0 = 1 */
   const char *final_mark;      /* the comment NEW keeps once renamed (run
@@ -62,7 +63,12 @@ int upg_pg_restore_check_name(const char *option, const char *database, jv *doc)
  * NEW__restoring, renamed to NEW once complete; NEW's filestore is built in
  * DATA_DIR/filestore/NEW.part and renamed at the end.  doc.restore =
  * {database, from, format, server_version, filestore: {dir, copied,
- * from_archive} | null, seconds}. */
+ * reflinked, linked, from_archive} | null, seconds}.  A zip is held to its
+ * central directory (zip_limits.h): an entry name twice, or a file entry
+ * without a size, is refused by the scan; what its filestore/ declares
+ * must fit in the free space of DATA_DIR's filesystem, checked before
+ * anything is made; an entry that yields more than it declared is cut off
+ * there (exit 2, CLIENT:FILE, nothing left). */
 int upg_pg_restore(const upg_settings *s, const upg_restore_params *p, jv *doc);
 
 /* ---- pure parts, unit-tested ---- */

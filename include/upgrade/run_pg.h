@@ -12,6 +12,7 @@
 #ifndef UPGRADE_RUN_PG_H
 #define UPGRADE_RUN_PG_H
 
+#include <stdbool.h>
 #include <jv.h>
 
 #include "upgrade/runstate.h"
@@ -28,8 +29,9 @@ int upg_run_pg_check_target(const char *restore_as, jv *doc);
 /* Restore RS's download into RS's restore_as, with the filestore of RS's
  * database, unless the job's own restore is already there (then *doc
  * says so: restore.already = true).  A database of that name without the
- * job's mark is refused (exit 2).  JOBS: pg_restore --jobs. */
-int upg_run_pg_restore(const upg_settings *s, const upg_runstate *rs, int jobs, jv *doc);
+ * job's mark is refused (exit 2).  JOBS: pg_restore --jobs; LINK: the
+ * filestore hard-linked to DB's (pg.h's filestore_link). */
+int upg_run_pg_restore(const upg_settings *s, const upg_runstate *rs, int jobs, bool link, jv *doc);
 
 /* The job is closed: remove its mark from the restored database (a
  * failure is only a notice). */

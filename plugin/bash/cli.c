@@ -50,6 +50,7 @@ enum opt_id {
   O_KNOWN_HOSTS, O_ACCEPT_NEW, O_CONNECT_TIMEOUT, O_MAX_TIME, O_RETRY, O_RETRY_DELAY, O_SILENT,
   O_PROGRESS, O_VERBOSE, O_CONTRACT, O_EMAIL, O_TARGET, O_AIM, O_FILENAME, O_TIMEZONE, O_SSH_KEYS,
   O_IDENTITY, O_INTERVAL, O_TIMEOUT, O_WHAT, O_OUTPUT, O_FORCE, O_SFTP, O_CONTINUE, O_NEW, O_VERSION,
+  O_FILESTORE_LINK,
   O_DATABASE, O_FILESTORE_FROM, O_DATA_DIR, O_JOBS, O_RESTORE_AS, O_NO_RESTORE, O_PARALLEL, O_COUNT
 };
 
@@ -109,6 +110,7 @@ static const struct option_spec options[O_COUNT] = {
   [O_VERSION] = { "version", 0, false, BIT(UPG_CMD_VERSION) },
   [O_DATABASE] = { "database", 0, true, PG_CMDS | BIT(UPG_CMD_RUN), PG_CMDS },
   [O_FILESTORE_FROM] = { "filestore-from", 0, true, BIT(UPG_CMD_RESTORE) },
+  [O_FILESTORE_LINK] = { "filestore-link", 0, false, BIT(UPG_CMD_RESTORE) | BIT(UPG_CMD_RUN) },
   [O_DATA_DIR] = { "data-dir", 0, true, BIT(UPG_CMD_RESTORE) | BIT(UPG_CMD_RUN) },
   [O_JOBS] = { "jobs", 0, true, BIT(UPG_CMD_RESTORE) | BIT(UPG_CMD_RUN) },
   [O_RESTORE_AS] = { "restore-as", 0, true, BIT(UPG_CMD_RUN) },
@@ -249,6 +251,7 @@ apply(upg_cli *cli, enum opt_id id, const char *v)
     return 0;
   case O_DATABASE: return nonempty(cli, o, v, &cli->database);
   case O_FILESTORE_FROM: return nonempty(cli, o, v, &cli->filestore_from);
+  case O_FILESTORE_LINK: cli->filestore_link = true; return 0;
   case O_DATA_DIR: return nonempty(cli, o, v, &cli->data_dir);
   case O_RESTORE_AS: return nonempty(cli, o, v, &cli->restore_as);
   case O_NO_RESTORE: cli->no_restore = true; return 0;
@@ -402,6 +405,21 @@ check_run_restore(upg_cli *cli, const unsigned *seen)
   return 0;
 }
 
+/* --filestore-link says how DB's filestore is taken: there must be one. */
+static int
+check_filestore_link(upg_cli *cli)
+{
+  if (!cli->filestore_link)
+    return 0;
+  if (cli->cmd == UPG_CMD_RESTORE && !cli->filestore_from)
+    return usage(cli, "--filestore-link: links to the filestore of --filestore-from DB: add it");
+  if (cli->cmd == UPG_CMD_RUN && cli->no_restore)
+    return usage(cli, "--filestore-link and --no-restore contradict each other");
+  if (cli->cmd == UPG_CMD_RUN && !cli->database && !cli->resume_run)
+    return usage(cli, "--filestore-link: run restores only a job from a database: add --database DB");
+  return 0;
+}
+
 static int
 check_arguments(upg_cli *cli)
 {
@@ -465,6 +483,8 @@ upg_cli_parse(int argc, char **argv, upg_cli *cli)
   }
   if ((status = check_applicable(cli, seen)) || (status = check_required(cli, seen))
       || (status = check_run_restore(cli, seen)))
+    return status;
+  if ((status = check_filestore_link(cli)))
     return status;
   return check_arguments(cli);
 }

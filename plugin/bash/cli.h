@@ -59,6 +59,7 @@ typedef struct upg_cli {
   bool new_request;          /* run --new */
   const char *database;      /* dump, restore, run: --database */
   const char *filestore_from;/* restore */
+  bool filestore_link;       /* restore, run: hard links to DB's filestore */
   const char *data_dir;      /* restore, run: Odoo's data dir */
   int jobs;                  /* restore, run: pg_restore --jobs */
   const char *restore_as;    /* run: the new database */

@@ -139,7 +139,9 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "record gains the steps started, dumped, downloaded and restored, and --continue\n"
     "goes on from any of them; the restored database carries the comment\n"
     "\"upgrade run: request ID\" until the job closes, so that a --continue\n"
-    "tells its own restore from a database someone else made." },
+    "tells its own restore from a database someone else made.\n"
+    "--filestore-link: hard links to DB's files, as restore's (the two\n"
+    "filestores then share files); this call's choice, not recorded." },
   [UPG_CMD_VERSION] = {
     "upgrade version  (or upgrade --version)",
     "Print the versions of the module and of what it runs with, as one JSON\n"
@@ -164,10 +166,16 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "Its programs die with the shell.  SQL runs through psql in one transaction,\n"
     "a custom dump through pg_restore --jobs N.\n"
     "NEW's Odoo filestore, DIR/filestore/NEW (DIR default ~/.local/share/Odoo),\n"
-    "starts as hard links to DB's (copies across filesystems), then the\n"
-    "archive's filestore/ is laid over it (replaced files never written through\n"
-    "a link); it is built as NEW.part and renamed at the end.  A custom dump\n"
-    "newer than the local pg_restore reads is refused before anything is made." },
+    "starts as a copy of DB's that shares no file with it: reflinks where the\n"
+    "filesystem has them (btrfs, XFS: as fast as links), else copies.\n"
+    "--filestore-link makes hard links instead (no space, no time), but the two\n"
+    "filestores then share files: a chmod, chown or write under NEW changes DB's.\n"
+    "Then the archive's filestore/ is laid over it (replaced files never written\n"
+    "through a link); it is built as NEW.part and renamed at the end.  A zip with\n"
+    "an entry name twice, an entry that yields more than it declares, or a\n"
+    "filestore/ bigger than the free space of DIR's filesystem is refused.\n"
+    "A custom dump newer than the local pg_restore reads is refused before\n"
+    "anything is made." },
 };
 
 static const char common_options[] =

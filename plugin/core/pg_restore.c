@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "upgrade/child.h"
@@ -29,6 +30,7 @@
 #include "upgrade/pgconn.h"
 #include "upgrade/pgtool.h"
 #include "upgrade/progress.h"
+#include "upgrade/zip_limits.h"
 
 #define TEMP_SUFFIX "__restoring"
 #define MARK_PREFIX "upgrade restore: temporary database of "
@@ -50,8 +52,9 @@ struct restore {
   upg_filestore fs;
   bool fs_used;             /* NEW gets a filestore */
   bool fs_made;             /* NEW.part is ours to remove */
-  long long zip_sql_size;   /* dump.sql's size, -1 when unknown */
+  long long zip_sql_size;   /* dump.sql's declared size */
   long long zip_files;      /* files under filestore/ */
+  long long zip_fs_bytes;   /* their declared sizes: what lands on disk */
   int dump_server_major;    /* of the server it was dumped from; 0 unknown */
 };
 
@@ -127,7 +130,40 @@ zip_entry_unsafe(struct archive_entry *e)
       || (type != AE_IFREG && type != AE_IFDIR);
 }
 
-/* The first pass: every entry's name checked, dump.sql found. */
+/* A filestore/ file of the zip (not the folder itself). */
+static bool
+zip_filestore_file(const char *name)
+{
+  return strncmp(name, ZIP_FILESTORE, strlen(ZIP_FILESTORE)) == 0 && name[strlen(ZIP_FILESTORE)];
+}
+
+/* One entry of the first pass: refused, or counted. */
+static int
+zip_scan_entry(struct restore *r, struct archive_entry *e, upg_zip_names *names, jv *doc)
+{
+  const char *path = r->p->file, *name = archive_entry_pathname(e);
+  if (zip_entry_unsafe(e) || archive_entry_is_encrypted(e))
+    return file_fail(doc, "%s: refusing the entry '%s' (a link, an absolute path, a '..', "
+                     "or encrypted)", path, name ? name : "?");
+  bool file = archive_entry_filetype(e) == AE_IFREG;
+  /* The central directory's size is what the second pass holds it to. */
+  if (file && !archive_entry_size_is_set(e))
+    return file_fail(doc, "%s: the entry '%s' declares no size: refusing it", path, name);
+  long long size = file ? archive_entry_size(e) : 0;
+  if (upg_zip_names_add(names, name) != 0)
+    return file_fail(doc, "%s: %s", path, strerror(ENOMEM));
+  if (strcmp(name, ZIP_DUMP) == 0)
+    r->zip_sql_size = size;
+  else if (file && zip_filestore_file(name)) {
+    r->zip_files++;
+    if (upg_zip_add_size(&r->zip_fs_bytes, size) != 0)
+      return file_fail(doc, "%s: its filestore/ declares more bytes than any disk holds", path);
+  }
+  return 0;
+}
+
+/* The first pass: every entry's name checked (each once), dump.sql found,
+ * the declared sizes summed. */
 static int
 zip_scan(struct restore *r, jv *doc)
 {
@@ -135,29 +171,26 @@ zip_scan(struct restore *r, jv *doc)
   struct archive *a = zip_open(path);
   if (!a)
     return zip_corrupt(a, path, doc);
+  upg_zip_names names = { 0 };
   struct archive_entry *e;
-  int rc, found = 0;
+  int rc, status = 0;
   r->zip_sql_size = -1;
-  while ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
-    const char *name = archive_entry_pathname(e);
-    if (zip_entry_unsafe(e) || archive_entry_is_encrypted(e)) {
-      int status = file_fail(doc, "%s: refusing the entry '%s' (a link, an absolute path, a '..', "
-                             "or encrypted)", path, name ? name : "?");
-      archive_read_free(a);
-      return status;
-    }
-    if (strcmp(name, ZIP_DUMP) == 0) {
-      found = 1;
-      r->zip_sql_size = archive_entry_size_is_set(e) ? archive_entry_size(e) : -1;
-    } else if (strncmp(name, ZIP_FILESTORE, strlen(ZIP_FILESTORE)) == 0
-               && archive_entry_filetype(e) == AE_IFREG) {
-      r->zip_files++;
-    }
+  while ((rc = archive_read_next_header(a, &e)) == ARCHIVE_OK)
+    if ((status = zip_scan_entry(r, e, &names, doc)))
+      goto out;
+  if (rc != ARCHIVE_EOF) {
+    status = zip_corrupt(a, path, doc);
+    goto out;
   }
-  int status = rc == ARCHIVE_EOF ? 0 : zip_corrupt(a, path, doc);
-  archive_read_free(a);
-  if (!status && !found)
+  const char *twice = upg_zip_names_repeat(&names);
+  if (twice)
+    status = file_fail(doc, "%s: the entry '%s' is in the zip twice: refusing it (only one can be "
+                       "what the platform meant)", path, twice);
+  else if (r->zip_sql_size < 0)
     status = file_fail(doc, "%s: the zip holds no %s", path, ZIP_DUMP);
+out:
+  upg_zip_names_free(&names);
+  archive_read_free(a);
   return status;
 }
 
@@ -333,6 +366,9 @@ struct feed {
   const upg_settings *s;
   upg_child *child;
   struct archive *a;      /* the zip, positioned on dump.sql; or NULL */
+  long long declared;     /* dump.sql's declared size: psql gets no more */
+  long long yielded;
+  char why[160];          /* the reader's failure, when ours */
   int fd;                 /* the SQL file; or -1 */
   char buf[262144];
   const char *error;      /* the reader's failure */
@@ -349,10 +385,18 @@ feed_zip(struct feed *f, const void **buf)
     int rc = archive_read_data_block(f->a, buf, &size, &offset);
     if (rc == ARCHIVE_EOF)
       return 0;
+    /* Cut off before psql sees a byte past the declared end (first: the
+     * last block comes with libarchive's own complaint about the size). */
+    if (!upg_zip_within(f->declared, f->yielded, size)) {
+      snprintf(f->why, sizeof f->why, ZIP_DUMP " yields more than its declared %lld bytes", f->declared);
+      f->error = f->why;
+      return -1;
+    }
     if (rc != ARCHIVE_OK) {
       f->error = archive_error_string(f->a);
       return -1;
     }
+    f->yielded += (long long)size;
     if (size)
       return (ssize_t)size;
   }
@@ -471,6 +515,7 @@ zip_file(struct restore *r, struct archive *a, struct archive_entry *e, const ch
   if (archive_entry_filetype(e) == AE_IFDIR)
     return upg_filestore_mkdir(&r->fs, rel, doc);
   int fd = -1;
+  long long declared = archive_entry_size(e), done = 0;
   int status = upg_filestore_create(&r->fs, rel, &fd, doc);
   for (;;) {
     if (status)
@@ -481,15 +526,21 @@ zip_file(struct restore *r, struct archive *a, struct archive_entry *e, const ch
       break;
     }
     const void *buf;
-    size_t size;
+    size_t size = 0;
     la_int64_t offset;
     int rc = archive_read_data_block(a, &buf, &size, &offset);
     if (rc == ARCHIVE_EOF)
       break;
-    if (rc != ARCHIVE_OK)
+    /* Cut off at the declared size: a bomb writes no more than it owned up
+     * to (checked first, as in feed_zip). */
+    if (!upg_zip_within(declared, done, size))
+      status = file_fail(doc, "%s: the entry '%s%s' yields more than its declared %lld bytes", r->p->file,
+                         ZIP_FILESTORE, rel, declared);
+    else if (rc != ARCHIVE_OK)
       status = zip_corrupt(a, r->p->file, doc);
     else if (upg_write_all(fd, buf, size) != 0)
       status = file_fail(doc, "cannot write %s: %s", rel, strerror(errno));
+    done += (long long)size;
   }
   if (fd >= 0 && close(fd) != 0 && !status)
     status = file_fail(doc, "cannot write %s: %s", rel, strerror(errno));
@@ -504,20 +555,24 @@ load_zip(struct restore *r, jv *doc)
   if (!a)
     return zip_corrupt(a, r->p->file, doc);
   struct archive_entry *e;
-  int rc, status = 0;
+  int rc, status = 0, loads = 0;
   while (!status && (rc = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
     const char *name = archive_entry_pathname(e);
-    if (strcmp(name, ZIP_DUMP) == 0) {
+    if (strcmp(name, ZIP_DUMP) == 0 && loads++) {
+      /* the scan saw one: the file changed since */
+      status = file_fail(doc, "%s: a second %s: refusing it", r->p->file, ZIP_DUMP);
+    } else if (strcmp(name, ZIP_DUMP) == 0) {
       struct feed *f = calloc(1, sizeof *f);
-      if (!f)
-        return file_fail(doc, "%s: %s", r->p->file, strerror(ENOMEM));
+      if (!f) {
+        status = file_fail(doc, "%s: %s", r->p->file, strerror(ENOMEM));
+        break;
+      }
       f->a = a;
       f->fd = -1;
-      f->total = r->zip_sql_size;
+      f->total = f->declared = archive_entry_size(e);
       status = run_psql(r, f, "restore " ZIP_DUMP, doc);
       free(f);
-    } else if (strncmp(name, ZIP_FILESTORE, strlen(ZIP_FILESTORE)) == 0
-               && name[strlen(ZIP_FILESTORE)] && r->fs_used) {
+    } else if (zip_filestore_file(name) && r->fs_used) {
       status = zip_file(r, a, e, name + strlen(ZIP_FILESTORE), doc);
       if (r->fs.from_archive % 64 == 0)
         upg_status_line(r->s, "filestore: %lld of %lld files", r->fs.from_archive, r->zip_files);
@@ -533,15 +588,76 @@ load_zip(struct restore *r, jv *doc)
 /* ---- the whole restore ---- */
 
 static int
+find_data_dir(struct restore *r, jv *doc)
+{
+  if (!r->data_dir)
+    r->data_dir = upg_filestore_data_dir(r->p->data_dir);
+  return r->data_dir ? 0 : file_fail(doc, "no home directory for Odoo's data dir: use --data-dir");
+}
+
+/* The free bytes of the filesystem PATH is on, or would be: PATH, else the
+ * nearest directory above it that exists (begin makes the rest).  0 or -1
+ * with errno. */
+static int
+free_space_of(const char *path, long long *bytes)
+{
+  char *p = strdup(path);
+  struct statvfs v;
+  while (p && statvfs(p, &v) != 0) {
+    char *slash = strrchr(p, '/');
+    if (errno != ENOENT || strcmp(p, ".") == 0 || strcmp(p, "/") == 0) {
+      int err = errno;
+      free(p);
+      errno = err;
+      return -1;
+    }
+    if (!slash)
+      strcpy(p, ".");
+    else
+      slash[slash == p] = '\0'; /* "/x" becomes "/" */
+  }
+  if (!p)
+    return -1;
+  free(p);
+  *bytes = upg_free_bytes(v.f_bavail, v.f_frsize);
+  return 0;
+}
+
+/* What the zip's filestore/ declares must fit where it goes, checked before
+ * anything is made: a bomb is refused, not written until the disk is full.
+ * (dump.sql goes to the server, which has its own disk and limits.) */
+static int
+check_space(struct restore *r, jv *doc)
+{
+  if (r->format != UPG_DUMP_ZIP || r->zip_fs_bytes == 0)
+    return 0;
+  int status = find_data_dir(r, doc);
+  if (status)
+    return status;
+  char *where = NULL;
+  long long free_bytes = 0;
+  if (asprintf(&where, "%s/filestore", r->data_dir) < 0)
+    return file_fail(doc, "%s: %s", r->data_dir, strerror(ENOMEM));
+  if (free_space_of(where, &free_bytes) != 0)
+    status = file_fail(doc, "cannot tell the free space of %s: %s", where, strerror(errno));
+  else if (r->zip_fs_bytes > free_bytes)
+    status = file_fail(doc, "%s: its filestore/ declares %lld bytes, more than the %lld bytes free on the "
+                       "filesystem of %s: make room, or choose another --data-dir", r->p->file,
+                       r->zip_fs_bytes, free_bytes, where);
+  free(where);
+  return status;
+}
+
+static int
 prepare_filestore(struct restore *r, jv *doc)
 {
   r->fs_used = r->p->filestore_from || (r->format == UPG_DUMP_ZIP && r->zip_files > 0);
   if (!r->fs_used)
     return 0;
-  r->data_dir = upg_filestore_data_dir(r->p->data_dir);
-  if (!r->data_dir)
-    return file_fail(doc, "no home directory for Odoo's data dir: use --data-dir");
-  int status = upg_filestore_begin(&r->fs, r->data_dir, r->p->database, doc);
+  int status = find_data_dir(r, doc);
+  if (status)
+    return status;
+  status = upg_filestore_begin(&r->fs, r->data_dir, r->p->database, doc);
   r->fs_made = !status;
   return status;
 }
@@ -551,7 +667,8 @@ load(struct restore *r, jv *doc)
 {
   int status = 0;
   if (r->fs_used && r->p->filestore_from)
-    status = upg_filestore_copy_from(&r->fs, r->s, r->data_dir, r->p->filestore_from, doc);
+    status = upg_filestore_copy_from(&r->fs, r->s, r->data_dir, r->p->filestore_from, r->p->filestore_link,
+                                     doc);
   if (status)
     return status;
   switch (r->format) {
@@ -594,6 +711,7 @@ summary(const struct restore *r, double seconds)
   jv fs = jv_null();
   if (r->fs_used)
     fs = JV_OBJECT(jv_string("dir"), jv_string(r->fs.dir), jv_string("copied"), jv_number((double)r->fs.copied),
+                   jv_string("reflinked"), jv_number((double)r->fs.reflinked),
                    jv_string("linked"), jv_number((double)r->fs.linked),
                    jv_string("from_archive"), jv_number((double)r->fs.from_archive));
   return upg_doc_with("restore", JV_OBJECT(jv_string("database"), jv_string(r->p->database),
@@ -610,6 +728,8 @@ restore(struct restore *r, jv *doc)
   int status = check_names(r, doc);
   if (!status)
     status = check_input(r, doc);
+  if (!status)
+    status = check_space(r, doc);
   if (status)
     return status;
   r->conn = upg_pg_connect(NULL, &status, doc);

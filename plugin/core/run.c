@@ -370,7 +370,7 @@ download_step(upg_settings *s, const upg_run_params *p, upg_runstate *rs, jv *re
 static int
 restore_step(const upg_settings *s, const upg_run_params *p, upg_runstate *rs, jv *doc)
 {
-  int status = rs->step < UPG_STEP_RESTORED ? upg_run_pg_restore(s, rs, p->jobs, doc) : 0;
+  int status = rs->step < UPG_STEP_RESTORED ? upg_run_pg_restore(s, rs, p->jobs, p->filestore_link, doc) : 0;
   if (status || (status = record_step(rs, UPG_STEP_RESTORED, 0, doc)))
     return failed_step(doc, "restore", rs, status);
   upg_runstate_remove(rs);

@@ -68,7 +68,7 @@ upg_run_pg_check_target(const char *restore_as, jv *doc)
 }
 
 int
-upg_run_pg_restore(const upg_settings *s, const upg_runstate *rs, int jobs, jv *doc)
+upg_run_pg_restore(const upg_settings *s, const upg_runstate *rs, int jobs, bool link, jv *doc)
 {
   char *mark = job_mark(rs);
   if (!mark)
@@ -82,7 +82,8 @@ upg_run_pg_restore(const upg_settings *s, const upg_runstate *rs, int jobs, jv *
                                              jv_string("already"), jv_true()));
   } else if (!status) {
     upg_restore_params p = { .file = rs->output, .database = rs->restore_as, .filestore_from = rs->database,
-                             .data_dir = rs->data_dir, .jobs = jobs, .final_mark = mark };
+                             .data_dir = rs->data_dir, .jobs = jobs, .final_mark = mark,
+                             .filestore_link = link };
     status = upg_pg_restore(s, &p, doc);
   }
   free(mark);

@@ -4,7 +4,7 @@
 # the platform's (dump.sql + filestore/), downloaded, and `upgrade restore`d
 # next to the original -- which proves the restored database is the
 # upgraded one, every original row survived, and the filestore holds the
-# old files (hard links) plus the new one.
+# old files (copies) plus the new one.
 
 load helpers
 source "$E2E_DIR/../lib/pg.bash"
@@ -35,7 +35,7 @@ setup() {
 	local f new
 	while read -r f; do
 		[[ -f $ODOO/filestore/upgraded/$f ]]
-		[[ $(stat -c %i "$ODOO/filestore/upgraded/$f") == $(stat -c %i "$ODOO/filestore/src/$f") ]]
+		[[ $(cat "$ODOO/filestore/upgraded/$f") == $(cat "$ODOO/filestore/src/$f") ]]
 	done < <(pg_sql src 'SELECT store_fname FROM ir_attachment')
 	new=$(pg_sql upgraded "SELECT store_fname FROM ir_attachment WHERE name = 'upgrade.txt'")
 	[[ $(cat "$ODOO/filestore/upgraded/$new") == "attachment added by the upgrade to 17.0" ]]

@@ -117,6 +117,22 @@ main(void)
                 "--database", "prod", "--restore-as", "x", "--no-restore", NULL), &c);
   refused("--restore-as on dump", "does not apply", parse(&c, "dump", "--database", "p", "--restore-as", "x", NULL),
           &c);
+  ok(parse(&c, "restore", "x.zip", "--database", "n", "--filestore-from", "db", "--filestore-link", NULL) == 0
+     && c.filestore_link, "restore --filestore-from DB --filestore-link");
+  ok(parse(&c, "restore", "x.zip", "--database", "n", "--filestore-from", "db", NULL) == 0 && !c.filestore_link,
+     "restore copies the filestore by default");
+  refused("--filestore-link without --filestore-from", "--filestore-from",
+          parse(&c, "restore", "x.zip", "--database", "n", "--filestore-link", NULL), &c);
+  ok(parse(&c, "run", "--continue", "--database", "prod", "--filestore-link", NULL) == 0 && c.filestore_link,
+     "run --filestore-link");
+  refused("run --filestore-link with --no-restore", "contradict",
+          parse(&c, "run", "--contract", "M1-a", "--email", "e@x", "--target", "16.0", "--aim", "test",
+                "--database", "prod", "--no-restore", "--filestore-link", NULL), &c);
+  refused("run --filestore-link without --database", "add --database",
+          parse(&c, "run", "--contract", "M1-a", "--email", "e@x", "--target", "16.0", "--aim", "test",
+                "--filestore-link", "db.dump", NULL), &c);
+  refused("--filestore-link on dump", "does not apply",
+          parse(&c, "dump", "--database", "p", "--filestore-link", NULL), &c);
   for (int cmd = UPG_CMD_HELP; cmd < UPG_CMD_COUNT; cmd++)
     ok((int)upg_cli_command(upg_cli_command_name((enum upg_cmd)cmd)) == cmd, "name round trip: %s",
        upg_cli_command_name((enum upg_cmd)cmd));
