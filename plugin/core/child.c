@@ -291,9 +291,14 @@ feed_some(upg_child *c, struct feed_state *f, upg_child_feed_fn feed, void *data
     if (f->len == 0) {
       const void *next = NULL;
       ssize_t n = feed ? feed(data, &next) : 0;
-      if (n < 0)
+      /* A failed producer keeps the pipe open: the end of input would
+       * tell psql that the dump is complete, and it would commit what it
+       * got.  stop_child kills it first. */
+      if (n < 0) {
         f->failed = 1;
-      if (n <= 0) {
+        return;
+      }
+      if (n == 0) {
         close_fd(&c->in_fd);
         return;
       }
@@ -341,20 +346,22 @@ try_reap(upg_child *c, int options)
 static void
 stop_child(upg_child *c)
 {
-  close_fd(&c->in_fd);
-  if (c->pid <= 0)
-    return;
-  kill(c->pid, SIGTERM);
-  double deadline = upg_now() + KILL_GRACE;
-  while (!try_reap(c, WNOHANG)) {
-    if (upg_now() >= deadline) {
-      kill(c->pid, SIGKILL);
-      try_reap(c, 0);
-      return;
+  /* Signalled before its stdin is closed: a psql that saw the end of its
+   * input first would commit a half-fed dump. */
+  if (c->pid > 0) {
+    kill(c->pid, SIGTERM);
+    double deadline = upg_now() + KILL_GRACE;
+    while (!try_reap(c, WNOHANG)) {
+      if (upg_now() >= deadline) {
+        kill(c->pid, SIGKILL);
+        try_reap(c, 0);
+        break;
+      }
+      struct timespec ts = { 0, 20 * 1000000L };
+      nanosleep(&ts, NULL);
     }
-    struct timespec ts = { 0, 20 * 1000000L };
-    nanosleep(&ts, NULL);
   }
+  close_fd(&c->in_fd);
 }
 
 /* Restore the mask, first consuming a SIGPIPE our writes raised. */

@@ -133,6 +133,35 @@ mount_small() {
 	no_role arch_over_evil
 }
 
+@test "restore: a dump.sql cut off at its declared end is never committed: psql is killed before it sees the end of its input, even one slow to die" {
+	local declared
+	# inside the declared bytes: a cluster-wide change that only a COMMIT
+	# of the half-fed dump would keep (a role's own default, which any
+	# role may set for itself)
+	{ printf 'ALTER ROLE CURRENT_USER SET statement_timeout = %s;\n' "'1234s'"; head -c 300000 /dev/zero | tr '\0' '\n'; } >cut.sql
+	declared=$(stat -c %s cut.sql)
+	printf 'SELECT 1;\n' >>cut.sql
+	make_zip cut.zip dump.sql=cut.sql
+	python3 "$E2E_DIR/../lib/zip_declare.py" cut.zip dump.sql "$declared"
+	# a psql slow to die (SIGTERM ignored until the grace second's SIGKILL):
+	# whether it ever sees the end of its input decides, not a race
+	mkdir -p slowdeath
+	printf '#!/bin/sh\ntrap "" TERM\nexec %s "$@"\n' "$(command -v psql)" >slowdeath/psql
+	chmod +x slowdeath/psql
+	run --separate-stderr ucall "export PATH='$PWD/slowdeath':\$PATH
+		upgrade restore cut.zip --database arch_cut --data-dir '$ODOO'"
+	local kept
+	kept=$(pg_sql postgres "SELECT count(*) FROM pg_db_role_setting WHERE 'statement_timeout=1234s' = ANY (setconfig)")
+	# undo it before asserting, so that a failure here spoils no other test
+	pg_sql postgres "SELECT 'ALTER ROLE ' || quote_ident(rolname) || ' RESET statement_timeout' FROM pg_roles
+		JOIN pg_db_role_setting ON setrole = pg_roles.oid WHERE 'statement_timeout=1234s' = ANY (setconfig)" |
+		while read -r undo; do pg_sql postgres "$undo" >/dev/null; done
+	[[ $status == 2 || $status == 3 ]] || { show; false; }
+	expect_reason CLIENT:FILE
+	[[ $kept == 0 ]] || { echo "the half-fed dump was committed: $kept role setting(s) kept" >&2; false; }
+	nothing_made arch_cut "$ODOO"
+}
+
 @test "restore: a zip whose filestore declares more than the free space is refused before anything is written, both numbers said" {
 	mount_small 1m
 	printf 'CREATE ROLE arch_space_evil;\n' >load.sql
