@@ -16,6 +16,8 @@ typedef struct upg_run_params {
   bool no_restore;           /* --no-restore: end with the download */
   const char *data_dir;      /* Odoo's data dir (pg.h); NULL: default */
   int jobs;                  /* pg_restore --jobs; 0: 1 */
+  const char *restore_role;  /* the load role (pgrole.h); NULL: the connection's */
+  bool trust_dump;           /* --trust-dump: the load role unchecked */
   const char *output;        /* default upgraded_<base name of DUMP> */
   bool sftp, force;
   bool resume;               /* --continue: go on from DUMP.upgrade.json */
