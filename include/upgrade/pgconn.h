@@ -46,8 +46,11 @@ int upg_pg_db_sessions(PGconn *c, const char *name, jv *doc);
  * with *doc. */
 int upg_pg_db_create(PGconn *c, const char *name, const char *owner, const char *mark, jv *doc);
 /* On C, a connection to database NAME (upg_pg_connect_catalog): REASSIGN
- * OWNED BY FROM TO TO, then ALTER DATABASE NAME OWNER TO TO.  0 or
- * status with *doc. */
+ * OWNED BY FROM TO TO, DROP OWNED BY FROM (what FROM was granted there),
+ * ALTER DATABASE NAME OWNER TO TO, and RESET ALL of NAME's own settings
+ * (the loaded content could have set them for every later session).  The
+ * caller made sure FROM owns no other database: REASSIGN OWNED moves them
+ * all.  0 or status with *doc. */
 int upg_pg_db_hand_over(PGconn *c, const char *name, const char *from, const char *to, jv *doc);
 /* COMMENT ON DATABASE NAME IS TEXT (NULL: removes it). */
 int upg_pg_db_comment(PGconn *c, const char *name, const char *text, jv *doc);

@@ -27,9 +27,27 @@
  * that owns what C creates).  Both malloc'd.  0 or status with *doc. */
 int upg_pg_roles(PGconn *c, const char *given, char **load, char **control, jv *doc);
 
+/* Whether C's role CONTROL can make a database OWNER LOAD and take it
+ * back (REASSIGN OWNED): it is LOAD, or a superuser, or a member of LOAD.
+ * Checked also with --trust-dump: otherwise CREATE DATABASE would fail
+ * with a message that does not say what to do.  0 or status with *doc
+ * (exit 2 naming the GRANT to make). */
+int upg_pg_role_control(PGconn *c, const char *control, const char *load, jv *doc);
+
 /* Whether LOAD may load an untrusted dump (see above); EXCEPT_DB is the
  * one database it may own (the restore's temporary one, whose mark and
  * owner the restore checks itself).  0 or status with *doc. */
 int upg_pg_role_check(PGconn *c, const char *load, const char *except_db, jv *doc);
+
+/* The part of upg_pg_role_check that the hand-over needs even with
+ * --trust-dump: LOAD owns no database but EXCEPT_DB (REASSIGN OWNED BY
+ * LOAD would give the control role every one of them). */
+int upg_pg_role_owns_only(PGconn *c, const char *load, const char *except_db, jv *doc);
+
+/* On C, a connection to the loaded database: no SECURITY DEFINER function
+ * is owned by LOAD.  Handed over to the control role (a superuser, often),
+ * such a function would run with its rights for whoever calls it -- the
+ * load role included.  0, or exit 3 with *doc naming them. */
+int upg_pg_role_no_definers(PGconn *c, const char *load, jv *doc);
 
 #endif

@@ -595,10 +595,16 @@ prepare_roles(struct restore *r, jv *doc)
   int status = upg_pg_roles(r->conn, r->p->restore_role, &r->load_role, &r->control_role, doc);
   if (status)
     return status;
+  if ((status = upg_pg_role_control(r->conn, r->control_role, r->load_role, doc)))
+    return status;
+  if (!r->p->trust_dump)
+    status = upg_pg_role_check(r->conn, r->load_role, r->temp, doc);
+  else if (strcmp(r->load_role, r->control_role) != 0)
+    status = upg_pg_role_owns_only(r->conn, r->load_role, r->temp, doc); /* see hand_over */
+  if (status)
+    return status;
   if (r->p->trust_dump)
     upg_notice(r->s, "--trust-dump: the dump runs with all the rights of role %s, unchecked", r->load_role);
-  else if ((status = upg_pg_role_check(r->conn, r->load_role, r->temp, doc)))
-    return status;
   r->conninfo = upg_pg_conninfo(r->temp, r->load_role);
   return r->conninfo ? 0 : file_fail(doc, "out of memory");
 }
@@ -606,17 +612,23 @@ prepare_roles(struct restore *r, jv *doc)
 /* The loaded database, and everything the load made in it, become the
  * control role's: Odoo's own role owns what it uses, and the load role
  * is left owning nothing.  On a connection whose search_path the dump
- * cannot have chosen. */
+ * cannot have chosen; not when the load made a database of its own
+ * (REASSIGN OWNED would hand that over too) or a SECURITY DEFINER function
+ * (it would run with the control role's rights). */
 static int
 hand_over(struct restore *r, jv *doc)
 {
   if (strcmp(r->load_role, r->control_role) == 0)
     return 0;
-  int status;
+  int status = upg_pg_role_owns_only(r->conn, r->load_role, r->temp, doc);
+  if (status)
+    return status;
   PGconn *c = upg_pg_connect_catalog(r->temp, &status, doc);
   if (!c)
     return status;
-  status = upg_pg_db_hand_over(c, r->temp, r->load_role, r->control_role, doc);
+  status = upg_pg_role_no_definers(c, r->load_role, doc);
+  if (!status)
+    status = upg_pg_db_hand_over(c, r->temp, r->load_role, r->control_role, doc);
   PQfinish(c);
   return status;
 }

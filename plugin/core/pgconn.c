@@ -185,8 +185,13 @@ upg_pg_db_hand_over(PGconn *c, const char *name, const char *from, const char *t
 {
   int status = exec_on(c, "REASSIGN OWNED BY ", from, " TO ", ARG_IDENT, to,
                        "cannot hand the restored database's objects over", doc);
-  return status ? status : exec_on(c, "ALTER DATABASE ", name, " OWNER TO ", ARG_IDENT, to,
-                                   "cannot hand the restored database over", doc);
+  if (!status)
+    status = exec_on(c, "DROP OWNED BY ", from, "", ARG_NONE, NULL, "cannot revoke the restore role's grants", doc);
+  if (!status)
+    status = exec_on(c, "ALTER DATABASE ", name, " OWNER TO ", ARG_IDENT, to, "cannot hand the restored database over",
+                     doc);
+  return status ? status : exec_on(c, "ALTER DATABASE ", name, " RESET ALL", ARG_NONE, NULL,
+                                   "cannot reset the restored database's settings", doc);
 }
 
 int

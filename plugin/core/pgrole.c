@@ -113,6 +113,49 @@ check_owned(PGconn *c, const char *load, const char *except_db, jv *doc)
 }
 
 int
+upg_pg_role_owns_only(PGconn *c, const char *load, const char *except_db, jv *doc)
+{
+  return check_owned(c, load, except_db, doc);
+}
+
+int
+upg_pg_role_no_definers(PGconn *c, const char *load, jv *doc)
+{
+  const char *params[] = { load };
+  PGresult *r = query(c, "SELECT pg_catalog.string_agg(oid::pg_catalog.regprocedure::text, ', ') "
+                         "FROM pg_catalog.pg_proc WHERE prosecdef AND proowner = "
+                         "(SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1)", 1, params, doc);
+  if (!r)
+    return 3;
+  int status = PQgetisnull(r, 0, 0) ? 0
+             : upg_fail(doc, 3, upg_failure("CLIENT:DATABASE", "the dump made SECURITY DEFINER functions (%s): "
+                                            "handed over to the connection's role they would run with its "
+                                            "rights for whoever calls them; refusing the restore",
+                                            PQgetvalue(r, 0, 0)));
+  PQclear(r);
+  return status;
+}
+
+int
+upg_pg_role_control(PGconn *c, const char *control, const char *load, jv *doc)
+{
+  if (strcmp(control, load) == 0)
+    return 0;
+  int status = check_login(c, load, doc);
+  if (status)
+    return status;
+  const char *params[] = { load };
+  PGresult *r = query(c, "SELECT pg_catalog.pg_has_role(current_user, $1, 'MEMBER')", 1, params, doc);
+  if (!r)
+    return 3;
+  int member = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+  PQclear(r);
+  return member ? 0 : upg_fail(doc, 2, upg_failure("CLIENT:DATABASE", "role %s (the connection's) cannot make a "
+                                                   "database owned by the restore role %s and take it back: "
+                                                   "GRANT %s TO %s", control, load, load, control));
+}
+
+int
 upg_pg_role_check(PGconn *c, const char *load, const char *except_db, jv *doc)
 {
   int status = check_login(c, load, doc);

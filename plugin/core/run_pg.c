@@ -85,7 +85,7 @@ restored_already_on_server(const char *name, const char *mark, bool *done, jv *d
 /* The load role may load the platform's dump (pgrole.h), checked now
  * rather than hours later, after the upgrade. */
 static int
-check_load_role(PGconn *c, const char *restore_as, const char *role, jv *doc)
+check_load_role(PGconn *c, const char *restore_as, const char *role, bool trust_dump, jv *doc)
 {
   char *load = NULL, *control = NULL, *temp = NULL;
   int status = upg_pg_roles(c, role, &load, &control, doc);
@@ -94,6 +94,8 @@ check_load_role(PGconn *c, const char *restore_as, const char *role, jv *doc)
     status = upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "out of memory"));
   }
   if (!status)
+    status = upg_pg_role_control(c, control, load, doc);
+  if (!status && !trust_dump)
     status = upg_pg_role_check(c, load, temp, doc);
   free(load);
   free(control);
@@ -112,8 +114,8 @@ upg_run_pg_check_target(const char *restore_as, const char *role, bool trust_dum
   if (!c)
     return status;
   status = restored_already(c, restore_as, NULL, &done, doc);
-  if (!status && !trust_dump)
-    status = check_load_role(c, restore_as, role, doc);
+  if (!status)
+    status = check_load_role(c, restore_as, role, trust_dump, doc);
   PQfinish(c);
   return status;
 }

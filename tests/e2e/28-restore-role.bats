@@ -111,6 +111,29 @@ cluster_intact() {
 	! pg_db_exists rr_who__restoring
 }
 
+@test "after the load the restore role keeps nothing: its grants revoked, the settings the dump gave the database reset" {
+	cat >keep.sql <<'EOF'
+CREATE TABLE t (x int);
+GRANT CREATE ON SCHEMA public TO upgrade_restore;
+DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET search_path = evil, public', current_database()); END $$;
+EOF
+	run --separate-stderr ucall 'upgrade restore keep.sql --database rr_keep -c'
+	expect_status 0
+	[[ $(pg_sql rr_keep "SELECT has_schema_privilege('upgrade_restore', 'public', 'CREATE')") == f ]]
+	[[ $(pg_sql postgres "SELECT count(*) FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase
+		WHERE d.datname = 'rr_keep'") == 0 ]]
+	[[ $(pg_sql rr_keep "SELECT tableowner FROM pg_tables WHERE tablename = 't'") == postgres ]]
+}
+
+@test "a dump that makes a SECURITY DEFINER function is refused before the hand-over: it would run with the control role's rights" {
+	printf "CREATE FUNCTION public.pwn() RETURNS void LANGUAGE sql SECURITY DEFINER AS 'SELECT 1';\n" >definer.sql
+	run --separate-stderr ucall 'upgrade restore definer.sql --database rr_def'
+	expect_status 3
+	expect_reason CLIENT:DATABASE
+	stderr_has 'SECURITY DEFINER functions (public.pwn())'
+	pg_no_db rr_def
+}
+
 @test "the superuser as load role is refused before anything is made: exit 2 naming --restore-role and --trust-dump" {
 	run --separate-stderr ucall "unset UPGRADE_RESTORE_ROLE; upgrade restore '$BATS_FILE_TMPDIR/who.sql' --database rr_su"
 	expect_status 2
@@ -155,7 +178,28 @@ cluster_intact() {
 	stderr_has 'through its membership of pg_execute_server_program'
 	run --separate-stderr ucall "upgrade restore '$BATS_FILE_TMPDIR/who.sql' --database rr_bad --restore-role r_nologin"
 	stderr_has 'role r_nologin cannot log in'
+	# --trust-dump skips the rights, not this: the hand-over would give r_owner's databases away
+	run --separate-stderr ucall "upgrade restore '$BATS_FILE_TMPDIR/who.sql' --database rr_bad --restore-role r_owner --trust-dump"
+	expect_status 2
+	stderr_has 'role r_owner owns the databases prod, shop'
+	pg_no_db rr_bad
 	[[ $(pg_sql postgres "SELECT string_agg(datname, ',' ORDER BY datname) FROM pg_database WHERE datdba = 'r_owner'::regrole") == prod,shop ]]
+}
+
+@test "a control role that is not a superuser (Odoo's own practice) is told the GRANT it needs; once granted, it owns NEW and its tables" {
+	pg_sql postgres "CREATE ROLE odoo_ctl LOGIN CREATEDB" >/dev/null
+	run --separate-stderr ucall "export PGUSER=odoo_ctl; upgrade restore '$BATS_FILE_TMPDIR/who.sql' --database rr_ctl"
+	expect_status 2
+	expect_reason CLIENT:DATABASE
+	stderr_has 'GRANT upgrade_restore TO odoo_ctl'
+	pg_no_db rr_ctl
+	pg_sql postgres "GRANT upgrade_restore TO odoo_ctl" >/dev/null
+	run --separate-stderr ucall "export PGUSER=odoo_ctl; upgrade restore '$BATS_FILE_TMPDIR/who.sql' --database rr_ctl -c"
+	expect_status 0
+	[[ $(pg_sql rr_ctl 'SELECT u FROM who') == upgrade_restore ]]
+	[[ $(pg_sql postgres "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'rr_ctl'") == odoo_ctl ]]
+	[[ $(pg_sql rr_ctl "SELECT tableowner FROM pg_tables WHERE tablename = 'who'") == odoo_ctl ]]
+	[[ -z $(pg_sql postgres "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = 'rr_ctl'") ]]
 }
 
 @test "a temporary database with the mark planted by another role with CREATEDB is not this job's: refused, left as it was" {
