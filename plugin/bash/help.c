@@ -181,8 +181,9 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "pg_write_server_files), or owns another database: make one for restores\n"
     "(createuser upgrade_restore).  --trust-dump skips these checks, for a dump\n"
     "you trust.  After the load, NEW and what is in it are handed over to the\n"
-    "connection's role (REASSIGN OWNED).  Database names reach the programs as\n"
-    "names, never as connection strings." },
+    "connection's role (REASSIGN OWNED; the load role's grants revoked, the\n"
+    "database's settings reset; a SECURITY DEFINER function is refused).\n"
+    "Database names reach the programs as names, never as connection strings." },
 };
 
 static const char common_options[] =
