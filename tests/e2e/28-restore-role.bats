@@ -202,6 +202,17 @@ EOF
 	[[ -z $(pg_sql postgres "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = 'rr_ctl'") ]]
 }
 
+@test "a marked leftover owned by the restore role (a killed restore's) is ours: dropped, and the restore redone as that role" {
+	pg_sql postgres "CREATE DATABASE rr_left__restoring OWNER upgrade_restore" >/dev/null
+	pg_sql postgres "COMMENT ON DATABASE rr_left__restoring IS 'upgrade restore: temporary database of rr_left'" >/dev/null
+	run --separate-stderr ucall "upgrade restore '$BATS_FILE_TMPDIR/who.sql' --database rr_left -c"
+	expect_status 0
+	stderr_has 'dropping rr_left__restoring'
+	jqe '.restore.role == "upgrade_restore"'
+	[[ $(pg_sql rr_left 'SELECT u FROM who') == upgrade_restore ]]
+	! pg_db_exists rr_left__restoring
+}
+
 @test "a temporary database with the mark planted by another role with CREATEDB is not this job's: refused, left as it was" {
 	pg_plant planter rr_plant__restoring 'upgrade restore: temporary database of rr_plant'
 	run --separate-stderr ucall "upgrade restore '$BATS_FILE_TMPDIR/who.sql' --database rr_plant"
