@@ -55,6 +55,8 @@ ls -l upgraded_mydb.dump
 source "$top/tests/lib/pg.bash"
 if pg_bin_dir >/dev/null 2>&1 && pg_start; then
   pg_make_odoo shop "$HARNESS_DIR/odoo"
+  # pg_start made the role, as an operator would once: createuser upgrade_restore
+  step "UPGRADE_RESTORE_ROLE=upgrade_restore   # the role that loads the platform's dump: no rights of its own"
   step upgrade run --database shop --data-dir ./odoo --contract M123456-demo --email me@example.com --target 17.0 --aim test --interval 0.5
   upgrade run "${tls[@]}" --database shop --data-dir ./odoo --contract M123456-demo --email me@example.com \
     --target 17.0 --aim test --interval 0.5 --pretty -q '{failures, dump: .dump.file, state: .request.state, restore}'

@@ -52,7 +52,13 @@ typedef struct upg_restore_params {
   const char *final_mark;      /* the comment NEW keeps once renamed (run
                                   --database: which job restored it); NULL:
                                   none */
+  const char *restore_role;    /* the load role (pgrole.h); NULL: the
+                                  connection's own */
+  bool trust_dump;             /* skip the load role's checks */
 } upg_restore_params;
+
+/* NEW's temporary database is NEW UPG_RESTORE_TEMP_SUFFIX. */
+#define UPG_RESTORE_TEMP_SUFFIX "__restoring"
 
 /* Whether NEW is a name restore can use (PostgreSQL's length, less the
  * temporary name's suffix; a name Odoo's filestore can use).  0, or exit 2
@@ -60,15 +66,21 @@ typedef struct upg_restore_params {
 int upg_pg_restore_check_name(const char *option, const char *database, jv *doc);
 
 /* Restore FILE into NEW by way of the marked temporary database
- * NEW__restoring, renamed to NEW once complete; NEW's filestore is built in
+ * NEW__restoring, renamed to NEW once complete.  The control connection
+ * (libpq's usual one) checks the load role (pgrole.h; unless trust_dump),
+ * creates NEW__restoring OWNER the load role, and after the load hands it
+ * and what is in it over to its own role; psql / pg_restore connect as the
+ * load role.  A leftover NEW__restoring counts as ours only with our mark
+ * and owned by the load or the control role. NEW's filestore is built in
  * DATA_DIR/filestore/NEW.part and renamed at the end.  doc.restore =
- * {database, from, format, server_version, filestore: {dir, copied,
- * reflinked, linked, from_archive} | null, seconds}.  A zip is held to its
- * central directory (zip_limits.h): an entry name twice, or a file entry
- * without a size, is refused by the scan; what its filestore/ declares
- * must fit in the free space of DATA_DIR's filesystem, checked before
- * anything is made; an entry that yields more than it declared is cut off
- * there (exit 2, CLIENT:FILE, nothing left). */
+ * {database, from, format, server_version, role (the load role), trusted,
+ * filestore: {dir, copied, reflinked, linked, from_archive} | null,
+ * seconds}.  A zip is held to its central directory (zip_limits.h): an
+ * entry name twice, or a file entry without a size, is refused by the
+ * scan; what its filestore/ declares must fit in the free space of
+ * DATA_DIR's filesystem, checked before anything is made; an entry that
+ * yields more than it declared is cut off there (exit 2, CLIENT:FILE,
+ * nothing left). */
 int upg_pg_restore(const upg_settings *s, const upg_restore_params *p, jv *doc);
 
 /* ---- pure parts, unit-tested ---- */

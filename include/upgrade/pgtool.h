@@ -16,4 +16,13 @@ int upg_pg_tool_missing(const char *tool, int err, jv *doc);
 int upg_pg_tool_version(const upg_settings *s, const char *tool, int *major, char *line,
                         size_t len, jv *doc);
 
+/* The conninfo string that names database DBNAME, and role USER when not
+ * NULL, to psql, pg_restore or pg_dump: "dbname='DBNAME' user='USER'",
+ * each value in single quotes with its \ and ' backslash-escaped, as
+ * libpq's conninfo syntax wants.  A bare name holding '=' or starting
+ * with "postgresql://" would be read as a connection string itself: a
+ * name given this way is only ever a name.  Malloc'd; NULL when out of
+ * memory. */
+char *upg_pg_conninfo(const char *dbname, const char *user);
+
 #endif

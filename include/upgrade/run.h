@@ -18,6 +18,8 @@ typedef struct upg_run_params {
   int jobs;                  /* pg_restore --jobs; 0: 1 */
   bool filestore_link;       /* hard links to DB's filestore (pg.h); this
                                 call's choice, not recorded */
+  const char *restore_role;  /* the load role (pgrole.h); NULL: the connection's */
+  bool trust_dump;           /* --trust-dump: the load role unchecked */
   const char *output;        /* default upgraded_<base name of DUMP> */
   bool sftp, force;
   bool resume;               /* --continue: go on from DUMP.upgrade.json */

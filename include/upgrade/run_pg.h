@@ -22,16 +22,27 @@
 char *upg_run_pg_default_target(const char *database, const char *target);
 
 /* Before a job starts: NEW must be a name restore accepts and must not
- * exist (exit 2, CLIENT:USAGE or CLIENT:DATABASE; 3 when the server
- * cannot be reached).  0 or a status with *doc. */
-int upg_run_pg_check_target(const char *restore_as, jv *doc);
+ * exist, and unless TRUST_DUMP the load role ROLE (NULL: the connection's
+ * own) must pass pgrole.h's checks (exit 2, CLIENT:USAGE or
+ * CLIENT:DATABASE; 3 when the server cannot be reached).  0 or a status
+ * with *doc. */
+int upg_run_pg_check_target(const char *restore_as, const char *role, bool trust_dump, jv *doc);
+
+/* How the restore loads the dump (pg.h's upg_restore_params). */
+typedef struct upg_run_pg_load {
+  int jobs;                 /* pg_restore --jobs; 0: 1 */
+  const char *role;         /* --restore-role; NULL: the connection's own */
+  bool trust_dump;          /* --trust-dump */
+  bool link;                /* the filestore hard-linked to DB's (pg.h's
+                               filestore_link) */
+} upg_run_pg_load;
 
 /* Restore RS's download into RS's restore_as, with the filestore of RS's
- * database, unless the job's own restore is already there (then *doc
- * says so: restore.already = true).  A database of that name without the
- * job's mark is refused (exit 2).  JOBS: pg_restore --jobs; LINK: the
- * filestore hard-linked to DB's (pg.h's filestore_link). */
-int upg_run_pg_restore(const upg_settings *s, const upg_runstate *rs, int jobs, bool link, jv *doc);
+ * database, unless the job's own restore is already there (it carries the
+ * job's mark and is owned by the connection's role: then *doc says so:
+ * restore.already = true).  A database of that name without the job's
+ * mark, or with it but another owner, is refused (exit 2). */
+int upg_run_pg_restore(const upg_settings *s, const upg_runstate *rs, const upg_run_pg_load *load, jv *doc);
 
 /* The job is closed: remove its mark from the restored database (a
  * failure is only a notice). */

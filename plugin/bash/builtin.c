@@ -46,7 +46,7 @@ words_to_argv(WORD_LIST *list, int *argc)
  * variable's old value, so no pointer into the shell's storage may be
  * kept), and the list of keys to redact.  Freed when the call ends. */
 struct call_storage {
-  char *from_shell[3];
+  char *from_shell[4];
   int n;
   upg_secrets secrets;
 };
@@ -70,7 +70,8 @@ release_storage(struct call_storage *own)
 }
 
 /* Defaults that come from the shell: $UPGRADE_URL, $UPGRADE_REQUEST,
- * $UPGRADE_KEY (read from the shell, exported or not), copied. */
+ * $UPGRADE_KEY, $UPGRADE_RESTORE_ROLE (read from the shell, exported or
+ * not), copied. */
 static void
 fill_defaults(upg_cli *cli, struct call_storage *own)
 {
@@ -83,6 +84,8 @@ fill_defaults(upg_cli *cli, struct call_storage *own)
     s->request = shell_copy(own, "UPGRADE_REQUEST");
   if (!cli->key_given)
     s->key = shell_copy(own, "UPGRADE_KEY");
+  if (!cli->restore_role)
+    cli->restore_role = shell_copy(own, "UPGRADE_RESTORE_ROLE");
   /* A meter when a person watches stderr, or when asked; never with -s. */
   s->progress = !s->silent && (s->progress || isatty(STDERR_FILENO));
   upg_shell_host(s);

@@ -51,7 +51,7 @@ enum opt_id {
   O_PROGRESS, O_VERBOSE, O_CONTRACT, O_EMAIL, O_TARGET, O_AIM, O_FILENAME, O_TIMEZONE, O_SSH_KEYS,
   O_IDENTITY, O_INTERVAL, O_TIMEOUT, O_WHAT, O_OUTPUT, O_FORCE, O_SFTP, O_CONTINUE, O_NEW, O_VERSION,
   O_FILESTORE_LINK,
-  O_DATABASE, O_FILESTORE_FROM, O_DATA_DIR, O_JOBS, O_RESTORE_AS, O_NO_RESTORE, O_PARALLEL, O_COUNT
+  O_DATABASE, O_FILESTORE_FROM, O_DATA_DIR, O_JOBS, O_RESTORE_AS, O_NO_RESTORE, O_PARALLEL, O_RESTORE_ROLE, O_TRUST_DUMP, O_COUNT
 };
 
 struct option_spec {
@@ -116,6 +116,8 @@ static const struct option_spec options[O_COUNT] = {
   [O_RESTORE_AS] = { "restore-as", 0, true, BIT(UPG_CMD_RUN) },
   [O_NO_RESTORE] = { "no-restore", 0, false, BIT(UPG_CMD_RUN) },
   [O_PARALLEL] = { "parallel", 0, true, PARALLEL_CMDS },
+  [O_RESTORE_ROLE] = { "restore-role", 0, true, BIT(UPG_CMD_RESTORE) | BIT(UPG_CMD_RUN) },
+  [O_TRUST_DUMP] = { "trust-dump", 0, false, BIT(UPG_CMD_RESTORE) | BIT(UPG_CMD_RUN) },
 };
 
 static int
@@ -255,6 +257,8 @@ apply(upg_cli *cli, enum opt_id id, const char *v)
   case O_DATA_DIR: return nonempty(cli, o, v, &cli->data_dir);
   case O_RESTORE_AS: return nonempty(cli, o, v, &cli->restore_as);
   case O_NO_RESTORE: cli->no_restore = true; return 0;
+  case O_RESTORE_ROLE: return nonempty(cli, o, v, &cli->restore_role);
+  case O_TRUST_DUMP: cli->trust_dump = true; return 0;
   case O_JOBS:
     return parse_count(v, &cli->jobs) || cli->jobs < 1 || cli->jobs > 64
       ? usage(cli, "--jobs: '%s' is not a count from 1 to 64", v) : 0;
@@ -394,7 +398,8 @@ check_required(upg_cli *cli, const unsigned *seen)
 static int
 check_run_restore(upg_cli *cli, const unsigned *seen)
 {
-  static const enum opt_id needs_db[] = { O_RESTORE_AS, O_NO_RESTORE, O_DATA_DIR, O_JOBS };
+  static const enum opt_id needs_db[] = { O_RESTORE_AS, O_NO_RESTORE, O_DATA_DIR, O_JOBS, O_RESTORE_ROLE,
+                                          O_TRUST_DUMP };
   if (cli->cmd != UPG_CMD_RUN)
     return 0;
   if (cli->restore_as && cli->no_restore)

@@ -63,6 +63,8 @@ typedef struct upg_cli {
   const char *data_dir;      /* restore, run: Odoo's data dir */
   int jobs;                  /* restore, run: pg_restore --jobs */
   const char *restore_as;    /* run: the new database */
+  const char *restore_role;  /* restore, run: the load role (or $UPGRADE_RESTORE_ROLE) */
+  bool trust_dump;           /* restore, run: the load role unchecked */
   bool no_restore;           /* run: end with the download */
 
   const char *args[UPG_MAX_ARGS];

@@ -88,8 +88,8 @@ cmd_run(upg_cli *cli, jv *doc)
     .sftp = cli->sftp, .force = cli->force, .interval = cli->interval, .timeout = cli->timeout,
     .resume = cli->resume_run, .new_request = cli->new_request, .url_given = cli->url_given,
     .database = cli->database, .restore_as = cli->restore_as, .no_restore = cli->no_restore,
-    .data_dir = cli->data_dir, .jobs = cli->jobs,
-    .filestore_link = cli->filestore_link,
+    .data_dir = cli->data_dir, .jobs = cli->jobs, .restore_role = cli->restore_role,
+    .trust_dump = cli->trust_dump, .filestore_link = cli->filestore_link,
   };
   upg_shell_refresh_environ();
   return upg_run(&cli->settings, &p, doc);
@@ -119,8 +119,8 @@ cmd_restore(upg_cli *cli, jv *doc)
 {
   upg_restore_params p = { .file = cli->args[0], .database = cli->database,
                            .filestore_from = cli->filestore_from, .data_dir = cli->data_dir,
-                           .jobs = cli->jobs,
-                           .filestore_link = cli->filestore_link };
+                           .jobs = cli->jobs, .restore_role = cli->restore_role,
+                           .trust_dump = cli->trust_dump, .filestore_link = cli->filestore_link };
   upg_shell_refresh_environ();
   return upg_pg_restore(&cli->settings, &p, doc);
 }

@@ -31,6 +31,7 @@ char *upgrade_long_doc[] = {
   "                 the whole job from a live database to the upgraded one",
   "  dump --database DB [-o FILE] [--force]   a custom-format dump of DB (pg_dump)",
   "  restore FILE --database NEW [--filestore-from DB] [--data-dir DIR] [--jobs N]",
+  "          [--restore-role ROLE] [--trust-dump]",
   "                 restore an upgraded archive into the new database NEW",
   "  version, --version   the versions of the module, libcurl, its TLS library,",
   "                 libssh2, libjq and bash, as JSON",
@@ -120,7 +121,8 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "one on loopback or under 64 MiB, else 4)." },
   [UPG_CMD_RUN] = {
     "upgrade run --contract C --email E --target T --aim A [--filename NAME] DUMP [-o FILE] [--sftp]\n"
-    "       upgrade run --database DB [--restore-as NEW | --no-restore] [--data-dir DIR] [--jobs N] ... [DUMP]\n"
+    "       upgrade run --database DB [--restore-as NEW | --no-restore] [--data-dir DIR] [--jobs N]\n"
+    "                   [--restore-role ROLE] [--trust-dump] ... [DUMP]\n"
     "       upgrade run --continue DUMP",
     "The whole job: create, upload (HTTPS, or SFTP with --sftp), process, wait\n"
     "and download the upgraded dump to FILE (default upgraded_<name of DUMP>).\n"
@@ -135,11 +137,14 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "ends by restoring the download into the new database NEW (--restore-as,\n"
     "default DB_TARGET; --no-restore ends with the download), with DB's\n"
     "filestore in DIR (--data-dir) as restore --filestore-from does.  NEW must\n"
-    "not exist: that is checked before anything is dumped or created.  The\n"
+    "not exist, and the restore's load role must pass restore's checks\n"
+    "(--restore-role, --trust-dump): both are checked before anything is\n"
+    "dumped or created.  The\n"
     "record gains the steps started, dumped, downloaded and restored, and --continue\n"
     "goes on from any of them; the restored database carries the comment\n"
     "\"upgrade run: request ID\" until the job closes, so that a --continue\n"
-    "tells its own restore from a database someone else made.\n"
+    "tells its own restore (that mark, owned by the connection's role) from a\n"
+    "database someone else made.\n"
     "--filestore-link: hard links to DB's files, as restore's (the two\n"
     "filestores then share files); this call's choice, not recorded." },
   [UPG_CMD_VERSION] = {
@@ -156,7 +161,8 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "connection is libpq's: PGHOST, PGPORT, PGUSER, PGPASSWORD, ~/.pgpass,\n"
     "PGSERVICE.  (No --jobs: pg_dump dumps in parallel only to a directory.)" },
   [UPG_CMD_RESTORE] = {
-    "upgrade restore FILE --database NEW [--filestore-from DB] [--data-dir DIR] [--jobs N]",
+    "upgrade restore FILE --database NEW [--filestore-from DB] [--data-dir DIR] [--jobs N]\n"
+    "                [--restore-role ROLE] [--trust-dump]",
     "Restore FILE -- the platform's zip (dump.sql + filestore/), a custom-format\n"
     "dump, or plain SQL, told apart by their bytes -- into the new database NEW,\n"
     "which must not exist.  The data goes into NEW__restoring (marked with a\n"
@@ -175,7 +181,19 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "an entry name twice, an entry that yields more than it declares, or a\n"
     "filestore/ bigger than the free space of DIR's filesystem is refused.\n"
     "A custom dump newer than the local pg_restore reads is refused before\n"
-    "anything is made." },
+    "anything is made.\n"
+    "The dump is code: psql and pg_restore run it as the load role ROLE\n"
+    "(--restore-role, default $UPGRADE_RESTORE_ROLE, else the connection's own\n"
+    "role), which NEW__restoring is made OWNER of, and whose rights are the only\n"
+    "limit on what the dump can do.  So it is refused (exit 2) when it, or a\n"
+    "role it is a member of, is a superuser, has CREATEROLE, may run or read\n"
+    "server programs and files (pg_execute_server_program, pg_read_server_files,\n"
+    "pg_write_server_files), or owns another database: make one for restores\n"
+    "(createuser upgrade_restore).  --trust-dump skips these checks, for a dump\n"
+    "you trust.  After the load, NEW and what is in it are handed over to the\n"
+    "connection's role (REASSIGN OWNED; the load role's grants revoked, the\n"
+    "database's settings reset; a SECURITY DEFINER function is refused).\n"
+    "Database names reach the programs as names, never as connection strings." },
 };
 
 static const char common_options[] =

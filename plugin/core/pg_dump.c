@@ -98,11 +98,17 @@ dump_summary(const upg_dump_params *p, const char *file, long long bytes, const 
 static int
 run_pg_dump(const upg_settings *s, const upg_dump_params *p, upg_partfile *pf, jv *doc)
 {
-  char *argv[] = { "pg_dump", "--format=custom", "--no-owner", "--no-password",
-                   "--dbname", (char *)p->database, NULL };
+  /* a name, never a connection string */
+  char *conninfo = upg_pg_conninfo(p->database, NULL);
+  if (!conninfo)
+    return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "out of memory"));
+  char *argv[] = { "pg_dump", "--format=custom", "--no-owner", "--no-password", "--dbname", conninfo, NULL };
   upg_child c;
-  if (upg_child_spawn(&c, argv, NULL, UPG_CHILD_NULL, pf->fd) != 0)
-    return upg_pg_tool_missing("pg_dump", errno, doc);
+  int spawned = upg_child_spawn(&c, argv, NULL, UPG_CHILD_NULL, pf->fd);
+  int err = errno;
+  free(conninfo);
+  if (spawned != 0)
+    return upg_pg_tool_missing("pg_dump", err, doc);
   char label[128];
   snprintf(label, sizeof label, "dump %s", p->database);
   struct dump_progress d = { s, pf->fd, label, 0 };

@@ -28,11 +28,12 @@
 #include "upgrade/outcome.h"
 #include "upgrade/pg.h"
 #include "upgrade/pgconn.h"
+#include "upgrade/pgrole.h"
 #include "upgrade/pgtool.h"
 #include "upgrade/progress.h"
 #include "upgrade/zip_limits.h"
 
-#define TEMP_SUFFIX "__restoring"
+#define TEMP_SUFFIX UPG_RESTORE_TEMP_SUFFIX
 #define MARK_PREFIX "upgrade restore: temporary database of "
 #define NAME_MAX_BYTES 63 /* PostgreSQL's NAMEDATALEN - 1 */
 #define ZIP_DUMP "dump.sql"
@@ -47,6 +48,9 @@ struct restore {
   char mark[NAME_MAX_BYTES + sizeof MARK_PREFIX];
   char server_version[64];
   PGconn *conn;
+  char *load_role;          /* psql / pg_restore connect as it */
+  char *conninfo;           /* theirs: dbname='NEW__restoring' user='LOAD' */
+  char *control_role;       /* conn's: NEW's owner in the end */
   bool temp_made;
   char *data_dir;
   upg_filestore fs;
@@ -308,6 +312,15 @@ claim_name(struct restore *r, jv *doc)
   return 0;
 }
 
+/* A mark anyone with CREATEDB can copy; the owner they cannot choose:
+ * ours is the load role's (it is made OWNER it), or the control role's
+ * (handed over before the rename). */
+static bool
+owner_is_ours(const struct restore *r, const char *owner)
+{
+  return owner && (strcmp(owner, r->load_role) == 0 || strcmp(owner, r->control_role) == 0);
+}
+
 /* NEW must not exist; NEW__restoring may, if it is our marked leftover. */
 static int
 check_targets(struct restore *r, jv *doc)
@@ -318,16 +331,22 @@ check_targets(struct restore *r, jv *doc)
   if (found)
     return db_fail(doc, UPG_EXIT_USAGE, "database %s exists: restore never touches an existing "
                    "database (choose another --database)", r->p->database);
-  char *comment = NULL;
-  found = upg_pg_db_exists(r->conn, r->temp, &comment, doc);
+  char *comment = NULL, *owner = NULL;
+  found = upg_pg_db_lookup(r->conn, r->temp, &comment, &owner, doc);
   if (found < 0)
     return UPG_EXIT_TRANSPORT;
-  int ours = comment && (strcmp(comment, r->mark) == 0
-                         || (r->p->final_mark && strcmp(comment, r->p->final_mark) == 0));
+  int marked = comment && (strcmp(comment, r->mark) == 0
+                           || (r->p->final_mark && strcmp(comment, r->p->final_mark) == 0));
   free(comment);
-  if (found && !ours)
+  int ours = marked && owner_is_ours(r, owner);
+  free(owner);
+  if (found && !marked)
     return db_fail(doc, UPG_EXIT_USAGE, "database %s exists and was not made by upgrade restore "
                    "(it has no mark): refusing to drop it; rename it or choose another --database",
+                   r->temp);
+  if (found && !ours)
+    return db_fail(doc, UPG_EXIT_USAGE, "database %s exists and is not this job's (it carries the mark "
+                   "but another role owns it): refusing to drop it; rename it or choose another --database",
                    r->temp);
   if (found) {
     /* Ours, but maybe not a leftover: another restore may be filling it. */
@@ -452,7 +471,7 @@ static int
 run_psql(struct restore *r, struct feed *f, const char *label, jv *doc)
 {
   char *argv[] = { "psql", "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1", "--single-transaction",
-                   "--dbname", r->temp, "-f", "-", NULL };
+                   "--dbname", r->conninfo, "-f", "-", NULL };
   upg_child c;
   if (upg_child_spawn(&c, argv, NULL, UPG_CHILD_PIPE, UPG_CHILD_NULL) != 0)
     return upg_pg_tool_missing("psql", errno, doc);
@@ -494,7 +513,7 @@ load_custom(struct restore *r, jv *doc)
   char jobs[32];
   snprintf(jobs, sizeof jobs, "--jobs=%d", r->p->jobs > 1 ? r->p->jobs : 1);
   char *argv[] = { "pg_restore", "--no-owner", "--no-password", "--exit-on-error", jobs,
-                   "--dbname", r->temp, (char *)r->p->file, NULL };
+                   "--dbname", r->conninfo, (char *)r->p->file, NULL };
   upg_child c;
   if (upg_child_spawn(&c, argv, NULL, UPG_CHILD_NULL, UPG_CHILD_NULL) != 0)
     return upg_pg_tool_missing("pg_restore", errno, doc);
@@ -705,6 +724,54 @@ finish(struct restore *r, jv *doc)
   return 0;
 }
 
+/* ---- the roles ---- */
+
+/* The load role, and its rights checked unless the user trusts the dump;
+ * psql's and pg_restore's connection string. */
+static int
+prepare_roles(struct restore *r, jv *doc)
+{
+  int status = upg_pg_roles(r->conn, r->p->restore_role, &r->load_role, &r->control_role, doc);
+  if (status)
+    return status;
+  if ((status = upg_pg_role_control(r->conn, r->control_role, r->load_role, doc)))
+    return status;
+  if (!r->p->trust_dump)
+    status = upg_pg_role_check(r->conn, r->load_role, r->temp, doc);
+  else if (strcmp(r->load_role, r->control_role) != 0)
+    status = upg_pg_role_owns_only(r->conn, r->load_role, r->temp, doc); /* see hand_over */
+  if (status)
+    return status;
+  if (r->p->trust_dump)
+    upg_notice(r->s, "--trust-dump: the dump runs with all the rights of role %s, unchecked", r->load_role);
+  r->conninfo = upg_pg_conninfo(r->temp, r->load_role);
+  return r->conninfo ? 0 : file_fail(doc, "out of memory");
+}
+
+/* The loaded database, and everything the load made in it, become the
+ * control role's: Odoo's own role owns what it uses, and the load role
+ * is left owning nothing.  On a connection whose search_path the dump
+ * cannot have chosen; not when the load made a database of its own
+ * (REASSIGN OWNED would hand that over too) or a SECURITY DEFINER function
+ * (it would run with the control role's rights). */
+static int
+hand_over(struct restore *r, jv *doc)
+{
+  if (strcmp(r->load_role, r->control_role) == 0)
+    return 0;
+  int status = upg_pg_role_owns_only(r->conn, r->load_role, r->temp, doc);
+  if (status)
+    return status;
+  PGconn *c = upg_pg_connect_catalog(r->temp, &status, doc);
+  if (!c)
+    return status;
+  status = upg_pg_role_no_definers(c, r->load_role, doc);
+  if (!status)
+    status = upg_pg_db_hand_over(c, r->temp, r->load_role, r->control_role, doc);
+  PQfinish(c);
+  return status;
+}
+
 static jv
 summary(const struct restore *r, double seconds)
 {
@@ -718,6 +785,8 @@ summary(const struct restore *r, double seconds)
                                            jv_string("from"), jv_string(r->p->file),
                                            jv_string("format"), jv_string(upg_dump_format_name(r->format)),
                                            jv_string("server_version"), jv_string(r->server_version),
+                                           jv_string("role"), jv_string(r->load_role),
+                                           jv_string("trusted"), jv_bool(r->p->trust_dump),
                                            jv_string("filestore"), fs,
                                            jv_string("seconds"), jv_number(seconds)));
 }
@@ -737,15 +806,19 @@ restore(struct restore *r, jv *doc)
     return status;
   upg_pg_server_version(r->conn, r->server_version, sizeof r->server_version);
   warn_newer_source(r);
-  status = claim_name(r, doc);
+  status = prepare_roles(r, doc);
+  if (!status)
+    status = claim_name(r, doc);
   if (!status)
     status = check_targets(r, doc);
   if (!status)
     status = prepare_filestore(r, doc);
-  if (!status && !(status = upg_pg_db_create(r->conn, r->temp, r->mark, doc)))
+  if (!status && !(status = upg_pg_db_create(r->conn, r->temp, r->load_role, r->mark, doc)))
     r->temp_made = true;
   if (!status)
     status = load(r, doc);
+  if (!status)
+    status = hand_over(r, doc);
   if (!status)
     status = finish(r, doc);
   return status;
@@ -766,6 +839,9 @@ upg_pg_restore(const upg_settings *s, const upg_restore_params *p, jv *doc)
   }
   upg_filestore_free(&r.fs);
   free(r.data_dir);
+  free(r.load_role);
+  free(r.control_role);
+  free(r.conninfo);
   PQfinish(r.conn);
   return status;
 }

@@ -36,21 +36,23 @@ user_side(PGconn *c, const char *message)
       || strstr(message, "no pg_hba.conf entry");
 }
 
+/* expand_dbname 0: DBNAME is only ever a name.  OPTIONS: the start-up
+ * packet's, or NULL (then the environment's PGOPTIONS). */
 static PGconn *
-connect_to(const char *dbname)
+connect_to(const char *dbname, const char *options)
 {
-  const char *keys[] = { "dbname", "fallback_application_name", NULL };
-  const char *values[] = { dbname, "upgrade", NULL };
+  const char *keys[] = { "dbname", "fallback_application_name", options ? "options" : NULL, NULL };
+  const char *values[] = { dbname, "upgrade", options, NULL };
   return PQconnectdbParams(keys, values, 0);
 }
 
-PGconn *
-upg_pg_connect(const char *dbname, int *status, jv *doc)
+static PGconn *
+connect_with(const char *dbname, const char *options, int *status, jv *doc)
 {
-  PGconn *c = connect_to(dbname ? dbname : "postgres");
+  PGconn *c = connect_to(dbname ? dbname : "postgres", options);
   if (!dbname && c && PQstatus(c) != CONNECTION_OK && strstr(PQerrorMessage(c), "does not exist")) {
     PQfinish(c);
-    c = connect_to("template1");
+    c = connect_to("template1", options);
   }
   if (c && PQstatus(c) == CONNECTION_OK) {
     PQsetNoticeProcessor(c, ignore_notice, NULL);
@@ -64,6 +66,18 @@ upg_pg_connect(const char *dbname, int *status, jv *doc)
                                         dbname ? dbname : "postgres", msg)));
   PQfinish(c);
   return NULL;
+}
+
+PGconn *
+upg_pg_connect(const char *dbname, int *status, jv *doc)
+{
+  return connect_with(dbname, NULL, status, doc);
+}
+
+PGconn *
+upg_pg_connect_catalog(const char *dbname, int *status, jv *doc)
+{
+  return connect_with(dbname, "-c search_path=pg_catalog,pg_temp", status, doc);
 }
 
 void
@@ -90,11 +104,25 @@ sql_failure(PGconn *c, PGresult *r, jv *doc, const char *what)
   return sql_failure_as(c, r, doc, what, UPG_EXIT_TRANSPORT);
 }
 
+/* Column COL of R's first row (malloc'd), NULL when absent or NULL. */
+static char *
+value_of(PGresult *r, int col)
+{
+  return PQntuples(r) > 0 && !PQgetisnull(r, 0, col) ? strdup(PQgetvalue(r, 0, col)) : NULL;
+}
+
 int
 upg_pg_db_exists(PGconn *c, const char *name, char **comment, jv *doc)
 {
+  return upg_pg_db_lookup(c, name, comment, NULL, doc);
+}
+
+int
+upg_pg_db_lookup(PGconn *c, const char *name, char **comment, char **owner, jv *doc)
+{
   const char *params[] = { name };
-  PGresult *r = PQexecParams(c, "SELECT shobj_description(oid, 'pg_database') FROM pg_database "
+  PGresult *r = PQexecParams(c, "SELECT pg_catalog.shobj_description(oid, 'pg_database'), "
+                                "pg_catalog.pg_get_userbyid(datdba) FROM pg_catalog.pg_database "
                                 "WHERE datname = $1", 1, NULL, params, NULL, NULL, 0);
   if (PQresultStatus(r) != PGRES_TUPLES_OK) {
     sql_failure(c, r, doc, "cannot list the databases");
@@ -102,7 +130,9 @@ upg_pg_db_exists(PGconn *c, const char *name, char **comment, jv *doc)
   }
   int found = PQntuples(r) > 0;
   if (comment)
-    *comment = found && !PQgetisnull(r, 0, 0) ? strdup(PQgetvalue(r, 0, 0)) : NULL;
+    *comment = value_of(r, 0);
+  if (owner)
+    *owner = value_of(r, 1);
   PQclear(r);
   return found;
 }
@@ -110,7 +140,7 @@ upg_pg_db_exists(PGconn *c, const char *name, char **comment, jv *doc)
 /* SQL with NAME as $1, answering one row: its first value (*R holds it:
  * PQclear it), or NULL with *doc set (WHAT failed). */
 static const char *
-value_of(PGconn *c, const char *sql, const char *name, const char *what, PGresult **r, jv *doc)
+query_value(PGconn *c, const char *sql, const char *name, const char *what, PGresult **r, jv *doc)
 {
   const char *params[] = { name };
   *r = PQexecParams(c, sql, 1, NULL, params, NULL, NULL, 0);
@@ -125,7 +155,7 @@ int
 upg_pg_db_sessions(PGconn *c, const char *name, jv *doc)
 {
   PGresult *r;
-  const char *v = value_of(c, "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 "
+  const char *v = query_value(c, "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 "
                               "AND pid <> pg_backend_pid()", name, "cannot list the sessions", &r, doc);
   int n = v ? atoi(v) : -1;
   PQclear(r);
@@ -139,7 +169,7 @@ int
 upg_pg_db_claim(PGconn *c, const char *name, jv *doc)
 {
   PGresult *r;
-  const char *v = value_of(c, "SELECT pg_try_advisory_lock(" CLAIM_CLASS ", hashtext($1))", name,
+  const char *v = query_value(c, "SELECT pg_try_advisory_lock(" CLAIM_CLASS ", hashtext($1))", name,
                            "cannot take the restore's lock", &r, doc);
   int got = v ? strcmp(v, "t") == 0 : -1;
   PQclear(r);
@@ -205,11 +235,25 @@ exec_on(PGconn *c, const char *head, const char *name, const char *mid, enum arg
 }
 
 int
-upg_pg_db_create(PGconn *c, const char *name, const char *mark, jv *doc)
+upg_pg_db_create(PGconn *c, const char *name, const char *owner, const char *mark, jv *doc)
 {
-  int status = exec_on(c, "CREATE DATABASE ", name, " ENCODING 'UTF8' LC_COLLATE 'C' TEMPLATE template0",
-                       ARG_NONE, NULL, "cannot create the database", doc);
+  int status = exec_on(c, "CREATE DATABASE ", name, " ENCODING 'UTF8' LC_COLLATE 'C' TEMPLATE template0 OWNER ",
+                       ARG_IDENT, owner, "cannot create the database", doc);
   return status ? status : upg_pg_db_comment(c, name, mark, doc);
+}
+
+int
+upg_pg_db_hand_over(PGconn *c, const char *name, const char *from, const char *to, jv *doc)
+{
+  int status = exec_on(c, "REASSIGN OWNED BY ", from, " TO ", ARG_IDENT, to,
+                       "cannot hand the restored database's objects over", doc);
+  if (!status)
+    status = exec_on(c, "DROP OWNED BY ", from, "", ARG_NONE, NULL, "cannot revoke the restore role's grants", doc);
+  if (!status)
+    status = exec_on(c, "ALTER DATABASE ", name, " OWNER TO ", ARG_IDENT, to, "cannot hand the restored database over",
+                     doc);
+  return status ? status : exec_on(c, "ALTER DATABASE ", name, " RESET ALL", ARG_NONE, NULL,
+                                   "cannot reset the restored database's settings", doc);
 }
 
 int

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "upgrade/child.h"
@@ -38,4 +39,35 @@ upg_pg_tool_version(const upg_settings *s, const char *tool, int *major, char *l
     return upg_fail(doc, UPG_EXIT_TRANSPORT,
                     upg_failure("CLIENT:DATABASE", "%s --version did not say its version: %s", tool, line));
   return 0;
+}
+
+/* KEY='VALUE' at OUT, VALUE's \ and ' escaped; returns the end. */
+static char *
+put_value(char *out, const char *key, const char *value)
+{
+  out += sprintf(out, "%s='", key);
+  for (const char *p = value; *p; p++) {
+    if (*p == '\\' || *p == '\'')
+      *out++ = '\\';
+    *out++ = *p;
+  }
+  *out++ = '\'';
+  *out = '\0';
+  return out;
+}
+
+char *
+upg_pg_conninfo(const char *dbname, const char *user)
+{
+  /* at worst every byte escaped, plus the keys, quotes and the space */
+  size_t len = 2 * strlen(dbname) + (user ? 2 * strlen(user) : 0) + sizeof "dbname='' user=''";
+  char *info = malloc(len);
+  if (!info)
+    return NULL;
+  char *end = put_value(info, "dbname", dbname);
+  if (user) {
+    *end++ = ' ';
+    put_value(end, "user", user);
+  }
+  return info;
 }

@@ -165,7 +165,8 @@ static int
 dump_database(const upg_settings *s, const upg_run_params *p, const char *dump, upg_runstate *rs,
               jv *dumped, jv *doc)
 {
-  int status = rs->restore_as && !p->resume ? upg_run_pg_check_target(rs->restore_as, doc) : 0;
+  int status = rs->restore_as && !p->resume ? upg_run_pg_check_target(rs->restore_as, p->restore_role,
+                                                                                  p->trust_dump, doc) : 0;
   if (status)
     return status;
   rs->step = UPG_STEP_STARTED;
@@ -370,7 +371,9 @@ download_step(upg_settings *s, const upg_run_params *p, upg_runstate *rs, jv *re
 static int
 restore_step(const upg_settings *s, const upg_run_params *p, upg_runstate *rs, jv *doc)
 {
-  int status = rs->step < UPG_STEP_RESTORED ? upg_run_pg_restore(s, rs, p->jobs, p->filestore_link, doc) : 0;
+  upg_run_pg_load load = { .jobs = p->jobs, .role = p->restore_role, .trust_dump = p->trust_dump,
+                           .link = p->filestore_link };
+  int status = rs->step < UPG_STEP_RESTORED ? upg_run_pg_restore(s, rs, &load, doc) : 0;
   if (status || (status = record_step(rs, UPG_STEP_RESTORED, 0, doc)))
     return failed_step(doc, "restore", rs, status);
   upg_runstate_remove(rs);

@@ -10,6 +10,7 @@
 #include "upgrade/outcome.h"
 #include "upgrade/pg.h"
 #include "upgrade/pgconn.h"
+#include "upgrade/pgrole.h"
 #include "upgrade/run_pg.h"
 
 char *
@@ -35,46 +36,98 @@ target_exists(const char *name, jv *doc)
                               "database (choose another name with --restore-as, or --no-restore)", name));
 }
 
-/* Whether NAME is the job's own restore (it holds MARK): *done = true; no
- * such database: false.  0, or a status with *doc (a database of that
- * name that is someone else's -- any, when MARK is NULL --, or no
- * server). */
 static int
-restored_already(const char *name, const char *mark, bool *done, jv *doc)
+not_the_jobs(const char *name, jv *doc)
+{
+  return upg_fail(doc, UPG_EXIT_USAGE,
+                  upg_failure("CLIENT:DATABASE", "database %s exists and is not this job's (it carries the "
+                              "job's mark but another role owns it): run never touches it (choose another "
+                              "name with --restore-as)", name));
+}
+
+/* Whether NAME, on C, is the job's own restore: it holds MARK and is
+ * owned by C's role (restore hands it over before the rename; a mark
+ * anyone with CREATEDB can copy, the owner they cannot choose): *done =
+ * true; no such database: false.  0, or a status with *doc (a database
+ * of that name that is someone else's -- any, when MARK is NULL). */
+static int
+restored_already(PGconn *c, const char *name, const char *mark, bool *done, jv *doc)
+{
+  char *comment = NULL, *owner = NULL, *load = NULL, *control = NULL;
+  int found = upg_pg_db_lookup(c, name, &comment, &owner, doc);
+  int status = found < 0 ? UPG_EXIT_TRANSPORT : 0;
+  bool marked = mark && comment && strcmp(comment, mark) == 0;
+  if (!status && found && marked && !(status = upg_pg_roles(c, NULL, &load, &control, doc)))
+    status = owner && strcmp(owner, control) == 0 ? 0 : not_the_jobs(name, doc);
+  else if (!status && found && !marked)
+    status = target_exists(name, doc);
+  *done = !status && found;
+  free(comment);
+  free(owner);
+  free(load);
+  free(control);
+  return status;
+}
+
+/* The same on a connection of its own. */
+static int
+restored_already_on_server(const char *name, const char *mark, bool *done, jv *doc)
 {
   int status;
   PGconn *c = upg_pg_connect(NULL, &status, doc);
   if (!c)
     return status;
-  char *comment = NULL;
-  int found = upg_pg_db_exists(c, name, mark ? &comment : NULL, doc);
+  status = restored_already(c, name, mark, done, doc);
   PQfinish(c);
-  bool ours = mark && comment && strcmp(comment, mark) == 0;
-  free(comment);
-  if (found < 0)
-    return UPG_EXIT_TRANSPORT;
-  if (found && !ours)
-    return target_exists(name, doc);
-  *done = found;
-  return 0;
+  return status;
+}
+
+/* The load role may load the platform's dump (pgrole.h), checked now
+ * rather than hours later, after the upgrade. */
+static int
+check_load_role(PGconn *c, const char *restore_as, const char *role, bool trust_dump, jv *doc)
+{
+  char *load = NULL, *control = NULL, *temp = NULL;
+  int status = upg_pg_roles(c, role, &load, &control, doc);
+  if (!status && asprintf(&temp, "%s%s", restore_as, UPG_RESTORE_TEMP_SUFFIX) < 0) {
+    temp = NULL;
+    status = upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "out of memory"));
+  }
+  if (!status)
+    status = upg_pg_role_control(c, control, load, doc);
+  if (!status && !trust_dump)
+    status = upg_pg_role_check(c, load, temp, doc);
+  free(load);
+  free(control);
+  free(temp);
+  return status;
 }
 
 int
-upg_run_pg_check_target(const char *restore_as, jv *doc)
+upg_run_pg_check_target(const char *restore_as, const char *role, bool trust_dump, jv *doc)
 {
   bool done = false;
   int status = upg_pg_restore_check_name("--restore-as", restore_as, doc);
-  return status ? status : restored_already(restore_as, NULL, &done, doc);
+  if (status)
+    return status;
+  PGconn *c = upg_pg_connect(NULL, &status, doc);
+  if (!c)
+    return status;
+  status = restored_already(c, restore_as, NULL, &done, doc);
+  if (!status)
+    status = check_load_role(c, restore_as, role, trust_dump, doc);
+  PQfinish(c);
+  return status;
 }
 
 int
-upg_run_pg_restore(const upg_settings *s, const upg_runstate *rs, int jobs, bool link, jv *doc)
+upg_run_pg_restore(const upg_settings *s, const upg_runstate *rs, const upg_run_pg_load *load, jv *doc)
 {
   char *mark = job_mark(rs);
   if (!mark)
     return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "out of memory"));
   bool done = false;
-  int status = restored_already(rs->restore_as, mark, &done, doc);
+  int status = restored_already_on_server(rs->restore_as, mark, &done, doc);
   if (!status && done) {
     upg_notice(s, "database %s is already this job's restore of %s", rs->restore_as, rs->output);
     *doc = upg_doc_with("restore", JV_OBJECT(jv_string("database"), jv_string(rs->restore_as),
@@ -82,8 +135,9 @@ upg_run_pg_restore(const upg_settings *s, const upg_runstate *rs, int jobs, bool
                                              jv_string("already"), jv_true()));
   } else if (!status) {
     upg_restore_params p = { .file = rs->output, .database = rs->restore_as, .filestore_from = rs->database,
-                             .data_dir = rs->data_dir, .jobs = jobs, .final_mark = mark,
-                             .filestore_link = link };
+                             .data_dir = rs->data_dir, .jobs = load->jobs, .final_mark = mark,
+                             .restore_role = load->role, .trust_dump = load->trust_dump,
+                             .filestore_link = load->link };
     status = upg_pg_restore(s, &p, doc);
   }
   free(mark);

@@ -37,13 +37,7 @@ setup() {
 }
 
 # no_db NAME: neither NAME nor its temporary database exist.
-no_db() {
-	if pg_db_exists "$1" || pg_db_exists "$1__restoring"; then
-		echo "database $1 or $1__restoring exists" >&2
-		pg_sql postgres 'SELECT datname FROM pg_database' >&2
-		return 1
-	fi
-}
+no_db() { pg_no_db "$@"; }
 
 # src_intact: src's rows and filestore as pg_make_odoo left them.
 src_intact() {

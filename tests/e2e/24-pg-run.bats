@@ -168,6 +168,32 @@ stop_after_download() {
 	[[ $(pg_sql src_c4 'SELECT x FROM precious') == 42 ]]
 }
 
+@test "run --continue never takes a database with the job's mark that another role with CREATEDB made: exit 2, left as it was" {
+	printf 'x\n' >blocked
+	stop_after_download src_c5
+	rm blocked
+	pg_plant planter src_c5 "upgrade run: request $(jq -r .request src.dump.upgrade.json)"
+	run --separate-stderr ucall "upgrade run --continue src.dump --cacert '$CA'"
+	expect_status 2
+	expect_reason CLIENT:DATABASE
+	stderr_has "src_c5 exists and is not this job's"
+	[[ $(jq -r .step src.dump.upgrade.json) == downloaded ]]
+	[[ $(pg_sql src_c5 'SELECT x FROM planted') == 7 ]]
+}
+
+@test "run --database as the superuser without a restore role is refused before it dumps or creates anything; --trust-dump goes on" {
+	run --separate-stderr ucall "unset UPGRADE_RESTORE_ROLE; upgrade run --database src --restore-as src_su --data-dir '$ODOO' $RUN_ARGS"
+	expect_status 2
+	expect_reason CLIENT:DATABASE
+	stderr_has 'role postgres is a superuser'
+	[[ ! -e src.dump && ! -e src.dump.upgrade.json ]]
+	[[ $(method_count create) == 0 ]]
+	run --separate-stderr ucall "unset UPGRADE_RESTORE_ROLE; upgrade run --database src --restore-as src_su --trust-dump --data-dir '$ODOO' $RUN_ARGS -c"
+	expect_status 0
+	jqe '.restore.trusted == true and .restore.database == "src_su"'
+	expect_restored src_su "$ODOO"
+}
+
 @test "run: --restore-as, --no-restore, --data-dir and --jobs need --database; --restore-as and --no-restore contradict" {
 	printf 'dump\n' >db.dump
 	local opt

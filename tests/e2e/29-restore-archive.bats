@@ -177,11 +177,13 @@ mount_small() {
 	# not a byte: no filestore folder made, dump.sql never loaded
 	[[ -z $(ls -A "$SMALL") ]]
 	no_role arch_space_evil
-	# the same zip where it fits is restored
+	# the same filestore where it fits is restored (with a dump.sql the
+	# confined load role may run)
 	umount "$SMALL"
 	mount -t tmpfs -o size=8m,mode=0755 tmpfs "$SMALL"
-	run --separate-stderr ucall "upgrade restore big.zip --database arch_space --data-dir '$SMALL' -c"
-	pg_sql postgres 'DROP ROLE IF EXISTS arch_space_evil' >/dev/null
+	printf 'CREATE TABLE arch_space_t (x int);\n' >fit.sql
+	make_zip fit.zip dump.sql=fit.sql filestore/ab/big=zeros filestore/ab/small="$ZIPW/new"
+	run --separate-stderr ucall "upgrade restore fit.zip --database arch_space --data-dir '$SMALL' -c"
 	expect_status 0
 	[[ $(stat -c %s "$SMALL/filestore/arch_space/ab/big") == 4194304 ]]
 }

@@ -4,7 +4,9 @@
 #
 #     pg_start                 # initdb + pg_ctl start in a temporary dir;
 #                              # exports PGHOST (its socket dir), PGUSER,
-#                              # PGPORT, PG_BIN, PG_DIR
+#                              # PGPORT, PG_BIN, PG_DIR; makes the login role
+#                              # upgrade_restore (no rights) and exports
+#                              # UPGRADE_RESTORE_ROLE=upgrade_restore
 #     pg_make_odoo DB DATA_DIR # tables and rows Odoo would have, and files
 #                              # in DATA_DIR/filestore/DB
 #     pg_stop                  # stop it and remove its directory
@@ -51,6 +53,11 @@ pg_start() {
 	harness_track postgres "$(head -n 1 "$PG_DIR/data/postmaster.pid")"
 	export PGHOST=$PG_DIR/sock PGUSER=postgres PGPORT=5432 PG_BIN PG_DIR
 	unset PGDATABASE PGPASSWORD PGSERVICE
+	# the role restores load the platform's dump as (pgrole.h): no right of
+	# its own, so that the control connection can stay the superuser
+	pg_sql postgres "CREATE ROLE upgrade_restore LOGIN NOSUPERUSER NOCREATEROLE NOCREATEDB" >/dev/null \
+		|| return 1
+	export UPGRADE_RESTORE_ROLE=upgrade_restore
 }
 
 pg_stop() {
@@ -88,6 +95,26 @@ pg_sql() {
 # pg_db_exists NAME
 pg_db_exists() {
 	[[ $(pg_sql postgres "SELECT count(*) FROM pg_database WHERE datname = '$1'") == 1 ]]
+}
+
+# pg_no_db NAME: neither NAME nor its temporary database NAME__restoring exist.
+pg_no_db() {
+	if pg_db_exists "$1" || pg_db_exists "$1__restoring"; then
+		echo "database $1 or $1__restoring exists" >&2
+		pg_sql postgres 'SELECT datname FROM pg_database' >&2
+		return 1
+	fi
+}
+
+# pg_plant ROLE DB MARK: what another role with CREATEDB can do: ROLE
+# (made if missing) creates DB, with a table planted (one row, 7), and sets
+# its comment to MARK.
+pg_plant() {
+	pg_sql postgres "SELECT 1 FROM pg_roles WHERE rolname = '$1'" | grep -q 1 \
+		|| pg_sql postgres "CREATE ROLE $1 LOGIN CREATEDB" >/dev/null || return 1
+	PGUSER=$1 createdb -T template0 "$2" || return 1
+	PGUSER=$1 pg_sql "$2" "CREATE TABLE planted (x int); INSERT INTO planted VALUES (7);
+		COMMENT ON DATABASE \"$2\" IS '$3'" >/dev/null
 }
 
 # pg_make_odoo DB DATA_DIR: an Odoo-shaped database (modules, parameters,

@@ -133,6 +133,13 @@ main(void)
                 "--filestore-link", "db.dump", NULL), &c);
   refused("--filestore-link on dump", "does not apply",
           parse(&c, "dump", "--database", "p", "--filestore-link", NULL), &c);
+  ok(parse(&c, "restore", "f.zip", "--database", "n", "--restore-role", "upgrade_restore", "--trust-dump", NULL) == 0
+     && strcmp(c.restore_role, "upgrade_restore") == 0 && c.trust_dump, "restore --restore-role, --trust-dump");
+  refused("--trust-dump without --database", "add --database",
+          parse(&c, "run", "--contract", "M1-a", "--email", "e@x", "--target", "16.0", "--aim", "test",
+                "--trust-dump", "db.dump", NULL), &c);
+  refused("--restore-role on dump", "does not apply", parse(&c, "dump", "--database", "p", "--restore-role", "r",
+                                                            NULL), &c);
   for (int cmd = UPG_CMD_HELP; cmd < UPG_CMD_COUNT; cmd++)
     ok((int)upg_cli_command(upg_cli_command_name((enum upg_cmd)cmd)) == cmd, "name round trip: %s",
        upg_cli_command_name((enum upg_cmd)cmd));
