@@ -19,6 +19,11 @@
  * else "template1").  NULL with *status and *doc set on failure. */
 PGconn *upg_pg_connect(const char *dbname, int *status, jv *doc);
 
+/* The same with libpq's OPTIONS: settings sent at start-up ("-c
+ * search_path=pg_catalog,pg_temp"), which win over the database's own
+ * ALTER DATABASE … SET.  DBNAME is a name, never read as a conninfo. */
+PGconn *upg_pg_connect_options(const char *dbname, const char *options, int *status, jv *doc);
+
 /* "15.18": the server's version without its distributor's suffix, into BUF. */
 void upg_pg_server_version(PGconn *c, char *buf, size_t len);
 

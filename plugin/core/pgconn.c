@@ -37,20 +37,26 @@ user_side(PGconn *c, const char *message)
 }
 
 static PGconn *
-connect_to(const char *dbname)
+connect_to(const char *dbname, const char *options)
 {
-  const char *keys[] = { "dbname", "fallback_application_name", NULL };
-  const char *values[] = { dbname, "upgrade", NULL };
+  const char *keys[] = { "dbname", "fallback_application_name", options ? "options" : NULL, NULL };
+  const char *values[] = { dbname, "upgrade", options, NULL };
   return PQconnectdbParams(keys, values, 0);
 }
 
 PGconn *
 upg_pg_connect(const char *dbname, int *status, jv *doc)
 {
-  PGconn *c = connect_to(dbname ? dbname : "postgres");
+  return upg_pg_connect_options(dbname, NULL, status, doc);
+}
+
+PGconn *
+upg_pg_connect_options(const char *dbname, const char *options, int *status, jv *doc)
+{
+  PGconn *c = connect_to(dbname ? dbname : "postgres", options);
   if (!dbname && c && PQstatus(c) != CONNECTION_OK && strstr(PQerrorMessage(c), "does not exist")) {
     PQfinish(c);
-    c = connect_to("template1");
+    c = connect_to("template1", options);
   }
   if (c && PQstatus(c) == CONNECTION_OK) {
     PQsetNoticeProcessor(c, ignore_notice, NULL);

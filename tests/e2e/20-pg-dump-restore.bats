@@ -36,15 +36,6 @@ setup() {
 	cd "$BATS_TEST_TMPDIR"
 }
 
-# no_db NAME: neither NAME nor its temporary database exist.
-no_db() {
-	if pg_db_exists "$1" || pg_db_exists "$1__restoring"; then
-		echo "database $1 or $1__restoring exists" >&2
-		pg_sql postgres 'SELECT datname FROM pg_database' >&2
-		return 1
-	fi
-}
-
 # src_intact: src's rows and filestore as pg_make_odoo left them.
 src_intact() {
 	[[ $(pg_sql src 'SELECT count(*) FROM res_partner') == 500 ]] || return 1
