@@ -397,7 +397,6 @@ drop_temp(struct restore *r)
 
 struct feed {
   const upg_settings *s;
-  upg_child *child;
   struct archive *a;      /* the zip, positioned on dump.sql; or NULL */
   int fd;                 /* the SQL file; or -1 */
   char buf[FEED_BUF];
@@ -405,6 +404,7 @@ struct feed {
   upg_meter meter;
   long long total;
   upg_sql_stream sql;     /* the input on its way to restricted psql */
+  long long consumed;     /* input bytes filtered: the meter's count */
   const char *in;         /* input read and not yet filtered */
   size_t in_len;
   bool ended;             /* the input's end was filtered */
@@ -470,6 +470,7 @@ feed_next(void *data, const void **buf)
     size_t o = upg_sql_stream_feed(&f->sql, f->in, n, f->out);
     f->in += n;
     f->in_len -= n;
+    f->consumed += (long long)n;
     if (o)
       return (ssize_t)o;
   }
@@ -492,7 +493,7 @@ static void
 feed_tick(void *data)
 {
   struct feed *f = data;
-  upg_meter_update(&f->meter, f->child->fed, f->total > 0 ? f->total : f->child->fed);
+  upg_meter_update(&f->meter, f->consumed, f->total > 0 ? f->total : f->consumed);
 }
 
 /* psql in restricted mode, one transaction, stopping at the first error,
@@ -511,7 +512,6 @@ run_psql(struct restore *r, struct feed *f, const char *label, jv *doc)
   if (upg_child_spawn(&c, argv, NULL, UPG_CHILD_PIPE, UPG_CHILD_NULL) != 0)
     return upg_pg_tool_missing("psql", errno, doc);
   f->s = r->s;
-  f->child = &c;
   upg_meter_start(&f->meter, r->s, label, 0);
   int rc = upg_child_run(&c, r->s, feed_next, feed_tick, f);
   upg_meter_end(&f->meter);
