@@ -115,6 +115,16 @@ int upg_pgdmp_major_for(int version);
  * (Debian…)", "16.2", "9.6.24"): 15, 16, 9; 0 if none. */
 int upg_pg_major_of(const char *text);
 
+/* Whether the psql that said TEXT ("psql (PostgreSQL) 15.20 (Debian…)")
+ * has restricted mode (\restrict, CVE-2025-8714): 13.22, 14.19, 15.14,
+ * 16.10, 17.6 and any 18+.  1 or 0. */
+int upg_psql_has_restrict(const char *text);
+
+/* Whether LINE of `pg_restore --list` is a table's entry ("215; 1259 16386
+ * TABLE public res_partner odoo"), not TABLE DATA, TABLE ATTACH or a
+ * comment.  1 or 0. */
+int upg_pg_list_is_table(const char *line);
+
 /* A path inside an archive that may be written under a directory: relative,
  * no "..", no empty or "." component; 0 if safe, -1 if not. */
 int upg_archive_path_safe(const char *path);

@@ -146,15 +146,62 @@ upg_pgdmp_parse(const unsigned char *head, size_t len, upg_pgdmp_header *h)
   return 0;
 }
 
+/* Where the version starts in TEXT: the first number not inside a word or
+ * after a dot; NULL if none. */
+static const char *
+version_start(const char *text)
+{
+  for (const char *p = text; *p; p++)
+    if (isdigit((unsigned char)*p) && !(p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '.')))
+      return p;
+  return NULL;
+}
+
 int
 upg_pg_major_of(const char *text)
 {
-  for (const char *p = text; *p; p++) {
-    if (!isdigit((unsigned char)*p) || (p > text && (isalnum((unsigned char)p[-1]) || p[-1] == '.')))
-      continue;
-    return atoi(p);
-  }
+  const char *p = version_start(text);
+  return p ? atoi(p) : 0;
+}
+
+/* The first release of each supported major with \restrict (August
+ * 2025).  A false "yes" fails closed: psql then stops at an unknown
+ * command \restrict. */
+int
+upg_psql_has_restrict(const char *text)
+{
+  static const int first_minor[][2] = { { 13, 22 }, { 14, 19 }, { 15, 14 }, { 16, 10 }, { 17, 6 } };
+  const char *v = version_start(text);
+  if (!v)
+    return 0;
+  char *end;
+  long major = strtol(v, &end, 10);
+  long minor = *end == '.' ? strtol(end + 1, NULL, 10) : 0;
+  if (major >= 18)
+    return 1;
+  for (size_t i = 0; i < sizeof first_minor / sizeof *first_minor; i++)
+    if (first_minor[i][0] == major)
+      return minor >= first_minor[i][1];
   return 0;
+}
+
+int
+upg_pg_list_is_table(const char *line)
+{
+  /* "%d; %u %u " then the entry's kind, which may hold spaces */
+  const char *p = line;
+  for (int field = 0; field < 3; field++) {
+    if (!isdigit((unsigned char)*p))
+      return 0;
+    while (isdigit((unsigned char)*p))
+      p++;
+    if (field == 0 && *p++ != ';')
+      return 0;
+    if (*p++ != ' ')
+      return 0;
+  }
+  return strncmp(p, "TABLE ", 6) == 0 && strncmp(p, "TABLE DATA ", 11) != 0
+      && strncmp(p, "TABLE ATTACH ", 13) != 0;
 }
 
 int

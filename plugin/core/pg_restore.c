@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -31,6 +33,7 @@
 #include "upgrade/pgrole.h"
 #include "upgrade/pgtool.h"
 #include "upgrade/progress.h"
+#include "upgrade/sql_stream.h"
 #include "upgrade/zip_limits.h"
 
 #define TEMP_SUFFIX UPG_RESTORE_TEMP_SUFFIX
@@ -60,6 +63,7 @@ struct restore {
   long long zip_files;      /* files under filestore/ */
   long long zip_fs_bytes;   /* their declared sizes: what lands on disk */
   int dump_server_major;    /* of the server it was dumped from; 0 unknown */
+  long long declared_tables; /* what the dump declares: the load must hold them */
 };
 
 static int __attribute__((format(printf, 2, 3)))
@@ -80,6 +84,27 @@ db_fail(jv *doc, int status, const char *fmt, ...)
   jv f = upg_failure_v("CLIENT:DATABASE", fmt, ap);
   va_end(ap);
   return upg_fail(doc, status, f);
+}
+
+/* A child's failure: what it said, as CLIENT:DATABASE. */
+static int
+tool_failed(const upg_child *c, const char *tool, jv *doc)
+{
+  char how[64];
+  upg_child_describe(c, how, sizeof how);
+  char *errors = upg_child_errors(c, 8);
+  int status = upg_fail(doc, UPG_EXIT_TRANSPORT,
+                        upg_failure("CLIENT:DATABASE", "%s failed (%s): %s", tool, how,
+                                    errors && *errors ? errors : "no message"));
+  free(errors);
+  return status;
+}
+
+static int
+interrupted(int sig, jv *doc)
+{
+  return upg_fail(doc, sig, upg_failure("CLIENT:INTERRUPTED", "interrupted: the restore was stopped and "
+                                        "its temporary database dropped"));
 }
 
 /* ---- what the file is ---- */
@@ -232,6 +257,65 @@ check_custom_version(struct restore *r, const unsigned char *head, size_t len, j
                               max >> 8 & 0xff, needs));
 }
 
+/* Plain SQL from the platform runs only in psql's restricted mode: a psql
+ * without it would run the dump's \! and \o |cmd on this machine. */
+static int
+check_psql(struct restore *r, jv *doc)
+{
+  int major = 0;
+  char line[256];
+  int status = upg_pg_tool_version(r->s, "psql", &major, line, sizeof line, doc);
+  if (status || upg_psql_has_restrict(line))
+    return status;
+  return db_fail(doc, UPG_EXIT_USAGE, "%s holds plain SQL and the local %s has no restricted mode "
+                 "(\\restrict): the platform's SQL could run shell commands on this machine through "
+                 "psql; install psql 13.22, 14.19, 15.14, 16.10, 17.6 or newer (Debian: apt-get install "
+                 "postgresql-client after apt-get update)", r->p->file, line);
+}
+
+/* The TABLE entries of `pg_restore --list`, written by the child to FD. */
+static int
+count_listed_tables(int fd, long long *tables)
+{
+  FILE *list = lseek(fd, 0, SEEK_SET) == 0 ? fdopen(fd, "r") : NULL;
+  if (!list) {
+    close(fd);
+    return -1;
+  }
+  char *line = NULL;
+  size_t size = 0;
+  while (getline(&line, &size, list) >= 0)
+    *tables += upg_pg_list_is_table(line);
+  free(line);
+  return fclose(list) == 0 ? 0 : -1;
+}
+
+/* What a custom dump declares: its TOC's tables, before anything is made. */
+static int
+count_toc_tables(struct restore *r, jv *doc)
+{
+  int fd = memfd_create("pg_restore-list", MFD_CLOEXEC);
+  if (fd < 0)
+    return file_fail(doc, "cannot list %s: %s", r->p->file, strerror(errno));
+  char *argv[] = { "pg_restore", "--list", (char *)r->p->file, NULL };
+  upg_child c;
+  int status = 0;
+  if (upg_child_spawn(&c, argv, NULL, UPG_CHILD_NULL, fd) != 0)
+    status = upg_pg_tool_missing("pg_restore", errno, doc);
+  int rc = status ? 0 : upg_child_run(&c, r->s, NULL, NULL, NULL);
+  if (rc > 0)
+    status = interrupted(rc, doc);
+  else if (!status && !upg_child_ok(&c))
+    status = tool_failed(&c, "pg_restore --list", doc);
+  if (status) {
+    close(fd);
+    return status;
+  }
+  if (count_listed_tables(fd, &r->declared_tables) != 0)
+    return file_fail(doc, "cannot read the list of %s: %s", r->p->file, strerror(errno));
+  return 0;
+}
+
 static int
 check_input(struct restore *r, jv *doc)
 {
@@ -242,9 +326,11 @@ check_input(struct restore *r, jv *doc)
     return status;
   r->format = upg_dump_format_of(head, len);
   if (r->format == UPG_DUMP_ZIP)
-    return zip_scan(r, doc);
+    return (status = zip_scan(r, doc)) ? status : check_psql(r, doc);
   if (r->format == UPG_DUMP_CUSTOM)
-    return check_custom_version(r, head, len, doc);
+    return (status = check_custom_version(r, head, len, doc)) ? status : count_toc_tables(r, doc);
+  if ((status = check_psql(r, doc)))
+    return status;
   /* pg_dump's plain header: "-- Dumped from database version 16.2" */
   static const char from[] = "-- Dumped from database version ";
   const unsigned char *at = memmem(head, len, from, strlen(from));
@@ -381,18 +467,25 @@ drop_temp(struct restore *r)
 
 /* ---- loading the data ---- */
 
+#define FEED_BUF 262144
+
 struct feed {
   const upg_settings *s;
-  upg_child *child;
   struct archive *a;      /* the zip, positioned on dump.sql; or NULL */
   long long declared;     /* dump.sql's declared size: psql gets no more */
   long long yielded;
   char why[160];          /* the reader's failure, when ours */
   int fd;                 /* the SQL file; or -1 */
-  char buf[262144];
+  char buf[FEED_BUF];
   const char *error;      /* the reader's failure */
   upg_meter meter;
   long long total;
+  upg_sql_stream sql;     /* the input on its way to restricted psql */
+  long long consumed;     /* input bytes filtered: the meter's count */
+  const char *in;         /* input read and not yet filtered */
+  size_t in_len;
+  bool ended;             /* the input's end was filtered */
+  char out[FEED_BUF + UPG_SQL_OUT_EXTRA];
 };
 
 static ssize_t
@@ -421,10 +514,10 @@ feed_zip(struct feed *f, const void **buf)
   }
 }
 
+/* The next block of the input: the zip's dump.sql or the SQL file. */
 static ssize_t
-feed_next(void *data, const void **buf)
+feed_read(struct feed *f, const void **buf)
 {
-  struct feed *f = data;
   if (f->a)
     return feed_zip(f, buf);
   for (;;) {
@@ -438,45 +531,72 @@ feed_next(void *data, const void **buf)
   }
 }
 
+/* psql's next bytes: the input through the restricted-mode filter, at
+ * most a buf's worth of input at a time (a zip's block may be larger). */
+static ssize_t
+feed_next(void *data, const void **buf)
+{
+  struct feed *f = data;
+  *buf = f->out;
+  while (!f->ended) {
+    if (!f->in_len) {
+      const void *in;
+      ssize_t n = feed_read(f, &in);
+      if (n < 0)
+        return -1;
+      if (n == 0) {
+        f->ended = true;
+        return (ssize_t)upg_sql_stream_end(&f->sql, f->out);
+      }
+      f->in = in;
+      f->in_len = (size_t)n;
+    }
+    size_t n = f->in_len < sizeof f->buf ? f->in_len : sizeof f->buf;
+    size_t o = upg_sql_stream_feed(&f->sql, f->in, n, f->out);
+    f->in += n;
+    f->in_len -= n;
+    f->consumed += (long long)n;
+    if (o)
+      return (ssize_t)o;
+  }
+  return 0;
+}
+
+/* A key of our own for \restrict: 32 hex digits the dump cannot know. */
+static int
+restrict_key(char key[33], jv *doc)
+{
+  unsigned char b[16];
+  if (getrandom(b, sizeof b, 0) != (ssize_t)sizeof b)
+    return db_fail(doc, UPG_EXIT_USAGE, "cannot draw a key for psql's restricted mode: %s", strerror(errno));
+  for (size_t i = 0; i < sizeof b; i++)
+    snprintf(key + 2 * i, 3, "%02x", b[i]);
+  return 0;
+}
+
 static void
 feed_tick(void *data)
 {
   struct feed *f = data;
-  upg_meter_update(&f->meter, f->child->fed, f->total > 0 ? f->total : f->child->fed);
+  upg_meter_update(&f->meter, f->consumed, f->total > 0 ? f->total : f->consumed);
 }
 
-/* A child's failure: what it said, as CLIENT:DATABASE. */
-static int
-tool_failed(const upg_child *c, const char *tool, jv *doc)
-{
-  char how[64];
-  upg_child_describe(c, how, sizeof how);
-  char *errors = upg_child_errors(c, 8);
-  int status = upg_fail(doc, UPG_EXIT_TRANSPORT,
-                        upg_failure("CLIENT:DATABASE", "%s failed (%s): %s", tool, how,
-                                    errors && *errors ? errors : "no message"));
-  free(errors);
-  return status;
-}
-
-static int
-interrupted(int sig, jv *doc)
-{
-  return upg_fail(doc, sig, upg_failure("CLIENT:INTERRUPTED", "interrupted: the restore was stopped and "
-                                        "its temporary database dropped"));
-}
-
-/* psql, one transaction, stopping at the first error, fed by F. */
+/* psql in restricted mode, one transaction, stopping at the first error,
+ * fed by F; the tables the input declares are added to r->declared_tables. */
 static int
 run_psql(struct restore *r, struct feed *f, const char *label, jv *doc)
 {
+  char key[33];
+  int status = restrict_key(key, doc);
+  if (status)
+    return status;
+  upg_sql_stream_init(&f->sql, key);
   char *argv[] = { "psql", "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1", "--single-transaction",
                    "--dbname", r->conninfo, "-f", "-", NULL };
   upg_child c;
   if (upg_child_spawn(&c, argv, NULL, UPG_CHILD_PIPE, UPG_CHILD_NULL) != 0)
     return upg_pg_tool_missing("psql", errno, doc);
   f->s = r->s;
-  f->child = &c;
   upg_meter_start(&f->meter, r->s, label, 0);
   int rc = upg_child_run(&c, r->s, feed_next, feed_tick, f);
   upg_meter_end(&f->meter);
@@ -487,6 +607,7 @@ run_psql(struct restore *r, struct feed *f, const char *label, jv *doc)
                      f->error ? f->error : "read error");
   if (!upg_child_ok(&c))
     return tool_failed(&c, "psql", doc);
+  r->declared_tables += f->sql.tables;
   return 0;
 }
 
@@ -698,6 +819,38 @@ load(struct restore *r, jv *doc)
   return load_sql(r, doc);
 }
 
+/* psql's or pg_restore's exit status is no proof: NEW__restoring must hold
+ * at least the tables the dump declared, or the load did not commit (a
+ * ROLLBACK in the dump, a table dropped again).  Asked on a connection of
+ * its own whose search_path is set at start-up (the dump may have ALTER
+ * DATABASE … SET search_path) with pg_catalog's names only: no function or
+ * operator of the dump's runs. */
+static int
+check_loaded(struct restore *r, jv *doc)
+{
+  static const char count[] =
+      "SELECT pg_catalog.count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
+      " ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')"
+      " AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'";
+  int status = 0;
+  PGconn *c = upg_pg_connect_catalog(r->temp, &status, doc);
+  if (!c)
+    return status;
+  PGresult *res = PQexec(c, count);
+  long long found = -1;
+  if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
+    found = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+  else
+    status = db_fail(doc, UPG_EXIT_TRANSPORT, "cannot count the tables of %s: %.*s", r->temp,
+                     (int)strcspn(PQerrorMessage(c), "\n"), PQerrorMessage(c));
+  PQclear(res);
+  PQfinish(c);
+  if (!status && found < r->declared_tables)
+    status = db_fail(doc, UPG_EXIT_TRANSPORT, "the load did not commit what the dump declares "
+                     "(%lld of %lld tables)", found, r->declared_tables);
+  return status;
+}
+
 /* The filestore, then the database, get their final names; the mark goes.
  * A caller's final mark replaces it before the rename, so that at every
  * moment the database carries one mark or the other: NEW__restoring is
@@ -817,6 +970,8 @@ restore(struct restore *r, jv *doc)
     r->temp_made = true;
   if (!status)
     status = load(r, doc);
+  if (!status)
+    status = check_loaded(r, doc);
   if (!status)
     status = hand_over(r, doc);
   if (!status)

@@ -265,12 +265,14 @@ upg_pg_db_comment(PGconn *c, const char *name, const char *text, jv *doc)
 int
 upg_pg_db_rename(PGconn *c, const char *from, const char *to, jv *doc)
 {
-  /* The children's sessions may still be closing (55006 object in use). */
+  /* The children's sessions, and the load check's, may still be closing
+   * (55006 object in use): a backend ends within milliseconds of its
+   * client, so look again soon, for 5 s in all. */
   for (int attempt = 0;; attempt++) {
     jv err = jv_invalid();
     int status = exec_on(c, "ALTER DATABASE ", from, " RENAME TO ", ARG_IDENT, to,
                          "cannot rename the database", &err);
-    if (!status || attempt >= 50) {
+    if (!status || attempt >= 500) {
       if (status)
         *doc = err;
       else
@@ -278,7 +280,7 @@ upg_pg_db_rename(PGconn *c, const char *from, const char *to, jv *doc)
       return status;
     }
     jv_free(err);
-    struct timespec ts = { 0, 100 * 1000000L };
+    struct timespec ts = { 0, 10 * 1000000L };
     nanosleep(&ts, NULL);
   }
 }

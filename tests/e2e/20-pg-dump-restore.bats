@@ -346,8 +346,9 @@ slow_sql() {
 }
 
 @test "restore: psql gets the shell's exports, also those made since bash last ran a command" {
-	printf '%s\n' '\getenv v UPGRADE_TEST_MARK' "CREATE TABLE envcheck AS SELECT :'v'::text AS v;" >env.sql
-	run --separate-stderr ucall 'export UPGRADE_TEST_MARK=exported-just-now; upgrade restore env.sql --database rt_env -c'
+	# libpq's PGAPPNAME: restricted psql runs no \getenv of the SQL's
+	echo "CREATE TABLE envcheck AS SELECT current_setting('application_name') AS v;" >env.sql
+	run --separate-stderr ucall 'export PGAPPNAME=exported-just-now; upgrade restore env.sql --database rt_env -c'
 	expect_status 0
 	[[ $(pg_sql rt_env 'SELECT v FROM envcheck') == exported-just-now ]]
 }

@@ -165,6 +165,15 @@ INSERT INTO ir_attachment (name, store_fname, checksum, file_size)
 EOF
 }
 
+# no_db NAME: neither NAME nor its temporary database exist.
+no_db() {
+	if pg_db_exists "$1" || pg_db_exists "$1__restoring"; then
+		echo "database $1 or $1__restoring exists" >&2
+		pg_sql postgres 'SELECT datname FROM pg_database' >&2
+		return 1
+	fi
+}
+
 # make_zip OUT ENTRY=SOURCE…: a zip with each ENTRY holding the file SOURCE;
 # ENTRY@=TARGET makes ENTRY a symlink to TARGET; ENTRY/ alone a directory.
 make_zip() {

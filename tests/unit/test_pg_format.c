@@ -56,6 +56,30 @@ main(void)
   ok(upg_pg_major_of("pg_restore (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)") == 15, "major of --version");
   ok(upg_pg_major_of("9.6.24") == 9 && upg_pg_major_of("none") == 0, "old and missing majors");
 
+  ok(upg_psql_has_restrict("psql (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)"), "Debian 12's psql 15.20 has \\restrict");
+  ok(upg_psql_has_restrict("psql (PostgreSQL) 15.14") && !upg_psql_has_restrict("psql (PostgreSQL) 15.13 (Debian 15.13-0+deb12u1)"),
+     "15.14 has it, 15.13 not");
+  ok(upg_psql_has_restrict("psql (PostgreSQL) 16.10") && !upg_psql_has_restrict("psql (PostgreSQL) 16.9"),
+     "16.10 has it, 16.9 not");
+  ok(upg_psql_has_restrict("psql (PostgreSQL) 17.6") && !upg_psql_has_restrict("psql (PostgreSQL) 17.5"),
+     "17.6 has it, 17.5 not");
+  ok(upg_psql_has_restrict("psql (PostgreSQL) 14.19") && !upg_psql_has_restrict("psql (PostgreSQL) 14.18")
+     && upg_psql_has_restrict("psql (PostgreSQL) 13.22") && !upg_psql_has_restrict("psql (PostgreSQL) 13.21"),
+     "14.19 and 13.22 have it, 14.18 and 13.21 not");
+  ok(upg_psql_has_restrict("psql (PostgreSQL) 18.1") && upg_psql_has_restrict("psql (PostgreSQL) 19devel"),
+     "18 and later have it");
+  ok(!upg_psql_has_restrict("psql (PostgreSQL) 12.22") && !upg_psql_has_restrict("psql (PostgreSQL) 9.6.24")
+     && !upg_psql_has_restrict("psql (PostgreSQL) 17devel") && !upg_psql_has_restrict("no version"),
+     "12 and older, a 17 before 17.6, no version: not");
+
+  ok(upg_pg_list_is_table("215; 1259 16386 TABLE public res_partner odoo"), "a TABLE entry of pg_restore --list");
+  ok(!upg_pg_list_is_table("3423; 0 16386 TABLE DATA public res_partner odoo")
+     && !upg_pg_list_is_table("3300; 0 0 TABLE ATTACH public p_1 odoo")
+     && !upg_pg_list_is_table("214; 1259 16385 SEQUENCE public res_partner_id_seq odoo")
+     && !upg_pg_list_is_table("; TABLE public x") && !upg_pg_list_is_table("TABLE public x y")
+     && !upg_pg_list_is_table("") && !upg_pg_list_is_table("12 1259 1 TABLE public x y"),
+     "TABLE DATA, TABLE ATTACH, other kinds, comments and malformed lines are not tables");
+
   ok(upg_archive_path_safe("ab/abcdef") == 0 && upg_archive_path_safe("ab/") == 0, "plain paths are safe");
   ok(upg_archive_path_safe("/etc/passwd") != 0, "absolute refused");
   ok(upg_archive_path_safe("ab/../../x") != 0 && upg_archive_path_safe("..") != 0, ".. refused");
