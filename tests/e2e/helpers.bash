@@ -209,6 +209,18 @@ wait_until() {
 	done
 }
 
+# AWAIT_STATUS: the start of a ubash script that defines await_status N:
+# return once the emulator has served more than N status requests (the
+# test passes "$(method_count status)"), so that a signal sent after it
+# lands in the call however slow the shell was to start (a fixed 0.5 s
+# was 4 s under valgrind, and too short on a loaded machine).
+AWAIT_STATUS='await_status() {
+	until (($(curl -sS --cacert "$CA" "$EMULATOR_URL/_emulator/stats" | jq ".requests.status // 0") > $1)); do
+		sleep 0.05
+	done
+}
+'
+
 # after_status_poll: return once the emulator has served one more status
 # request than when called (or after 60 s × scale, for a client that died).
 after_status_poll() {
