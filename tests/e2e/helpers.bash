@@ -292,11 +292,18 @@ file_mode() { stat -c %a "$1"; }
 # shrink their files and counts, and leave memory figures to those tools.
 instrumented() { [[ ${UPGRADE_VALGRIND:-0} == 1 || ${UPGRADE_SANITIZE:-0} == 1 ]]; }
 
-# mib N: N MiB in bytes, or a tenth of it under valgrind (at least 2 MiB);
-# the sanitizers leave libssh2 and OpenSSL uninstrumented, near full speed.
+# mib N [MAX]: N MiB in bytes, or a tenth of it under valgrind (at least 2
+# MiB, at most MAX MiB when given); the sanitizers leave libssh2 and
+# OpenSSL uninstrumented, near full speed.  MAX is for a file that is only
+# big so that a fault lands mid-transfer: a valgrind client moves a few
+# MiB/s at best, and every MiB costs CPU in its encryption.
 mib() {
 	local n=$1
-	if [[ ${UPGRADE_VALGRIND:-0} == 1 ]]; then n=$((n / 10)); ((n < 2)) && n=2; fi
+	if [[ ${UPGRADE_VALGRIND:-0} == 1 ]]; then
+		n=$((n / 10))
+		((n < 2)) && n=2
+		((${2:-n} < n)) && n=$2
+	fi
 	echo $((n * 1048576))
 }
 
