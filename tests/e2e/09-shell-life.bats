@@ -139,16 +139,16 @@ tcp_inodes() { awk '$1 ~ /^[0-9]+:$/ { print $10 }' "$BATS_TEST_TMPDIR/tcp"; }
 
 @test "SIGINT trapped by the script stops wait within a second: 130, trap runs, script goes on" {
 	pending_request
-	run --separate-stderr ubash '
+	run --separate-stderr ubash "$AWAIT_STATUS"'
 		trap "echo trapped >&2" INT
-		( sleep "$1"; echo "$EPOCHREALTIME" >"$2"; kill -INT $$ ) &
+		( await_status "$1"; echo "$EPOCHREALTIME" >"$2"; kill -INT $$ ) &
 		upgrade wait --cacert "$CA" --interval 0.2
 		rc=$?; t=$EPOCHREALTIME
 		echo "rc=$rc" >&2
 		echo "dt=$(awk -v a="$(cat "$2")" -v b="$t" "BEGIN { print b - a }")" >&2
 		wait
 		echo after >&2
-		upgrade status --cacert "$CA" -q .request.state -r' "$(scaled 0.5)" "$BATS_TEST_TMPDIR/killed"
+		upgrade status --cacert "$CA" -q .request.state -r' "$(method_count status)" "$BATS_TEST_TMPDIR/killed"
 	expect_status 0
 	stderr_has trapped
 	stderr_has "rc=130"
@@ -167,15 +167,15 @@ tcp_inodes() { awk '$1 ~ /^[0-9]+:$/ { print $10 }' "$BATS_TEST_TMPDIR/tcp"; }
 
 @test "SIGTERM trapped by the script stops wait: 143, trap runs, script goes on" {
 	pending_request
-	run --separate-stderr ubash '
+	run --separate-stderr ubash "$AWAIT_STATUS"'
 		trap "echo trapped-term >&2" TERM
-		( sleep "$1"; echo "$EPOCHREALTIME" >"$2"; kill -TERM $$ ) &
+		( await_status "$1"; echo "$EPOCHREALTIME" >"$2"; kill -TERM $$ ) &
 		upgrade wait --cacert "$CA" --interval 0.2 -s >/dev/null
 		rc=$?; t=$EPOCHREALTIME
 		echo "rc=$rc" >&2
 		echo "dt=$(awk -v a="$(cat "$2")" -v b="$t" "BEGIN { print b - a }")" >&2
 		wait
-		echo after' "$(scaled 0.5)" "$BATS_TEST_TMPDIR/killed"
+		echo after' "$(method_count status)" "$BATS_TEST_TMPDIR/killed"
 	expect_status 0
 	stderr_has trapped-term
 	stderr_has "rc=143"
@@ -185,15 +185,15 @@ tcp_inodes() { awk '$1 ~ /^[0-9]+:$/ { print $10 }' "$BATS_TEST_TMPDIR/tcp"; }
 
 @test "SIGINT in the middle of a slow request: 130 within a second; the next call works" {
 	emulator_fault status slow '{"delay": 30}'
-	run --separate-stderr ubash '
+	run --separate-stderr ubash "$AWAIT_STATUS"'
 		trap "echo trapped >&2" INT
-		( sleep "$1"; echo "$EPOCHREALTIME" >"$2"; kill -INT $$ ) &
+		( await_status "$1"; echo "$EPOCHREALTIME" >"$2"; kill -INT $$ ) &
 		upgrade status --cacert "$CA" -s >/dev/null
 		rc=$?; t=$EPOCHREALTIME
 		echo "rc=$rc" >&2
 		echo "dt=$(awk -v a="$(cat "$2")" -v b="$t" "BEGIN { print b - a }")" >&2
 		wait
-		upgrade status --cacert "$CA" -q .request.state -r' "$(scaled 0.5)" "$BATS_TEST_TMPDIR/killed"
+		upgrade status --cacert "$CA" -q .request.state -r' "$(method_count status)" "$BATS_TEST_TMPDIR/killed"
 	expect_status 0
 	stderr_has trapped
 	stderr_has "rc=130"
@@ -203,10 +203,10 @@ tcp_inodes() { awk '$1 ~ /^[0-9]+:$/ { print $10 }' "$BATS_TEST_TMPDIR/tcp"; }
 
 @test "SIGINT in a script that does not trap it kills the script, as with any command" {
 	pending_request
-	run --separate-stderr ubash '
-		( sleep "$1"; kill -INT $$ ) &
+	run --separate-stderr ubash "$AWAIT_STATUS"'
+		( await_status "$1"; kill -INT $$ ) &
 		upgrade wait --cacert "$CA" --interval 0.2 -s
-		echo "not reached: $?"' "$(scaled 0.5)"
+		echo "not reached: $?"' "$(method_count status)"
 	expect_status 130
 	[[ $output != *"not reached"* ]]
 }

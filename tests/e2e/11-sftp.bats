@@ -184,14 +184,11 @@ setup() {
 
 @test "sshd killed mid-upload: an error, not a hang; the next sftp-put resumes, byte-exact" {
 	api_create
-	head -c "$(mib 400)" /dev/urandom >huge.dump
+	head -c "$(mib 400 8)" /dev/urandom >huge.dump
 	# one stream: the resume of a prefix (parallel puts: 23-parallel-sftp.bats)
 	ubash 'upgrade sftp-put --parallel 1 --cacert "$CA" "${@}" huge.dump -s' "${SSH[@]}" >put.out 2>put.err &
 	pid=$!
-	for ((i = 0; i < 200; i++)); do
-		[[ -f $(shared) && $(stat -c %s "$(shared)") -gt $(($(stat -c %s huge.dump) / 20)) ]] && break
-		sleep 0.05
-	done
+	wait_until 10 '[[ -f $(shared) && $(stat -c %s "$(shared)") -gt $(($(stat -c %s huge.dump) / 20)) ]]'
 	sshd_kill
 	wait $pid && rc=0 || rc=$?
 	[[ $rc == 3 ]] || { cat put.out put.err >&2; false; }
@@ -208,7 +205,7 @@ setup() {
 
 @test "Ctrl-C (a trapped SIGINT) stops sftp-put within a second, exit 130, resumable" {
 	api_create
-	head -c "$(mib 400)" /dev/urandom >huge.dump
+	head -c "$(mib 400 8)" /dev/urandom >huge.dump
 	run --separate-stderr ucall '
 		trap "echo trapped >&2" INT
 		# interrupt once the upload is under way (valgrind is slow to start)

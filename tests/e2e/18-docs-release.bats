@@ -163,6 +163,33 @@ release_tarball() {
 	done
 }
 
+# make_suites VAR: the suites Makefile.am gives VAR (every definition of
+# it, on one line).
+make_suites() {
+	sed -n "s/^$1 = //p" "$TOP/Makefile.am" | tr '\n' ' '
+}
+
+@test "the test commands agree: README's is make check (no instrumented pass), .ci/run runs it then make check-instrumented, HACKING says so" {
+	# the README's two commands end with the test command, make check
+	[[ $(sed -n '/^## Two commands/,/^## /p' "$TOP/README.md" | grep -v '^#' | sed -n '/^```bash/,/^```/p' | grep -v '^```' | tail -n 1) == "make check" ]]
+	grep -q '`make check-instrumented`' "$TOP/README.md"
+	grep -q '`make check`' "$TOP/HACKING.md"
+	grep -q '`make check-instrumented`' "$TOP/HACKING.md"
+	# make check: unit, emulator, the plain pass and fuzzing, no instrumented pass
+	local check instrumented
+	check=$(make_suites CHECK_SUITES)
+	[[ " $check " == *" unit "* && " $check " == *" emulator "* && " $check " == *" e2e "* && " $check " == *" fuzz "* ]]
+	[[ " $check " != *" e2e-sanitizers "* && " $check " != *" e2e-valgrind "* ]]
+	instrumented=$(make_suites INSTRUMENTED_SUITES)
+	[[ " $instrumented " == *" e2e-sanitizers "* && " $instrumented " == *" e2e-valgrind "* ]]
+	grep -q '^check-instrumented:' "$TOP/Makefile.am"
+	grep -q 'tests/run $(INSTRUMENTED_SUITES)$' "$TOP/Makefile.am"
+	# .ci/run: make check, then make check-instrumented
+	local order
+	order=$(grep -oE '^make (check|check-instrumented) ' "$TOP/.ci/run" | tr -d '\n')
+	[[ $order == "make check make check-instrumented " ]] || { echo ".ci/run runs: $order" >&2; false; }
+}
+
 @test "the version is written once: debian/changelog's upstream version is AC_INIT's" {
 	local deb
 	deb=$(sed -n '1s/^[^(]*(\([^)-]*\)-[^)]*).*/\1/p' "$TOP/debian/changelog")

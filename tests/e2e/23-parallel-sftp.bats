@@ -106,6 +106,13 @@ streams_agree() {
 # request_sftp_access hands out sshd's own port again (sftp_via_proxy)
 teardown() { announce_sftp_port "$SSHD_PORT"; }
 
+# unslowed: the forwarder's rate is lifted (same port, so the record
+# matches) for the call that resumes: the slow link is there so that a
+# fault lands mid-transfer, and the resume proves what it moves by the
+# record and the bytes, not by its speed (at 1-4 MiB/s the resumes of
+# this file took some 20 s of each pass).
+unslowed() { delay_proxy_unslow; }
+
 @test "a server that takes 2 sessions of 4: the transfer goes on over 2, says so, byte-exact" {
 	# the rate keeps the first streams busy while the others are opened (each
 	# stream starts as soon as its session is up), so that sessions 3 and 4
@@ -162,6 +169,7 @@ wait_for_chunks() {
 	kill_shell "$pid"
 	done_before=$(record_done mine.dump.sftp-put.meta)
 	(( done_before > 0 && done_before < SIZE ))
+	unslowed
 	run --separate-stderr ucall 'upgrade sftp-put "$@" mine.dump' --parallel 4 "${SSH[@]}"
 	expect_status 0
 	jqe --argjson d "$done_before" '.transfer.resumed_from >= $d and .transfer.resumed_from < .transfer.size
@@ -185,6 +193,7 @@ killed_parallel_get() {
 @test "SIGKILL of the shell mid-get: the next get fetches only the chunks missing, byte-exact" {
 	killed_parallel_get
 	jq -e '.version == 2' got.part.meta
+	unslowed
 	run --separate-stderr ucall 'upgrade sftp-get "$@" -o got' --parallel 4 "${SSH[@]}"
 	expect_status 0
 	jqe '.transfer.resumed_from > 0 and .transfer.resumed_from < .transfer.size
@@ -214,15 +223,19 @@ killed_sshd_then() {
 	ubash 'upgrade sftp-put "$@" mine.dump -s' --parallel 4 "${SSH[@]}" >put.out 2>put.err &
 	killed_sshd_then $! mine.dump.sftp-put.meta
 	done_before=$(record_done mine.dump.sftp-put.meta)
+	unslowed
 	run --separate-stderr ucall 'upgrade sftp-put "$@" mine.dump' --parallel 4 "${SSH[@]}"
 	expect_status 0
 	jqe --argjson d "$done_before" '.transfer.resumed_from >= $d and .transfer.resumed_from < .transfer.size
 		and .transfer.bytes == .transfer.size - .transfer.resumed_from'
 	cmp mine.dump "$(shared)"
 	rm -f put.out put.err
+	# a slow link again for the get
+	sftp_via_proxy --delay-ms 5 --rate-kib 1024
 	get_request
 	ubash 'upgrade sftp-get "$@" -o got -s' --parallel 4 "${SSH[@]}" >get.out 2>get.err &
 	killed_sshd_then $! got.part.meta
+	unslowed
 	run --separate-stderr ucall 'upgrade sftp-get "$@" -o got' --parallel 4 "${SSH[@]}"
 	expect_status 0
 	jqe '.transfer.resumed_from > 0 and .transfer.resumed_from < .transfer.size
@@ -237,6 +250,7 @@ killed_sshd_then() {
 	{ printf 'UPGRADED TO 16.0\n'; head -c "$SIZE" /dev/urandom; } >new.bytes
 	cp new.bytes "$remote"
 	touch -d '2001-01-01' "$remote"
+	unslowed
 	run --separate-stderr ucall 'upgrade sftp-get "$@" -o got' --parallel 4 "${SSH[@]}"
 	expect_status 0
 	jqe '.transfer.resumed_from == 0 and .transfer.bytes == .transfer.size'
@@ -264,6 +278,7 @@ killed_sshd_then() {
 	stderr_has trapped
 	took=$(grep -o 'took=[0-9.]*' <<<"$stderr" | cut -d= -f2)
 	less_than "$took" "$(scaled 1)"
+	unslowed
 	run --separate-stderr ucall 'upgrade sftp-put "$@" mine.dump -s' --parallel 4 "${SSH[@]}"
 	expect_status 0
 	jqe '.transfer.resumed_from > 0'

@@ -209,6 +209,18 @@ wait_until() {
 	done
 }
 
+# AWAIT_STATUS: the start of a ubash script that defines await_status N:
+# return once the emulator has served more than N status requests (the
+# test passes "$(method_count status)"), so that a signal sent after it
+# lands in the call however slow the shell was to start (a fixed 0.5 s
+# was 4 s under valgrind, and too short on a loaded machine).
+AWAIT_STATUS='await_status() {
+	until (($(curl -sS --cacert "$CA" "$EMULATOR_URL/_emulator/stats" | jq ".requests.status // 0") > $1)); do
+		sleep 0.05
+	done
+}
+'
+
 # after_status_poll: return once the emulator has served one more status
 # request than when called (or after 60 s × scale, for a client that died).
 after_status_poll() {
@@ -280,11 +292,18 @@ file_mode() { stat -c %a "$1"; }
 # shrink their files and counts, and leave memory figures to those tools.
 instrumented() { [[ ${UPGRADE_VALGRIND:-0} == 1 || ${UPGRADE_SANITIZE:-0} == 1 ]]; }
 
-# mib N: N MiB in bytes, or a tenth of it under valgrind (at least 2 MiB);
-# the sanitizers leave libssh2 and OpenSSL uninstrumented, near full speed.
+# mib N [MAX]: N MiB in bytes, or a tenth of it under valgrind (at least 2
+# MiB, at most MAX MiB when given); the sanitizers leave libssh2 and
+# OpenSSL uninstrumented, near full speed.  MAX is for a file that is only
+# big so that a fault lands mid-transfer: a valgrind client moves a few
+# MiB/s at best, and every MiB costs CPU in its encryption.
 mib() {
 	local n=$1
-	if [[ ${UPGRADE_VALGRIND:-0} == 1 ]]; then n=$((n / 10)); ((n < 2)) && n=2; fi
+	if [[ ${UPGRADE_VALGRIND:-0} == 1 ]]; then
+		n=$((n / 10))
+		((n < 2)) && n=2
+		((${2:-n} < n)) && n=$2
+	fi
 	echo $((n * 1048576))
 }
 

@@ -29,10 +29,14 @@ For the tests of parallel SFTP (none of these is on by default):
   --drop-conn M --drop-after B
                       the M-th connection (1-based) is cut after B bytes
                       have gone from the server to the client
+  SIGUSR1             connections accepted from then on have no rate limit
+                      (the call that resumes after a fault, at full speed
+                      through the same port); PORT_FILE.unslowed says so
 """
 import argparse
 import collections
 import os
+import signal
 import socket
 import threading
 import time
@@ -150,6 +154,13 @@ def main():
     def done():
         with lock:
             live[0] -= 1
+    rate = [args.rate_kib * 1024]
+
+    def unslow(signum, frame):
+        rate[0] = 0
+        with open(args.port_file + ".unslowed", "w"):
+            pass
+    signal.signal(signal.SIGUSR1, unslow)
     lsock = socket.socket()
     lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     lsock.bind(("127.0.0.1", 0))
@@ -169,7 +180,7 @@ def main():
             continue
         cut = args.drop_after if args.drop_conn == count[0] else None
         threading.Thread(target=serve, args=(conn, args.target_port, args.delay_ms / 1000.0,
-                                             args.window, args.rate_kib * 1024, cut, done),
+                                             args.window, rate[0], cut, done),
                          daemon=True).start()
 
 

@@ -311,7 +311,7 @@ _harness_await_port_file() {
 # delay_proxy_start TARGET_PORT [ARGS…]: tests/lib/delay_proxy.py on a free
 # loopback port, forwarding to 127.0.0.1:TARGET_PORT with ARGS (--delay-ms,
 # --rate-kib, --max-connections, …: see its docstring); harness_stop stops
-# it.  Sets DELAY_PROXY_PORT.
+# it.  Sets DELAY_PROXY_PORT and DELAY_PROXY_PID (SIGUSR1: delay_proxy_unslow).
 delay_proxy_start() {
 	local target=$1 dir
 	shift
@@ -323,7 +323,20 @@ delay_proxy_start() {
 	harness_track delay_proxy "$pid"
 	# python's start takes seconds on a loaded machine
 	_harness_await_port_file "$dir/port" "$pid" 600 delay_proxy "$dir/log" || return 1
-	DELAY_PROXY_PORT=$(<"$dir/port")
+	DELAY_PROXY_PORT=$(<"$dir/port") DELAY_PROXY_PID=$pid DELAY_PROXY_DIR=$dir
+}
+
+# delay_proxy_unslow: the last delay proxy started takes every connection
+# from now on at full speed (same port, same delay); returns once it has.
+delay_proxy_unslow() {
+	local i
+	kill -USR1 "${DELAY_PROXY_PID:?no delay proxy started}" || return 1
+	for ((i = 0; i < 200; i++)); do
+		[[ -e $DELAY_PROXY_DIR/port.unslowed ]] && return 0
+		sleep 0.05
+	done
+	_harness_err "delay_proxy did not lift its rate"
+	return 1
 }
 
 # hostile_start: the scriptable hostile server (tests/lib/hostile_server.py)
