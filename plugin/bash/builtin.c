@@ -85,6 +85,7 @@ fill_defaults(upg_cli *cli, struct call_storage *own)
     s->key = shell_copy(own, "UPGRADE_KEY");
   /* A meter when a person watches stderr, or when asked; never with -s. */
   s->progress = !s->silent && (s->progress || isatty(STDERR_FILENO));
+  s->columns = upg_shell_columns();
   upg_shell_host(s);
   s->secrets = &own->secrets;
   upg_secret_add(s, s->key);

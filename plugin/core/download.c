@@ -245,7 +245,9 @@ exchange(struct fetch *f, bool *retryable, jv *doc)
   f->accepted = f->restart = f->promote = false;
   f->bad[0] = '\0';
   call.idempotent = true;
-  call.meter = f->s->progress;
+  char label[300];
+  snprintf(label, sizeof label, "downloading %s", upg_path_tail(f->pf->path));
+  upg_http_meter(&call, label, (long long)f->offset);
   CURL *h = call.curl;
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(h, CURLOPT_BUFFERSIZE, DOWNLOAD_BUFFER);

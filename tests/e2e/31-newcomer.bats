@@ -1,0 +1,70 @@
+#!/usr/bin/env bats
+# The first hour (issue 18, items 6-9): a meter that ends its line and fits
+# the terminal, a run that says which step it is on, messages that say how
+# to go on, and the small frictions of the command line.
+
+load helpers
+
+# a_dump [BYTES]: a random dump in the test's directory; prints its path.
+a_dump() {
+	head -c "${1:-300000}" /dev/urandom >"$BATS_TEST_TMPDIR/small.dump"
+	echo "$BATS_TEST_TMPDIR/small.dump"
+}
+
+# meter_lines: the last run's stderr cut at every redraw (\r) and newline,
+# the terminal's erase (ESC [K) removed: what a terminal shows line by line.
+meter_lines() {
+	tr '\r' '\n' <<<"$stderr" | sed 's/\x1b\[K//g'
+}
+
+# meter_ended LABEL: stderr has a meter labelled LABEL, and no stderr line
+# holds that meter's text and the NEXT-LINE printed after the call.
+meter_ended() {
+	stderr_has "$1" || return 1
+	if grep -a "$1" <<<"$stderr" | grep -aq 'NEXT-LINE'; then
+		echo "the meter's line runs into the next message" >&2
+		show
+		return 1
+	fi
+	grep -aqx 'upgrade: NEXT-LINE' <<<"$stderr" || { show; return 1; }
+}
+
+@test "meter: the upload's meter ends its line before anything else is printed" {
+	api_create
+	local f
+	f=$(a_dump)
+	run --separate-stderr ucall 'upgrade upload --progress --cacert "$CA" "$1"; echo "upgrade: NEXT-LINE" >&2' "$f"
+	expect_status 0
+	alive
+	meter_ended "uploading small.dump"
+}
+
+@test "meter: the download's meter ends its line before anything else is printed" {
+	local f
+	f=$(a_dump 400000)
+	done_request "$f"
+	local out=$BATS_TEST_TMPDIR/out.dump
+	run --separate-stderr ucall 'upgrade download --progress --cacert "$CA" -o "$1"; echo "upgrade: NEXT-LINE" >&2' "$out"
+	expect_status 0
+	alive
+	meter_ended "downloading out.dump"
+}
+
+@test "meter: with COLUMNS=40 no meter line is wider than 40 columns" {
+	api_create
+	local f
+	f=$(a_dump)
+	run --separate-stderr ucall 'COLUMNS=40; upgrade upload --progress --cacert "$CA" "$1"' "$f"
+	expect_status 0
+	alive
+	stderr_has "uploading"
+	local wide
+	wide=$(meter_lines | awk 'length($0) > 40')
+	if [[ -n $wide ]]; then
+		printf 'lines wider than 40 columns:\n%s\n' "$wide" >&2
+		show
+		return 1
+	fi
+	# and a meter there says what moves and how far
+	meter_lines | grep -aq '^upgrade: uploading small.dump .*%' || { show; return 1; }
+}
