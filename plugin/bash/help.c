@@ -131,6 +131,8 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "starts another request although one is open.  It takes create's options,\n"
     "wait's --interval and --timeout, and -o, --force, -i/--identity,\n"
     "--ssh-keys and --parallel N as download and sftp-put do.\n"
+    "Each step says on stderr when it begins (not with -s), and the document's\n"
+    "\"steps\" and \"seconds\" say what each step of this call and the call took.\n"
     "With --database DB it starts by dumping DB to DUMP (default DB.dump) and\n"
     "ends by restoring the download into the new database NEW (--restore-as,\n"
     "default DB_TARGET; --no-restore ends with the download), with DB's\n"

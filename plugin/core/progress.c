@@ -29,6 +29,24 @@ upg_format_bytes(char *buf, size_t len, double bytes)
   snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
 }
 
+void
+upg_format_duration(char *buf, size_t len, double seconds)
+{
+  long whole = (long)(seconds + 0.5);
+  if (seconds < 59.95)
+    snprintf(buf, len, "%.1f s", seconds < 0 ? 0 : seconds);
+  else if (whole < 3600)
+    snprintf(buf, len, "%ldm%02lds", whole / 60, whole % 60);
+  else
+    snprintf(buf, len, "%ldh%02ldm", whole / 3600, whole / 60 % 60);
+}
+
+double
+upg_round_ms(double seconds)
+{
+  return seconds <= 0 ? 0 : (double)(long long)(seconds * 1000 + 0.5) / 1000;
+}
+
 /* The meter's parts, widest first: the first that fits is drawn. */
 enum { PART_ETA = 1, PART_RATE = 2, PART_TOTAL = 4, PART_PERCENT = 8, PART_HAVE = 16 };
 

@@ -68,3 +68,44 @@ meter_ended() {
 	# and a meter there says what moves and how far
 	meter_lines | grep -aq '^upgrade: uploading small.dump .*%' || { show; return 1; }
 }
+
+RUN_ARGS='--cacert "$CA" --contract M123-abc --email t@example.com --target 16.0 --aim test --interval 0.1'
+
+@test "run: one line per step on stderr, in order, and 'done' with each step's time" {
+	cd "$BATS_TEST_TMPDIR"
+	head -c 300000 /dev/urandom >db.dump
+	run --separate-stderr ucall "upgrade run $RUN_ARGS db.dump"
+	expect_status 0
+	alive
+	local req
+	req=$(jq -r .request.id <<<"$output")
+	# each step's line, in the order the steps ran
+	local steps
+	steps=$(grep -aoE "^upgrade: (created request $req|uploading db.dump \(293.0 KiB\)|processing|waiting|downloading|done in)" <<<"$stderr" |
+		sed 's/^upgrade: //; s/ .*//' | tr '\n' ' ')
+	[[ $steps == "created uploading processing waiting downloading done " ]] || { echo "steps: $steps" >&2; show; return 1; }
+	grep -aqE '^upgrade: done in [0-9.]+ s: create [0-9.]+ s, upload [0-9.]+ s, process [0-9.]+ s, wait [0-9.]+ s, download [0-9.]+ s$' <<<"$stderr" || { show; return 1; }
+	[ -s upgraded_db.dump ]
+}
+
+@test "run: the document keeps each step's time in seconds, rounded to milliseconds" {
+	cd "$BATS_TEST_TMPDIR"
+	head -c 300000 /dev/urandom >db.dump
+	run --separate-stderr ucall "upgrade run $RUN_ARGS -s db.dump"
+	expect_status 0
+	[[ -z $(grep -av SHELL-ALIVE <<<"$stderr") ]] || { echo "-s printed step lines" >&2; show; return 1; }
+	jqe '.steps | keys_unsorted == ["create", "upload", "process", "wait", "download"]'
+	jqe '[.steps[]] + [.seconds] | all(type == "number" and . >= 0 and (. * 1000 | . == floor))'
+	jqe '.seconds >= ([.steps[]] | add) - 0.01'
+}
+
+@test "run: a failed step still reports the times of the steps this call ran" {
+	cd "$BATS_TEST_TMPDIR"
+	head -c 300000 /dev/urandom >db.dump
+	emulator_fault download http404
+	run --separate-stderr ucall "upgrade run $RUN_ARGS db.dump"
+	expect_status 3
+	jqe '.step == "download" and (.steps | has("upload") and has("wait") and has("download"))'
+	stderr_lacks "done in"
+	[ -e db.dump.upgrade.json ] # the job stays open for --continue
+}

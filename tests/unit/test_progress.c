@@ -46,5 +46,12 @@ main(void)
   is_str(buf, "reading  10.0 MiB  5.0 MiB/s", "unknown total: bytes and rate only");
   is_str(upg_path_tail("/tmp/x/db.dump"), "db.dump", "path tail");
   is_str(upg_path_tail("db.dump"), "db.dump", "path tail of a bare name");
+  upg_format_duration(buf, sizeof buf, 0.26);
+  is_str(buf, "0.3 s", "duration: tenths of a second");
+  upg_format_duration(buf, sizeof buf, 310.4);
+  is_str(buf, "5m10s", "duration: minutes");
+  upg_format_duration(buf, sizeof buf, 7500);
+  is_str(buf, "2h05m", "duration: hours");
+  ok(upg_round_ms(1.23456) == 1.235, "seconds rounded to the millisecond");
   return tap_done();
 }
