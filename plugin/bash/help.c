@@ -96,7 +96,8 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "Poll status every S seconds (default 10) until the state is final (done,\n"
     "delivered, failed, invalid, cancel, cancelled), reporting each change on\n"
     "stderr.  A SERVER:ERROR answer or a network fault is retried.  Exit 0 for\n"
-    "done/delivered, 1 for the others, 4 when --timeout runs out." },
+    "done/delivered, 1 for the others, 4 when --timeout runs out (the request\n"
+    "keeps running on the platform: wait again later)." },
   [UPG_CMD_DOWNLOAD] = {
     "upgrade download [--what W] [-o|--output FILE] [--force] [--parallel N]",
     "Download one of the request's files: W is upgraded-dump (default),\n"
@@ -105,7 +106,8 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "upgrade_modules_<id>, original_<filename>, original_<filename>.sql).\n"
     "Bytes go to FILE.part (mode 0600), resumed after an interruption only by\n"
     "the same request, file and server version (recorded in FILE.part.meta),\n"
-    "renamed when complete and of the size announced.  An existing FILE, or a\n"
+    "renamed when complete and of the size announced; a failure says what\n"
+    "FILE.part keeps, and the next call where it resumes.  An existing FILE, or a\n"
     "FILE.part no download recorded, is kept unless --force.\n"
     "--parallel N fetches N ranges at once (1 to 16; 1 is one stream); by\n"
     "default one stream when under 64 MiB are left or the server is under\n"

@@ -91,6 +91,29 @@ say_done(run_clock *c, const upg_settings *s)
   upg_notice(s, "%s", line);
 }
 
+/* A step failed or was stopped and the job is still open (its record is
+ * there): the failure ends with the command that goes on, DUMP quoted for
+ * the shell when it must be. */
+static void
+hint_continue(const upg_runstate *rs, const char *dump, jv *doc)
+{
+  jv step = jv_get_kind(*doc) == JV_KIND_OBJECT ? jv_object_get(jv_copy(*doc), jv_string("step")) : jv_null();
+  bool open = jv_get_kind(step) == JV_KIND_STRING && rs->path && access(rs->path, F_OK) == 0;
+  jv_free(step);
+  if (!open)
+    return;
+  jv quoted = jv_string("'");
+  for (const char *c = dump; *c; c++)
+    quoted = *c == '\'' ? jv_string_append_str(quoted, "'\\''") : jv_string_append_buf(quoted, c, 1);
+  quoted = jv_string_append_str(quoted, "'");
+  bool plain = strspn(dump, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._/-+:@,=") == strlen(dump);
+  char kept[600] = "", part[620] = "";
+  if (upg_download_part_kept(*doc, kept, sizeof kept))
+    snprintf(part, sizeof part, " (%s)", kept);
+  *doc = upg_doc_hint(*doc, "to go on: upgrade run --continue %s%s", plain ? dump : jv_string_value(quoted), part);
+  jv_free(quoted);
+}
+
 /* A failed step's document, marked with the step's name and carrying the
  * request (id and key) so that the caller can name it afterwards. */
 static int
@@ -577,6 +600,8 @@ upg_run(upg_settings *s, const upg_run_params *p, jv *doc)
   if (!status) {
     add_field(doc, "dump", jv_copy(dumped));
     say_done(&clk, s);
+  } else {
+    hint_continue(&rs, dump, doc);
   }
 out:
   step_end(&clk);

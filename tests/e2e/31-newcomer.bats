@@ -5,6 +5,12 @@
 
 load helpers
 
+# Every test in its own directory, with a dump to hand.
+setup() {
+	cd "$BATS_TEST_TMPDIR"
+	head -c 300000 /dev/urandom >db.dump
+}
+
 # a_dump [BYTES]: a random dump in the test's directory; prints its path.
 a_dump() {
 	head -c "${1:-300000}" /dev/urandom >"$BATS_TEST_TMPDIR/small.dump"
@@ -72,8 +78,6 @@ meter_ended() {
 RUN_ARGS='--cacert "$CA" --contract M123-abc --email t@example.com --target 16.0 --aim test --interval 0.1'
 
 @test "run: one line per step on stderr, in order, and 'done' with each step's time" {
-	cd "$BATS_TEST_TMPDIR"
-	head -c 300000 /dev/urandom >db.dump
 	run --separate-stderr ucall "upgrade run $RUN_ARGS db.dump"
 	expect_status 0
 	alive
@@ -89,8 +93,6 @@ RUN_ARGS='--cacert "$CA" --contract M123-abc --email t@example.com --target 16.0
 }
 
 @test "run: the document keeps each step's time in seconds, rounded to milliseconds" {
-	cd "$BATS_TEST_TMPDIR"
-	head -c 300000 /dev/urandom >db.dump
 	run --separate-stderr ucall "upgrade run $RUN_ARGS -s db.dump"
 	expect_status 0
 	[[ -z $(grep -av SHELL-ALIVE <<<"$stderr") ]] || { echo "-s printed step lines" >&2; show; return 1; }
@@ -100,12 +102,72 @@ RUN_ARGS='--cacert "$CA" --contract M123-abc --email t@example.com --target 16.0
 }
 
 @test "run: a failed step still reports the times of the steps this call ran" {
-	cd "$BATS_TEST_TMPDIR"
-	head -c 300000 /dev/urandom >db.dump
 	emulator_fault download http404
 	run --separate-stderr ucall "upgrade run $RUN_ARGS db.dump"
 	expect_status 3
 	jqe '.step == "download" and (.steps | has("upload") and has("wait") and has("download"))'
 	stderr_lacks "done in"
 	[ -e db.dump.upgrade.json ] # the job stays open for --continue
+}
+
+# expect_upgraded FILE: FILE is the emulator's upgrade of db.dump to 16.0.
+expect_upgraded() {
+	cmp <(printf 'UPGRADED TO 16.0\n'; cat db.dump) "$1"
+}
+
+@test "run: a failed step ends its message with the command that resumes, and that command finishes the job" {
+	emulator_fault download http500
+	run --separate-stderr ucall "upgrade run $RUN_ARGS db.dump"
+	expect_status 3
+	jqe '.failures[-1].message | endswith("; to go on: upgrade run --continue db.dump")'
+	grep -aq '^upgrade: CLIENT:HTTP: .*; to go on: upgrade run --continue db.dump$' <<<"$stderr" || { show; return 1; }
+	run --separate-stderr ucall "upgrade run --continue db.dump --cacert \"\$CA\" --interval 0.1"
+	expect_status 0
+	expect_upgraded upgraded_db.dump
+}
+
+@test "run: Ctrl-C ends the message with the command that resumes, the DUMP quoted for the shell" {
+	mv db.dump "my db.dump"
+	emulator_fault download slow '{"delay": 30}'
+	run --separate-stderr ubash '
+		trap "echo trapped >&2" INT
+		( sleep "$1"; kill -INT $$ ) &
+		upgrade run '"$RUN_ARGS"' "my db.dump"
+		echo "rc=$?" >&2
+		wait' "$(scaled 1.5)"
+	stderr_has "rc=130"
+	jqe '.failures[-1].reason == "CLIENT:INTERRUPTED"'
+	jqe '.failures[-1].message | endswith("; to go on: upgrade run --continue '"'my db.dump'"'")'
+	emulator_reset >/dev/null
+	run --separate-stderr ucall "upgrade run --continue 'my db.dump' --cacert \"\$CA\" --interval 0.1"
+	expect_status 0
+	cmp <(printf 'UPGRADED TO 16.0\n'; cat "my db.dump") "upgraded_my db.dump"
+}
+
+@test "download: a dropped download says to run it again and what FILE.part keeps; the next call announces where it resumes" {
+	head -c 2000000 /dev/urandom >db.dump
+	done_request db.dump
+	emulator_fault download drop '{"after_bytes": 1000000}'
+	run --separate-stderr ucall 'upgrade download --cacert "$CA" -o F'
+	expect_status 3
+	grep -aqE '^upgrade: CLIENT:[A-Z_]+: .*; run the same command again: (.*/)?F\.part keeps [0-9.]+ (KiB|MiB)$' <<<"$stderr" || { show; return 1; }
+	jqe '.part.bytes >= 1000000 and (.part.file | endswith("F.part"))'
+	local kept
+	kept=$(stat -c %s F.part)
+	run --separate-stderr ucall 'upgrade download --cacert "$CA" -o F'
+	expect_status 0
+	grep -aqE '^upgrade: resuming (.*/)?F\.part at [0-9.]+ (KiB|MiB)$' <<<"$stderr" || { show; return 1; }
+	jqe --argjson k "$kept" '.transfer.resumed_from == $k'
+	expect_upgraded F
+}
+
+@test "wait --timeout says the request keeps running, and it does" {
+	pending_request
+	run --separate-stderr ucall 'upgrade wait --cacert "$CA" --interval 0.1 --timeout 0.3'
+	expect_status 4
+	expect_reason CLIENT:TIMEOUT
+	stderr_has "the request keeps running on the platform"
+	run --separate-stderr ucall 'upgrade status --cacert "$CA"'
+	expect_status 0
+	jqe '.request.state == "pending"'
 }
