@@ -302,7 +302,9 @@ transfer_failure(upg_http_call *call, jv *doc)
 #endif
   case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
     return upg_fail(doc, UPG_EXIT_SECURITY,
-                    upg_failure("CLIENT:TLS", "%s: TLS verification failed: %s", what, curl_message(call)));
+                    upg_failure("CLIENT:TLS", "%s: TLS verification failed: %s (a server whose certificate is "
+                                "signed by a CA of your own: give it with --cacert FILE; -k skips the check, "
+                                "and the key's protection with it)", what, curl_message(call)));
   case CURLE_SSL_CACERT_BADFILE:
     return upg_fail(doc, UPG_EXIT_USAGE,
                     upg_failure("CLIENT:FILE", "%s: cannot use the CA file: %s", what, curl_message(call)));

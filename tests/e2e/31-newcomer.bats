@@ -171,3 +171,71 @@ expect_upgraded() {
 	expect_status 0
 	jqe '.request.state == "pending"'
 }
+
+@test "did you mean: a misspelt subcommand or option is refused (exit 2) with the nearest name, nothing sent" {
+	api_create
+	local before
+	before=$(emulator_stats | jq -c .requests)
+	run --separate-stderr ucall 'upgrade uplaod --cacert "$CA" db.dump'
+	expect_status 2
+	expect_reason CLIENT:USAGE
+	stderr_has "unknown subcommand 'uplaod' (did you mean \`upgrade upload\`?"
+	run --separate-stderr ucall 'upgrade status --cacert "$CA" --progres'
+	expect_status 2
+	stderr_has "unknown option --progres (did you mean --progress?)"
+	run --separate-stderr ucall 'upgrade status --cacert "$CA" --frobnicate'
+	expect_status 2
+	stderr_lacks "did you mean"
+	[[ $(emulator_stats | jq -c .requests) == "$before" ]]
+}
+
+@test "--request without --key: exit 2 '--key is missing', the shell's UPGRADE_KEY is not sent with it" {
+	api_create
+	local before
+	before=$(method_count status)
+	run --separate-stderr ucall 'upgrade status --cacert "$CA" --request "$1"' "$REQ"
+	expect_status 2
+	expect_reason CLIENT:USAGE
+	stderr_has "--key is missing"
+	[[ $(method_count status) == "$before" ]]
+}
+
+@test "run refuses --request/--key (exit 2) before it creates, uploads or records anything" {
+	api_create
+	local before
+	before=$(method_count create)
+	run --separate-stderr ucall "upgrade run $RUN_ARGS --request \"\$UPGRADE_REQUEST\" --key \"\$UPGRADE_KEY\" db.dump"
+	expect_status 2
+	expect_reason CLIENT:USAGE
+	stderr_has "does not apply to \`upgrade run\`"
+	[[ $(method_count create) == "$before" ]]
+	[ ! -e db.dump.upgrade.json ]
+}
+
+@test "jq: a compile error keeps its line breaks, each line a CLIENT:JQ line" {
+	run --separate-stderr ucall 'upgrade status --cacert "$CA" -q ".a | | .b"'
+	expect_status 2
+	alive
+	grep -aqx 'upgrade: CLIENT:JQ: jq: error: syntax error, .*line 1:' <<<"$stderr" || { show; return 1; }
+	grep -aqx 'upgrade: CLIENT:JQ: jq: 1 compile error' <<<"$stderr" || { show; return 1; }
+	stderr_lacks '\n'
+}
+
+@test "jq: a run-time error with -v prints nothing and stores nothing of the document (the key stays out)" {
+	api_create
+	run --separate-stderr ucall 'out=unset; upgrade status --cacert "$CA" -q ".request.state | error(\"boom\")" -v out; echo "rc=$? out=[$out]" >&2'
+	expect_status 0
+	[ -z "$output" ]
+	stderr_has "rc=2 out=[]"
+	stderr_has "upgrade: CLIENT:JQ: jq: error: boom"
+	stderr_lacks "$KEY"
+}
+
+@test "TLS: a certificate that does not verify names --cacert and -k in the message" {
+	api_create
+	run --separate-stderr ucall 'upgrade status'
+	expect_status 5
+	expect_reason CLIENT:TLS
+	stderr_has "--cacert FILE"
+	stderr_has "-k skips the check"
+}
