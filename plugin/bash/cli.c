@@ -50,7 +50,7 @@ enum opt_id {
   O_KNOWN_HOSTS, O_ACCEPT_NEW, O_CONNECT_TIMEOUT, O_MAX_TIME, O_RETRY, O_RETRY_DELAY, O_SILENT,
   O_PROGRESS, O_VERBOSE, O_CONTRACT, O_EMAIL, O_TARGET, O_AIM, O_FILENAME, O_TIMEZONE, O_SSH_KEYS,
   O_IDENTITY, O_INTERVAL, O_TIMEOUT, O_WHAT, O_OUTPUT, O_FORCE, O_SFTP, O_CONTINUE, O_NEW, O_VERSION,
-  O_DATABASE, O_FILESTORE_FROM, O_DATA_DIR, O_JOBS, O_RESTORE_AS, O_NO_RESTORE, O_PARALLEL, O_COUNT
+  O_DATABASE, O_FILESTORE_FROM, O_DATA_DIR, O_JOBS, O_RESTORE_AS, O_NO_RESTORE, O_PARALLEL, O_SHOW_ERROR, O_COUNT
 };
 
 struct option_spec {
@@ -114,6 +114,7 @@ static const struct option_spec options[O_COUNT] = {
   [O_RESTORE_AS] = { "restore-as", 0, true, BIT(UPG_CMD_RUN) },
   [O_NO_RESTORE] = { "no-restore", 0, false, BIT(UPG_CMD_RUN) },
   [O_PARALLEL] = { "parallel", 0, true, PARALLEL_CMDS },
+  [O_SHOW_ERROR] = { "show-error", 'S', false, ALL }, /* curl's -sS */
 };
 
 int
@@ -268,6 +269,7 @@ apply(upg_cli *cli, enum opt_id id, const char *v)
     return status;
   }
   case O_SILENT: s->silent = true; return 0;
+  case O_SHOW_ERROR: cli->show_error = true; return 0;
   case O_PROGRESS: s->progress = true; return 0;
   case O_VERBOSE: s->verbose = true; return 0;
   case O_CONTRACT: return nonempty(cli, o, v, &cli->create.contract);

@@ -43,6 +43,7 @@ typedef struct upg_cli {
   /* output */
   const char *jq_filter;     /* -q/--jq */
   bool raw;                  /* -r */
+  bool show_error;           /* -S: failure lines even with -s (curl's -sS) */
   const char *var;           /* -v NAME */
   enum upg_format format;
 

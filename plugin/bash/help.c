@@ -49,8 +49,9 @@ char *upgrade_long_doc[] = {
   "",
   "Common options: --cacert FILE, -k/--insecure, --known-hosts FILE,",
   "--accept-new-host-key, --connect-timeout S, --max-time S, --retry N,",
-  "--retry-delay S, -s/--silent, --progress, --verbose.  Transfers (sftp-put,",
-  "sftp-get, download, run) take --parallel N: N streams at once (1 to 16).",
+  "--retry-delay S, -s/--silent, -S/--show-error, --progress, --verbose.",
+  "Transfers (sftp-put, sftp-get, download, run) take --parallel N: N streams",
+  "at once (1 to 16).",
   "",
   "Exit status: 0 success; 1 the platform reported failures or the request",
   "failed; 2 usage or bad local input; 3 network, server or SSH fault; 4 wait",
@@ -186,6 +187,7 @@ static const char common_options[] =
   "  --known-hosts FILE, --accept-new-host-key   SSH host-key trust\n"
   "  --connect-timeout S, --max-time S, --retry N, --retry-delay S\n"
   "  -s, --silent, --progress, --verbose\n"
+  "  -S, --show-error         with -s, failure lines still on stderr (curl's -sS)\n"
   "  -h, --help               this help\n";
 
 void

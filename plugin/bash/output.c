@@ -27,13 +27,15 @@
 static void
 say_failure(const upg_cli *cli, const char *reason, const char *message)
 {
+  upg_settings loud = cli->settings; /* -sS: -s keeps the meter and notices quiet, not these */
+  loud.silent = false;
   bool lines = strcmp(reason, "CLIENT:JQ") == 0;
   char *copy = strdup(message);
   char *save = NULL;
   char *line = copy && lines ? strtok_r(copy, "\n", &save) : copy;
   for (; line; line = lines ? strtok_r(NULL, "\n", &save) : NULL) {
     jv text = jv_string_fmt("%s: %s", reason, line);
-    upg_say(&cli->settings, jv_string_value(text));
+    upg_say(&loud, jv_string_value(text));
     jv_free(text);
   }
   free(copy);
@@ -42,7 +44,7 @@ say_failure(const upg_cli *cli, const char *reason, const char *message)
 void
 upg_report_failures(const upg_cli *cli, jv doc)
 {
-  if (cli->settings.silent || jv_get_kind(doc) != JV_KIND_OBJECT)
+  if ((cli->settings.silent && !cli->show_error) || jv_get_kind(doc) != JV_KIND_OBJECT)
     return;
   jv failures = jv_object_get(jv_copy(doc), jv_string("failures"));
   if (jv_get_kind(failures) == JV_KIND_ARRAY) {
@@ -86,7 +88,7 @@ outputs_of(const upg_cli *cli, jv doc, int *status)
     jv_free(doc);
     return outputs;
   }
-  if (!cli->settings.silent)
+  if (!cli->settings.silent || cli->show_error)
     say_failure(cli, "CLIENT:JQ", message ? message : "jq: error");
   free(message);
   jv_free(doc);

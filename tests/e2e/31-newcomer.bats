@@ -239,3 +239,19 @@ expect_upgraded() {
 	stderr_has "--cacert FILE"
 	stderr_has "-k skips the check"
 }
+
+@test "-sS: silent, yet a failure still prints its line on stderr (curl's -sS); -s alone prints none" {
+	api_create
+	run --separate-stderr ucall 'upgrade status -s'
+	expect_status 5
+	[[ $(grep -avc SHELL-ALIVE <<<"$stderr") == 0 ]] || { show; return 1; }
+	run --separate-stderr ucall 'upgrade status -sS'
+	expect_status 5
+	expect_reason CLIENT:TLS
+	run --separate-stderr ucall 'upgrade status --silent --show-error --cacert "$CA" -q "error(\"boom\")"'
+	expect_status 2
+	stderr_has "upgrade: CLIENT:JQ: jq: error: boom"
+	run --separate-stderr ucall 'upgrade upload -sS --cacert "$CA" db.dump'
+	expect_status 0
+	[[ $(grep -avc SHELL-ALIVE <<<"$stderr") == 0 ]] || { echo "-sS printed more than failures" >&2; show; return 1; }
+}

@@ -140,6 +140,7 @@ main(void)
   refused("an unknown option far from all", "unknown option --frobnicate", parse(&c, "status", "--frobnicate", NULL), &c);
   ok(strstr(c.error, "did you mean") == NULL, "  and no guess (%s)", c.error);
 
+  ok(parse(&c, "status", "-sS", NULL) == 0 && c.settings.silent && c.show_error, "-sS: silent, failures shown");
   /* a request is its id and its key; run takes neither */
   refused("--request alone", "--key is missing", parse(&c, "status", "--request", "42", NULL), &c);
   refused("--key alone", "--request is missing", parse(&c, "status", "--key", "k", NULL), &c);
