@@ -79,7 +79,7 @@ say_done(run_clock *c, const upg_settings *s)
   upg_format_duration(total, sizeof total, upg_now() - c->started);
   int n = snprintf(line, sizeof line, "done in %s", total);
   const char *sep = ": ";
-  jv_object_foreach(jv_copy(c->times), name, seconds) {
+  jv_object_foreach(c->times, name, seconds) { /* borrows c->times */
     char took[32];
     upg_format_duration(took, sizeof took, jv_number_value(seconds));
     if (n >= 0 && (size_t)n < sizeof line)
