@@ -17,10 +17,11 @@ a_dump() {
 	echo "$BATS_TEST_TMPDIR/small.dump"
 }
 
-# meter_lines: the last run's stderr cut at every redraw (\r) and newline,
-# the terminal's erase (ESC [K) removed: what a terminal shows line by line.
+# meter_lines: the lines the last run drew in place (a meter, wait's
+# line): its stderr cut at every redraw (\r) and newline, the segments that
+# begin with the terminal's erase (ESC [K), the erase removed.
 meter_lines() {
-	tr '\r' '\n' <<<"$stderr" | sed 's/\x1b\[K//g'
+	tr '\r' '\n' <<<"$stderr" | grep -a $'^\e\[K' | sed 's/\x1b\[K//g'
 }
 
 # meter_ended LABEL: stderr has a meter labelled LABEL, and no stderr line
@@ -90,6 +91,22 @@ RUN_ARGS='--cacert "$CA" --contract M123-abc --email t@example.com --target 16.0
 	[[ $steps == "created uploading processing waiting downloading done " ]] || { echo "steps: $steps" >&2; show; return 1; }
 	grep -aqE '^upgrade: done in [0-9.]+ s: create [0-9.]+ s, upload [0-9.]+ s, process [0-9.]+ s, wait [0-9.]+ s, download [0-9.]+ s$' <<<"$stderr" || { show; return 1; }
 	[ -s upgraded_db.dump ]
+}
+
+@test "run --progress: the upload's and the download's meters end before the next step's line" {
+	run --separate-stderr ucall "COLUMNS=40; upgrade run $RUN_ARGS --progress db.dump"
+	expect_status 0
+	stderr_has "upgrade: uploading db.dump  "
+	stderr_has "upgrade: downloading upgraded_db" # cut to fit 40 columns
+	# a meter line (it has a percentage) never carries a step's line after it
+	if grep -a '%' <<<"$stderr" | grep -aqE 'upgrade: (processing|waiting|downloading the|done in|request )'; then
+		echo "a step's line is glued to a meter" >&2
+		show
+		return 1
+	fi
+	# the lines redrawn in place (meters, wait's line) fit; notices may wrap
+	[[ -n $(meter_lines) ]] || { show; return 1; }
+	meter_lines | awk 'length($0) > 40 { bad = 1 } END { exit bad }' || { show; return 1; }
 }
 
 @test "run: the document keeps each step's time in seconds, rounded to milliseconds" {
