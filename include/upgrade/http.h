@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 #include <jv.h>
 
+#include "upgrade/progress.h"
 #include "upgrade/settings.h"
 
 typedef struct upg_http_call {
@@ -21,7 +22,8 @@ typedef struct upg_http_call {
   struct curl_slist *headers;  /* request headers the caller added */
   char errbuf[CURL_ERROR_SIZE];
   int signal;                  /* the signal that aborted the transfer, or 0 */
-  bool meter;                  /* draw libcurl's progress meter */
+  bool metered;                /* draw the meter (upg_http_meter) */
+  upg_meter meter;             /* ours: libcurl's is 79 columns, never ended */
   bool idempotent;             /* safe to send again after a fault */
 
   /* response body kept in memory (the default sink) */
@@ -59,6 +61,12 @@ int upg_http_begin_handle(upg_http_call *call, CURL *own, const upg_settings *s,
  * status with *doc set.  A redirect to plain http:// is refused the same
  * way, exit 5, by upg_http_perform. */
 int upg_http_check_url(const upg_settings *s, const char *what, const char *url, jv *doc);
+
+/* Draw the meter during the exchange (when settings.progress), labelled
+ * LABEL ("upload db.dump"); BASE bytes were there before it (a resumed
+ * download's offset): libcurl counts only this exchange's bytes.  The
+ * meter is ended when upg_http_perform returns. */
+void upg_http_meter(upg_http_call *call, const char *label, long long base);
 
 /* Add a request header ("Name: value", or "Name:" to suppress one). */
 void upg_http_header(upg_http_call *call, const char *header);

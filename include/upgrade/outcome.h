@@ -33,6 +33,11 @@ int upg_fail(jv *doc, int status, jv failure);
 /* Append FAILURE to DOC's "failures" (creating it if needed); consumes both. */
 jv upg_doc_add_failure(jv doc, jv failure);
 
+/* DOC with "; " and printf(FMT, …) added to its last failure's message:
+ * how to go on ("to go on: upgrade run --continue db.dump").  DOC is
+ * consumed and returned; one without a failure is returned as it is. */
+jv upg_doc_hint(jv doc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* A document with an empty failures list and KEY set to VALUE (consumed). */
 jv upg_doc_with(const char *key, jv value);
 

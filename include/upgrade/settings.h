@@ -53,6 +53,7 @@ typedef struct upg_settings {
   long retry_delay_ms;        /* first delay between attempts (doubles) */
   bool silent;                /* -s: no meter, no messages */
   bool progress;              /* a meter on stderr (the host decides) */
+  int columns;                /* stderr's width for the meter; 0 = 80 */
   bool verbose;               /* libcurl's trace on stderr, key redacted */
   int parallel;               /* --parallel N: streams of a transfer, 1 to
                                * UPG_PARALLEL_MAX; 0 = the core chooses */

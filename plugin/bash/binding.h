@@ -27,6 +27,9 @@ int upg_shell_check_name(const char *name, char *err, size_t errlen);
 int upg_shell_assign(const char *name, const char *value);
 /* Make jq's `env` and `$ENV` see exports made since the last command. */
 void upg_shell_refresh_environ(void);
+/* The width of stderr's terminal: the shell's COLUMNS, else TIOCGWINSZ on
+ * stderr, else 80. */
+int upg_shell_columns(void);
 
 /* output.c: print or assign a call's document; returns the final status. */
 int upg_emit(const upg_cli *cli, jv doc, int status);

@@ -88,6 +88,7 @@ fill_defaults(upg_cli *cli, struct call_storage *own)
     cli->restore_role = shell_copy(own, "UPGRADE_RESTORE_ROLE");
   /* A meter when a person watches stderr, or when asked; never with -s. */
   s->progress = !s->silent && (s->progress || isatty(STDERR_FILENO));
+  s->columns = upg_shell_columns();
   upg_shell_host(s);
   s->secrets = &own->secrets;
   upg_secret_add(s, s->key);

@@ -51,7 +51,8 @@ enum opt_id {
   O_PROGRESS, O_VERBOSE, O_CONTRACT, O_EMAIL, O_TARGET, O_AIM, O_FILENAME, O_TIMEZONE, O_SSH_KEYS,
   O_IDENTITY, O_INTERVAL, O_TIMEOUT, O_WHAT, O_OUTPUT, O_FORCE, O_SFTP, O_CONTINUE, O_NEW, O_VERSION,
   O_FILESTORE_LINK,
-  O_DATABASE, O_FILESTORE_FROM, O_DATA_DIR, O_JOBS, O_RESTORE_AS, O_NO_RESTORE, O_PARALLEL, O_RESTORE_ROLE, O_TRUST_DUMP, O_COUNT
+  O_DATABASE, O_FILESTORE_FROM, O_DATA_DIR, O_JOBS, O_RESTORE_AS, O_NO_RESTORE, O_PARALLEL, O_RESTORE_ROLE, O_TRUST_DUMP,
+  O_SHOW_ERROR, O_COUNT
 };
 
 struct option_spec {
@@ -118,7 +119,56 @@ static const struct option_spec options[O_COUNT] = {
   [O_PARALLEL] = { "parallel", 0, true, PARALLEL_CMDS },
   [O_RESTORE_ROLE] = { "restore-role", 0, true, BIT(UPG_CMD_RESTORE) | BIT(UPG_CMD_RUN) },
   [O_TRUST_DUMP] = { "trust-dump", 0, false, BIT(UPG_CMD_RESTORE) | BIT(UPG_CMD_RUN) },
+  [O_SHOW_ERROR] = { "show-error", 'S', false, ALL }, /* curl's -sS */
 };
+
+int
+upg_cli_distance(const char *a, const char *b)
+{
+  enum { FAR = 64 };
+  size_t la = strlen(a), lb = strlen(b);
+  if (la >= FAR || lb >= FAR)
+    return FAR;
+  int d[FAR + 1][FAR + 1];
+  for (size_t i = 0; i <= la; i++)
+    d[i][0] = (int)i;
+  for (size_t j = 0; j <= lb; j++)
+    d[0][j] = (int)j;
+  for (size_t i = 1; i <= la; i++) {
+    for (size_t j = 1; j <= lb; j++) {
+      int cost = a[i - 1] != b[j - 1];
+      int best = d[i - 1][j - 1] + cost;
+      if (d[i - 1][j] + 1 < best)
+        best = d[i - 1][j] + 1;
+      if (d[i][j - 1] + 1 < best)
+        best = d[i][j - 1] + 1;
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < best)
+        best = d[i - 2][j - 2] + 1; /* "uplaod" */
+      d[i][j] = best;
+    }
+  }
+  return d[la][lb];
+}
+
+const char *
+upg_cli_suggest(const char *word, const char *const *candidates, size_t n)
+{
+  int limit = (int)strlen(word) / 3;
+  limit = limit < 1 ? 1 : limit > 3 ? 3 : limit;
+  const char *best = NULL;
+  int best_d = limit + 1, ties = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!candidates[i])
+      continue;
+    int d = upg_cli_distance(word, candidates[i]);
+    if (d < best_d) {
+      best = candidates[i], best_d = d, ties = 0;
+    } else if (d == best_d) {
+      ties++;
+    }
+  }
+  return best && !ties ? best : NULL; /* two as near: guessing would mislead */
+}
 
 static int
 usage(upg_cli *cli, const char *fmt, ...)
@@ -224,6 +274,7 @@ apply(upg_cli *cli, enum opt_id id, const char *v)
     return status;
   }
   case O_SILENT: s->silent = true; return 0;
+  case O_SHOW_ERROR: cli->show_error = true; return 0;
   case O_PROGRESS: s->progress = true; return 0;
   case O_VERBOSE: s->verbose = true; return 0;
   case O_CONTRACT: return nonempty(cli, o, v, &cli->create.contract);
@@ -301,6 +352,21 @@ was_seen(const unsigned *seen, int id)
   return seen[id / 32] & (1u << (id % 32));
 }
 
+/* An unknown --NAME, with the option it most likely misspells. */
+static int
+unknown_option(upg_cli *cli, const char *name, size_t len)
+{
+  const char *names[O_COUNT];
+  char word[64];
+  for (int id = 0; id < O_COUNT; id++)
+    names[id] = options[id].name;
+  snprintf(word, sizeof word, "%.*s", (int)len, name);
+  const char *near = upg_cli_suggest(word, names, O_COUNT);
+  if (near)
+    return usage(cli, "unknown option --%.*s (did you mean --%s?)", (int)len, name, near);
+  return usage(cli, "unknown option --%.*s", (int)len, name);
+}
+
 /* "--name", "--name=value" or "--name value".  *i is advanced past a
  * value taken from the next word. */
 static int
@@ -312,7 +378,7 @@ long_option(upg_cli *cli, int argc, char **argv, int *i, unsigned *seen)
   int id = find_long(name, len);
 
   if (id < 0)
-    return usage(cli, "unknown option --%.*s", (int)len, name);
+    return unknown_option(cli, name, len);
   if (!options[id].takes_value && eq)
     return usage(cli, "--%s takes no value", options[id].name);
   const char *value = eq ? eq + 1 : NULL;
@@ -355,6 +421,9 @@ positional(upg_cli *cli, const char *word)
 {
   if (cli->cmd == UPG_CMD_NONE) {
     cli->cmd = upg_cli_command(word);
+    const char *near = upg_cli_suggest(word, command_names, UPG_CMD_COUNT);
+    if (cli->cmd == UPG_CMD_NONE && near)
+      return usage(cli, "unknown subcommand '%s' (did you mean `upgrade %s`? see `upgrade help`)", word, near);
     if (cli->cmd == UPG_CMD_NONE)
       return usage(cli, "unknown subcommand '%s' (see `upgrade help`)", word);
     return 0;
@@ -425,6 +494,24 @@ check_filestore_link(upg_cli *cli)
   return 0;
 }
 
+/* A request is named by its id and its key together: one without the other
+ * would pair it with the shell's UPGRADE_KEY or UPGRADE_REQUEST, which may
+ * be another request's.  run makes its own request (or reads it from its
+ * record with --continue): it takes neither. */
+static int
+check_request_key(upg_cli *cli, const unsigned *seen)
+{
+  bool request = was_seen(seen, O_REQUEST), key = was_seen(seen, O_KEY);
+  if (cli->cmd == UPG_CMD_RUN && (request || key))
+    return usage(cli, "--%s does not apply to `upgrade run`: it creates its own request, and --continue takes "
+                 "the job's from DUMP.upgrade.json", request ? "request" : "key");
+  if (request && !key)
+    return usage(cli, "--key is missing: --request needs the request's --key");
+  if (key && !request)
+    return usage(cli, "--request is missing: --key needs its --request");
+  return 0;
+}
+
 static int
 check_arguments(upg_cli *cli)
 {
@@ -487,7 +574,7 @@ upg_cli_parse(int argc, char **argv, upg_cli *cli)
     return 0;
   }
   if ((status = check_applicable(cli, seen)) || (status = check_required(cli, seen))
-      || (status = check_run_restore(cli, seen)))
+      || (status = check_run_restore(cli, seen)) || (status = check_request_key(cli, seen)))
     return status;
   if ((status = check_filestore_link(cli)))
     return status;

@@ -43,6 +43,7 @@ typedef struct upg_cli {
   /* output */
   const char *jq_filter;     /* -q/--jq */
   bool raw;                  /* -r */
+  bool show_error;           /* -S: failure lines even with -s (curl's -sS) */
   const char *var;           /* -v NAME */
   enum upg_format format;
 
@@ -81,6 +82,15 @@ int upg_cli_parse(int argc, char **argv, upg_cli *cli);
 enum upg_cmd upg_cli_command(const char *name);
 /* The name of CMD ("sftp-put"). */
 const char *upg_cli_command_name(enum upg_cmd cmd);
+
+/* The edit distance between A and B (insertions, deletions,
+ * substitutions and swaps of two neighbours, one each; words under 64
+ * characters, longer ones are "far": 64). */
+int upg_cli_distance(const char *a, const char *b);
+/* Of the N CANDIDATES (NULLs skipped), the one WORD most likely misspells:
+ * the nearest, if it is within a third of WORD's length (at least 1, at
+ * most 3) and the only one that near; else NULL. */
+const char *upg_cli_suggest(const char *word, const char *const *candidates, size_t n);
 
 /* Parse seconds ("1.5", ≥ 0, ≤ 10 years): 0 or -1. */
 int upg_cli_seconds(const char *text, double *out);

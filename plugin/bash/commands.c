@@ -66,10 +66,15 @@ cmd_wait(upg_cli *cli, jv *doc)
   return upg_wait(&cli->settings, cli->interval, cli->timeout, &final, doc);
 }
 
+/* A download that failed with bytes kept says how to go on. */
 static int
 cmd_download(upg_cli *cli, jv *doc)
 {
-  return upg_download(&cli->settings, cli->what, cli->output, cli->force, doc);
+  int status = upg_download(&cli->settings, cli->what, cli->output, cli->force, doc);
+  char kept[600];
+  if (status && upg_download_part_kept(*doc, kept, sizeof kept))
+    *doc = upg_doc_hint(*doc, "run the same command again: %s", kept);
+  return status;
 }
 
 static int

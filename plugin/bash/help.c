@@ -50,8 +50,9 @@ char *upgrade_long_doc[] = {
   "",
   "Common options: --cacert FILE, -k/--insecure, --known-hosts FILE,",
   "--accept-new-host-key, --connect-timeout S, --max-time S, --retry N,",
-  "--retry-delay S, -s/--silent, --progress, --verbose.  Transfers (sftp-put,",
-  "sftp-get, download, run) take --parallel N: N streams at once (1 to 16).",
+  "--retry-delay S, -s/--silent, -S/--show-error, --progress, --verbose.",
+  "Transfers (sftp-put, sftp-get, download, run) take --parallel N: N streams",
+  "at once (1 to 16).",
   "",
   "Exit status: 0 success; 1 the platform reported failures or the request",
   "failed; 2 usage or bad local input; 3 network, server or SSH fault; 4 wait",
@@ -97,7 +98,8 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "Poll status every S seconds (default 10) until the state is final (done,\n"
     "delivered, failed, invalid, cancel, cancelled), reporting each change on\n"
     "stderr.  A SERVER:ERROR answer or a network fault is retried.  Exit 0 for\n"
-    "done/delivered, 1 for the others, 4 when --timeout runs out." },
+    "done/delivered, 1 for the others, 4 when --timeout runs out (the request\n"
+    "keeps running on the platform: wait again later)." },
   [UPG_CMD_DOWNLOAD] = {
     "upgrade download [--what W] [-o|--output FILE] [--force] [--parallel N]",
     "Download one of the request's files: W is upgraded-dump (default),\n"
@@ -106,7 +108,8 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "upgrade_modules_<id>, original_<filename>, original_<filename>.sql).\n"
     "Bytes go to FILE.part (mode 0600), resumed after an interruption only by\n"
     "the same request, file and server version (recorded in FILE.part.meta),\n"
-    "renamed when complete and of the size announced.  An existing FILE, or a\n"
+    "renamed when complete and of the size announced; a failure says what\n"
+    "FILE.part keeps, and the next call where it resumes.  An existing FILE, or a\n"
     "FILE.part no download recorded, is kept unless --force.\n"
     "--parallel N fetches N ranges at once (1 to 16; 1 is one stream); by\n"
     "default one stream when under 64 MiB are left or the server is under\n"
@@ -133,6 +136,8 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "starts another request although one is open.  It takes create's options,\n"
     "wait's --interval and --timeout, and -o, --force, -i/--identity,\n"
     "--ssh-keys and --parallel N as download and sftp-put do.\n"
+    "Each step says on stderr when it begins (not with -s), and the document's\n"
+    "\"steps\" and \"seconds\" say what each step of this call and the call took.\n"
     "With --database DB it starts by dumping DB to DUMP (default DB.dump) and\n"
     "ends by restoring the download into the new database NEW (--restore-as,\n"
     "default DB_TARGET; --no-restore ends with the download), with DB's\n"
@@ -211,6 +216,7 @@ static const char common_options[] =
   "  --known-hosts FILE, --accept-new-host-key   SSH host-key trust\n"
   "  --connect-timeout S, --max-time S, --retry N, --retry-delay S\n"
   "  -s, --silent, --progress, --verbose\n"
+  "  -S, --show-error         with -s, failure lines still on stderr (curl's -sS)\n"
   "  -h, --help               this help\n";
 
 void

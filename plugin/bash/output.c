@@ -20,21 +20,39 @@
 #include "upgrade/jqfilter.h"
 #include "upgrade/outcome.h"
 
+/* One failure on stderr as "REASON: MESSAGE".  jq's messages (ours: the
+ * user's program, quoted by libjq) keep their line breaks, a line each;
+ * any other message is one line, its controls escaped by upg_say, so that
+ * a server cannot forge a line of ours. */
+static void
+say_failure(const upg_cli *cli, const char *reason, const char *message)
+{
+  upg_settings loud = cli->settings; /* -sS: -s keeps the meter and notices quiet, not these */
+  loud.silent = false;
+  bool lines = strcmp(reason, "CLIENT:JQ") == 0;
+  char *copy = strdup(message);
+  char *save = NULL;
+  char *line = copy && lines ? strtok_r(copy, "\n", &save) : copy;
+  for (; line; line = lines ? strtok_r(NULL, "\n", &save) : NULL) {
+    jv text = jv_string_fmt("%s: %s", reason, line);
+    upg_say(&loud, jv_string_value(text));
+    jv_free(text);
+  }
+  free(copy);
+}
+
 void
 upg_report_failures(const upg_cli *cli, jv doc)
 {
-  if (cli->settings.silent || jv_get_kind(doc) != JV_KIND_OBJECT)
+  if ((cli->settings.silent && !cli->show_error) || jv_get_kind(doc) != JV_KIND_OBJECT)
     return;
   jv failures = jv_object_get(jv_copy(doc), jv_string("failures"));
   if (jv_get_kind(failures) == JV_KIND_ARRAY) {
     jv_array_foreach(failures, i, f) {
       jv reason = jv_get_kind(f) == JV_KIND_OBJECT ? jv_object_get(jv_copy(f), jv_string("reason")) : jv_null();
       jv message = jv_get_kind(f) == JV_KIND_OBJECT ? jv_object_get(jv_copy(f), jv_string("message")) : jv_null();
-      if (jv_get_kind(reason) == JV_KIND_STRING && jv_get_kind(message) == JV_KIND_STRING) {
-        jv line = jv_string_fmt("%s: %s", jv_string_value(reason), jv_string_value(message));
-        upg_say(&cli->settings, jv_string_value(line));
-        jv_free(line);
-      }
+      if (jv_get_kind(reason) == JV_KIND_STRING && jv_get_kind(message) == JV_KIND_STRING)
+        say_failure(cli, jv_string_value(reason), jv_string_value(message));
       jv_free(reason);
       jv_free(message);
       jv_free(f);
@@ -54,7 +72,9 @@ render(jv value, bool raw, int flags)
 }
 
 /* The -q program's outputs, or the document alone.  A program that fails
- * at run time leaves the document, with a CLIENT:JQ failure added. */
+ * at run time prints nothing for this document -- not the document either,
+ * which holds the key -- and its message as a CLIENT:JQ failure (exit 2
+ * unless the call had already failed). */
 static jv
 outputs_of(const upg_cli *cli, jv doc, int *status)
 {
@@ -68,12 +88,13 @@ outputs_of(const upg_cli *cli, jv doc, int *status)
     jv_free(doc);
     return outputs;
   }
-  upg_say(&cli->settings, message ? message : "jq: error");
-  doc = upg_doc_add_failure(doc, upg_failure("CLIENT:JQ", "%s", message ? message : "jq: error"));
+  if (!cli->settings.silent || cli->show_error)
+    say_failure(cli, "CLIENT:JQ", message ? message : "jq: error");
   free(message);
+  jv_free(doc);
   if (*status == 0)
     *status = UPG_EXIT_USAGE;
-  return JV_ARRAY(doc);
+  return jv_array();
 }
 
 static int

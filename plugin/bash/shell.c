@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <loadables.h>
 #include <quit.h>
@@ -36,14 +38,21 @@ bash_interrupted(void *data)
 /* Whether a status line is on the screen (to clear before other output). */
 static bool status_shown;
 
-/* A line redrawn in place on stderr; NULL clears it. */
+/* A line redrawn in place on stderr; NULL ends it: cleared on a terminal,
+ * ended with a newline elsewhere (a log keeps its last state, and the next
+ * line never lands glued to it). */
 static void
 bash_status_line(void *data, const char *line)
 {
-  fputs("\r\033[K", stderr);
-  status_shown = line != NULL;
-  if (line)
-    fprintf(stderr, "upgrade: %s", line);
+  if (!line) {
+    if (status_shown)
+      fputs(isatty(STDERR_FILENO) ? "\r\033[K" : "\n", stderr);
+    status_shown = false;
+    fflush(stderr);
+    return;
+  }
+  fprintf(stderr, "\r\033[Kupgrade: %s", line);
+  status_shown = true;
   fflush(stderr);
 }
 
@@ -108,4 +117,18 @@ void
 upg_shell_refresh_environ(void)
 {
   maybe_make_export_env();
+}
+
+int
+upg_shell_columns(void)
+{
+  const char *text = upg_shell_get("COLUMNS");
+  char *end;
+  long n = text ? strtol(text, &end, 10) : 0;
+  if (text && *end == '\0' && n > 0 && n < 10000)
+    return (int)n;
+  struct winsize ws;
+  if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+    return ws.ws_col;
+  return 80;
 }

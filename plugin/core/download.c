@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "upgrade/api.h"
 #include "upgrade/download.h"
@@ -28,6 +29,7 @@
 #include "upgrade/files.h"
 #include "upgrade/http.h"
 #include "upgrade/outcome.h"
+#include "upgrade/progress.h"
 #include "upgrade/provenance.h"
 #include "upgrade/response.h"
 
@@ -245,7 +247,9 @@ exchange(struct fetch *f, bool *retryable, jv *doc)
   f->accepted = f->restart = f->promote = false;
   f->bad[0] = '\0';
   call.idempotent = true;
-  call.meter = f->s->progress;
+  char label[300];
+  snprintf(label, sizeof label, "downloading %s", upg_path_tail(f->pf->path));
+  upg_http_meter(&call, label, (long long)f->offset);
   CURL *h = call.curl;
   curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
   curl_easy_setopt(h, CURLOPT_BUFFERSIZE, DOWNLOAD_BUFFER);
@@ -444,6 +448,18 @@ stream_report(jv summary, const upg_par_report *rep, int want, long long one_str
   return upg_transfer_streams(summary, asked, per, rep->given_up);
 }
 
+/* A failed download whose part file stays, with bytes in it: DOC gains
+ * "part" {"file", "bytes"}, for the caller's "how to go on". */
+static jv
+part_kept(jv doc, const char *part, long long bytes)
+{
+  struct stat st;
+  if (!part || bytes <= 0 || lstat(part, &st) != 0 || !S_ISREG(st.st_mode))
+    return doc;
+  return jv_object_set(doc, jv_string("part"), JV_OBJECT(jv_string("file"), jv_string(part), jv_string("bytes"),
+                                                        jv_number((double)bytes)));
+}
+
 int
 upg_download(const upg_settings *s, const char *what, const char *out, bool force, jv *doc)
 {
@@ -477,6 +493,11 @@ upg_download(const upg_settings *s, const char *what, const char *out, bool forc
   if (jv_get_kind(pf.segments) == JV_KIND_OBJECT)
     status = chunks_from_record(&j, doc);
   long long resumed_from = pf.resume_from;
+  if (resumed_from > 0) { /* as curl says "Resuming transfer from byte position" */
+    char at[32];
+    upg_format_bytes(at, sizeof at, (double)resumed_from);
+    upg_notice(s, "resuming %s at %s", pf.part_path, at);
+  }
   if (!status)
     status = one ? upg_retry(s, "download", fetch_attempt, &f, doc)
                  : upg_retry(s, "download", parallel_attempt, &j, doc);
@@ -487,11 +508,15 @@ upg_download(const upg_settings *s, const char *what, const char *out, bool forc
                         "bytes of %lld", pf.part_path, (long long)pf.end, j.sg.size));
   }
   long long size = j.have_sg ? j.sg.size : pf.end;
+  long long kept = j.have_sg ? upg_segments_done_bytes(&j.sg) : (long long)pf.end;
   if (pf.resume_from < resumed_from)
     resumed_from = pf.resume_from; /* started over */
   upg_segments_free(&j.sg);
   if (status) {
+    char *part = strdup(pf.part_path);
     upg_partfile_abandon(&pf);
+    *doc = part_kept(*doc, part, kept);
+    free(part);
     goto out;
   }
   if ((status = upg_partfile_commit(&pf, doc)))
@@ -509,4 +534,22 @@ out:
   free(url);
   free(path);
   return status;
+}
+
+bool
+upg_download_part_kept(jv doc, char *text, size_t len)
+{
+  jv part = jv_get_kind(doc) == JV_KIND_OBJECT ? jv_object_get(jv_copy(doc), jv_string("part")) : jv_null();
+  jv file = jv_get_kind(part) == JV_KIND_OBJECT ? jv_object_get(jv_copy(part), jv_string("file")) : jv_null();
+  jv bytes = jv_get_kind(part) == JV_KIND_OBJECT ? jv_object_get(jv_copy(part), jv_string("bytes")) : jv_null();
+  bool kept = jv_get_kind(file) == JV_KIND_STRING && jv_get_kind(bytes) == JV_KIND_NUMBER;
+  if (kept) {
+    char size[32];
+    upg_format_bytes(size, sizeof size, jv_number_value(bytes));
+    snprintf(text, len, "%s keeps %s", jv_string_value(file), size);
+  }
+  jv_free(part);
+  jv_free(file);
+  jv_free(bytes);
+  return kept;
 }

@@ -456,7 +456,9 @@ upg_download_parallel(const upg_settings *s, const char *url, upg_partfile *pf, 
   if (streams > rep->asked)
     rep->asked = streams;
   int status = 0;
-  upg_meter_start(&p.meter, s, "download", upg_segments_done_bytes(sg));
+  char label[300];
+  snprintf(label, sizeof label, "downloading %s", upg_path_tail(pf->path));
+  upg_meter_start(&p.meter, s, label, upg_segments_done_bytes(sg));
   if (setup(&p, streams) != 0) {
     errno = ENOMEM;
     file_failed(&p, "start the transfers of");

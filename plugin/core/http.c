@@ -70,7 +70,20 @@ on_progress(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal
     call->signal = sig;
     return 1;
   }
-  return call->meter ? CURL_PROGRESSFUNC_CONTINUE : 0;
+  if (call->metered) {
+    bool up = ultotal > 0 || ulnow > 0;
+    long long now = (long long)(up ? ulnow : dlnow), total = (long long)(up ? ultotal : dltotal);
+    long long base = call->meter.base;
+    upg_meter_update(&call->meter, base + now, total > 0 ? base + total : 0);
+  }
+  return 0; /* never libcurl's own meter */
+}
+
+void
+upg_http_meter(upg_http_call *call, const char *label, long long base)
+{
+  call->metered = call->s->progress;
+  upg_meter_start(&call->meter, call->s, label, base);
 }
 
 size_t
@@ -289,7 +302,9 @@ transfer_failure(upg_http_call *call, jv *doc)
 #endif
   case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
     return upg_fail(doc, UPG_EXIT_SECURITY,
-                    upg_failure("CLIENT:TLS", "%s: TLS verification failed: %s", what, curl_message(call)));
+                    upg_failure("CLIENT:TLS", "%s: TLS verification failed: %s (a server whose certificate is "
+                                "signed by a CA of your own: give it with --cacert FILE; -k skips the check, "
+                                "and the key's protection with it)", what, curl_message(call)));
   case CURLE_SSL_CACERT_BADFILE:
     return upg_fail(doc, UPG_EXIT_USAGE,
                     upg_failure("CLIENT:FILE", "%s: cannot use the CA file: %s", what, curl_message(call)));
@@ -362,6 +377,8 @@ upg_http_perform(upg_http_call *call, jv *doc)
   open_fds(fds_before);
   CURLcode rc = curl_easy_perform(call->curl);
   cloexec_new_fds(fds_before);
+  if (call->metered)
+    upg_meter_end(&call->meter);
   return upg_http_finish(call, rc, doc);
 }
 

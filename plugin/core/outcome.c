@@ -65,3 +65,28 @@ upg_doc_has_failures(jv doc)
   jv_free(list);
   return has;
 }
+
+jv
+upg_doc_hint(jv doc, const char *fmt, ...)
+{
+  if (!upg_doc_has_failures(doc))
+    return doc;
+  jv list = jv_object_get(jv_copy(doc), jv_string("failures"));
+  int last = jv_array_length(jv_copy(list)) - 1;
+  jv failure = jv_array_get(jv_copy(list), last);
+  jv message = jv_object_get(jv_copy(failure), jv_string("message"));
+  if (jv_get_kind(message) == JV_KIND_STRING) {
+    va_list ap;
+    va_start(ap, fmt);
+    jv hint = jv_string_vfmt(fmt, ap);
+    va_end(ap);
+    message = jv_string_concat(jv_string_append_str(message, "; "), hint);
+    failure = jv_object_set(failure, jv_string("message"), message);
+    list = jv_array_set(list, last, failure);
+    return jv_object_set(doc, jv_string("failures"), list);
+  }
+  jv_free(message);
+  jv_free(failure);
+  jv_free(list);
+  return doc;
+}

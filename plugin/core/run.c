@@ -9,11 +9,13 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "upgrade/api.h"
@@ -22,6 +24,7 @@
 #include "upgrade/human.h"
 #include "upgrade/outcome.h"
 #include "upgrade/pg.h"
+#include "upgrade/progress.h"
 #include "upgrade/response.h"
 #include "upgrade/run.h"
 #include "upgrade/run_pg.h"
@@ -29,6 +32,87 @@
 #include "upgrade/sftp_job.h"
 #include "upgrade/upload.h"
 #include "upgrade/wait.h"
+
+/* The steps of this call, one line each on stderr as it begins (the
+ * platform's own script logs so), and their times for the document. */
+typedef struct run_clock {
+  double started, step_started;
+  const char *step;  /* the step under way, or NULL */
+  jv times;          /* {"upload": seconds, ...}: this call's steps */
+} run_clock;
+
+/* The step under way is over: its time goes into the document's list. */
+static void
+step_end(run_clock *c)
+{
+  if (!c->step)
+    return;
+  c->times = jv_object_set(c->times, jv_string(c->step), jv_number(upg_round_ms(upg_now() - c->step_started)));
+  c->step = NULL;
+}
+
+/* STEP begins; FMT, when given, is its line ("uploading db.dump (13 MiB)"). */
+static void step_begin(run_clock *c, const upg_settings *s, const char *step, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void
+step_begin(run_clock *c, const upg_settings *s, const char *step, const char *fmt, ...)
+{
+  step_end(c);
+  c->step = step;
+  c->step_started = upg_now();
+  if (!fmt || s->silent)
+    return;
+  char line[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(line, sizeof line, fmt, ap);
+  va_end(ap);
+  upg_notice(s, "%s", line);
+}
+
+/* "done in 5m31s: create 0.3 s, upload 12.3 s, ...": the call's steps. */
+static void
+say_done(run_clock *c, const upg_settings *s)
+{
+  step_end(c);
+  char total[32], line[512];
+  upg_format_duration(total, sizeof total, upg_now() - c->started);
+  int n = snprintf(line, sizeof line, "done in %s", total);
+  const char *sep = ": ";
+  jv_object_foreach(c->times, name, seconds) { /* borrows c->times */
+    char took[32];
+    upg_format_duration(took, sizeof took, jv_number_value(seconds));
+    if (n >= 0 && (size_t)n < sizeof line)
+      n += snprintf(line + n, sizeof line - (size_t)n, "%s%s %s", sep, jv_string_value(name), took);
+    sep = ", ";
+    jv_free(name);
+    jv_free(seconds);
+  }
+  upg_notice(s, "%s", line);
+}
+
+/* A step failed or was stopped and the job is still open (its record is
+ * there): the failure ends with the command that goes on, DUMP quoted for
+ * the shell when it must be. */
+static void
+hint_continue(const upg_runstate *rs, const char *dump, jv *doc)
+{
+  jv step = jv_get_kind(*doc) == JV_KIND_OBJECT ? jv_object_get(jv_copy(*doc), jv_string("step")) : jv_null();
+  bool open = jv_get_kind(step) == JV_KIND_STRING && rs->path && access(rs->path, F_OK) == 0;
+  jv_free(step);
+  if (!open)
+    return;
+  jv quoted = jv_string("'");
+  for (const char *c = dump; *c; c++)
+    quoted = *c == '\'' ? jv_string_append_str(quoted, "'\\''") : jv_string_append_buf(quoted, c, 1);
+  quoted = jv_string_append_str(quoted, "'");
+  bool plain = strspn(dump, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._/-+:@,=") == strlen(dump);
+  char kept[600] = "", part[620] = "";
+  if (upg_download_part_kept(*doc, kept, sizeof kept))
+    snprintf(part, sizeof part, " (%s)", kept);
+  *doc = upg_doc_hint(*doc, "to go on: upgrade run --continue %s%s", plain ? dump : jv_string_value(quoted), part);
+  jv_free(quoted);
+}
 
 /* A failed step's document, marked with the step's name and carrying the
  * request (id and key) so that the caller can name it afterwards. */
@@ -67,8 +151,9 @@ default_output(const char *dump, const char *given)
  * from a database what was recorded with its dump); from here on S names
  * the new request, and its key is a secret. */
 static int
-create_request(upg_settings *s, upg_runstate *rs, jv *doc)
+create_request(upg_settings *s, upg_runstate *rs, run_clock *clk, jv *doc)
 {
+  step_begin(clk, s, "create", NULL);
   upg_create_params create = { .contract = rs->contract, .email = rs->email, .target = rs->target,
                                 .aim = rs->aim, .filename = rs->filename, .timezone = rs->timezone };
   int status = upg_api_create(s, &create, doc);
@@ -85,7 +170,10 @@ create_request(upg_settings *s, upg_runstate *rs, jv *doc)
   s->key = rs->key;
   rs->step = UPG_STEP_CREATED;
   status = upg_runstate_save(rs, doc);
-  return status ? failed_step(doc, "create", rs, status) : 0;
+  if (status)
+    return failed_step(doc, "create", rs, status);
+  upg_notice(s, "created request %s", rs->request);
+  return 0;
 }
 
 static char *
@@ -163,7 +251,7 @@ prepare_job(upg_settings *s, const upg_run_params *p, const char *dump, upg_runs
  * gets the dump's summary. */
 static int
 dump_database(const upg_settings *s, const upg_run_params *p, const char *dump, upg_runstate *rs,
-              jv *dumped, jv *doc)
+              run_clock *clk, jv *dumped, jv *doc)
 {
   int status = rs->restore_as && !p->resume ? upg_run_pg_check_target(rs->restore_as, p->restore_role,
                                                                                   p->trust_dump, doc) : 0;
@@ -173,6 +261,7 @@ dump_database(const upg_settings *s, const upg_run_params *p, const char *dump, 
   if ((status = upg_runstate_save(rs, doc)))
     return status;
   upg_dump_params d = { .database = rs->database, .output = dump, .force = p->force || p->resume };
+  step_begin(clk, s, "dump", "dumping %s into %s", rs->database, dump);
   if ((status = upg_pg_dump(s, &d, doc))) {
     /* No request exists yet: nothing to continue, the next run starts
      * afresh.  (Only a killed shell leaves "started" behind.) */
@@ -310,24 +399,32 @@ record_step(upg_runstate *rs, enum upg_run_step done, int status, jv *doc)
 /* The steps up to the platform's final state: create, upload, process,
  * wait. */
 static int
-platform_steps(upg_settings *s, const upg_run_params *p, const char *dump, upg_runstate *rs, jv *doc)
+platform_steps(upg_settings *s, const upg_run_params *p, const char *dump, upg_runstate *rs, run_clock *clk,
+               jv *doc)
 {
   int status;
-  if (rs->step < UPG_STEP_CREATED && (status = create_request(s, rs, doc)))
+  if (rs->step < UPG_STEP_CREATED && (status = create_request(s, rs, clk, doc)))
     return status;
   if (rs->step < UPG_STEP_UPLOADED) {
+    struct stat st;
+    char size[32] = "?";
+    if (stat(dump, &st) == 0)
+      upg_format_bytes(size, sizeof size, (double)st.st_size);
+    step_begin(clk, s, "upload", "uploading %s (%s)%s", dump, size, rs->sftp ? " over SFTP" : "");
     status = rs->sftp ? upg_sftp_upload(s, dump, doc) : upg_api_upload(s, dump, doc);
     if ((status = record_step(rs, UPG_STEP_UPLOADED, status, doc)))
       return failed_step(doc, "upload", rs, status);
     jv_free(*doc);
   }
   if (rs->step < UPG_STEP_PROCESSED) {
+    step_begin(clk, s, "process", "processing: request %s goes to the platform's queue", rs->request);
     if ((status = record_step(rs, UPG_STEP_PROCESSED, upg_api_process(s, doc), doc)))
       return failed_step(doc, "process", rs, status);
     jv_free(*doc);
   }
   if (rs->step < UPG_STEP_DONE) {
     bool final = false;
+    step_begin(clk, s, "wait", "waiting for request %s to be upgraded", rs->request);
     status = upg_wait(s, p->interval, p->timeout, &final, doc);
     if (status && final)
       upg_runstate_remove(rs); /* the request ended badly: the job is closed */
@@ -342,8 +439,9 @@ platform_steps(upg_settings *s, const upg_run_params *p, const char *dump, upg_r
  * last status's request.  A job that restores next records the step;
  * otherwise the job is over. */
 static int
-download_step(upg_settings *s, const upg_run_params *p, upg_runstate *rs, jv *request, jv *doc)
+download_step(upg_settings *s, const upg_run_params *p, upg_runstate *rs, run_clock *clk, jv *request, jv *doc)
 {
+  step_begin(clk, s, "download", "downloading the upgraded dump to %s", rs->output);
   jv last;
   int status = upg_api_status(s, &last);
   if (status) {
@@ -369,10 +467,12 @@ download_step(upg_settings *s, const upg_run_params *p, upg_runstate *rs, jv *re
 /* The download restored into the job's new database; then the job is
  * over: its record goes, and with it the mark on the database. */
 static int
-restore_step(const upg_settings *s, const upg_run_params *p, upg_runstate *rs, jv *doc)
+restore_step(const upg_settings *s, const upg_run_params *p, upg_runstate *rs, run_clock *clk, jv *doc)
 {
   upg_run_pg_load load = { .jobs = p->jobs, .role = p->restore_role, .trust_dump = p->trust_dump,
                            .link = p->filestore_link };
+  if (rs->step < UPG_STEP_RESTORED)
+    step_begin(clk, s, "restore", "restoring into %s", rs->restore_as);
   int status = rs->step < UPG_STEP_RESTORED ? upg_run_pg_restore(s, rs, &load, doc) : 0;
   if (status || (status = record_step(rs, UPG_STEP_RESTORED, 0, doc)))
     return failed_step(doc, "restore", rs, status);
@@ -392,20 +492,21 @@ add_field(jv *doc, const char *field, jv value)
 }
 
 static int
-remaining_steps(upg_settings *s, const upg_run_params *p, const char *dump, upg_runstate *rs, jv *doc)
+remaining_steps(upg_settings *s, const upg_run_params *p, const char *dump, upg_runstate *rs, run_clock *clk,
+                jv *doc)
 {
-  int status = platform_steps(s, p, dump, rs, doc);
+  int status = platform_steps(s, p, dump, rs, clk, doc);
   if (status)
     return status;
   jv transfer = jv_invalid(), request = jv_invalid(), restored = jv_invalid();
   if (rs->step < UPG_STEP_DOWNLOADED) {
-    if ((status = download_step(s, p, rs, &request, doc)))
+    if ((status = download_step(s, p, rs, clk, &request, doc)))
       return status;
     transfer = jv_object_get(*doc, jv_string("transfer"));
     *doc = jv_null();
   }
   if (rs->restore_as) {
-    if ((status = restore_step(s, p, rs, doc))) {
+    if ((status = restore_step(s, p, rs, clk, doc))) {
       jv_free(transfer);
       jv_free(request);
       return status;
@@ -454,19 +555,19 @@ lock_dump(const upg_settings *s, const char *dump, int *lock_fd, jv *doc)
  * other job locks DUMP, then starts its record or reads it.  *dumped: the
  * dump's summary. */
 static int
-open_job(upg_settings *s, const upg_run_params *p, const char *dump, upg_runstate *rs, int *lock_fd, jv *dumped,
-         jv *doc)
+open_job(upg_settings *s, const upg_run_params *p, const char *dump, upg_runstate *rs, int *lock_fd,
+         run_clock *clk, jv *dumped, jv *doc)
 {
   int status;
   if (p->resume) {
     if ((status = resume_job(s, p, dump, rs, doc)))
       return status;
-    if (rs->step < UPG_STEP_DUMPED && (status = dump_database(s, p, dump, rs, dumped, doc)))
+    if (rs->step < UPG_STEP_DUMPED && (status = dump_database(s, p, dump, rs, clk, dumped, doc)))
       return status;
     return lock_dump(s, dump, lock_fd, doc);
   }
   if (p->database) {
-    if ((status = prepare_job(s, p, dump, rs, doc)) || (status = dump_database(s, p, dump, rs, dumped, doc)))
+    if ((status = prepare_job(s, p, dump, rs, doc)) || (status = dump_database(s, p, dump, rs, clk, dumped, doc)))
       return status;
     return lock_dump(s, dump, lock_fd, doc);
   }
@@ -485,7 +586,8 @@ upg_run(upg_settings *s, const upg_run_params *p, jv *doc)
   const char *dump = p->dump ? p->dump : owned;
   int lock_fd = -1;
   jv dumped = jv_invalid();
-  int status = dump ? open_job(s, p, dump, &rs, &lock_fd, &dumped, doc)
+  run_clock clk = { .started = upg_now(), .times = jv_object() };
+  int status = dump ? open_job(s, p, dump, &rs, &lock_fd, &clk, &dumped, doc)
                     : upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "out of memory"));
   if (status)
     goto out;
@@ -497,10 +599,21 @@ upg_run(upg_settings *s, const upg_run_params *p, jv *doc)
   if (p->resume && (status = where_are_we(s, &rs, doc)))
     status = failed_step(doc, "status", &rs, status);
   else
-    status = remaining_steps(s, p, dump, &rs, doc);
-  if (!status)
+    status = remaining_steps(s, p, dump, &rs, &clk, doc);
+  if (!status) {
     add_field(doc, "dump", jv_copy(dumped));
+    say_done(&clk, s);
+  } else {
+    hint_continue(&rs, dump, doc);
+  }
 out:
+  step_end(&clk);
+  if (jv_get_kind(*doc) == JV_KIND_OBJECT) { /* failed or not: what this call's steps took */
+    *doc = jv_object_set(*doc, jv_string("steps"), clk.times);
+    *doc = jv_object_set(*doc, jv_string("seconds"), jv_number(upg_round_ms(upg_now() - clk.started)));
+  } else {
+    jv_free(clk.times);
+  }
   jv_free(dumped);
   s->base_url = base_url;
   s->request = request;

@@ -545,7 +545,9 @@ put_one(put_job *j, LIBSSH2_SFTP_HANDLE *h, long long rsize, double rtt, long lo
   snprintf(what, sizeof what, "uploading %s", j->local);
   upg_ssh_transfer_phase(c, what);
   upg_meter meter;
-  upg_meter_start(&meter, c->s, what, rsize);
+  char label[300];
+  snprintf(label, sizeof label, "uploading %s", upg_path_tail(j->local));
+  upg_meter_start(&meter, c->s, label, rsize);
   meter_ctx mc = { &meter, rsize, j->size };
   *in_flight = sized_for_rtt(rtt, 1, PUT_WINDOW_MIN, PUT_WINDOW_MAX);
   int st = upg_sftp_push(c, h, j->fd, rsize, j->local, j->remote, j->size - rsize, *in_flight, sent, meter_sent,
@@ -807,7 +809,9 @@ get_file(upg_ssh *c, upg_partfile *pf, const char *remote, long long *size, size
   snprintf(what, sizeof what, "downloading %s", remote);
   upg_ssh_transfer_phase(c, what);
   upg_meter meter;
-  upg_meter_start(&meter, c->s, what, (long long)pf->end);
+  char label[300];
+  snprintf(label, sizeof label, "downloading %s", upg_path_tail(remote));
+  upg_meter_start(&meter, c->s, label, (long long)pf->end);
   size_t bufsize = sized_for_rtt(rtt, 4, GET_BUFFER_MIN, GET_BUFFER_MAX);
   *in_flight = 4 * bufsize; /* libssh2's read-ahead */
   st = pull(c, h, pf, remote, *size, bufsize, &meter);

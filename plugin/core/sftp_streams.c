@@ -406,9 +406,12 @@ upg_sftp_streams_run(upg_ssh *c0, const upg_settings *s, const upg_sftp_endpoint
 
   char what[300];
   snprintf(what, sizeof what, "%s %s", t->put ? "uploading" : "downloading", t->put ? t->local : t->remote);
+  char label[300];
+  snprintf(label, sizeof label, "%s %s", t->put ? "uploading" : "downloading",
+           upg_path_tail(t->put ? t->local : t->remote));
   upg_meter meter;
   long long base = upg_segments_done_bytes(t->sg);
-  upg_meter_start(&meter, s, what, base);
+  upg_meter_start(&meter, s, label, base);
   double last_cp = upg_now();
   start_or_lose(p, 0, c0); /* handed over: *c0 is left closed */
   open_more(p, s, ep, &meter, base, &last_cp);

@@ -75,7 +75,9 @@ upload_once(void *ctx, bool *retryable, jv *doc)
     return status;
   up->call = &call;
   call.idempotent = true; /* a second upload replaces the first */
-  call.meter = up->s->progress;
+  char label[300];
+  snprintf(label, sizeof label, "uploading %s", upg_path_tail(up->path));
+  upg_http_meter(&call, label, 0);
   CURL *h = call.curl;
   curl_easy_setopt(h, CURLOPT_POST, 1L);
   curl_easy_setopt(h, CURLOPT_READFUNCTION, read_chunk);

@@ -112,7 +112,8 @@ upg_wait(const upg_settings *s, double interval, double timeout, bool *final, jv
     double left = timeout > 0 ? start + timeout - upg_now() : interval;
     if (left <= 0) {
       status = stop_with(doc, jv_copy(last), UPG_EXIT_TIMEOUT,
-                         upg_failure("CLIENT:TIMEOUT", "no final state after %g s", timeout));
+                         upg_failure("CLIENT:TIMEOUT", "no final state after %g s; the request keeps running on "
+                                     "the platform: `upgrade wait` again later", timeout));
       break;
     }
     int sig = upg_sleep_ms(s, (long)(1000 * (left < interval ? left : interval)));

@@ -29,11 +29,12 @@ stderr_raw_free() {
 	fi
 }
 
-# jq_failed TEXT: the document's last failure is CLIENT:JQ and quotes TEXT
-# (a JSON string's inside), and stderr says "upgrade: jq: error".
+# jq_failed TEXT: nothing on stdout for the failed program (not the
+# document either), and stderr says "upgrade: CLIENT:JQ: jq: error: TEXT"
+# (TEXT escaped as every stderr line).
 jq_failed() {
-	jqe --arg t "$(jq -rn "\"$1\"")" '.failures[-1] | .reason == "CLIENT:JQ" and (.message | contains($t))' || return 1
-	stderr_has 'upgrade: jq: error: '
+	[[ -z $output ]] || { echo "stdout holds something for the failed input" >&2; show; return 1; }
+	stderr_has "upgrade: CLIENT:JQ: jq: error: $1"
 }
 
 # answer PATH BODY-JSON [HEADERS-JSON]: a script rule answering 200 with
@@ -87,8 +88,7 @@ script() { hostile_script "$(jq -cs '{rules: .}' <<<"$*")"; }
 	run --separate-stderr ucall 'upgrade status --cacert "$CA" -q "$1"' '"bye\u001b[2J" | halt_error'
 	expect_status 2
 	alive
-	jq_failed 'bye\u001b[2J'
-	stderr_has 'jq: error: bye\e[2J'
+	jq_failed 'bye\e[2J'
 	stderr_raw_free
 }
 
@@ -127,8 +127,7 @@ script() { hostile_script "$(jq -cs '{rules: .}' <<<"$*")"; }
 		__rc=\$?; echo \"key=\$UPGRADE_KEY\" >&2; (exit \$__rc)" 'error("old \($ENV.OLD) new \(.request.key)")'
 	expect_status 2
 	alive
-	jq_failed 'old old+secret/KEY= new '
-	stderr_has 'jq: error: old *** new ***'
+	jq_failed 'old *** new ***'
 	stderr_lacks 'old+secret'
 	local new=${stderr##*key=}
 	new=${new%%$'\n'*}

@@ -143,5 +143,32 @@ main(void)
   for (int cmd = UPG_CMD_HELP; cmd < UPG_CMD_COUNT; cmd++)
     ok((int)upg_cli_command(upg_cli_command_name((enum upg_cmd)cmd)) == cmd, "name round trip: %s",
        upg_cli_command_name((enum upg_cmd)cmd));
+  /* did you mean: the edit distance, and the one suggestion near enough */
+  ok(upg_cli_distance("upload", "upload") == 0, "distance: same word");
+  ok(upg_cli_distance("uplaod", "upload") == 1, "distance: two letters swapped count once");
+  ok(upg_cli_distance("progres", "progress") == 1, "distance: a letter missing");
+  ok(upg_cli_distance("kitten", "sitting") == 3, "distance: kitten/sitting");
+  ok(upg_cli_distance("", "abc") == 3, "distance: from nothing");
+  static const char *const words[] = { NULL, "status", "wait", "download", "upload", "dump", "run" };
+  is_str(upg_cli_suggest("uplaod", words, 7), "upload", "suggest: a swap");
+  is_str(upg_cli_suggest("stauts", words, 7), "status", "suggest: another swap");
+  is_str(upg_cli_suggest("downlod", words, 7), "download", "suggest: a letter missing");
+  ok(upg_cli_suggest("frobnicate", words, 7) == NULL, "suggest: nothing near, nothing said");
+  ok(upg_cli_suggest("rum", words, 7) != NULL && strcmp(upg_cli_suggest("rum", words, 7), "run") == 0,
+     "suggest: a short word, one letter off");
+  static const char *const tied[] = { "bat", "cat" };
+  ok(upg_cli_suggest("hat", tied, 2) == NULL, "suggest: two as near, no guess");
+  refused("a misspelt subcommand", "did you mean `upgrade upload`?", parse(&c, "uplaod", "x.dump", NULL), &c);
+  refused("a misspelt option", "did you mean --progress?", parse(&c, "status", "--progres", NULL), &c);
+  refused("an unknown option far from all", "unknown option --frobnicate", parse(&c, "status", "--frobnicate", NULL), &c);
+  ok(strstr(c.error, "did you mean") == NULL, "  and no guess (%s)", c.error);
+
+  ok(parse(&c, "status", "-sS", NULL) == 0 && c.settings.silent && c.show_error, "-sS: silent, failures shown");
+  /* a request is its id and its key; run takes neither */
+  refused("--request alone", "--key is missing", parse(&c, "status", "--request", "42", NULL), &c);
+  refused("--key alone", "--request is missing", parse(&c, "status", "--key", "k", NULL), &c);
+  ok(parse(&c, "status", "--request", "42", "--key", "k", NULL) == 0, "--request with --key");
+  refused("run --request", "does not apply to `upgrade run`",
+          parse(&c, "run", "--continue", "--request", "42", "--key", "k", "x.dump", NULL), &c);
   return tap_done();
 }
