@@ -21,12 +21,11 @@
  * chunks): one round trip of idle per run is lost in the noise, and the
  * runs stay short enough to share the tail among the streams. */
 #define RUN_MAX 8
-/* Written chunks are made durable and recorded once this many are
- * waiting, or after CHECKPOINT_SECONDS: a kill redoes at most that much
- * plus the chunks in flight.  The fdatasync stops every stream while it
- * runs (one thread): every 2 chunks cost a fifth of the throughput at
- * 30 ms (bench/README.md), every 4 little. */
-#define CHECKPOINT_CHUNKS 4
+/* What the streams wrote is made durable and recorded (whole chunks and
+ * the heads of the ones under way) once a stream has written
+ * upg_checkpoint_bytes since the last time, or after CHECKPOINT_SECONDS:
+ * a kill redoes at most that much per stream plus what was in flight.
+ * The fdatasync stops every stream while it runs (one thread). */
 #define CHECKPOINT_SECONDS 1.0
 /* How long the loop waits for sockets before it looks at Ctrl-C again. */
 #define POLL_MS 100
@@ -44,6 +43,7 @@ struct stream {
   size_t next_chunk;      /* the first of them not yet all written */
   long long start, end;   /* the bytes asked for: [start, end) */
   long long pos;          /* the next byte to write */
+  long long unsettled;    /* bytes written since the last checkpoint */
   bool accepted;          /* the answer's body goes into the file */
   bool changed;           /* the answer is of another version */
   bool ignored;           /* a 200 of the same version: ranges are ignored */
@@ -60,7 +60,9 @@ struct par {
   int count;              /* streams made */
   int running;            /* of them, in the multi handle now */
   upg_par_report *rep;
-  long long unsettled;    /* bytes of chunks written, not yet durable */
+  long long unsettled;    /* bytes written by all streams, not yet durable */
+  long long due;          /* a stream that wrote this much asks for a checkpoint */
+  bool checkpoint_due;
   double last_checkpoint;
   bool any_accepted;      /* some 206 was accepted in this call */
   int fatal;              /* an exit status that ends the call, or 0 */
@@ -108,6 +110,9 @@ checkpoint(struct par *p)
     return -1;
   upg_segments_settle(p->sg);
   p->unsettled = 0;
+  p->checkpoint_due = false;
+  for (int i = 0; i < p->count; i++)
+    p->st[i].unsettled = 0;
   return upg_partfile_record_segments(p->pf, upg_segments_to_jv(p->sg));
 }
 
@@ -181,15 +186,21 @@ stream_header(char *line, size_t size, size_t nmemb, void *data)
   return n; /* a redirect's headers, or an error page kept for its message */
 }
 
-/* Mark the chunks of ST's run whose bytes are all written. */
+/* Tell the bookkeeping how far ST's run is written: the chunks it
+ * completed, and the head of the one it is in. */
 static void
-chunks_written(struct stream *st)
+chunks_written(struct stream *st, long long n)
 {
   struct par *p = st->p;
-  while (st->next_chunk < st->first + st->n
-         && st->pos >= upg_segments_start(p->sg, st->next_chunk) + upg_segments_length(p->sg, st->next_chunk)) {
-    upg_segments_written(p->sg, st->next_chunk);
-    p->unsettled += upg_segments_length(p->sg, st->next_chunk);
+  p->unsettled += n;
+  st->unsettled += n;
+  if (st->unsettled >= p->due)
+    p->checkpoint_due = true;
+  while (st->next_chunk < st->first + st->n) {
+    long long start = upg_segments_start(p->sg, st->next_chunk);
+    upg_segments_progress(p->sg, st->next_chunk, st->pos - start);
+    if (st->pos < start + upg_segments_length(p->sg, st->next_chunk))
+      break;
     st->next_chunk++;
   }
 }
@@ -213,7 +224,7 @@ stream_write(char *ptr, size_t size, size_t nmemb, void *data)
   st->pos += (long long)n;
   p->rep->per_stream[st->index] += (long long)n;
   p->written += (long long)n;
-  chunks_written(st);
+  chunks_written(st, (long long)n);
   return n;
 }
 
@@ -237,7 +248,7 @@ stream_start(struct stream *st)
     return false;
   }
   st->next_chunk = st->first;
-  st->start = st->pos = upg_segments_start(p->sg, st->first);
+  st->start = st->pos = upg_segments_resume_at(p->sg, st->first);
   size_t last = st->first + st->n - 1;
   st->end = upg_segments_start(p->sg, last) + upg_segments_length(p->sg, last);
   memset(&st->a, 0, sizeof st->a);
@@ -404,7 +415,7 @@ run_loop(struct par *p)
       set_fatal(p, status, doc);
       break;
     }
-    if (p->unsettled >= CHECKPOINT_CHUNKS * p->sg->chunk
+    if (p->checkpoint_due
         || (p->unsettled > 0 && upg_now() - p->last_checkpoint >= CHECKPOINT_SECONDS)) {
       if (checkpoint(p) != 0)
         file_failed(p, "record");
@@ -451,7 +462,8 @@ upg_download_parallel(const upg_settings *s, const char *url, upg_partfile *pf, 
                       upg_par_report *rep, bool *retryable, jv *doc)
 {
   struct par p = { .s = s, .url = url, .pf = pf, .sg = sg, .rep = rep, .fatal_doc = jv_null(),
-                   .last_error = jv_null(), .last_checkpoint = upg_now() };
+                   .last_error = jv_null(), .last_checkpoint = upg_now(),
+                   .due = upg_checkpoint_bytes(sg->chunk) };
   streams = streams < 1 ? 1 : streams > UPG_PARALLEL_MAX ? UPG_PARALLEL_MAX : streams;
   if (streams > rep->asked)
     rep->asked = streams;
@@ -501,6 +513,13 @@ upg_download_chunk(void)
   char *end;
   long long n = v && *v ? strtoll(v, &end, 10) : 0;
   return v && *v && !*end && n >= 1024 ? n : UPG_SEGMENT_CHUNK;
+}
+
+long long
+upg_checkpoint_bytes(long long chunk)
+{
+  long long quarter = chunk / 4 > 1024 ? chunk / 4 : 1024;
+  return quarter < UPG_SEGMENT_CHUNK ? quarter : UPG_SEGMENT_CHUNK;
 }
 
 int
