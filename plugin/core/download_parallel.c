@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "upgrade/checkpointer.h"
 #include "upgrade/download_answer.h"
 #include "upgrade/download_parallel.h"
 #include "upgrade/http.h"
@@ -25,7 +26,8 @@
  * the heads of the ones under way) once a stream has written
  * upg_checkpoint_bytes since the last time, or after CHECKPOINT_SECONDS:
  * a kill redoes at most that much per stream plus what was in flight.
- * The fdatasync stops every stream while it runs (one thread). */
+ * The checkpointer's thread does it while the streams go on (on this
+ * loop's thread it cost a third of the speed: checkpointer.h). */
 #define CHECKPOINT_SECONDS 1.0
 /* How long the loop waits for sockets before it looks at Ctrl-C again. */
 #define POLL_MS 100
@@ -54,7 +56,8 @@ struct par {
   const upg_settings *s;
   const char *url;
   upg_partfile *pf;
-  upg_segments *sg;
+  upg_segments *sg;       /* under cp's lock while cp runs */
+  upg_checkpointer cp;
   CURLM *multi;
   struct stream st[UPG_PARALLEL_MAX];
   int count;              /* streams made */
@@ -99,21 +102,16 @@ set_fatal(struct par *p, int status, jv doc)
 
 /* ------------------------------------------------------------ durability */
 
-/* fdatasync, then the written chunks are done, then the record says so. */
-static int
+/* Ask the checkpointer to make what is written durable and record it. */
+static void
 checkpoint(struct par *p)
 {
   p->last_checkpoint = upg_now();
-  if (p->unsettled == 0)
-    return 0;
-  if (upg_partfile_sync(p->pf) != 0)
-    return -1;
-  upg_segments_settle(p->sg);
   p->unsettled = 0;
   p->checkpoint_due = false;
   for (int i = 0; i < p->count; i++)
     p->st[i].unsettled = 0;
-  return upg_partfile_record_segments(p->pf, upg_segments_to_jv(p->sg));
+  upg_checkpointer_ask(&p->cp);
 }
 
 static void
@@ -146,9 +144,11 @@ accept_range(struct stream *st)
     st->changed = true;
     return false;
   }
-  if (!p->pf->holes_ok) {
-    if (upg_partfile_sync(p->pf) != 0
-        || upg_partfile_record_segments(p->pf, upg_segments_to_jv(p->sg)) != 0) {
+  if (!p->pf->holes_ok) { /* nothing written yet: the checkpointer is idle */
+    upg_checkpointer_lock(&p->cp);
+    jv segments = upg_segments_to_jv(p->sg);
+    upg_checkpointer_unlock(&p->cp);
+    if (upg_partfile_sync(p->pf) != 0 || upg_partfile_record_segments(p->pf, segments) != 0) {
       file_failed(p, "record");
       return false;
     }
@@ -196,6 +196,7 @@ chunks_written(struct stream *st, long long n)
   st->unsettled += n;
   if (st->unsettled >= p->due)
     p->checkpoint_due = true;
+  upg_checkpointer_lock(&p->cp);
   while (st->next_chunk < st->first + st->n) {
     long long start = upg_segments_start(p->sg, st->next_chunk);
     upg_segments_progress(p->sg, st->next_chunk, st->pos - start);
@@ -203,6 +204,7 @@ chunks_written(struct stream *st, long long n)
       break;
     st->next_chunk++;
   }
+  upg_checkpointer_unlock(&p->cp);
 }
 
 static size_t
@@ -230,27 +232,50 @@ stream_write(char *ptr, size_t size, size_t nmemb, void *data)
 
 /* ------------------------------------------------------------ the streams */
 
+/* Claim a run of chunks for ST (a share of what is left) and set the
+ * bytes it asks for; false when none is left. */
+static bool
+claim(struct stream *st)
+{
+  struct par *p = st->p;
+  upg_checkpointer_lock(&p->cp);
+  size_t run = upg_segments_todo(p->sg) / (size_t)p->count;
+  run = run < 1 ? 1 : run > RUN_MAX ? RUN_MAX : run;
+  bool got = upg_segments_claim(p->sg, run, &st->first, &st->n);
+  if (got) {
+    st->next_chunk = st->first;
+    st->start = st->pos = upg_segments_resume_at(p->sg, st->first);
+    size_t last = st->first + st->n - 1;
+    st->end = upg_segments_start(p->sg, last) + upg_segments_length(p->sg, last);
+  }
+  upg_checkpointer_unlock(&p->cp);
+  return got;
+}
+
+/* What ST claimed and did not write goes back to the others. */
+static void
+release(struct stream *st)
+{
+  upg_checkpointer_lock(&st->p->cp);
+  upg_segments_release(st->p->sg, st->first, st->n);
+  upg_checkpointer_unlock(&st->p->cp);
+}
+
 /* Give ST a run of chunks and start its request; false when nothing is
  * left to claim (or the request cannot be made: a fatal error). */
 static bool
 stream_start(struct stream *st)
 {
   struct par *p = st->p;
-  size_t todo = upg_segments_todo(p->sg), run = todo / (size_t)p->count;
-  run = run < 1 ? 1 : run > RUN_MAX ? RUN_MAX : run;
-  if (!upg_segments_claim(p->sg, run, &st->first, &st->n))
+  if (!claim(st))
     return false;
   jv doc = jv_null();
   int status = upg_http_begin_handle(&st->call, st->h, p->s, "download", p->url, &doc);
   if (status) {
-    upg_segments_release(p->sg, st->first, st->n);
+    release(st);
     set_fatal(p, status, doc);
     return false;
   }
-  st->next_chunk = st->first;
-  st->start = st->pos = upg_segments_resume_at(p->sg, st->first);
-  size_t last = st->first + st->n - 1;
-  st->end = upg_segments_start(p->sg, last) + upg_segments_length(p->sg, last);
   memset(&st->a, 0, sizeof st->a);
   st->accepted = st->changed = st->ignored = false;
   st->bad[0] = '\0';
@@ -272,7 +297,7 @@ stream_start(struct stream *st)
   curl_easy_setopt(h, CURLOPT_PRIVATE, st);
   if (curl_multi_add_handle(p->multi, h) != CURLM_OK) {
     upg_http_end(&st->call);
-    upg_segments_release(p->sg, st->first, st->n);
+    release(st);
     errno = ENOMEM;
     file_failed(p, "start a request for");
     return false;
@@ -294,7 +319,7 @@ stream_stop(struct stream *st)
     return;
   curl_multi_remove_handle(p->multi, st->h);
   upg_http_end(&st->call);
-  upg_segments_release(p->sg, st->first, st->n);
+  release(st);
   st->running = false;
   p->running--;
 }
@@ -305,7 +330,10 @@ stream_stop(struct stream *st)
 static void
 restart_idle(struct par *p)
 {
-  if (p->fatal || p->result || upg_segments_todo(p->sg) == 0)
+  upg_checkpointer_lock(&p->cp);
+  size_t todo = upg_segments_todo(p->sg);
+  upg_checkpointer_unlock(&p->cp);
+  if (p->fatal || p->result || todo == 0)
     return;
   for (int i = 0; i < p->count; i++)
     if (p->st[i].h && !p->st[i].running && !stream_start(&p->st[i]))
@@ -415,11 +443,10 @@ run_loop(struct par *p)
       set_fatal(p, status, doc);
       break;
     }
-    if (p->checkpoint_due
-        || (p->unsettled > 0 && upg_now() - p->last_checkpoint >= CHECKPOINT_SECONDS)) {
-      if (checkpoint(p) != 0)
-        file_failed(p, "record");
-    }
+    if (p->checkpoint_due || (p->unsettled > 0 && upg_now() - p->last_checkpoint >= CHECKPOINT_SECONDS))
+      checkpoint(p);
+    if ((errno = upg_checkpointer_error(&p->cp)) != 0)
+      file_failed(p, "record");
     if (p->running > 0 && !p->fatal && !p->result)
       curl_multi_poll(p->multi, NULL, 0, POLL_MS, NULL);
   }
@@ -469,6 +496,7 @@ upg_download_parallel(const upg_settings *s, const char *url, upg_partfile *pf, 
     rep->asked = streams;
   int status = 0;
   upg_meter_start(&p.meter, s, "download", upg_segments_done_bytes(sg));
+  upg_checkpointer_start(&p.cp, sg, pf);
   if (setup(&p, streams) != 0) {
     errno = ENOMEM;
     file_failed(&p, "start the transfers of");
@@ -478,7 +506,7 @@ upg_download_parallel(const upg_settings *s, const char *url, upg_partfile *pf, 
   teardown(&p);
   upg_meter_end(&p.meter);
   /* Whatever happened, what was written is made durable and recorded. */
-  if (pf->holes_ok && checkpoint(&p) != 0)
+  if (upg_checkpointer_stop(&p.cp) != 0)
     file_failed(&p, "record");
   *retryable = false;
   if (p.fatal) {
