@@ -127,3 +127,23 @@ bounded() {
 	[[ ! -e mine.dump.sftp-put.meta ]]
 	bounded 2 "$before"
 }
+
+# ------------------------------------------------------------ the wire
+
+@test "sftp-get --parallel 4, uninterrupted: the link carries at most 1.01 x the file plus 16 KiB of handshake per session" {
+	done_request "$ORIG" db.dump
+	# held to 2 MiB/s per connection: every session is up before the end
+	sftp_via_proxy --delay-ms 5 --rate-kib 2048 --count-file "$COUNT"
+	run --separate-stderr ucall 'upgrade sftp-get "$@" -o got' --parallel 4 "${SSH[@]}"
+	expect_status 0
+	cmp <(upgraded) got
+	jqe '.transfer.streams.used == 4'
+	local moved file=$((SIZE + 17))
+	moved=$(link_settled 1)
+	# SFTP's 13-byte header and SSH's ~50 of packet, padding and MAC per
+	# read of at most 30000 bytes: 0.2 %; the key exchange, host key and
+	# authentication: a few KiB per session
+	echo "file $file, link $moved ($(awk -v m="$moved" -v f="$file" 'BEGIN { printf "%.4f", m / f }') x)" |
+		tee -a "${BOUND_LOG:-/dev/null}" >&2
+	((moved <= file * 101 / 100 + STREAMS * 16384))
+}
