@@ -60,6 +60,18 @@ kill_at() {
 	wait "$pid" || true
 }
 
+# kill_then_resume WAY SCRIPT [ARGS]: SCRIPT -s in a shell SIGKILLed at
+# 40 % (kill_at WAY), then SCRIPT again (`run`); BEFORE is the link's count
+# between the two.
+kill_then_resume() {
+	local way=$1 script=$2
+	shift 2
+	ubash "$script -s" "$@" >first.out 2>first.err &
+	kill_at "$way" $!
+	BEFORE=$(link_settled "$way")
+	run --separate-stderr ucall "$script" "$@"
+}
+
 # bounded WAY BEFORE: the resume's bytes on the link (now less BEFORE, the
 # count after the kill) are at most what the first try had not moved
 # (SIZE - BEFORE) + one checkpoint interval per stream (CHUNK / 4) + what
@@ -71,6 +83,7 @@ bounded() {
 	local way=$1 before=$2 after
 	after=$(link "$way")
 	local moved=$((after - before)) missing=$((SIZE - before))
+	jqe '.transfer.resumed_from > 0'
 	local allowed=$((missing + STREAMS * CHUNK / 4 + STREAMS * (2 * RATE_KIB * 1024 / 20 + 65536)
 		+ SIZE / 100 + 2 * STREAMS * 16384))
 	echo "first try $before, resume $moved, missing $missing, allowed $allowed" | tee -a "${BOUND_LOG:-/dev/null}" >&2
@@ -83,49 +96,34 @@ bounded() {
 	delay_proxy_start "$EMULATOR_PORT" --delay-ms 5 --rate-kib "$RATE_KIB" --count-file "$COUNT"
 	emulator_curl /_emulator/download_port -H 'Content-Type: application/json' \
 		-d "{\"port\": $DELAY_PROXY_PORT}" -o /dev/null
-	ubash 'upgrade download --cacert "$CA" -o F -s --parallel 4' >dl.out 2>dl.err &
-	kill_at 1 $!
-	local before
-	before=$(link_settled 1)
-	[[ -e F.part && ! -e F ]]
-	run --separate-stderr ucall 'upgrade download --cacert "$CA" -o F --parallel 4'
+	kill_then_resume 1 'upgrade download --cacert "$CA" -o F --parallel 4'
 	local rc=$status
 	emulator_curl /_emulator/download_port -H 'Content-Type: application/json' -d '{"port": null}' -o /dev/null
 	status=$rc
 	expect_status 0
 	cmp <(upgraded) F
-	bounded 1 "$before"
+	bounded 1 "$BEFORE"
 }
 
 @test "sftp-get --parallel 4 SIGKILLed at 40 %: the resume moves only what was missing plus 256 KiB per stream (link count), byte-exact" {
 	done_request "$ORIG" db.dump
 	sftp_via_proxy --delay-ms 5 --rate-kib "$RATE_KIB" --count-file "$COUNT"
-	ubash 'upgrade sftp-get "$@" -o got -s' --parallel 4 "${SSH[@]}" >get.out 2>get.err &
-	kill_at 1 $!
-	local before
-	before=$(link_settled 1)
-	[[ -e got.part && ! -e got ]]
-	run --separate-stderr ucall 'upgrade sftp-get "$@" -o got' --parallel 4 "${SSH[@]}"
+	kill_then_resume 1 'upgrade sftp-get "$@" -o got' --parallel 4 "${SSH[@]}"
 	expect_status 0
 	cmp <(upgraded) got
 	[[ ! -e got.part && ! -e got.part.meta ]]
-	bounded 1 "$before"
+	bounded 1 "$BEFORE"
 }
 
 @test "sftp-put --parallel 4 SIGKILLed at 40 %: the resume moves only what was missing plus 256 KiB per stream (link count), byte-exact" {
 	api_create
 	cp "$ORIG" mine.dump
 	sftp_via_proxy --delay-ms 5 --rate-kib "$RATE_KIB" --count-file "$COUNT"
-	ubash 'upgrade sftp-put "$@" mine.dump -s' --parallel 4 "${SSH[@]}" >put.out 2>put.err &
-	kill_at 2 $!
-	local before
-	before=$(link_settled 2)
-	[[ -e mine.dump.sftp-put.meta ]]
-	run --separate-stderr ucall 'upgrade sftp-put "$@" mine.dump' --parallel 4 "${SSH[@]}"
+	kill_then_resume 2 'upgrade sftp-put "$@" mine.dump' --parallel 4 "${SSH[@]}"
 	expect_status 0
 	cmp mine.dump "$(shared)"
 	[[ ! -e mine.dump.sftp-put.meta ]]
-	bounded 2 "$before"
+	bounded 2 "$BEFORE"
 }
 
 # ------------------------------------------------------------ the wire
@@ -146,4 +144,37 @@ bounded() {
 	echo "file $file, link $moved ($(awk -v m="$moved" -v f="$file" 'BEGIN { printf "%.4f", m / f }') x)" |
 		tee -a "${BOUND_LOG:-/dev/null}" >&2
 	((moved <= file * 101 / 100 + STREAMS * 16384))
+}
+
+# ------------------------------------------------------------ trust
+
+# record_ends RECORD: "CHUNKS HEADS", the end of the last done chunk and of
+# the last head RECORD lists (0 when none).
+record_ends() {
+	jq -r '.segments as $s | [([$s.done[] | [.[1] * $s.chunk, $s.size] | min] | max // 0),
+		([$s.partial[]? | .[0] * $s.chunk + .[1]] | max // 0)] | "\(.[0]) \(.[1])"' "$1"
+}
+
+@test "a .part cut inside the last head its record lists (by something else) is fetched again from zero, byte-exact" {
+	done_request "$ORIG" db.dump
+	export UPGRADE_REQUEST=$REQ UPGRADE_KEY=$KEY
+	emulator_download_limits "{\"rate\": $((RATE_KIB * 1024))}"
+	ubash 'upgrade download --cacert "$CA" -o F -s --parallel 4' >dl.out 2>dl.err &
+	local pid=$!
+	wait_until 60 '[[ -f F.part.meta ]] && (($(record_done F.part.meta 2>/dev/null || echo 0) >= SIZE * 4 / 10))'
+	kill -KILL $(harness_descendants "$pid") "$pid" 2>/dev/null
+	wait "$pid" || true
+	emulator_download_limits '{}'
+	local chunks heads
+	read -r chunks heads < <(record_ends F.part.meta)
+	if ((heads <= chunks)); then
+		skip "the kill left no head past the last done chunk ($chunks, $heads)"
+	fi
+	# one byte short of the head: the head's last byte would read as a hole's zero
+	truncate -s $((heads - 1)) F.part
+	run --separate-stderr ucall 'upgrade download --cacert "$CA" -o F --parallel 4'
+	expect_status 0
+	cmp <(upgraded) F
+	jqe '.transfer.resumed_from == 0'
+	stderr_has "holds less than its record says"
 }
