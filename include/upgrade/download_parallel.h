@@ -56,6 +56,12 @@ int upg_download_parallel(const upg_settings *s, const char *url, upg_partfile *
 /* The chunk size: UPG_SEGMENT_CHUNK, or $UPGRADE_TEST_CHUNK bytes (tests
  * only, see HACKING.md). */
 long long upg_download_chunk(void);
+/* How many bytes one stream writes between two checkpoints at most
+ * (download, sftp-get, sftp-put): a quarter of a chunk of CHUNK bytes,
+ * 2 MiB for the default's 8 MiB, so that a kill redoes at most that much
+ * per stream (plus what was in flight), however large the chunk.  Never
+ * below 1 KiB nor above UPG_SEGMENT_CHUNK. */
+long long upg_checkpoint_bytes(long long chunk);
 
 /* The number of streams of a transfer (download, sftp-put, sftp-get):
  * ASKED (--parallel N) when it is > 0; else the default, for REMAINING

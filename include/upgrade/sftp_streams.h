@@ -46,12 +46,13 @@ int upg_sftp_push(upg_ssh *c, LIBSSH2_SFTP_HANDLE *h, int fd, long long from, co
                   const char *remote, long long total, size_t size, long long *sent,
                   upg_sftp_on_sent on_sent, void *arg);
 
-/* The checkpoint's two halves, called on the shell's thread about four
- * times a second and at the end, with the bookkeeping unlocked (the
+/* The checkpoint's two halves, called on the shell's thread four times a
+ * second, as soon as a stream has written upg_checkpoint_bytes since the
+ * last one (its worker wakes the shell's thread), and at the end, with the bookkeeping unlocked (the
  * workers go on meanwhile): DURABLE makes every byte written so far
  * durable (NULL: nothing to do, as for a put, whose chunks count once the
  * server acknowledged them); RECORD writes SEGMENTS (consumed: the chunks
- * done, upg_segments_to_jv) as the transfer's record.  0, or -1 with
+ * done and the heads of the others, upg_segments_to_jv) as the transfer's record.  0, or -1 with
  * errno. */
 typedef int (*upg_sftp_durable)(void *arg);
 typedef int (*upg_sftp_record)(void *arg, jv segments);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "upgrade/checkpointer.h"
 #include "upgrade/download_answer.h"
 #include "upgrade/download_parallel.h"
 #include "upgrade/http.h"
@@ -21,12 +22,12 @@
  * chunks): one round trip of idle per run is lost in the noise, and the
  * runs stay short enough to share the tail among the streams. */
 #define RUN_MAX 8
-/* Written chunks are made durable and recorded once this many are
- * waiting, or after CHECKPOINT_SECONDS: a kill redoes at most that much
- * plus the chunks in flight.  The fdatasync stops every stream while it
- * runs (one thread): every 2 chunks cost a fifth of the throughput at
- * 30 ms (bench/README.md), every 4 little. */
-#define CHECKPOINT_CHUNKS 4
+/* What the streams wrote is made durable and recorded (whole chunks and
+ * the heads of the ones under way) once a stream has written
+ * upg_checkpoint_bytes since the last time, or after CHECKPOINT_SECONDS:
+ * a kill redoes at most that much per stream plus what was in flight.
+ * The checkpointer's thread does it while the streams go on (on this
+ * loop's thread it cost a third of the speed: checkpointer.h). */
 #define CHECKPOINT_SECONDS 1.0
 /* How long the loop waits for sockets before it looks at Ctrl-C again. */
 #define POLL_MS 100
@@ -44,6 +45,7 @@ struct stream {
   size_t next_chunk;      /* the first of them not yet all written */
   long long start, end;   /* the bytes asked for: [start, end) */
   long long pos;          /* the next byte to write */
+  long long unsettled;    /* bytes written since the last checkpoint */
   bool accepted;          /* the answer's body goes into the file */
   bool changed;           /* the answer is of another version */
   bool ignored;           /* a 200 of the same version: ranges are ignored */
@@ -54,13 +56,16 @@ struct par {
   const upg_settings *s;
   const char *url;
   upg_partfile *pf;
-  upg_segments *sg;
+  upg_segments *sg;       /* under cp's lock while cp runs */
+  upg_checkpointer cp;
   CURLM *multi;
   struct stream st[UPG_PARALLEL_MAX];
   int count;              /* streams made */
   int running;            /* of them, in the multi handle now */
   upg_par_report *rep;
-  long long unsettled;    /* bytes of chunks written, not yet durable */
+  long long unsettled;    /* bytes written by all streams, not yet durable */
+  long long due;          /* a stream that wrote this much asks for a checkpoint */
+  bool checkpoint_due;
   double last_checkpoint;
   bool any_accepted;      /* some 206 was accepted in this call */
   int fatal;              /* an exit status that ends the call, or 0 */
@@ -97,18 +102,16 @@ set_fatal(struct par *p, int status, jv doc)
 
 /* ------------------------------------------------------------ durability */
 
-/* fdatasync, then the written chunks are done, then the record says so. */
-static int
+/* Ask the checkpointer to make what is written durable and record it. */
+static void
 checkpoint(struct par *p)
 {
   p->last_checkpoint = upg_now();
-  if (p->unsettled == 0)
-    return 0;
-  if (upg_partfile_sync(p->pf) != 0)
-    return -1;
-  upg_segments_settle(p->sg);
   p->unsettled = 0;
-  return upg_partfile_record_segments(p->pf, upg_segments_to_jv(p->sg));
+  p->checkpoint_due = false;
+  for (int i = 0; i < p->count; i++)
+    p->st[i].unsettled = 0;
+  upg_checkpointer_ask(&p->cp);
 }
 
 static void
@@ -141,9 +144,11 @@ accept_range(struct stream *st)
     st->changed = true;
     return false;
   }
-  if (!p->pf->holes_ok) {
-    if (upg_partfile_sync(p->pf) != 0
-        || upg_partfile_record_segments(p->pf, upg_segments_to_jv(p->sg)) != 0) {
+  if (!p->pf->holes_ok) { /* nothing written yet: the checkpointer is idle */
+    upg_checkpointer_lock(&p->cp);
+    jv segments = upg_segments_to_jv(p->sg);
+    upg_checkpointer_unlock(&p->cp);
+    if (upg_partfile_sync(p->pf) != 0 || upg_partfile_record_segments(p->pf, segments) != 0) {
       file_failed(p, "record");
       return false;
     }
@@ -181,17 +186,25 @@ stream_header(char *line, size_t size, size_t nmemb, void *data)
   return n; /* a redirect's headers, or an error page kept for its message */
 }
 
-/* Mark the chunks of ST's run whose bytes are all written. */
+/* Tell the bookkeeping how far ST's run is written: the chunks it
+ * completed, and the head of the one it is in. */
 static void
-chunks_written(struct stream *st)
+chunks_written(struct stream *st, long long n)
 {
   struct par *p = st->p;
-  while (st->next_chunk < st->first + st->n
-         && st->pos >= upg_segments_start(p->sg, st->next_chunk) + upg_segments_length(p->sg, st->next_chunk)) {
-    upg_segments_written(p->sg, st->next_chunk);
-    p->unsettled += upg_segments_length(p->sg, st->next_chunk);
+  p->unsettled += n;
+  st->unsettled += n;
+  if (st->unsettled >= p->due)
+    p->checkpoint_due = true;
+  upg_checkpointer_lock(&p->cp);
+  while (st->next_chunk < st->first + st->n) {
+    long long start = upg_segments_start(p->sg, st->next_chunk);
+    upg_segments_progress(p->sg, st->next_chunk, st->pos - start);
+    if (st->pos < start + upg_segments_length(p->sg, st->next_chunk))
+      break;
     st->next_chunk++;
   }
+  upg_checkpointer_unlock(&p->cp);
 }
 
 static size_t
@@ -213,11 +226,40 @@ stream_write(char *ptr, size_t size, size_t nmemb, void *data)
   st->pos += (long long)n;
   p->rep->per_stream[st->index] += (long long)n;
   p->written += (long long)n;
-  chunks_written(st);
+  chunks_written(st, (long long)n);
   return n;
 }
 
 /* ------------------------------------------------------------ the streams */
+
+/* Claim a run of chunks for ST (a share of what is left) and set the
+ * bytes it asks for; false when none is left. */
+static bool
+claim(struct stream *st)
+{
+  struct par *p = st->p;
+  upg_checkpointer_lock(&p->cp);
+  size_t run = upg_segments_todo(p->sg) / (size_t)p->count;
+  run = run < 1 ? 1 : run > RUN_MAX ? RUN_MAX : run;
+  bool got = upg_segments_claim(p->sg, run, &st->first, &st->n);
+  if (got) {
+    st->next_chunk = st->first;
+    st->start = st->pos = upg_segments_resume_at(p->sg, st->first);
+    size_t last = st->first + st->n - 1;
+    st->end = upg_segments_start(p->sg, last) + upg_segments_length(p->sg, last);
+  }
+  upg_checkpointer_unlock(&p->cp);
+  return got;
+}
+
+/* What ST claimed and did not write goes back to the others. */
+static void
+release(struct stream *st)
+{
+  upg_checkpointer_lock(&st->p->cp);
+  upg_segments_release(st->p->sg, st->first, st->n);
+  upg_checkpointer_unlock(&st->p->cp);
+}
 
 /* Give ST a run of chunks and start its request; false when nothing is
  * left to claim (or the request cannot be made: a fatal error). */
@@ -225,21 +267,15 @@ static bool
 stream_start(struct stream *st)
 {
   struct par *p = st->p;
-  size_t todo = upg_segments_todo(p->sg), run = todo / (size_t)p->count;
-  run = run < 1 ? 1 : run > RUN_MAX ? RUN_MAX : run;
-  if (!upg_segments_claim(p->sg, run, &st->first, &st->n))
+  if (!claim(st))
     return false;
   jv doc = jv_null();
   int status = upg_http_begin_handle(&st->call, st->h, p->s, "download", p->url, &doc);
   if (status) {
-    upg_segments_release(p->sg, st->first, st->n);
+    release(st);
     set_fatal(p, status, doc);
     return false;
   }
-  st->next_chunk = st->first;
-  st->start = st->pos = upg_segments_start(p->sg, st->first);
-  size_t last = st->first + st->n - 1;
-  st->end = upg_segments_start(p->sg, last) + upg_segments_length(p->sg, last);
   memset(&st->a, 0, sizeof st->a);
   st->accepted = st->changed = st->ignored = false;
   st->bad[0] = '\0';
@@ -261,7 +297,7 @@ stream_start(struct stream *st)
   curl_easy_setopt(h, CURLOPT_PRIVATE, st);
   if (curl_multi_add_handle(p->multi, h) != CURLM_OK) {
     upg_http_end(&st->call);
-    upg_segments_release(p->sg, st->first, st->n);
+    release(st);
     errno = ENOMEM;
     file_failed(p, "start a request for");
     return false;
@@ -283,7 +319,7 @@ stream_stop(struct stream *st)
     return;
   curl_multi_remove_handle(p->multi, st->h);
   upg_http_end(&st->call);
-  upg_segments_release(p->sg, st->first, st->n);
+  release(st);
   st->running = false;
   p->running--;
 }
@@ -294,7 +330,10 @@ stream_stop(struct stream *st)
 static void
 restart_idle(struct par *p)
 {
-  if (p->fatal || p->result || upg_segments_todo(p->sg) == 0)
+  upg_checkpointer_lock(&p->cp);
+  size_t todo = upg_segments_todo(p->sg);
+  upg_checkpointer_unlock(&p->cp);
+  if (p->fatal || p->result || todo == 0)
     return;
   for (int i = 0; i < p->count; i++)
     if (p->st[i].h && !p->st[i].running && !stream_start(&p->st[i]))
@@ -404,11 +443,10 @@ run_loop(struct par *p)
       set_fatal(p, status, doc);
       break;
     }
-    if (p->unsettled >= CHECKPOINT_CHUNKS * p->sg->chunk
-        || (p->unsettled > 0 && upg_now() - p->last_checkpoint >= CHECKPOINT_SECONDS)) {
-      if (checkpoint(p) != 0)
-        file_failed(p, "record");
-    }
+    if (p->checkpoint_due || (p->unsettled > 0 && upg_now() - p->last_checkpoint >= CHECKPOINT_SECONDS))
+      checkpoint(p);
+    if ((errno = upg_checkpointer_error(&p->cp)) != 0)
+      file_failed(p, "record");
     if (p->running > 0 && !p->fatal && !p->result)
       curl_multi_poll(p->multi, NULL, 0, POLL_MS, NULL);
   }
@@ -451,7 +489,8 @@ upg_download_parallel(const upg_settings *s, const char *url, upg_partfile *pf, 
                       upg_par_report *rep, bool *retryable, jv *doc)
 {
   struct par p = { .s = s, .url = url, .pf = pf, .sg = sg, .rep = rep, .fatal_doc = jv_null(),
-                   .last_error = jv_null(), .last_checkpoint = upg_now() };
+                   .last_error = jv_null(), .last_checkpoint = upg_now(),
+                   .due = upg_checkpoint_bytes(sg->chunk) };
   streams = streams < 1 ? 1 : streams > UPG_PARALLEL_MAX ? UPG_PARALLEL_MAX : streams;
   if (streams > rep->asked)
     rep->asked = streams;
@@ -459,6 +498,7 @@ upg_download_parallel(const upg_settings *s, const char *url, upg_partfile *pf, 
   char label[300];
   snprintf(label, sizeof label, "downloading %s", upg_path_tail(pf->path));
   upg_meter_start(&p.meter, s, label, upg_segments_done_bytes(sg));
+  upg_checkpointer_start(&p.cp, sg, pf);
   if (setup(&p, streams) != 0) {
     errno = ENOMEM;
     file_failed(&p, "start the transfers of");
@@ -468,7 +508,7 @@ upg_download_parallel(const upg_settings *s, const char *url, upg_partfile *pf, 
   teardown(&p);
   upg_meter_end(&p.meter);
   /* Whatever happened, what was written is made durable and recorded. */
-  if (pf->holes_ok && checkpoint(&p) != 0)
+  if (upg_checkpointer_stop(&p.cp) != 0)
     file_failed(&p, "record");
   *retryable = false;
   if (p.fatal) {
@@ -503,6 +543,13 @@ upg_download_chunk(void)
   char *end;
   long long n = v && *v ? strtoll(v, &end, 10) : 0;
   return v && *v && !*end && n >= 1024 ? n : UPG_SEGMENT_CHUNK;
+}
+
+long long
+upg_checkpoint_bytes(long long chunk)
+{
+  long long quarter = chunk / 4 > 1024 ? chunk / 4 : 1024;
+  return quarter < UPG_SEGMENT_CHUNK ? quarter : UPG_SEGMENT_CHUNK;
 }
 
 int

@@ -450,8 +450,16 @@ put_record_read(put_job *j)
   return r;
 }
 
-/* The chunks the record says are done are really there: the head of the
- * first and the tail of the last done chunk match LOCAL, and the remote
+/* Bytes of chunk I the record vouches for: all of a done one, else its
+ * head. */
+static long long
+put_chunk_held(const upg_segments *sg, size_t i)
+{
+  return sg->state[i] == UPG_CHUNK_DONE ? upg_segments_length(sg, i) : sg->durable[i];
+}
+
+/* The chunks (and heads) the record says are done are really there: the
+ * start of the first and the end of the last match LOCAL, and the remote
  * file reaches the end of the last. */
 static int
 put_record_holds(put_job *j, long long rsize, bool *same)
@@ -459,7 +467,7 @@ put_record_holds(put_job *j, long long rsize, bool *same)
   size_t first = 0, last = 0;
   bool any = false;
   for (size_t i = 0; i < j->sg.count; i++)
-    if (j->sg.state[i] == UPG_CHUNK_DONE) {
+    if (put_chunk_held(&j->sg, i) > 0) {
       if (!any)
         first = i;
       last = i;
@@ -469,17 +477,16 @@ put_record_holds(put_job *j, long long rsize, bool *same)
   if (!any)
     return 0;
   long long head = upg_segments_start(&j->sg, first);
-  long long end = upg_segments_start(&j->sg, last) + upg_segments_length(&j->sg, last);
+  long long end = upg_segments_start(&j->sg, last) + put_chunk_held(&j->sg, last);
   if (rsize < end) {
     *same = false;
     return 0;
   }
-  long long len = upg_segments_length(&j->sg, first) < VERIFY_BYTES ? upg_segments_length(&j->sg, first)
-                                                                    : VERIFY_BYTES;
+  long long len = put_chunk_held(&j->sg, first) < VERIFY_BYTES ? put_chunk_held(&j->sg, first) : VERIFY_BYTES;
   int st = same_range(j->c, j->remote, j->fd, j->local, head, (size_t)len, same);
   if (st || !*same)
     return st;
-  len = upg_segments_length(&j->sg, last) < VERIFY_BYTES ? upg_segments_length(&j->sg, last) : VERIFY_BYTES;
+  len = put_chunk_held(&j->sg, last) < VERIFY_BYTES ? put_chunk_held(&j->sg, last) : VERIFY_BYTES;
   return same_range(j->c, j->remote, j->fd, j->local, end - len, (size_t)len, same);
 }
 

@@ -145,7 +145,7 @@ kill_when_done() {
 	kill_when_done $((4 * CHUNK))
 	emulator_download_limits '{}'
 	local prefix
-	prefix=$(jq -r --argjson c $CHUNK '.segments.done[0] as $r | if $r[0] == 0 then $r[1] * $c else 0 end' F.part.meta)
+	prefix=$(record_prefix F.part.meta)
 	pdl --parallel 1
 	expect_status 0
 	cmp <(expected) F

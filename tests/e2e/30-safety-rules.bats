@@ -74,7 +74,8 @@ traced() {
 }
 
 # synced_before_claims PART: in each traced thread, every rename onto
-# PART.meta of a record (version 2) that claims more done bytes than any
+# PART.meta of a record (version 2) that claims more done bytes (whole
+# chunks and heads) than any
 # before it comes after an fdatasync or fsync of PART since the thread's
 # previous rename of it.  Prints the claims; fails on the first that is not
 # covered, or when fewer than two records claimed more (nothing was proved).
@@ -109,6 +110,7 @@ synced_before_claims() {
 		            sg = rec.get("segments")
 		            if rec.get("version") == 2 and sg:
 		                done = sum(min(b * sg["chunk"], sg["size"]) - a * sg["chunk"] for a, b in sg["done"])
+		                done += sum(b for i, b in sg.get("partial", []))
 		                if done > claims_max.get(name, 0):
 		                    claims += 1
 		                    print("claims %d, synced before: %s" % (done, synced))

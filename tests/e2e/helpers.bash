@@ -107,9 +107,18 @@ sftp_via_proxy() {
 }
 
 # record_done RECORD: the bytes a parallel transfer's record (FILE.part.meta,
-# DUMP.sftp-put.meta: version 2) says are done.
+# DUMP.sftp-put.meta: version 2) says are done: its whole chunks and the
+# heads of the others.
 record_done() {
-	jq '.segments as $s | [$s.done[] | ([.[1] * $s.chunk, $s.size] | min) - .[0] * $s.chunk] | add // 0' "$1"
+	jq '.segments as $s | ([$s.done[] | ([.[1] * $s.chunk, $s.size] | min) - .[0] * $s.chunk] | add // 0)
+		+ ([$s.partial[]?[1]] | add // 0)' "$1"
+}
+
+# record_prefix RECORD: the bytes from the start of the file a parallel
+# transfer's record says are done (what one stream resumes from).
+record_prefix() {
+	jq '.segments as $s | (if ($s.done[0][0] // -1) == 0 then $s.done[0][1] else 0 end) as $i
+		| ([$i * $s.chunk, $s.size] | min) + ([$s.partial[]? | select(.[0] == $i) | .[1]] | add // 0)' "$1"
 }
 
 # ---------------------------------------------------------------- asserts

@@ -32,6 +32,11 @@ For the tests of parallel SFTP (none of these is on by default):
   SIGUSR1             connections accepted from then on have no rate limit
                       (the call that resumes after a fault, at full speed
                       through the same port); PORT_FILE.unslowed says so
+
+To count what crosses the link (the tests of what a transfer moves):
+  --count-file F      F holds "DOWN UP\n", the bytes passed on so far from
+                      the server to the client and back, over every
+                      connection, rewritten (atomically) every 20 ms
 """
 import argparse
 import collections
@@ -41,12 +46,30 @@ import socket
 import threading
 import time
 
+# bytes passed on: [server to client, client to server], under COUNT_LOCK
+COUNTED = [0, 0]
+COUNT_LOCK = threading.Lock()
 
-def pump(src, dst, delay, window=0, rate=0, cut_after=None):
+
+def count_writer(path):
+    """Rewrite PATH with COUNTED every 20 ms (and only when it changed)."""
+    last = None
+    while True:
+        with COUNT_LOCK:
+            now = tuple(COUNTED)
+        if now != last:
+            with open(path + ".tmp", "w") as f:
+                f.write("%d %d\n" % now)
+            os.replace(path + ".tmp", path)
+            last = now
+        time.sleep(0.02)
+
+
+def pump(src, dst, delay, window=0, rate=0, cut_after=None, way=0):
     """Copy src to dst, each chunk DELAY seconds after it was read, with at
     most WINDOW bytes held (0: no limit), at most RATE bytes/s (0: no
     limit); with CUT_AFTER, both sockets are shut down once that many bytes
-    went through."""
+    went through.  What dst accepted counts in COUNTED[WAY]."""
     queue = collections.deque()
     ready = threading.Condition()
     held = [0]
@@ -106,6 +129,8 @@ def pump(src, dst, delay, window=0, rate=0, cut_after=None):
             dst.sendall(data)
         except OSError:
             return
+        with COUNT_LOCK:
+            COUNTED[way] += len(data)
         if window:  # a window frees up a round trip after its bytes were sent
             with ready:
                 acks.append((time.monotonic() + delay, len(data)))
@@ -125,9 +150,9 @@ def serve(conn, target_port, delay, window=0, rate=0, cut_after=None, done=None)
         if window:  # the kernel's buffers would widen the window
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
-    there = threading.Thread(target=pump, args=(conn, up, delay, window, rate), daemon=True)
+    there = threading.Thread(target=pump, args=(conn, up, delay, window, rate, None, 1), daemon=True)
     there.start()
-    pump(up, conn, delay, window, rate, cut_after)
+    pump(up, conn, delay, window, rate, cut_after, 0)
     there.join()
     conn.close()
     up.close()
@@ -146,7 +171,10 @@ def main():
     ap.add_argument("--max-connections", type=int, default=0)
     ap.add_argument("--drop-conn", type=int, default=0)
     ap.add_argument("--drop-after", type=int, default=0)
+    ap.add_argument("--count-file")
     args = ap.parse_args()
+    if args.count_file:
+        threading.Thread(target=count_writer, args=(args.count_file,), daemon=True).start()
     live = [0]
     count = [0]
     lock = threading.Lock()

@@ -82,12 +82,13 @@ test_holes_and_prefix(void)
   size_t first, n;
   upg_segments_init(&sg, 95, 10);
   upg_segments_done_before(&sg, 35);
-  ok(upg_segments_done_prefix(&sg) == 30 && upg_segments_done_bytes(&sg) == 30,
-     "a 35-byte prefix makes 3 whole chunks done");
+  ok(upg_segments_done_prefix(&sg) == 35 && upg_segments_done_bytes(&sg) == 35 && sg.state[3] == UPG_CHUNK_TODO,
+     "a 35-byte prefix makes 3 whole chunks done and the fourth's 5-byte head durable");
   upg_segments_mark_done(&sg, 5);
   ok(upg_segments_claim(&sg, 5, &first, &n) && first == 3 && n == 2, "a claim stops at a done chunk");
   ok(upg_segments_claim(&sg, 5, &first, &n) && first == 6 && n == 4, "the next claim skips it");
-  ok(upg_segments_done_prefix(&sg) == 30, "the prefix ends at the first hole");
+  ok(upg_segments_resume_at(&sg, 3) == 35, "a claimed chunk with a head is asked for past it");
+  ok(upg_segments_done_prefix(&sg) == 35, "the prefix ends at the first hole (past the head before it)");
   ok(upg_segments_done_end(&sg) == 60, "the last done chunk ends at 60");
   upg_segments_mark_done(&sg, 9);
   ok(upg_segments_done_end(&sg) == 95, "the short last chunk ends the file");
@@ -127,6 +128,88 @@ test_record(void)
     ok(upg_segments_from_jv(&back, jv_parse(bad[i])) == -1 && back.state == NULL, "refused: %s", bad[i]);
 }
 
+/* Heads of chunks under way: written, sealed for a sync, durable; what
+ * is written during the sync waits for the next round. */
+static void
+test_heads(void)
+{
+  upg_segments sg;
+  size_t first, n;
+  upg_segments_init(&sg, 95, 10);
+  upg_segments_claim(&sg, 3, &first, &n);
+  upg_segments_progress(&sg, 0, 10);
+  upg_segments_progress(&sg, 1, 4);
+  ok(sg.state[0] == UPG_CHUNK_WRITTEN && sg.state[1] == UPG_CHUNK_CLAIMED && sg.held[1] == 4,
+     "a chunk written whole is WRITTEN, the next has a 4-byte head");
+  ok(upg_segments_done_bytes(&sg) == 0, "a head written is not durable");
+  ok(upg_segments_seal(&sg) == 2, "seal: the whole chunk and the head");
+  upg_segments_progress(&sg, 1, 7); /* during the sync */
+  upg_segments_progress(&sg, 1, 6); /* a head never shrinks */
+  ok(upg_segments_settle_sealed(&sg) == 1 && sg.durable[1] == 4 && upg_segments_done_bytes(&sg) == 14,
+     "settle_sealed: the head as sealed (4), not as written since (7)");
+  ok(upg_segments_seal(&sg) == 1 && upg_segments_settle_sealed(&sg) == 0 && sg.durable[1] == 7,
+     "the next round makes the 7 bytes durable");
+  ok(upg_segments_seal(&sg) == 0, "nothing new: nothing to sync");
+  upg_segments_release(&sg, 1, 2);
+  ok(sg.state[1] == UPG_CHUNK_TODO && upg_segments_claim(&sg, 3, &first, &n) && first == 1 && n == 3,
+     "a chunk given back keeps its head, and a run starts at it");
+  ok(upg_segments_resume_at(&sg, 1) == 17, "asked for from its head's end");
+  upg_segments_progress(&sg, 3, 2);
+  upg_segments_release(&sg, 1, 3);
+  ok(upg_segments_claim(&sg, 5, &first, &n) && first == 1 && n == 2 && upg_segments_claim(&sg, 5, &first, &n)
+     && first == 3 && n == 5, "a run stops before a chunk with a head: it starts one of its own");
+  upg_segments_progress(&sg, 1, 10);
+  upg_segments_settle(&sg);
+  ok(sg.state[1] == UPG_CHUNK_DONE && sg.durable[3] == 2 && upg_segments_done_bytes(&sg) == 22,
+     "settle: a whole chunk is done, a head durable");
+  upg_segments_progress(&sg, 7, 3);
+  upg_segments_settle(&sg);
+  ok(upg_segments_done_end(&sg) == 73 && upg_segments_done_bytes(&sg) == 25,
+     "settle makes heads durable: the file must reach the head's end");
+  upg_segments_free(&sg);
+}
+
+/* Heads in the record: written, read back, and refused when they cannot
+ * be ours. */
+static void
+test_record_heads(void)
+{
+  upg_segments sg, back;
+  upg_segments_init(&sg, 95, 10);
+  upg_segments_mark_done(&sg, 0);
+  upg_segments_progress(&sg, 1, 3);
+  upg_segments_progress(&sg, 9, 4);
+  upg_segments_settle(&sg);
+  upg_segments_progress(&sg, 5, 2); /* not durable: not recorded */
+  jv rec = upg_segments_to_jv(&sg);
+  jv text = jv_dump_string(jv_copy(rec), 0);
+  is_str(jv_string_value(text), "{\"size\":95,\"chunk\":10,\"done\":[[0,1]],\"partial\":[[1,3],[9,4]]}",
+         "the record lists the durable heads");
+  jv_free(text);
+  ok(upg_segments_from_jv(&back, rec) == 0 && upg_segments_done_bytes(&back) == 17
+     && upg_segments_resume_at(&back, 9) == 94 && back.held[5] == 0 && upg_segments_done_end(&back) == 94,
+     "they read back: held and durable, asked for past their end");
+  upg_segments_free(&back);
+  upg_segments_free(&sg);
+  ok(upg_segments_from_jv(&back, jv_parse("{\"size\":95,\"chunk\":10,\"done\":[[0,1]]}")) == 0
+     && upg_segments_done_bytes(&back) == 10, "a record from before heads reads as it did");
+  upg_segments_free(&back);
+  static const char *const bad[] = {
+    "{\"size\":95,\"chunk\":10,\"done\":[],\"partial\":{}}",
+    "{\"size\":95,\"chunk\":10,\"done\":[],\"partial\":[[1]]}",
+    "{\"size\":95,\"chunk\":10,\"done\":[],\"partial\":[[1,0]]}",
+    "{\"size\":95,\"chunk\":10,\"done\":[],\"partial\":[[1,10]]}",
+    "{\"size\":95,\"chunk\":10,\"done\":[],\"partial\":[[9,5]]}",
+    "{\"size\":95,\"chunk\":10,\"done\":[],\"partial\":[[10,1]]}",
+    "{\"size\":95,\"chunk\":10,\"done\":[[0,2]],\"partial\":[[1,3]]}",
+    "{\"size\":95,\"chunk\":10,\"done\":[],\"partial\":[[3,1],[2,1]]}",
+    "{\"size\":95,\"chunk\":10,\"done\":[],\"partial\":[[2,1],[2,1]]}",
+    "{\"size\":95,\"chunk\":10,\"done\":[],\"partial\":[[2,1.5]]}",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    ok(upg_segments_from_jv(&back, jv_parse(bad[i])) == -1 && back.state == NULL, "refused: %s", bad[i]);
+}
+
 int
 main(void)
 {
@@ -135,5 +218,7 @@ main(void)
   test_sealing();
   test_holes_and_prefix();
   test_record();
+  test_heads();
+  test_record_heads();
   return tap_done();
 }
