@@ -14,6 +14,8 @@
 # status upload download https-par sftp-put sftp-get sftp-rtt load mem pg),
 # BENCH_TOOLS (only these tools' rows in the transfer cases, by key, e.g.
 # "ssh b b4": the reference always runs; for trying a change quickly),
+# BENCH_BASE_SO (another build of the module, e.g. the last release: the pg
+# case's restore gets a row of its own beside this build's, same run),
 # BENCH_RTT_MS (30), BENCH_RTT_REPEAT (1), BENCH_RTT_DIAG=1 (diagnostic rows
 # over RTT too), BENCH_PAR_WINDOW (https-par's window per connection, bytes:
 # 3 MiB), BENCH_PG_MIB (the pg case's database: 300 MiB; 50 with --quick),
@@ -892,6 +894,13 @@ row pgd-sync "dump ${PG_SIZE_MIB} MiB database" 'pg_dump -Fc -f F && sync F (sam
 row pgd-b "dump ${PG_SIZE_MIB} MiB database" 'builtin `dump -o F --force`' MiB/s "$PG_SIZE_MIB" pgd-ref speedup:0.95
 row pgr-ref "restore zip (${ZIP_MIB} MiB) into a new database" 'createdb && unzip && psql -1 -f dump.sql' MiB/s "$PG_SIZE_MIB" pgr-ref ref
 row pgr-b "restore zip (${ZIP_MIB} MiB) into a new database" 'builtin `restore ZIP --database NEW`' MiB/s "$PG_SIZE_MIB" pgr-ref speedup:1.0
+PGR_TOOLS=(b ref)
+if [[ -n ${BENCH_BASE_SO:-} ]]; then
+	cp "$BENCH_BASE_SO" "$WORK/base.so" && so_loads "$WORK/base.so" || die "cannot load BENCH_BASE_SO=$BENCH_BASE_SO"
+	row pgr-base "restore zip (${ZIP_MIB} MiB) into a new database" 'builtin of BENCH_BASE_SO `restore ZIP --database NEW`' \
+		MiB/s "$PG_SIZE_MIB" pgr-ref info
+	PGR_TOOLS+=(base)
+fi
 for ((r = 0; r <= REPEAT; r++)); do
 	say "pg dump, $(run_label $r)"
 	order_for "$r" ref b ref sync
@@ -913,12 +922,15 @@ for ((r = 0; r <= REPEAT; r++)); do
 		fi
 	done
 	say "pg restore, $(run_label $r)"
-	order_for "$r" ref b ref
+	order_for "$r" ref "${PGR_TOOLS[@]}"
 	for k in "${ORDER[@]}"; do
 		dropdb --if-exists restored
 		case $k in
 		b)
 			builtin_cmd restore "$WORK/upgraded.zip" --database restored -s -c
+			measure "${B_CMD[@]}" ;;
+		base)
+			SO=$WORK/base.so builtin_cmd restore "$WORK/upgraded.zip" --database restored -s -c
 			measure "${B_CMD[@]}" ;;
 		ref)
 			measure bash --norc --noprofile -c 'd=$(mktemp -d "$1/unzip.XXXXXX") && cd "$d" &&
@@ -926,7 +938,7 @@ for ((r = 0; r <= REPEAT; r++)); do
 				psql -X -q -v ON_ERROR_STOP=1 --single-transaction -d restored -f dump.sql >/dev/null
 				rc=$?; rm -rf "$d"; exit $rc' _ "$WORK" "$WORK/upgraded.zip" ;;
 		esac
-		if ((M_RC != 0)) || { [[ $k == b ]] && ! json_ok; }; then
+		if ((M_RC != 0)) || { [[ $k != ref ]] && ! json_ok; }; then
 			record "pgr-$k" 0 0 "$(why_failed)"
 		elif [[ $(pg_sql restored 'SELECT count(*) FROM big') != $(pg_sql bench 'SELECT count(*) FROM big') ]]; then
 			record "pgr-$k" 0 0 "the restored table differs"
