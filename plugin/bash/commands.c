@@ -2,12 +2,14 @@
  * to the core call that does the work. */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <loadables.h>
 
 #include "upgrade/api.h"
 #include "binding.h"
+#include "upgrade/contract.h"
 #include "upgrade/download.h"
 #include "upgrade/outcome.h"
 #include "upgrade/run.h"
@@ -83,10 +85,9 @@ cmd_sftp_get(upg_cli *cli, jv *doc)
   return upg_sftp_download(&cli->settings, cli->output, cli->force, doc);
 }
 
-/* run may call PostgreSQL's programs (a job from a database): they get
- * the shell's exports, as for dump and restore. */
+/* The job with the command line's parameters. */
 static int
-cmd_run(upg_cli *cli, jv *doc)
+run_job(upg_cli *cli, jv *doc)
 {
   upg_run_params p = {
     .create = cli->create, .dump = cli->nargs ? cli->args[0] : NULL, .output = cli->output,
@@ -96,9 +97,29 @@ cmd_run(upg_cli *cli, jv *doc)
     .data_dir = cli->data_dir, .jobs = cli->jobs, .restore_role = cli->restore_role,
     .trust_dump = cli->trust_dump, .filestore_link = cli->filestore_link,
   };
-  upg_shell_refresh_environ();
   return upg_run(&cli->settings, &p, doc);
 }
+
+/* run may call PostgreSQL's programs (a job from a database): they get
+ * the shell's exports, as for dump and restore.  A new job from a
+ * database with no contract given takes the database's own. */
+static int
+cmd_run(upg_cli *cli, jv *doc)
+{
+  char *contract = NULL;
+  upg_shell_refresh_environ();
+  if (cli->contract_from_database) {
+    int status = upg_contract_from_database(&cli->settings, cli->database, &contract, doc);
+    if (status)
+      return status;
+    cli->create.contract = contract;
+  }
+  int status = run_job(cli, doc);
+  cli->create.contract = NULL;
+  free(contract);
+  return status;
+}
+
 
 /* The bash running the module, as bash --version says it ("5.2.15(1)-release"):
  * shell_version_string() rather than $BASH_VERSION, which a script may set. */

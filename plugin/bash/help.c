@@ -39,7 +39,10 @@ char *upgrade_long_doc[] = {
   "",
   "Every subcommand after create takes --request ID --key KEY (default:",
   "$UPGRADE_REQUEST and $UPGRADE_KEY) and --url BASE (default: $UPGRADE_URL,",
-  "else " UPG_DEFAULT_URL ").",
+  "else " UPG_DEFAULT_URL ").  Set once: --contract defaults to $UPGRADE_CONTRACT",
+  "(run --database: else the database's enterprise code), --email to",
+  "$UPGRADE_EMAIL, --cacert to $UPGRADE_CACERT, else the exported $CURL_CA_BUNDLE,",
+  "else $SSL_CERT_FILE; the command line wins.",
   "",
   "Output: one JSON document on stdout, {\"failures\": [...], ...}; failures also",
   "on stderr.  -q FILTER runs jq over it, -r prints strings raw, -v NAME assigns",
@@ -212,7 +215,9 @@ static const char common_options[] =
   "  -r, --raw-output         strings without quotes\n"
   "  -v NAME                  assign the output to the shell variable NAME\n"
   "  -c, --compact / --pretty one line / indented (default: indented on a terminal)\n"
-  "  --cacert FILE, -k, --insecure   TLS trust as in curl (-k also allows http://)\n"
+  "  --cacert FILE, -k, --insecure   TLS trust as in curl (-k also allows http://);\n"
+  "                           --cacert defaults to $UPGRADE_CACERT, else the exported\n"
+  "                           $CURL_CA_BUNDLE, else $SSL_CERT_FILE\n"
   "  --known-hosts FILE, --accept-new-host-key   SSH host-key trust\n"
   "  --connect-timeout S, --max-time S, --retry N, --retry-delay S\n"
   "  -s, --silent, --progress, --verbose\n"
