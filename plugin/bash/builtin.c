@@ -123,6 +123,13 @@ static int
 preflight(upg_cli *cli, jv *doc)
 {
   char err[256];
+  if (cli->var && upg_shell_get("UPGRADE_COMMAND_FORM")) { /* bin/upgrade: the variable would die with it */
+    cli->var = NULL;
+    return upg_fail(doc, UPG_EXIT_USAGE,
+                    upg_failure("CLIENT:USAGE", "-v assigns a variable in the calling shell, and the command "
+                                "`upgrade` is a process of its own: use -q/-r and $(...), or load the builtin "
+                                "(enable -f upgrade upgrade)"));
+  }
   if (cli->var && upg_shell_check_name(cli->var, err, sizeof err) != 0) {
     cli->var = NULL; /* the document goes to stdout instead */
     return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:USAGE", "%s", err));

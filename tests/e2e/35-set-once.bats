@@ -107,3 +107,72 @@ set_enterprise_code() {
 	[[ $(pg_sql src "SELECT count(*) FROM res_partner") == 500 ]]
 	set_enterprise_code src ''
 }
+
+# The command form from the build tree, with the plain module (the script
+# is what is tested; an instrumented module would need its runtime preloaded).
+TOP=$(cd "$E2E_DIR/../.." && pwd)
+ucmd() { UPGRADE_SO=$TOP/.libs/upgrade.so "$TOP/bin/upgrade" "$@"; }
+
+@test "command: under timeout and through xargs, the builtin's stdout, stderr and exit code" {
+	[[ -x $TOP/bin/upgrade ]]
+	done_request /dev/null
+	run --separate-stderr ucall "upgrade status --cacert \"\$CA\" -c"
+	expect_status 0
+	local builtin_out=$output
+	run --separate-stderr timeout 60 env UPGRADE_SO="$TOP/.libs/upgrade.so" "$TOP/bin/upgrade" status --cacert "$CA" -c
+	expect_status 0
+	[[ $output == "$builtin_out" ]]
+	# a failure: the same document, the same line on stderr, the same code
+	run --separate-stderr timeout 60 env UPGRADE_SO="$TOP/.libs/upgrade.so" "$TOP/bin/upgrade" status --cacert "$CA" \
+		--request "$REQ" --key wrong -c
+	expect_status 1
+	jqe '.failures[0].reason | startswith("CLIENT:") | not'
+	[[ -n $stderr ]]
+	run --separate-stderr timeout 60 env UPGRADE_SO="$TOP/.libs/upgrade.so" "$TOP/bin/upgrade" stauts
+	expect_status 2
+	stderr_has "did you mean \`upgrade status\`"
+	# xargs runs a command per line: one document each, 123 when one failed
+	run --separate-stderr bash -c 'printf "%s\n" status bogus version |
+		UPGRADE_SO=$1/.libs/upgrade.so xargs -n1 "$1/bin/upgrade" --cacert "$CA" -c' _ "$TOP"
+	expect_status 123
+	[[ ${#lines[@]} == 3 ]]
+	[[ $(jq -r .request.state <<<"${lines[0]}") == done ]]
+	[[ $(jq -r '.failures[0].reason' <<<"${lines[1]}") == CLIENT:USAGE ]]
+	[[ $(jq -r .version.upgrade <<<"${lines[2]}") != null ]]
+}
+
+@test "command: a signal from timeout stops the call within a second, which says so; the process dies of it" {
+	pending_request
+	local t0=$EPOCHREALTIME
+	run --separate-stderr timeout --preserve-status -s TERM "$(scaled 2)" \
+		env UPGRADE_SO="$TOP/.libs/upgrade.so" "$TOP/bin/upgrade" wait --cacert "$CA" --interval 0.1 -c
+	expect_status 143
+	jqe '.failures[0].reason == "CLIENT:INTERRUPTED"'
+	less_than "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { print b - a }')" "$(scaled 8)"
+	run timeout -s INT "$(scaled 2)" env UPGRADE_SO="$TOP/.libs/upgrade.so" "$TOP/bin/upgrade" wait --cacert "$CA" \
+		--interval 0.1 -c
+	expect_status 124
+}
+
+@test "command: -v is refused (exit 2): the variable would die with the process" {
+	run --separate-stderr ucmd version -v ver
+	expect_status 2
+	expect_reason CLIENT:USAGE
+	stderr_has "load the builtin"
+	# the builtin still takes it
+	run ucall 'upgrade version -v ver -q .version.upgrade -r && echo "ver=$ver"'
+	expect_status 0
+	[[ $output == *ver=[0-9]* ]]
+}
+
+@test "command: make install puts bin/upgrade in \$(bindir), loading the installed module" {
+	make -s -C "$TOP" install DESTDIR="$BATS_TEST_TMPDIR/root" >/dev/null
+	cmd=$(find "$BATS_TEST_TMPDIR/root" -path '*/bin/upgrade' -type f -perm -u+x)
+	mod=$(find "$BATS_TEST_TMPDIR/root" -path '*/lib/bash/upgrade' -type f)
+	[[ -n $cmd && -n $mod ]]
+	grep -qF "module=\${UPGRADE_SO:-${mod#"$BATS_TEST_TMPDIR/root"}}" "$cmd"
+	# moved to where it would be installed, it runs
+	run --separate-stderr env UPGRADE_SO="$mod" "$cmd" version -c
+	expect_status 0
+	jqe '.version.upgrade | length > 0'
+}
