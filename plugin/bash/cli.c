@@ -24,6 +24,7 @@ static const char *const command_names[UPG_CMD_COUNT] = {
   [UPG_CMD_PROCESS] = "process", [UPG_CMD_SKIP_TEST] = "skip-test", [UPG_CMD_STATUS] = "status",
   [UPG_CMD_WAIT] = "wait", [UPG_CMD_DOWNLOAD] = "download", [UPG_CMD_SFTP_GET] = "sftp-get",
   [UPG_CMD_RUN] = "run", [UPG_CMD_VERSION] = "version", [UPG_CMD_DUMP] = "dump", [UPG_CMD_RESTORE] = "restore",
+  [UPG_CMD_JOBS] = "jobs",
 };
 
 enum upg_cmd
@@ -561,6 +562,9 @@ check_arguments(upg_cli *cli)
     break;
   case UPG_CMD_RESTORE:
     want = 1, what = "FILE";
+    break;
+  case UPG_CMD_JOBS: /* [DIR] */
+    want = cli->nargs ? 1 : 0;
     break;
   default:
     break;

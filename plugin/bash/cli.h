@@ -28,6 +28,7 @@ enum upg_cmd {
   UPG_CMD_VERSION,
   UPG_CMD_DUMP,
   UPG_CMD_RESTORE,
+  UPG_CMD_JOBS,
   UPG_CMD_COUNT
 };
 

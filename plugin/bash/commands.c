@@ -11,6 +11,7 @@
 #include "binding.h"
 #include "upgrade/contract.h"
 #include "upgrade/download.h"
+#include "upgrade/jobs.h"
 #include "upgrade/outcome.h"
 #include "upgrade/run.h"
 #include "upgrade/sftp_job.h"
@@ -151,6 +152,12 @@ cmd_restore(upg_cli *cli, jv *doc)
   return upg_pg_restore(&cli->settings, &p, doc);
 }
 
+static int
+cmd_jobs(upg_cli *cli, jv *doc)
+{
+  return upg_jobs_list(&cli->settings, cli->nargs ? cli->args[0] : NULL, doc);
+}
+
 typedef int (*command_fn)(upg_cli *cli, jv *doc);
 
 static const command_fn commands[UPG_CMD_COUNT] = {
@@ -160,6 +167,7 @@ static const command_fn commands[UPG_CMD_COUNT] = {
   [UPG_CMD_STATUS] = cmd_status, [UPG_CMD_WAIT] = cmd_wait, [UPG_CMD_DOWNLOAD] = cmd_download,
   [UPG_CMD_SFTP_GET] = cmd_sftp_get, [UPG_CMD_RUN] = cmd_run,
   [UPG_CMD_VERSION] = cmd_version, [UPG_CMD_DUMP] = cmd_dump, [UPG_CMD_RESTORE] = cmd_restore,
+  [UPG_CMD_JOBS] = cmd_jobs,
 };
 
 int

@@ -176,3 +176,105 @@ ucmd() { UPGRADE_SO=$TOP/.libs/upgrade.so "$TOP/bin/upgrade" "$@"; }
 	expect_status 0
 	jqe '.version.upgrade | length > 0'
 }
+
+RUN_ARGS='--cacert "$CA" --contract M123-abc --email t@example.com --target 16.0 --aim test --interval 0.1'
+
+# job_state RECORD: its state field.
+job_state() { jq -r .state "$1"; }
+
+@test "jobs: a finished run keeps its record, closed and 0600; upgrade jobs lists it, never the key" {
+	head -c 20000 /dev/urandom >db.dump
+	run --separate-stderr ucall "upgrade run $RUN_ARGS db.dump"
+	expect_status 0
+	local id key
+	id=$(jq -r .request.id <<<"$output")
+	[[ $(file_mode db.dump.upgrade.json) == 600 ]]
+	[[ $(job_state db.dump.upgrade.json) == closed && $(jq -r .step db.dump.upgrade.json) == done ]]
+	key=$(jq -r .key db.dump.upgrade.json)
+	[[ ${#key} -gt 8 ]]
+	run --separate-stderr ucall "upgrade jobs -c"
+	expect_status 0
+	jqe '.failures == [] and (.jobs | length) == 1 and .jobs[0].record == "db.dump.upgrade.json"
+		and .jobs[0].dump == "db.dump" and .jobs[0].request == "'"$id"'" and .jobs[0].state == "closed"
+		and .jobs[0].step == "done" and .jobs[0].platform == env.UPGRADE_URL
+		and .jobs[0].output == "'"$PWD"'/upgraded_db.dump"
+		and (.jobs[0].when | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$"))'
+	[[ $output != *"$key"* ]]
+}
+
+@test "jobs: --continue on a closed job says it is finished (exit 2); a new run on the dump is not refused" {
+	head -c 20000 /dev/urandom >db.dump
+	run --separate-stderr ucall "upgrade run $RUN_ARGS -s db.dump"
+	expect_status 0
+	local first creates
+	first=$(jq -r .request.id <<<"$output")
+	creates=$(method_count create)
+	run --separate-stderr ucall "upgrade run --continue db.dump --cacert \"\$CA\""
+	expect_status 2
+	expect_reason CLIENT:USAGE
+	stderr_has "the job of db.dump is finished (request $first"
+	[[ $(method_count create) == "$creates" ]]
+	[[ $(job_state db.dump.upgrade.json) == closed ]]
+	rm upgraded_db.dump
+	run --separate-stderr ucall "upgrade run $RUN_ARGS db.dump"
+	expect_status 0
+	stderr_has "the finished job of request $first is replaced"
+	[[ $(jq -r .request.id <<<"$output") != "$first" ]]
+	[[ $(jq -r .request db.dump.upgrade.json) == $(jq -r .request.id <<<"$output") ]]
+	[[ $(job_state db.dump.upgrade.json) == closed ]]
+}
+
+@test "jobs: a request that ends failed closes its job (kept, closed), and no --continue is offered" {
+	head -c 20000 /dev/urandom >db.dump
+	run --separate-stderr ucall "upgrade run $RUN_ARGS --filename fail.dump db.dump"
+	expect_status 1
+	[[ $(job_state db.dump.upgrade.json) == closed ]]
+	[[ $(file_mode db.dump.upgrade.json) == 600 ]]
+	stderr_lacks "to go on"
+	[[ ! -e upgraded_db.dump ]]
+}
+
+@test "jobs DIR: another directory, an untrusted record listed with its error only, an unreadable DIR (2)" {
+	mkdir -p jobs
+	head -c 20000 /dev/urandom >jobs/a.dump
+	run ucall "upgrade run $RUN_ARGS -s -o \"\$PWD/jobs/up_a.dump\" jobs/a.dump"
+	expect_status 0
+	printf '{"step": "created", "url": "https://evil.example", "output": "/tmp/x", "request": "9", "key": "k"}\n' \
+		>jobs/b.dump.upgrade.json
+	chmod 644 jobs/b.dump.upgrade.json
+	run --separate-stderr ucall "upgrade jobs jobs -c"
+	expect_status 0
+	jqe '(.jobs | map(.dump)) == ["jobs/a.dump", "jobs/b.dump"] and .jobs[0].state == "closed"
+		and (.jobs[1] | has("error") and has("platform") == false and has("request") == false)
+		and (.jobs[1].error | test("mode 0644"))'
+	run --separate-stderr ucall "upgrade jobs nosuchdir"
+	expect_status 2
+	expect_reason CLIENT:FILE
+	run --separate-stderr ucall "upgrade jobs a b"
+	expect_status 2
+	expect_reason CLIENT:USAGE
+}
+
+@test "notes: run fetches the upgrade notes beside the upgraded dump and names the file" {
+	mkdir out
+	head -c 20000 /dev/urandom >db.dump
+	run --separate-stderr ucall "upgrade run $RUN_ARGS -c -o out/up.dump db.dump"
+	expect_status 0
+	local id
+	id=$(jq -r .request.id <<<"$output")
+	jqe '.notes == "'"$PWD"'/out/upgrade_notes_'"$id"'.html"'
+	grep -q "Upgrade notes for request $id" "out/upgrade_notes_$id.html"
+	[[ $(file_mode "out/upgrade_notes_$id.html") == 600 ]]
+}
+
+@test "notes: notes that cannot be fetched are a notice, not a failed job" {
+	head -c 20000 /dev/urandom >db.dump
+	emulator_fault download http404 '"skip": 1, "count": 5' >/dev/null
+	run --separate-stderr ucall "upgrade run $RUN_ARGS -c db.dump"
+	expect_status 0
+	jqe '.failures == [] and has("notes") == false and .transfer.file == "'"$PWD"'/upgraded_db.dump"'
+	stderr_has "the upgrade notes could not be fetched"
+	stderr_has "upgrade download --what notes"
+	[[ $(job_state db.dump.upgrade.json) == closed ]]
+	! ls upgrade_notes_* 2>/dev/null
+}
