@@ -3,10 +3,10 @@
  * with `upgrade run --continue DUMP`.
  *
  * The file is DUMP.upgrade.json, mode 0600 (it holds the request's key),
- * rewritten atomically after every step and removed once the upgraded dump
+ * rewritten atomically after every step and closed once the upgraded dump
  * is downloaded -- or, for a job that started from a database (run
- * --database), once it is restored: it exists exactly while the job is
- * open.  Such a job's first record is written before the dump is made
+ * --database), once it is restored: "state" is "open" while the job is,
+ * "closed" after (kept, so that a finished job can be found again).  Such a job's first record is written before the dump is made
  * (step "started"), when no request exists yet: until "created" it holds
  * what `create` will send.
  *
@@ -43,6 +43,7 @@ typedef struct upg_runstate {
   char *restore_as;    /* the database restored into; NULL: --no-restore */
   char *data_dir;      /* Odoo's data dir for the filestore; NULL: default */
   enum upg_run_step step;
+  bool closed;         /* the job is over: kept to be found again ("state": "closed") */
 } upg_runstate;
 
 /* The record's path for DUMP (malloc'd). */
@@ -64,8 +65,16 @@ int upg_runstate_save(const upg_runstate *rs, jv *doc);
  * that an unwritable directory loses no request.  0, or exit 2 with *doc. */
 int upg_runstate_check_writable(const upg_runstate *rs, jv *doc);
 
-/* Remove the record (the job is finished). */
+/* Remove the record (a job that never got a request: nothing to find). */
 void upg_runstate_remove(const upg_runstate *rs);
+
+/* The job is over (the upgraded dump downloaded, or restored; or the
+ * request ended badly): the record is kept, closed ("state": "closed",
+ * still 0600: it holds the key, which names the request on the platform),
+ * so that `upgrade jobs` finds it again.  A closed record is no open job:
+ * a new `run` on the dump replaces it, `--continue` refuses it.  0, or
+ * exit 2 with *doc set when it cannot be written. */
+int upg_runstate_close(upg_runstate *rs, jv *doc);
 
 /* Free RS's strings. */
 void upg_runstate_free(upg_runstate *rs);

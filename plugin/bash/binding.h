@@ -20,6 +20,10 @@ void upg_help_print(FILE *f, enum upg_cmd cmd);
 void upg_shell_host(upg_settings *s);
 /* A shell variable's value, or NULL when unset or empty. */
 const char *upg_shell_get(const char *name);
+/* An environment variable's value as the shell exports it (curl's
+ * CURL_CA_BUNDLE, SSL_CERT_FILE: only an exported one reaches curl), or
+ * NULL when unset, empty or not exported. */
+const char *upg_shell_get_exported(const char *name);
 /* NAME can take an assignment (identifier or name[sub], not readonly):
  * 0, or -1 with a message in ERR. */
 int upg_shell_check_name(const char *name, char *err, size_t errlen);

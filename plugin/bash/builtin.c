@@ -46,7 +46,7 @@ words_to_argv(WORD_LIST *list, int *argc)
  * variable's old value, so no pointer into the shell's storage may be
  * kept), and the list of keys to redact.  Freed when the call ends. */
 struct call_storage {
-  char *from_shell[4];
+  char *from_shell[8];
   int n;
   upg_secrets secrets;
 };
@@ -67,6 +67,30 @@ release_storage(struct call_storage *own)
   for (int i = 0; i < own->n; i++)
     free(own->from_shell[i]);
   upg_secrets_free(&own->secrets);
+}
+
+/* A copy of the exported variable NAME (see upg_shell_get_exported). */
+static const char *
+shell_copy_exported(struct call_storage *own, const char *name)
+{
+  return upg_shell_get_exported(name) ? shell_copy(own, name) : NULL;
+}
+
+/* The defaults of the options a user repeats, read before the parse so
+ * that they count as given: $UPGRADE_CONTRACT and $UPGRADE_EMAIL (exported
+ * or not, as $UPGRADE_URL), and the CA bundle in curl's order of
+ * precedence ($UPGRADE_CACERT, then the exported $CURL_CA_BUNDLE, then
+ * $SSL_CERT_FILE); copied. */
+static void
+read_env_defaults(upg_cli_env *env, struct call_storage *own)
+{
+  static const char *const ca_vars[] = { "UPGRADE_CACERT", "CURL_CA_BUNDLE", "SSL_CERT_FILE" };
+  env->contract = shell_copy(own, "UPGRADE_CONTRACT");
+  env->email = shell_copy(own, "UPGRADE_EMAIL");
+  for (size_t i = 0; i < sizeof ca_vars / sizeof ca_vars[0] && !env->cacert; i++) {
+    env->cacert = i == 0 ? shell_copy(own, ca_vars[i]) : shell_copy_exported(own, ca_vars[i]);
+    env->cacert_from = ca_vars[i];
+  }
 }
 
 /* Defaults that come from the shell: $UPGRADE_URL, $UPGRADE_REQUEST,
@@ -99,13 +123,22 @@ static int
 preflight(upg_cli *cli, jv *doc)
 {
   char err[256];
+  if (cli->var && upg_shell_get("UPGRADE_COMMAND_FORM")) { /* bin/upgrade: the variable would die with it */
+    cli->var = NULL;
+    return upg_fail(doc, UPG_EXIT_USAGE,
+                    upg_failure("CLIENT:USAGE", "-v assigns a variable in the calling shell, and the command "
+                                "`upgrade` is a process of its own: use -q/-r and $(...), or load the builtin "
+                                "(enable -f upgrade upgrade)"));
+  }
   if (cli->var && upg_shell_check_name(cli->var, err, sizeof err) != 0) {
     cli->var = NULL; /* the document goes to stdout instead */
     return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:USAGE", "%s", err));
   }
   if (cli->settings.cacert && access(cli->settings.cacert, R_OK) != 0)
     return upg_fail(doc, UPG_EXIT_USAGE,
-                    upg_failure("CLIENT:FILE", "--cacert %s: cannot read it", cli->settings.cacert));
+                    upg_failure("CLIENT:FILE", "%s%s %s: cannot read it",
+                                cli->cacert_from && cli->cacert_from[0] != '-' ? "$" : "",
+                                cli->cacert_from ? cli->cacert_from : "--cacert", cli->settings.cacert));
   if (cli->jq_filter) {
     char *message = NULL;
     if (upg_jq_check(cli->jq_filter, &message) != UPG_JQ_OK) {
@@ -179,8 +212,10 @@ run_call(int argc, char **argv)
 {
   upg_cli cli;
   jv doc;
-  int status = upg_cli_parse(argc, argv, &cli);
   struct call_storage own = { .n = 0 };
+  upg_cli_env env = { NULL };
+  read_env_defaults(&env, &own);
+  int status = upg_cli_parse_env(argc, argv, &env, &cli);
 
   if (status) {
     upg_cli bare = { .settings.silent = cli.settings.silent };

@@ -24,6 +24,7 @@ static const char *const command_names[UPG_CMD_COUNT] = {
   [UPG_CMD_PROCESS] = "process", [UPG_CMD_SKIP_TEST] = "skip-test", [UPG_CMD_STATUS] = "status",
   [UPG_CMD_WAIT] = "wait", [UPG_CMD_DOWNLOAD] = "download", [UPG_CMD_SFTP_GET] = "sftp-get",
   [UPG_CMD_RUN] = "run", [UPG_CMD_VERSION] = "version", [UPG_CMD_DUMP] = "dump", [UPG_CMD_RESTORE] = "restore",
+  [UPG_CMD_JOBS] = "jobs",
 };
 
 enum upg_cmd
@@ -259,7 +260,7 @@ apply(upg_cli *cli, enum opt_id id, const char *v)
   case O_VAR: return nonempty(cli, o, v, &cli->var);
   case O_COMPACT: cli->format = UPG_FORMAT_COMPACT; return 0;
   case O_PRETTY: cli->format = UPG_FORMAT_PRETTY; return 0;
-  case O_CACERT: return nonempty(cli, o, v, &s->cacert);
+  case O_CACERT: cli->cacert_from = "--cacert"; return nonempty(cli, o, v, &s->cacert);
   case O_INSECURE: s->insecure = true; return 0;
   case O_KNOWN_HOSTS: return nonempty(cli, o, v, &s->known_hosts);
   case O_ACCEPT_NEW: s->accept_new_host_key = true; return 0;
@@ -449,16 +450,48 @@ check_applicable(upg_cli *cli, const unsigned *seen)
   return 0;
 }
 
+/* ENV's value for option ID, where the subcommand takes it and the
+ * command line did not give it (the command line wins); marked seen. */
+static void
+env_default(upg_cli *cli, unsigned *seen, enum opt_id id, const char *value, const char **field)
+{
+  if (!value || !*value || was_seen(seen, id) || !(options[id].commands & BIT(cli->cmd)))
+    return;
+  *field = value;
+  mark_seen(seen, id);
+}
+
+static void
+apply_env(upg_cli *cli, const upg_cli_env *env, unsigned *seen)
+{
+  if (!env)
+    return;
+  env_default(cli, seen, O_CONTRACT, env->contract, &cli->create.contract);
+  env_default(cli, seen, O_EMAIL, env->email, &cli->create.email);
+  bool had = was_seen(seen, O_CACERT);
+  env_default(cli, seen, O_CACERT, env->cacert, &cli->settings.cacert);
+  if (!had && was_seen(seen, O_CACERT))
+    cli->cacert_from = env->cacert_from ? env->cacert_from : "the environment";
+}
+
 /* The options the table marks required for this subcommand (run
- * --continue takes the request from its job record instead). */
+ * --continue takes the request from its job record instead; run
+ * --database reads a missing contract from the database, as the
+ * platform's script does). */
 static int
 check_required(upg_cli *cli, const unsigned *seen)
 {
   if (cli->cmd == UPG_CMD_RUN && cli->resume_run)
     return 0;
-  for (int id = 0; id < O_COUNT; id++)
-    if ((options[id].required & BIT(cli->cmd)) && !was_seen(seen, id))
-      return usage(cli, "%s needs --%s", upg_cli_command_name(cli->cmd), options[id].name);
+  for (int id = 0; id < O_COUNT; id++) {
+    if (!(options[id].required & BIT(cli->cmd)) || was_seen(seen, id))
+      continue;
+    if (id == O_CONTRACT && cli->cmd == UPG_CMD_RUN && cli->database) {
+      cli->contract_from_database = true;
+      continue;
+    }
+    return usage(cli, "%s needs --%s", upg_cli_command_name(cli->cmd), options[id].name);
+  }
   return 0;
 }
 
@@ -530,6 +563,9 @@ check_arguments(upg_cli *cli)
   case UPG_CMD_RESTORE:
     want = 1, what = "FILE";
     break;
+  case UPG_CMD_JOBS: /* [DIR] */
+    want = cli->nargs ? 1 : 0;
+    break;
   default:
     break;
   }
@@ -542,6 +578,12 @@ check_arguments(upg_cli *cli)
 
 int
 upg_cli_parse(int argc, char **argv, upg_cli *cli)
+{
+  return upg_cli_parse_env(argc, argv, NULL, cli);
+}
+
+int
+upg_cli_parse_env(int argc, char **argv, const upg_cli_env *env, upg_cli *cli)
 {
   unsigned seen[(O_COUNT + 31) / 32] = { 0 };
   bool options_done = false;
@@ -573,7 +615,10 @@ upg_cli_parse(int argc, char **argv, upg_cli *cli)
     cli->help = true;
     return 0;
   }
-  if ((status = check_applicable(cli, seen)) || (status = check_required(cli, seen))
+  if ((status = check_applicable(cli, seen)))
+    return status;
+  apply_env(cli, env, seen);
+  if ((status = check_required(cli, seen))
       || (status = check_run_restore(cli, seen)) || (status = check_request_key(cli, seen)))
     return status;
   if ((status = check_filestore_link(cli)))

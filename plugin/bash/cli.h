@@ -28,6 +28,7 @@ enum upg_cmd {
   UPG_CMD_VERSION,
   UPG_CMD_DUMP,
   UPG_CMD_RESTORE,
+  UPG_CMD_JOBS,
   UPG_CMD_COUNT
 };
 
@@ -68,15 +69,33 @@ typedef struct upg_cli {
   bool trust_dump;           /* restore, run: the load role unchecked */
   bool no_restore;           /* run: end with the download */
 
+  const char *cacert_from;   /* where settings.cacert came from: "--cacert" or a variable's name */
+  bool contract_from_database; /* run --database with no contract given: read it from DB */
+
   const char *args[UPG_MAX_ARGS];
   int nargs;
 
   char error[256];           /* set when parsing fails */
 } upg_cli;
 
+/* Defaults for the options a user repeats, from the shell (the binding
+ * reads and copies them; NULL: unset).  The CA bundle in curl's order:
+ * $UPGRADE_CACERT, else $CURL_CA_BUNDLE, else $SSL_CERT_FILE. */
+typedef struct upg_cli_env {
+  const char *contract;      /* $UPGRADE_CONTRACT */
+  const char *email;         /* $UPGRADE_EMAIL */
+  const char *cacert;        /* the CA bundle's file */
+  const char *cacert_from;   /* its variable: "UPGRADE_CACERT", "CURL_CA_BUNDLE" or "SSL_CERT_FILE" */
+} upg_cli_env;
+
 /* Parse ARGV[0..ARGC) (the words after `upgrade`).  Returns 0, or
  * UPG_EXIT_USAGE with cli->error set.  May reorder ARGV's pointers. */
 int upg_cli_parse(int argc, char **argv, upg_cli *cli);
+/* The same, with ENV's defaults (borrowed; NULL: none) filling the options
+ * not given on the command line, for the subcommands that take them; they
+ * count as given for `required`.  run --database without any contract
+ * sets contract_from_database instead of refusing. */
+int upg_cli_parse_env(int argc, char **argv, const upg_cli_env *env, upg_cli *cli);
 
 /* The subcommand called NAME, or UPG_CMD_NONE. */
 enum upg_cmd upg_cli_command(const char *name);

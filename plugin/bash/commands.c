@@ -2,13 +2,16 @@
  * to the core call that does the work. */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <loadables.h>
 
 #include "upgrade/api.h"
 #include "binding.h"
+#include "upgrade/contract.h"
 #include "upgrade/download.h"
+#include "upgrade/jobs.h"
 #include "upgrade/outcome.h"
 #include "upgrade/run.h"
 #include "upgrade/sftp_job.h"
@@ -83,10 +86,9 @@ cmd_sftp_get(upg_cli *cli, jv *doc)
   return upg_sftp_download(&cli->settings, cli->output, cli->force, doc);
 }
 
-/* run may call PostgreSQL's programs (a job from a database): they get
- * the shell's exports, as for dump and restore. */
+/* The job with the command line's parameters. */
 static int
-cmd_run(upg_cli *cli, jv *doc)
+run_job(upg_cli *cli, jv *doc)
 {
   upg_run_params p = {
     .create = cli->create, .dump = cli->nargs ? cli->args[0] : NULL, .output = cli->output,
@@ -96,9 +98,29 @@ cmd_run(upg_cli *cli, jv *doc)
     .data_dir = cli->data_dir, .jobs = cli->jobs, .restore_role = cli->restore_role,
     .trust_dump = cli->trust_dump, .filestore_link = cli->filestore_link,
   };
-  upg_shell_refresh_environ();
   return upg_run(&cli->settings, &p, doc);
 }
+
+/* run may call PostgreSQL's programs (a job from a database): they get
+ * the shell's exports, as for dump and restore.  A new job from a
+ * database with no contract given takes the database's own. */
+static int
+cmd_run(upg_cli *cli, jv *doc)
+{
+  char *contract = NULL;
+  upg_shell_refresh_environ();
+  if (cli->contract_from_database) {
+    int status = upg_contract_from_database(&cli->settings, cli->database, &contract, doc);
+    if (status)
+      return status;
+    cli->create.contract = contract;
+  }
+  int status = run_job(cli, doc);
+  cli->create.contract = NULL;
+  free(contract);
+  return status;
+}
+
 
 /* The bash running the module, as bash --version says it ("5.2.15(1)-release"):
  * shell_version_string() rather than $BASH_VERSION, which a script may set. */
@@ -130,6 +152,12 @@ cmd_restore(upg_cli *cli, jv *doc)
   return upg_pg_restore(&cli->settings, &p, doc);
 }
 
+static int
+cmd_jobs(upg_cli *cli, jv *doc)
+{
+  return upg_jobs_list(&cli->settings, cli->nargs ? cli->args[0] : NULL, doc);
+}
+
 typedef int (*command_fn)(upg_cli *cli, jv *doc);
 
 static const command_fn commands[UPG_CMD_COUNT] = {
@@ -139,6 +167,7 @@ static const command_fn commands[UPG_CMD_COUNT] = {
   [UPG_CMD_STATUS] = cmd_status, [UPG_CMD_WAIT] = cmd_wait, [UPG_CMD_DOWNLOAD] = cmd_download,
   [UPG_CMD_SFTP_GET] = cmd_sftp_get, [UPG_CMD_RUN] = cmd_run,
   [UPG_CMD_VERSION] = cmd_version, [UPG_CMD_DUMP] = cmd_dump, [UPG_CMD_RESTORE] = cmd_restore,
+  [UPG_CMD_JOBS] = cmd_jobs,
 };
 
 int

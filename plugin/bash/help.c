@@ -33,13 +33,17 @@ char *upgrade_long_doc[] = {
   "  restore FILE --database NEW [--filestore-from DB] [--data-dir DIR] [--jobs N]",
   "          [--restore-role ROLE] [--trust-dump]",
   "                 restore an upgraded archive into the new database NEW",
+  "  jobs [DIR]     the job records of run in DIR (default .), open and closed",
   "  version, --version   the versions of the module, libcurl, its TLS library,",
   "                 libssh2, libjq and bash, as JSON",
   "  help [SUBCOMMAND]   this text, or a subcommand's",
   "",
   "Every subcommand after create takes --request ID --key KEY (default:",
   "$UPGRADE_REQUEST and $UPGRADE_KEY) and --url BASE (default: $UPGRADE_URL,",
-  "else " UPG_DEFAULT_URL ").",
+  "else " UPG_DEFAULT_URL ").  Set once: --contract defaults to $UPGRADE_CONTRACT",
+  "(run --database: else the database's enterprise code), --email to",
+  "$UPGRADE_EMAIL, --cacert to $UPGRADE_CACERT, else the exported $CURL_CA_BUNDLE,",
+  "else $SSL_CERT_FILE; the command line wins.",
   "",
   "Output: one JSON document on stdout, {\"failures\": [...], ...}; failures also",
   "on stderr.  -q FILTER runs jq over it, -r prints strings raw, -v NAME assigns",
@@ -133,9 +137,13 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "have written is refused); `upgrade run --continue DUMP` goes on from it, and\n"
     "an explicit --url, -o or --sftp must agree with it.  One run at a time per\n"
     "DUMP: a second is refused while the first holds the lock on DUMP.  --new\n"
-    "starts another request although one is open.  It takes create's options,\n"
-    "wait's --interval and --timeout, and -o, --force, -i/--identity,\n"
-    "--ssh-keys and --parallel N as download and sftp-put do.\n"
+    "starts another request although one is open.  When the job is over its\n"
+    "record is kept, closed (`upgrade jobs` lists it; --continue says it is\n"
+    "finished, exit 2; a new run replaces it), and the platform's upgrade notes\n"
+    "are fetched beside the upgraded dump (\"notes\": FILE; a failure is a notice).\n"
+    "It takes create's options, wait's --interval and --timeout, and -o,\n"
+    "--force, -i/--identity, --ssh-keys and --parallel N as download and\n"
+    "sftp-put do.\n"
     "Each step says on stderr when it begins (not with -s), and the document's\n"
     "\"steps\" and \"seconds\" say what each step of this call and the call took.\n"
     "With --database DB it starts by dumping DB to DUMP (default DB.dump) and\n"
@@ -158,6 +166,16 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "document: {\"failures\": [], \"version\": {\"upgrade\", \"curl\", \"tls\",\n"
     "\"libssh2\", \"libjq\", \"bash\"}}.  libjq 1.6 has no version call: its\n"
     "version is the one the module was built against.  Sends nothing." },
+  [UPG_CMD_JOBS] = {
+    "upgrade jobs [DIR]",
+    "List the records run keeps beside its dumps (DUMP.upgrade.json) in DIR\n"
+    "(default .), open and closed, by name, as {\"failures\": [], \"jobs\": [{\"record\",\n"
+    "\"dump\", \"request\", \"platform\", \"step\", \"state\", \"when\", \"output\",\n"
+    "\"database\", \"restore_as\"}]}; \"when\" is the record's last change (UTC).\n"
+    "Never the key (upgrade status --request ID --key \"$(jq -r .key RECORD)\" names\n"
+    "the request again).  A record run would not believe (another owner, group\n"
+    "or other access, not a regular file) is listed with \"error\" only.\n"
+    "Sends nothing." },
   [UPG_CMD_DUMP] = {
     "upgrade dump --database DB [-o FILE] [--force]",
     "Dump the PostgreSQL database DB for upload: pg_dump's custom format,\n"
@@ -212,7 +230,9 @@ static const char common_options[] =
   "  -r, --raw-output         strings without quotes\n"
   "  -v NAME                  assign the output to the shell variable NAME\n"
   "  -c, --compact / --pretty one line / indented (default: indented on a terminal)\n"
-  "  --cacert FILE, -k, --insecure   TLS trust as in curl (-k also allows http://)\n"
+  "  --cacert FILE, -k, --insecure   TLS trust as in curl (-k also allows http://);\n"
+  "                           --cacert defaults to $UPGRADE_CACERT, else the exported\n"
+  "                           $CURL_CA_BUNDLE, else $SSL_CERT_FILE\n"
   "  --known-hosts FILE, --accept-new-host-key   SSH host-key trust\n"
   "  --connect-timeout S, --max-time S, --retry N, --retry-delay S\n"
   "  -s, --silent, --progress, --verbose\n"

@@ -92,6 +92,13 @@ upg_shell_get(const char *name)
   return value && *value ? value : NULL;
 }
 
+const char *
+upg_shell_get_exported(const char *name)
+{
+  SHELL_VAR *v = find_variable(name);
+  return v && exported_p(v) && !array_p(v) && !assoc_p(v) ? upg_shell_get(name) : NULL;
+}
+
 int
 upg_shell_check_name(const char *name, char *err, size_t errlen)
 {

@@ -27,6 +27,7 @@
 #include "upgrade/progress.h"
 #include "upgrade/response.h"
 #include "upgrade/run.h"
+#include "upgrade/run_notes.h"
 #include "upgrade/run_pg.h"
 #include "upgrade/runstate.h"
 #include "upgrade/sftp_job.h"
@@ -98,7 +99,7 @@ static void
 hint_continue(const upg_runstate *rs, const char *dump, jv *doc)
 {
   jv step = jv_get_kind(*doc) == JV_KIND_OBJECT ? jv_object_get(jv_copy(*doc), jv_string("step")) : jv_null();
-  bool open = jv_get_kind(step) == JV_KIND_STRING && rs->path && access(rs->path, F_OK) == 0;
+  bool open = jv_get_kind(step) == JV_KIND_STRING && rs->path && !rs->closed && access(rs->path, F_OK) == 0;
   jv_free(step);
   if (!open)
     return;
@@ -221,7 +222,10 @@ prepare_job(upg_settings *s, const upg_run_params *p, const char *dump, upg_runs
   int status = upg_runstate_load(rs, dump, doc);
   if (status != 0 && status != UPG_RUNSTATE_NONE)
     return status; /* a record that cannot be trusted */
-  if (status == 0 && !p->new_request) { /* an open job */
+  if (status == 0 && rs->closed) /* a finished job: its record makes way for the new one */
+    upg_notice(s, "%s: the finished job of request %s is replaced by this one", rs->path,
+               rs->request ? rs->request : "?");
+  else if (status == 0 && !p->new_request) { /* an open job */
     return upg_fail(doc, UPG_EXIT_USAGE,
                     upg_failure("CLIENT:USAGE", "%s already has an open job: %s%s, last step %s "
                                 "(see %s); use --continue to go on, or --new to start another",
@@ -352,6 +356,11 @@ resume_job(const upg_settings *s, const upg_run_params *p, const char *dump, upg
     return upg_fail(doc, UPG_EXIT_USAGE,
                     upg_failure("CLIENT:USAGE", "no open job for %s (no %s%s): nothing to continue", dump,
                                 dump, UPG_RUNSTATE_SUFFIX));
+  if (status == 0 && rs->closed) /* as when no record was kept: nothing is left to do */
+    return upg_fail(doc, UPG_EXIT_USAGE,
+                    upg_failure("CLIENT:USAGE", "the job of %s is finished (request %s, last step %s; see %s or "
+                                "`upgrade jobs`): nothing to continue; a new `upgrade run` starts another",
+                                dump, rs->request ? rs->request : "?", upg_run_step_name(rs->step), rs->path));
   return status ? status : check_agreement(s, p, dump, rs, doc);
 }
 
@@ -376,6 +385,20 @@ where_are_we(const upg_settings *s, upg_runstate *rs, jv *doc)
   free(state);
   jv_free(*doc);
   return 0;
+}
+
+/* The job is over: its record is kept, closed.  One that cannot be
+ * written costs nothing of the job's result: a notice. */
+static void
+close_job(const upg_settings *s, upg_runstate *rs)
+{
+  jv failed;
+  if (upg_runstate_close(rs, &failed) == 0)
+    return;
+  jv m = jv_getpath(jv_copy(failed), JV_ARRAY(jv_string("failures"), jv_number(0), jv_string("message")));
+  upg_notice(s, "%s", jv_get_kind(m) == JV_KIND_STRING ? jv_string_value(m) : "cannot close the job record");
+  jv_free(m);
+  jv_free(failed);
 }
 
 /* A step's call ended with STATUS: when it succeeded, record that the job
@@ -427,7 +450,7 @@ platform_steps(upg_settings *s, const upg_run_params *p, const char *dump, upg_r
     step_begin(clk, s, "wait", "waiting for request %s to be upgraded", rs->request);
     status = upg_wait(s, p->interval, p->timeout, &final, doc);
     if (status && final)
-      upg_runstate_remove(rs); /* the request ended badly: the job is closed */
+      close_job(s, rs); /* the request ended badly: the job is over */
     if ((status = record_step(rs, UPG_STEP_DONE, status, doc)))
       return failed_step(doc, "wait", rs, status);
     jv_free(*doc);
@@ -457,7 +480,7 @@ download_step(upg_settings *s, const upg_run_params *p, upg_runstate *rs, run_cl
   *request = upg_doc_request(last);
   jv_free(last);
   if (!rs->restore_as) {
-    upg_runstate_remove(rs);
+    close_job(s, rs);
     return 0;
   }
   status = record_step(rs, UPG_STEP_DOWNLOADED, 0, doc);
@@ -476,7 +499,7 @@ restore_step(const upg_settings *s, const upg_run_params *p, upg_runstate *rs, r
   int status = rs->step < UPG_STEP_RESTORED ? upg_run_pg_restore(s, rs, &load, doc) : 0;
   if (status || (status = record_step(rs, UPG_STEP_RESTORED, 0, doc)))
     return failed_step(doc, "restore", rs, status);
-  upg_runstate_remove(rs);
+  close_job(s, rs);
   upg_run_pg_unmark(s, rs);
   return 0;
 }
@@ -498,17 +521,19 @@ remaining_steps(upg_settings *s, const upg_run_params *p, const char *dump, upg_
   int status = platform_steps(s, p, dump, rs, clk, doc);
   if (status)
     return status;
-  jv transfer = jv_invalid(), request = jv_invalid(), restored = jv_invalid();
+  jv transfer = jv_invalid(), request = jv_invalid(), restored = jv_invalid(), notes = jv_invalid();
   if (rs->step < UPG_STEP_DOWNLOADED) {
     if ((status = download_step(s, p, rs, clk, &request, doc)))
       return status;
     transfer = jv_object_get(*doc, jv_string("transfer"));
     *doc = jv_null();
+    notes = upg_run_notes_fetch(s, rs);
   }
   if (rs->restore_as) {
     if ((status = restore_step(s, p, rs, clk, doc))) {
       jv_free(transfer);
       jv_free(request);
+      jv_free(notes);
       return status;
     }
     restored = jv_object_get(*doc, jv_string("restore"));
@@ -517,6 +542,7 @@ remaining_steps(upg_settings *s, const upg_run_params *p, const char *dump, upg_
   *doc = JV_OBJECT(jv_string("failures"), jv_array());
   add_field(doc, "transfer", transfer);
   add_field(doc, "request", request);
+  add_field(doc, "notes", notes);
   add_field(doc, "restore", restored);
   return 0;
 }

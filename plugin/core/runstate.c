@@ -158,6 +158,9 @@ upg_runstate_load(upg_runstate *rs, const char *dump, jv *doc)
   jv sftp = jv_object_get(jv_copy(record), jv_string("sftp"));
   rs->sftp = jv_get_kind(sftp) == JV_KIND_TRUE;
   jv_free(sftp);
+  char *state = string_field(record, "state"); /* none: a record from before closing existed, open */
+  rs->closed = state && strcmp(state, "closed") == 0;
+  free(state);
   char *step = string_field(record, "step");
   for (int i = 0; step && i <= UPG_STEP_RESTORED; i++)
     if (strcmp(step, step_names[i]) == 0)
@@ -195,7 +198,8 @@ int
 upg_runstate_save(const upg_runstate *rs, jv *doc)
 {
   jv record = JV_OBJECT(jv_string("sftp"), jv_bool(rs->sftp), jv_string("step"),
-                        jv_string(upg_run_step_name(rs->step)));
+                        jv_string(upg_run_step_name(rs->step)), jv_string("state"),
+                        jv_string(rs->closed ? "closed" : "open"));
   /* a job from a database: what the later steps need; no request yet:
    * what create will send */
   bool group[] = { [ALWAYS] = true, [DATABASE] = rs->database, [UNTIL_CREATED] = rs->step < UPG_STEP_CREATED };
@@ -239,6 +243,13 @@ upg_runstate_remove(const upg_runstate *rs)
 {
   if (rs->path)
     unlink(rs->path);
+}
+
+int
+upg_runstate_close(upg_runstate *rs, jv *doc)
+{
+  rs->closed = true;
+  return upg_runstate_save(rs, doc);
 }
 
 void

@@ -47,7 +47,7 @@ kill_when_step() {
 	jqe '.failures == [] and .request.state == "done" and .transfer.file == "'"$PWD"'/upgraded_db.dump"'
 	expect_upgraded upgraded_db.dump
 	[[ $(file_mode upgraded_db.dump) == 600 ]]
-	[[ ! -e db.dump.upgrade.json ]]
+	job_closed db.dump.upgrade.json
 	stderr_has "req=$(jq -r .request.id <<<"$output")"
 	stderr_has "progress -> done"
 }
@@ -89,7 +89,7 @@ kill_when_step() {
 	expect_status 0
 	jqe '.request.state == "done"'
 	expect_upgraded upgraded_db.dump
-	[[ ! -e db.dump.upgrade.json ]]
+	job_closed db.dump.upgrade.json
 }
 
 @test "run --continue: shell killed while asking to process" {
@@ -134,11 +134,12 @@ kill_when_step() {
 	expect_upgraded upgraded_db.dump
 }
 
-@test "run: a request that fails ends the job (exit 1, record removed)" {
+@test "run: a request that fails ends the job (exit 1, record closed)" {
 	run --separate-stderr ucall "upgrade run $RUN_ARGS --filename fail.dump db.dump"
 	expect_status 1
 	jqe '.step == "wait" and (.failures | map(.reason) | index("CLIENT:STATE") != null)'
-	[[ ! -e db.dump.upgrade.json && ! -e upgraded_db.dump ]]
+	job_closed db.dump.upgrade.json
+	[[ ! -e upgraded_db.dump ]]
 }
 
 @test "run --continue without a record is a usage error" {

@@ -35,7 +35,7 @@ expect_restored() {
 	done < <(pg_sql "$1" 'SELECT store_fname FROM ir_attachment')
 }
 
-@test "run --database: dump, upgrade, download, restore into DB_TARGET with its filestore; then no record, no mark" {
+@test "run --database: dump, upgrade, download, restore into DB_TARGET with its filestore; then the record closed, no mark" {
 	run --separate-stderr ucall "upgrade run --database src --data-dir '$ODOO' $RUN_ARGS -c"
 	expect_status 0
 	one_line
@@ -45,7 +45,8 @@ expect_restored() {
 		and .restore.filestore.copied == 3 and .restore.filestore.from_archive == 1'
 	expect_restored src_17.0 "$ODOO"
 	[[ $(file_mode src.dump) == 600 ]]
-	[[ ! -e src.dump.upgrade.json ]]
+	job_closed src.dump.upgrade.json
+	[[ $(jq -r '[.step, .database, .restore_as] | join(" ")' src.dump.upgrade.json) == "restored src src_17.0" ]]
 	[[ -z $(db_comment src_17.0) ]]
 	# the source is untouched
 	[[ $(pg_sql src "SELECT latest_version FROM ir_module_module WHERE name = 'base'") == 15.0.1.3 ]]
@@ -70,19 +71,20 @@ expect_restored() {
 	[[ ! -e nosuchdb.dump && ! -e nosuchdb.dump.part && ! -e nosuchdb.dump.upgrade.json ]]
 }
 
-@test "run --database --no-restore ends with the download: no new database, no record" {
+@test "run --database --no-restore ends with the download: no new database, the record closed" {
 	run --separate-stderr ucall "upgrade run --database src --no-restore $RUN_ARGS -o up.zip"
 	expect_status 0
 	jqe '.dump.database == "src" and .transfer.file == "'"$PWD"'/up.zip" and has("restore") == false'
 	! pg_db_exists src_17.0
-	[[ ! -e src.dump.upgrade.json ]]
+	job_closed src.dump.upgrade.json
 }
 
 @test "run --database DUMP: the dump goes to DUMP, the record beside it" {
 	run --separate-stderr ucall "upgrade run --database src --restore-as src_named --data-dir '$ODOO' $RUN_ARGS mine.dump"
 	expect_status 0
 	jqe '.dump.file == "mine.dump" and .restore.database == "src_named"'
-	[[ -f mine.dump && ! -e src.dump && ! -e mine.dump.upgrade.json ]]
+	[[ -f mine.dump && ! -e src.dump ]]
+	job_closed mine.dump.upgrade.json
 	expect_restored src_named "$ODOO"
 }
 
@@ -104,7 +106,7 @@ expect_restored() {
 	[[ $(stat -c '%i %Y.%N' src.dump) == "$before" ]]
 	[[ $(method_count create) == $((creates + 1)) ]]
 	expect_restored src_c1 "$ODOO"
-	[[ ! -e src.dump.upgrade.json ]]
+	job_closed src.dump.upgrade.json
 }
 
 @test "run --continue after a failed restore restores without downloading again" {
@@ -130,7 +132,7 @@ expect_restored() {
 	jqe '.restore.database == "src_c2" and has("transfer") == false'
 	[[ $(method_count download) == "$downloads" ]]
 	expect_restored src_c2 "$PWD/odoo/data"
-	[[ ! -e src.dump.upgrade.json ]]
+	job_closed src.dump.upgrade.json
 }
 
 # A job stopped after its download: the record says "downloaded".
@@ -150,7 +152,7 @@ stop_after_download() {
 	expect_status 0
 	jqe '.restore.already == true and .restore.database == "src_c3"'
 	stderr_has "already this job's restore"
-	[[ ! -e src.dump.upgrade.json ]]
+	job_closed src.dump.upgrade.json
 	[[ -z $(db_comment src_c3) ]]
 }
 
@@ -249,7 +251,8 @@ kill_job() {
 	jqe '.dump.database == "src" and .restore.database == "src_kd"'
 	[[ $(method_count create) == 1 ]]
 	expect_restored src_kd "$ODOO"
-	[[ ! -e src.dump.upgrade.json && ! -e src.dump.part ]]
+	job_closed src.dump.upgrade.json
+	[[ ! -e src.dump.part ]]
 }
 
 @test "run --continue after the shell was killed during the download: resumed, then restored" {
@@ -284,7 +287,7 @@ kill_job() {
 	stderr_has "dropping src_k__restoring"
 	expect_restored src_k "$ODOO"
 	! pg_db_exists src_k__restoring
-	[[ ! -e src.dump.upgrade.json ]]
+	job_closed src.dump.upgrade.json
 }
 
 @test "run --database --sftp: the dump goes up and the upgraded zip comes down over SFTP, then restored" {
@@ -317,7 +320,7 @@ kill_job() {
 	run --separate-stderr ucall "upgrade run --continue src.dump --cacert '$CA'"
 	expect_status 0
 	expect_restored src_i "$ODOO"
-	[[ ! -e src.dump.upgrade.json ]]
+	job_closed src.dump.upgrade.json
 }
 
 @test "the README's demo (make demo) ends with the upgraded database restored beside the original" {

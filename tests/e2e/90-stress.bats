@@ -43,6 +43,6 @@ load helpers
 	for ((i = 0; i < jobs; i++)); do
 		[[ $(cat "out$i") == done ]]
 		cmp <(printf 'UPGRADED TO 16.0\n'; cat "db$i.dump") "upgraded_db$i.dump"
-		[[ ! -e "db$i.dump.upgrade.json" ]]
+		job_closed "db$i.dump.upgrade.json"
 	done
 }

@@ -328,3 +328,9 @@ completions() {
 		c() { COMP_LINE=$2; COMP_POINT=${#2}; read -ra COMP_WORDS <<<"$2"; [[ $2 == *" " ]] && COMP_WORDS+=(""); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); COMPREPLY=(); _upgrade; echo "$1: ${COMPREPLY[*]}"; }
 		while (($# >= 2)); do c "$1" "$2"; shift 2; done' _ "$E2E_DIR/../../completion/upgrade" "$@"
 }
+
+# job_closed RECORD: the job of RECORD (DUMP.upgrade.json) is over: its
+# record kept, closed, mode 0600.
+job_closed() {
+	[[ -f $1 && $(jq -r .state "$1") == closed && $(stat -c %a "$1") == 600 ]]
+}

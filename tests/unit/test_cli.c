@@ -6,20 +6,38 @@
 
 #include "tap.h"
 #include "cli.h"
+#include "upgrade/contract.h"
 
-/* Parse a NULL-terminated list of words. */
+/* Parse a NULL-terminated list of words, with the shell's defaults ENV. */
 static int
-parse(upg_cli *cli, ...)
+vparse(upg_cli *cli, const upg_cli_env *env, va_list ap)
 {
   static char *argv[32];
   int argc = 0;
-  va_list ap;
-  va_start(ap, cli);
   for (char *w; (w = va_arg(ap, char *)) && argc < 31;)
     argv[argc++] = w;
-  va_end(ap);
   argv[argc] = NULL;
-  return upg_cli_parse(argc, argv, cli);
+  return env ? upg_cli_parse_env(argc, argv, env, cli) : upg_cli_parse(argc, argv, cli);
+}
+
+static int
+parse(upg_cli *cli, ...)
+{
+  va_list ap;
+  va_start(ap, cli);
+  int status = vparse(cli, NULL, ap);
+  va_end(ap);
+  return status;
+}
+
+static int
+parse_env(upg_cli *cli, const upg_cli_env *env, ...)
+{
+  va_list ap;
+  va_start(ap, env);
+  int status = vparse(cli, env, ap);
+  va_end(ap);
+  return status;
 }
 
 static void
@@ -170,5 +188,38 @@ main(void)
   ok(parse(&c, "status", "--request", "42", "--key", "k", NULL) == 0, "--request with --key");
   refused("run --request", "does not apply to `upgrade run`",
           parse(&c, "run", "--continue", "--request", "42", "--key", "k", "x.dump", NULL), &c);
+
+  /* defaults from the shell: the command line wins */
+  upg_cli_env env = { .contract = "M9-env", .email = "env@x", .cacert = "/env.pem", .cacert_from = "CURL_CA_BUNDLE" };
+  ok(parse_env(&c, &env, "create", "--target", "16.0", "--aim", "test", "--filename", "d", NULL) == 0
+     && strcmp(c.create.contract, "M9-env") == 0 && strcmp(c.create.email, "env@x") == 0
+     && strcmp(c.settings.cacert, "/env.pem") == 0 && strcmp(c.cacert_from, "CURL_CA_BUNDLE") == 0,
+     "create takes --contract, --email and the CA from the environment");
+  ok(parse_env(&c, &env, "create", "--contract", "M1-cli", "--email", "cli@x", "--cacert", "/cli.pem", "--target",
+               "16.0", "--aim", "test", "--filename", "d", NULL) == 0
+     && strcmp(c.create.contract, "M1-cli") == 0 && strcmp(c.create.email, "cli@x") == 0
+     && strcmp(c.settings.cacert, "/cli.pem") == 0 && strcmp(c.cacert_from, "--cacert") == 0,
+     "the command line wins over the environment");
+  ok(parse_env(&c, &env, "status", NULL) == 0 && c.create.contract == NULL && strcmp(c.settings.cacert, "/env.pem") == 0,
+     "status takes the environment's CA, not its contract");
+  upg_cli_env none = { NULL };
+  refused("create without a contract anywhere", "--contract",
+          parse_env(&c, &none, "create", "--email", "e@x", "--target", "16.0", "--aim", "test", "--filename", "d",
+                    NULL), &c);
+  ok(parse_env(&c, &none, "run", "--database", "src", "--email", "e@x", "--target", "16.0", "--aim", "test",
+               NULL) == 0 && c.contract_from_database && c.create.contract == NULL,
+     "run --database without a contract reads it from the database");
+  ok(parse_env(&c, &env, "run", "--database", "src", "--target", "16.0", "--aim", "test", NULL) == 0
+     && !c.contract_from_database && strcmp(c.create.contract, "M9-env") == 0,
+     "run --database takes $UPGRADE_CONTRACT before the database's");
+  refused("run DUMP without a contract", "--contract",
+          parse_env(&c, &none, "run", "--email", "e@x", "--target", "16.0", "--aim", "test", "x.dump", NULL), &c);
+
+  /* a contract code read from a database */
+  ok(upg_contract_valid("M123-abc") && upg_contract_valid("M19050812345678"), "contract codes");
+  ok(!upg_contract_valid("") && !upg_contract_valid("-x") && !upg_contract_valid("M1 x")
+     && !upg_contract_valid("M1\033[2J") && !upg_contract_valid("M1&email=x")
+     && !upg_contract_valid("MMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMMM"),
+     "not contract codes: empty, a leading dash, spaces, controls, form syntax, 65 characters");
   return tap_done();
 }

@@ -111,7 +111,24 @@ main(void)
   ok(load(&rs) == 2, "mode 0644: refused");
   upg_runstate_free(&rs);
   chmod(path, 0600);
-  ok(load(&rs) == 0 && rs.step == UPG_STEP_DONE && !rs.database, "a file job's record (no database) loads");
+  ok(load(&rs) == 0 && rs.step == UPG_STEP_DONE && !rs.database && !rs.closed,
+     "a file job's record (no database) loads; without a state it is open (a record from before closing)");
+  upg_runstate_free(&rs);
+
+  /* closing keeps the record: the same fields, "state": "closed", 0600 */
+  ok(save_database_job(UPG_STEP_RESTORED) == 0 && load(&rs) == 0 && !rs.closed, "a saved job is open");
+  jv closed_doc;
+  ok(upg_runstate_close(&rs, &closed_doc) == 0, "close");
+  upg_runstate_free(&rs);
+  struct stat st;
+  ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600, "the closed record is kept, mode 0600");
+  ok(load(&rs) == 0 && rs.closed && rs.step == UPG_STEP_RESTORED && strcmp(rs.request, "42") == 0
+     && strcmp(rs.key, "secret-key") == 0 && strcmp(rs.restore_as, "prod_17.0") == 0,
+     "a closed record loads closed, with its request, key and restore");
+  upg_runstate_free(&rs);
+  write_record("{\"url\": \"u\", \"output\": \"/o\", \"step\": \"done\", \"request\": \"1\", \"key\": \"k\", "
+               "\"state\": \"open\"}");
+  ok(load(&rs) == 0 && !rs.closed, "\"state\": \"open\" is open");
   upg_runstate_free(&rs);
 
   for (int step = UPG_STEP_STARTED; step <= UPG_STEP_RESTORED; step++)
