@@ -48,6 +48,7 @@ bail() {
 
 harness_make_ca || bail "harness_make_ca"
 sshd_prepare || bail "sshd_prepare"
+rpc_prepare || bail "rpc_prepare"
 emulator_start --pending-seconds 0.3 --progress-seconds 0.3 || bail "emulator_start"
 sshd_start || bail "sshd_start"
 W=$HARNESS_DIR/work
@@ -380,6 +381,10 @@ if [[ ${SELFTEST_BIG:-0} == 1 ]]; then
 	t "big: 1 GiB + prefix downloaded ($(cat "$W/bigdl") bytes), RSS max ${rss} kB" \
 		test "$(cat "$W/bigdl")" = $((1024 * 1024 * 1024 + 17)) -a "$rss" -lt 100000
 fi
+
+# ------------------------------------------------------------- rpc dialect
+# shellcheck source=selftest_rpc.bash
+source "$here/selftest_rpc.bash"
 
 # ----------------------------------------------------------- harness_stop
 # keep an SFTP session open so that sshd has session children to clean up

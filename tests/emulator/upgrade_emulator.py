@@ -177,7 +177,7 @@ def new_key():
             return k
 
 
-_MASK_QUERY = re.compile(r"((?:^|[?&;\s'\"])key=)[^&\s'\"]*")
+_MASK_QUERY = re.compile(r"((?:^|[?&;\s'\"])(?:key|token)=)[^&\s'\"]*")
 _MASK_PATH = re.compile(r"(/database/[^/\s]+/\d+/)[^/\s?]+")
 
 

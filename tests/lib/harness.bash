@@ -511,15 +511,27 @@ rpc_prepare() {
 	export RPC_SSH_USER=odoo
 }
 
-# rpc_call METHOD PARAMS-JSON: one JSON-RPC call to the emulator's rpc
-# dialect (https://localhost:PORT/upgrade/request/METHOD), the whole answer
-# on stdout.
+# rpc_call METHOD PARAMS-JSON [curl args…]: one JSON-RPC call, as the
+# platform's script makes it, to the emulator's rpc dialect
+# (https://localhost:PORT/upgrade/request/METHOD); the answer's body on
+# stdout.
 rpc_call() {
-	local body
+	local m=$1 body
 	body=$(jq -cn --argjson p "$2" '{jsonrpc: "2.0", method: "not_used", params: $p, id: "not_used"}') ||
 		return 2
+	shift 2
 	curl -sS --max-time 30 --cacert "$HARNESS_DIR/ca.pem" -H 'Content-Type: application/json' \
-		-d "$body" "https://localhost:${EMULATOR_PORT:?emulator not started}/upgrade/request/$1"
+		-d "$body" "$@" "https://localhost:${EMULATOR_PORT:?emulator not started}/upgrade/request/$m"
+}
+
+# rpc_rsync KEY KNOWN_HOSTS PORT rsync-args…: rsync over OpenSSH's ssh as the
+# platform's script runs it (-p PORT, IdentitiesOnly, StrictHostKeyChecking
+# =yes, that known_hosts alone), no user config, no agent.
+rpc_rsync() {
+	local key=$1 kh=$2 port=$3
+	shift 3
+	SSH_AUTH_SOCK='' rsync --rsh="ssh -F /dev/null -p $port -o BatchMode=yes -o IdentitiesOnly=yes \
+-o StrictHostKeyChecking=yes -o GlobalKnownHostsFile=/dev/null -o UserKnownHostsFile=$kh -i $key" "$@"
 }
 
 # harness_install_traps: for plain scripts (not bats): run harness_stop on
