@@ -192,6 +192,13 @@ class Rpc:
                 r.worked = os.path.isdir(os.path.join(self.data(r),
                                                       r.dump_name or "-"))
                 self.by_token[r.token] = r
+                if r.state in ("pending", "progress") and not r.worked \
+                        and not r.forced:
+                    # stopped mid-processing: the work starts again
+                    r.worker = threading.Thread(
+                        target=self.work, args=(r, self.origin(r)),
+                        daemon=True)
+                    r.worker.start()
 
     def chown_data(self, r):
         """The ssh user writes /data; we (maybe root) wrote some of it."""

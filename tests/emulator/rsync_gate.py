@@ -17,6 +17,13 @@ import shlex
 import sys
 
 DATA = "/data"
+# options that name a file or directory of their own (they would reach
+# outside /data, as rrsync also refuses them), or start a daemon
+PATH_OPTIONS = ("--daemon", "--config", "--log-file", "--temp-dir",
+                "--partial-dir", "--backup-dir", "--compare-dest",
+                "--copy-dest", "--link-dest", "--files-from",
+                "--include-from", "--exclude-from", "--write-batch",
+                "--read-batch", "--only-write-batch", "--write-devices")
 
 
 def refuse(why):
@@ -45,9 +52,8 @@ def main():
         refuse("unparsable command")
     if argv[:2] != ["rsync", "--server"]:
         refuse("only rsync --server may run here")
-    if any(a.startswith("--daemon") or a.startswith("--config")
-           for a in argv):
-        refuse("rsync daemon mode refused")
+    if any(a.startswith(PATH_OPTIONS) for a in argv):
+        refuse("an option that names a path or a daemon is refused")
     # rsync's server argv: options, then ".", then the paths
     try:
         dot = argv.index(".", 2)
