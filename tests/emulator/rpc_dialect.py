@@ -47,7 +47,9 @@ Controls (same admin style as v1):
            terminal escapes), drop, slow (delay).
     POST /_emulator/rpc {"pending_seconds": S, "progress_seconds": S,
          "host": H, "compatible": BOOL, "transfer_timeout": S,
-         "pghost": DIR, "dump_name": NAME}: settings from now on
+         "pghost": DIR, "pguser": ROLE, "pgport": PORT, "dump_name": NAME}:
+         settings from now on (pg*: the PostgreSQL that processing uses,
+         by default the emulator's own PGHOST, PGUSER, PGPORT)
     GET  /_emulator/rpc              settings and every request (token,
          state, data dir, transfer: port and pid, or null)
     POST /_emulator/rpc_state {"token": T, "state": S, "reason": R,
@@ -144,6 +146,8 @@ class Rpc:
             "host": emu.args.rpc_host, "compatible": True,
             "transfer_timeout": emu.args.transfer_timeout,
             "pghost": os.environ.get("PGHOST"),
+            "pguser": os.environ.get("PGUSER"),
+            "pgport": os.environ.get("PGPORT"),
             "dump_name": "upgraded.dump"}
         self.user = ssh_user()
         gate = os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -326,7 +330,7 @@ class Rpc:
                                r.request_id, r.target)).encode())
         try:
             lines, reason = upgrade_dump(src, self.data(r), r.dump_name,
-                                         r.target, self.settings["pghost"])
+                                         r.target, self.pg_env())
         except Exception as e:       # an emulator bug: say it in the log
             lines, reason = ["emulator error: %s" % e], "emulator error"
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
@@ -341,6 +345,14 @@ class Rpc:
             r.reason = reason
             r.worked = True
             self.save(r)
+
+    def pg_env(self):
+        """libpq's variables for processing, or None: no PostgreSQL."""
+        st = self.settings
+        if not st["pghost"]:
+            return None
+        return {k.upper(): str(st[k]) for k in ("pghost", "pguser", "pgport")
+                if st[k]}
 
     # -------------------------------------------------------- transfers
     def start_transfer(self, r):

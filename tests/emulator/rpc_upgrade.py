@@ -1,13 +1,13 @@
 """The rpc dialect's "upgrade": an uploaded dump in, an upgraded directory
 dump out (the same trick as the v1 emulator's upgraded zip).
 
-upgrade_dump(src, out_dir, dump_name, target, pghost) -> (lines, reason)
+upgrade_dump(src, out_dir, dump_name, target, pgenv) -> (lines, reason)
     src: out_dir/origin.dump (a directory dump or a custom-format file),
     origin.sql, origin.sql.gz or origin.zip (dump.sql and filestore/), or
     None (nothing uploaded: a forced "done").  Writes out_dir/<dump_name>/
     (replaced whole), out_dir/filestore/<sha[:2]>/<sha> (the attachment
-    the upgrade adds) and out_dir/upgrade-report.html.  With pghost (a
-    PostgreSQL the emulator may create databases in, through libpq's env),
+    the upgrade adds) and out_dir/upgrade-report.html.  With pgenv (libpq's
+    PGHOST, PGUSER, PGPORT of a PostgreSQL we may create databases in),
     the dump is restored into a scratch database, every module set to
     <target>.1.0, an attachment row added, and `pg_dump -Fd` taken; the
     scratch database is dropped.  Without it, <dump_name>/ is a copy of a
@@ -82,8 +82,8 @@ def _load(src, db, env, out_dir):
                     f.write(z.read(name))
 
 
-def _through_pg(src, tmp, target, pghost):
-    env = dict(os.environ, PGHOST=pghost)
+def _through_pg(src, tmp, target, pgenv):
+    env = dict(os.environ, **pgenv)
     db = "emu_upgrade_%s" % secrets.token_hex(4)
     _run(["createdb", "-T", "template0", "-E", "UTF8", db], env)
     try:
@@ -108,13 +108,13 @@ def _stub(src, tmp):
     return ["no PostgreSQL: a stub directory dump is returned"]
 
 
-def upgrade_dump(src, out_dir, dump_name, target, pghost):
+def upgrade_dump(src, out_dir, dump_name, target, pgenv):
     final = os.path.join(out_dir, dump_name)
     tmp = os.path.join(out_dir, ".%s.tmp" % dump_name)
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        if pghost and src:
-            lines = _through_pg(src, tmp, target, pghost)
+        if pgenv and src:
+            lines = _through_pg(src, tmp, target, pgenv)
         else:
             lines = _stub(src, tmp)
     except (RuntimeError, OSError, zipfile.BadZipFile, KeyError) as e:

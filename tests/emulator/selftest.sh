@@ -413,6 +413,7 @@ done
 t "harness_stop: none of ${#tree[@]} processes left (${left[*]:-})" test ${#left[@]} = 0
 no_process_matching() { ! pgrep -af "$1"; }
 t "harness_stop: pgrep finds nothing naming the harness dir" no_process_matching "$hd"
+t "harness_stop: the rpc transfer nobody stopped is gone (port $RPC_LEFT_PORT closed)" port_closed "$RPC_LEFT_PORT"
 t "harness_stop: HARNESS_DIR removed" test ! -e "$hd"
 
 echo "1..$n"
