@@ -565,7 +565,8 @@ class RpcHandler:
             return {"error": "The upgraded dump is not ready"}
         if kind not in ("upload", "download"):
             return {"error": "Invalid transfer type"}
-        port = rpc.start_transfer(r)
+        with r.lock:     # two starts at once: one sshd, not a stray one
+            port = rpc.start_transfer(r)
         key = rpc.roguekey[1] if fault and \
             fault["fault"] == "wrong_known_hosts" else rpc.hostkey[1]
         res = {"ssh_port": port,

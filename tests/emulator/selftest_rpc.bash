@@ -209,6 +209,15 @@ emulator_reset
 tj "a v1 fault for * does not touch the rpc dialect" "$W/r-v1star.json" '.result.status == "done"'
 
 # ------------------------------------------------------------- forced states, wipe
+rpc_set '{"compatible": false}'
+rpc_create >"$W/r-c5.json"
+rpc_set '{"compatible": true}'
+T5=$(jq -r .result.token "$W/r-c5.json")
+D5=$(rpc_view | jq -r --arg id "$(jq .result.request_id "$W/r-c5.json")" '.requests[$id].data_dir')
+printf -- '-- a dump\n' >"$D5/origin.sql"
+rpc_call process "$(tok "$T5")" >"$W/r-incompat.json"
+tj "rpc process of a request made under compatible false: is_pg_version_compatible false" "$W/r-incompat.json" \
+	'.result == {"is_pg_version_compatible": false}'
 rpc_create >"$W/r-c2.json"
 T2=$(jq -r .result.token "$W/r-c2.json")
 emulator_curl /_emulator/rpc_state -H 'Content-Type: application/json' \
