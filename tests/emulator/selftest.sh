@@ -2,7 +2,7 @@
 # Self-test of the upgrade platform emulator and of tests/lib/harness.bash,
 # using only curl, jq, openssl and OpenSSH.  Prints TAP.
 #
-#   tests/emulator/selftest.sh            # ~10 s
+#   tests/emulator/selftest.sh            # ~20 s (rpc transfers, PostgreSQL)
 #   SELFTEST_BIG=1 tests/emulator/selftest.sh   # adds a 1 GiB upload/download
 # shellcheck disable=SC2016,SC1010,SC2119
 set -u
