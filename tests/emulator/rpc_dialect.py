@@ -30,6 +30,8 @@ at <target>.1.0 and an attachment was added) plus filestore/,
 upgrade-report.html and upgrade.log, through PostgreSQL when PGHOST is set
 (in the emulator's environment, or by the control below); without it,
 <dump_name>/ is a copy of an uploaded directory dump (or a stub toc.dat).
+A request created with "EMULATOR_FAIL=<reason>" in env_vars ends "failed"
+with that reason once processed.
 
 Controls (same admin style as v1):
     POST /_emulator/faults {"method": "rpc/M", "fault": F, "count": N,
@@ -333,6 +335,9 @@ class Rpc:
                                          r.target, self.pg_env())
         except Exception as e:       # an emulator bug: say it in the log
             lines, reason = ["emulator error: %s" % e], "emulator error"
+        for e in r.env_vars or []:   # a failure asked for by the test
+            if e.startswith("EMULATOR_FAIL="):
+                lines, reason = ["failing as asked"], e.split("=", 1)[1]
         stamp = time.strftime("%Y-%m-%d %H:%M:%S")
         text = "".join("%s INFO: %s\n" % (stamp, x) for x in lines)
         text += "%s INFO: upgrade %s\n" % (stamp, "failed: " + reason

@@ -218,6 +218,19 @@ printf -- '-- a dump\n' >"$D5/origin.sql"
 rpc_call process "$(tok "$T5")" >"$W/r-incompat.json"
 tj "rpc process of a request made under compatible false: is_pg_version_compatible false" "$W/r-incompat.json" \
 	'.result == {"is_pg_version_compatible": false}'
+rpc_call create "$(jq -cn --rawfile k "$W/rk.pub" '{contract: "M9-fail", target: "17.0", aim: "test",
+	env_vars: ["EMULATOR_FAIL=no space left"], ssh_key: $k}')" >"$W/r-c6.json"
+T6=$(jq -r .result.token "$W/r-c6.json")
+D6=$(rpc_view | jq -r --arg id "$(jq .result.request_id "$W/r-c6.json")" '.requests[$id].data_dir')
+printf -- '-- a dump\n' >"$D6/origin.sql"
+rpc_call process "$(tok "$T6")" -o /dev/null
+for ((i = 0; i < 100; i++)); do
+	rpc_call status "$(tok "$T6")" >"$W/r-fail6.json"
+	[[ $(jq -r .result.status "$W/r-fail6.json") == failed ]] && break
+	sleep 0.1
+done
+tj "env_vars EMULATOR_FAIL=<reason>: processing ends failed with that reason" "$W/r-fail6.json" \
+	'.result.status == "failed" and .result.reason == "no space left"'
 rpc_create >"$W/r-c2.json"
 T2=$(jq -r .result.token "$W/r-c2.json")
 emulator_curl /_emulator/rpc_state -H 'Content-Type: application/json' \
