@@ -69,6 +69,7 @@ import secrets
 import shlex
 import shutil
 import signal
+import stat
 import socket
 import subprocess
 import threading
@@ -97,15 +98,32 @@ def log(msg):
     _HOOKS["log"]("rpc: " + msg)
 
 
-def ssh_user():
-    """`odoo` when we are root and it exists (the platform's user); else
-    the current user (an unprivileged sshd can only log in its own user)."""
+def ssh_user(root):
+    """`odoo` when we are root, it exists and it can reach ROOT (harness
+    rpc_prepare); else the current user (an unprivileged sshd can only log
+    in its own user)."""
     if os.getuid() == 0:
         try:
-            return pwd.getpwnam("odoo")
+            odoo = pwd.getpwnam("odoo")
+            if traversable(root):
+                return odoo
+            log("odoo cannot reach %s (rpc_prepare not run?): the ssh "
+                "user is root" % root)
         except KeyError:
             pass
     return pwd.getpwuid(os.getuid())
+
+
+def traversable(path):
+    """Every directory down to PATH may be crossed by another user."""
+    path = os.path.abspath(path)
+    while True:
+        if not os.stat(path).st_mode & stat.S_IXOTH:
+            return False
+        parent = os.path.dirname(path)
+        if parent == path:
+            return True
+        path = parent
 
 
 def free_port():
@@ -151,7 +169,7 @@ class Rpc:
             "pguser": os.environ.get("PGUSER"),
             "pgport": os.environ.get("PGPORT"),
             "dump_name": "upgraded.dump"}
-        self.user = ssh_user()
+        self.user = ssh_user(self.root)
         gate = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                             "rsync_gate.py")
         # the ssh user runs the gate: a copy in our own (traversable) tree
