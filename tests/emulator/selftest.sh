@@ -2,7 +2,7 @@
 # Self-test of the upgrade platform emulator and of tests/lib/harness.bash,
 # using only curl, jq, openssl and OpenSSH.  Prints TAP.
 #
-#   tests/emulator/selftest.sh            # ~10 s
+#   tests/emulator/selftest.sh            # ~20 s (rpc transfers, PostgreSQL)
 #   SELFTEST_BIG=1 tests/emulator/selftest.sh   # adds a 1 GiB upload/download
 # shellcheck disable=SC2016,SC1010,SC2119
 set -u
@@ -48,6 +48,7 @@ bail() {
 
 harness_make_ca || bail "harness_make_ca"
 sshd_prepare || bail "sshd_prepare"
+rpc_prepare || bail "rpc_prepare"
 emulator_start --pending-seconds 0.3 --progress-seconds 0.3 || bail "emulator_start"
 sshd_start || bail "sshd_start"
 W=$HARNESS_DIR/work
@@ -381,6 +382,10 @@ if [[ ${SELFTEST_BIG:-0} == 1 ]]; then
 		test "$(cat "$W/bigdl")" = $((1024 * 1024 * 1024 + 17)) -a "$rss" -lt 100000
 fi
 
+# ------------------------------------------------------------- rpc dialect
+# shellcheck source=selftest_rpc.bash
+source "$here/selftest_rpc.bash"
+
 # ----------------------------------------------------------- harness_stop
 # keep an SFTP session open so that sshd has session children to clean up
 coproc HOLD { SSH_AUTH_SOCK='' sftp -F /dev/null -b - -i "$W/id_test" -o UserKnownHostsFile="$W/known_hosts" \
@@ -408,6 +413,7 @@ done
 t "harness_stop: none of ${#tree[@]} processes left (${left[*]:-})" test ${#left[@]} = 0
 no_process_matching() { ! pgrep -af "$1"; }
 t "harness_stop: pgrep finds nothing naming the harness dir" no_process_matching "$hd"
+t "harness_stop: the rpc transfer nobody stopped is gone (port $RPC_LEFT_PORT closed)" port_closed "$RPC_LEFT_PORT"
 t "harness_stop: HARNESS_DIR removed" test ! -e "$hd"
 
 echo "1..$n"
