@@ -47,7 +47,7 @@ typedef struct upg_cli {
   enum upg_format format;
 
   upg_settings settings;     /* strings point into argv, or into the call's copies of shell variables (builtin.c) */
-  bool url_given, request_given, key_given;
+  bool url_given, request_given, key_given, token_given;
 
   upg_create_params create;  /* create, run */
   double interval, timeout;  /* wait, run */
@@ -81,6 +81,8 @@ int upg_cli_parse(int argc, char **argv, upg_cli *cli);
 enum upg_cmd upg_cli_command(const char *name);
 /* The name of CMD ("sftp-put"). */
 const char *upg_cli_command_name(enum upg_cmd cmd);
+/* Is API a dialect --api and $UPGRADE_API may name (v1, rpc)? */
+bool upg_cli_api_known(const char *api);
 
 /* Parse seconds ("1.5", ≥ 0, ≤ 10 years): 0 or -1. */
 int upg_cli_seconds(const char *text, double *out);
