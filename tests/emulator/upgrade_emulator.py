@@ -84,6 +84,14 @@ Admin API (no auth, same server):
                                proxy that adds latency in front of sshd)
 
 Request states advance lazily from timestamps: no background threads.
+
+The platform's other dialect, JSON-RPC under /upgrade/request/ (tokens,
+transfers by rsync over a per-transfer sshd, logs by byte range), is served
+by the same process: rpc_dialect.py (its endpoints, faults "rpc/M" and
+/_emulator/rpc* controls), rpc_upgrade.py (its upgraded directory dump) and
+rsync_gate.py (the sshd's forced command).  --rpc-host (default localhost)
+is the bare host it assigns; --transfer-timeout (default 300 s) stops a
+transfer's sshd that nobody stopped.
 """
 
 import argparse
@@ -94,7 +102,6 @@ import email.parser
 import email.policy
 import email.utils
 import getpass
-import hashlib
 import hmac
 import http.server
 import json
@@ -114,6 +121,11 @@ import time
 import traceback
 import urllib.parse
 import zipfile
+
+sys.dont_write_bytecode = True   # no __pycache__ in the tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rpc_dialect  # noqa: E402  (the rpc dialect: rpc_dialect.py's doc)
+import rpc_upgrade  # noqa: E402  (the upgrade both dialects apply)
 
 TARGETS = ["6.0", "6.1", "7.0", "8.0", "9.0", "10.0", "11.0", "12.0",
            "13.0", "14.0", "15.0", "16.0", "17.0"]
@@ -305,6 +317,7 @@ class Emulator:
         self.next_id = 10534 + random.randint(0, 400)
         self.reset_stats()
         self.load()
+        self.rpc = rpc_dialect.Rpc(self, log, parse_ssh_keys)
 
     # ---- persistence (so a restarted emulator keeps its requests)
     def req_dir(self, rid):
@@ -345,6 +358,11 @@ class Emulator:
 
     # ---- faults
     def add_fault(self, spec):
+        if str(spec.get("method", "")).startswith("rpc/"):
+            try:
+                return self.rpc.add_fault(spec)
+            except ValueError as e:
+                raise BadRequest(str(e))
         method = spec.get("method", "*")
         fault = spec.get("fault")
         if method not in FAULT_METHODS:
@@ -364,10 +382,12 @@ class Emulator:
             self.faults.append(f)
         return f
 
-    def take_fault(self, method):
+    def take_fault(self, method, wildcard="*"):
+        """The next fault queued for METHOD or WILDCARD (v1's "*" never
+        names an rpc method: those are "rpc/M", wildcard "rpc/*")."""
         with self.lock:
             for f in self.faults:
-                if f["method"] not in (method, "*"):
+                if f["method"] not in (method, wildcard):
                     continue
                 if f["skip"] > 0:
                     f["skip"] -= 1
@@ -512,22 +532,9 @@ class Emulator:
         if sql.returncode != 0:
             log("pg_restore failed: %s" % sql.stderr.decode(errors="replace"))
             return None
-        content = ("attachment added by the upgrade to %s" % r.target).encode()
-        sha = hashlib.sha1(content).hexdigest()
-        fname = sha[:2] + "/" + sha
-        version = r.target.replace("'", "") + ".1.0"
-        upgrade = (
-            "\n-- the emulator's upgrade\n"
-            "SELECT pg_catalog.set_config('search_path', 'public', false);\n"
-            "DO $emu$ BEGIN\n"
-            "  IF to_regclass('public.ir_module_module') IS NOT NULL THEN\n"
-            "    UPDATE ir_module_module SET latest_version = '%s';\n"
-            "  END IF;\n"
-            "  IF to_regclass('public.ir_attachment') IS NOT NULL THEN\n"
-            "    INSERT INTO ir_attachment (name, store_fname, checksum, file_size)\n"
-            "      VALUES ('upgrade.txt', '%s', '%s', %d);\n"
-            "  END IF;\n"
-            "END $emu$;\n" % (version, fname, sha, len(content))).encode()
+        content, sha, fname = rpc_upgrade.attachment(r.target)
+        upgrade = b"\n-- the emulator's upgrade\n" + \
+            rpc_upgrade.bump_sql(r.target)
         tmp = "%s.%d.tmp" % (dst, threading.get_ident())
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
             z.writestr("dump.sql", sql.stdout + upgrade)
@@ -628,7 +635,7 @@ class Emulator:
 # --------------------------------------------------------------- handler
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
+class Handler(rpc_dialect.RpcHandler, http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "UpgradeEmulator/1.0"
     sys_version = ""
@@ -806,6 +813,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.body_init()
             if path.startswith("/_emulator/"):
                 return self.admin(path[len("/_emulator/"):])
+            if path.startswith(rpc_dialect.PREFIX):
+                return self.rpc_dispatch(path)
             if path.startswith("/database/v1/"):
                 method = path[len("/database/v1/"):].strip("/")
                 if method in API_METHODS:
@@ -911,6 +920,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 d["sftp_dir"] = emu.sftp_dir(r)
                 out[str(r.id)] = d
             return self.send_json(out)
+        if self.rpc_admin(what, spec):
+            return None
         return self.send_json({"error": "unknown admin endpoint"}, 404)
 
     # ------------------------------------------------------------ faults
@@ -1459,6 +1470,8 @@ def main(argv=None):
     ap.add_argument("--pending-seconds", type=float, default=0.3)
     ap.add_argument("--progress-seconds", type=float, default=0.3)
     ap.add_argument("--idle-timeout", type=float, default=30.0)
+    ap.add_argument("--rpc-host", default="localhost")
+    ap.add_argument("--transfer-timeout", type=float, default=300.0)
     args = ap.parse_args(argv)
     if args.plain:
         ctx = None
@@ -1492,6 +1505,7 @@ def main(argv=None):
         pass
     finally:
         server.server_close()
+        emu.rpc.stop_all()
         log("stopped")
     return 0
 

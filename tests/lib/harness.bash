@@ -483,6 +483,45 @@ harness_sftp() {
 		-o ConnectTimeout=10 "$@" "$(id -un)@127.0.0.1"
 }
 
+# rpc_prepare: what the emulator's rpc dialect needs for its transfers, BEFORE
+# emulator_start (the emulator picks its ssh user when it starts).  As root
+# (CI): the platform's ssh user `odoo` (a system user, made once, with a
+# real shell for sshd's ForceCommand and '*' as its password so that sshd
+# does not count it as locked), and $HARNESS_DIR made traversable (0711) so
+# that its sessions reach the request directories under it.  Not root: the
+# rpc sshd can only log in the current user, so clients must use
+# $RPC_SSH_USER instead of odoo.  Needs rsync.  Exports RPC_SSH_USER.
+rpc_prepare() {
+	harness_init || return 1
+	command -v rsync >/dev/null || { _harness_err "rpc_prepare: rsync is not installed"; return 1; }
+	if [[ $(id -u) != 0 ]]; then
+		RPC_SSH_USER=$(id -un)
+		export RPC_SSH_USER
+		return 0
+	fi
+	if ! getent passwd odoo >/dev/null; then
+		useradd --system --create-home --home-dir /var/lib/odoo-upgrade-emulator \
+			--shell /bin/bash odoo 2>/dev/null || getent passwd odoo >/dev/null || {
+			_harness_err "rpc_prepare: useradd odoo failed"
+			return 1
+		}
+	fi
+	usermod -p '*' odoo || return 1
+	chmod 711 "$HARNESS_DIR" || return 1
+	export RPC_SSH_USER=odoo
+}
+
+# rpc_call METHOD PARAMS-JSON: one JSON-RPC call to the emulator's rpc
+# dialect (https://localhost:PORT/upgrade/request/METHOD), the whole answer
+# on stdout.
+rpc_call() {
+	local body
+	body=$(jq -cn --argjson p "$2" '{jsonrpc: "2.0", method: "not_used", params: $p, id: "not_used"}') ||
+		return 2
+	curl -sS --max-time 30 --cacert "$HARNESS_DIR/ca.pem" -H 'Content-Type: application/json' \
+		-d "$body" "https://localhost:${EMULATOR_PORT:?emulator not started}/upgrade/request/$1"
+}
+
 # harness_install_traps: for plain scripts (not bats): run harness_stop on
 # EXIT, and make SIGINT/SIGTERM/SIGHUP exit (bash skips the EXIT trap when an
 # untrapped signal kills it, e.g. under `timeout`).
