@@ -64,12 +64,14 @@ rpc_status() {
 	expect_status 2
 	alive
 	expect_reason CLIENT:USAGE
+	jqe '.failures[0].message | contains("--token TOKEN") and contains("UPGRADE_TOKEN")'
 }
 
 @test "a token that is not URL-safe: exit 2 CLIENT:USAGE, the token not quoted" {
 	run --separate-stderr ucall 'upgrade status --api rpc --url "$RPC_URL" --cacert "$CA" --token "a&b=secret"'
 	expect_status 2
 	expect_reason CLIENT:USAGE
+	jqe '.failures[0].message | contains("URL-safe")'
 	[[ $output != *secret* && $stderr != *secret* ]]
 }
 
