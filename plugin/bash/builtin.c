@@ -95,7 +95,6 @@ fill_defaults(upg_cli *cli, struct call_storage *own)
   upg_shell_host(s);
   s->secrets = &own->secrets;
   upg_secret_add(s, s->key);
-  upg_secret_add(s, s->token);
 }
 
 /* Refuse, before anything is sent, what would only fail afterwards. */

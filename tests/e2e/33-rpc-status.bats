@@ -52,10 +52,16 @@ rpc_status() {
 	jqe '.request.status == "new"'
 }
 
-@test "the token never reaches stderr, even in --verbose's trace" {
+@test "the token never reaches stderr: not in --verbose's trace, cut out of a message that quotes it" {
 	rpc_status --verbose
 	expect_status 0
 	stderr_has 'upgrade/request/status'
+	stderr_lacks "$TOKEN"
+	emulator_fault rpc/status result_error "$(jq -cn --arg t "$TOKEN" '{message: ("Invalid token " + $t)}')"
+	rpc_status
+	expect_status 1
+	jqe --arg t "$TOKEN" '.failures[0].message == "Invalid token " + $t'
+	stderr_has 'Invalid token'
 	stderr_lacks "$TOKEN"
 }
 
