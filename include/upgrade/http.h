@@ -100,4 +100,26 @@ int upg_retry(const upg_settings *s, const char *what, upg_attempt_fn fn, void *
  * alone. */
 void upg_http_shutdown(void);
 
+/* One JSON POST and what came back, for a caller that reads the answer
+ * itself (the rpc dialect's JSON-RPC calls: rpc_answer.h). */
+typedef struct upg_http_reply {
+  long status;          /* the HTTP status (below 400: upg_http_perform refuses the rest) */
+  char *content_type;   /* malloc'd, or NULL when the server sent none */
+  char *body;           /* malloc'd and NUL-terminated, or NULL when empty */
+  size_t len;
+} upg_http_reply;
+
+/* POST JSON (a NUL-terminated body) to URL with `Content-Type:
+ * application/json`, over the process's handle with every rule of
+ * upg_http_begin (TLS trust, scheme, time limits, Ctrl-C).  When
+ * IDEMPOTENT, a failure that a new attempt could cure (no connection, a
+ * timeout, HTTP 5xx, 408, 429) is retried as --retry says; the answer's
+ * body is never a reason to retry (the caller reads it).  Returns 0 with
+ * *reply filled (free it with upg_http_reply_free), or an exit status
+ * with *doc set and *reply empty. */
+int upg_http_post_json(const upg_settings *s, const char *what, const char *url, const char *json, bool idempotent,
+                       upg_http_reply *reply, jv *doc);
+
+void upg_http_reply_free(upg_http_reply *reply);
+
 #endif

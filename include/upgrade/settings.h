@@ -43,6 +43,8 @@ typedef struct upg_settings {
   const char *base_url;       /* API base, e.g. https://host/database/v1 */
   const char *request;        /* request id, as text */
   const char *key;            /* the request's private key: a secret */
+  const char *api;            /* --api: "v1", "rpc", or NULL (v1 until the seam chooses by URL) */
+  const char *token;          /* the rpc dialect's request token: a secret */
 
   /* TLS and transport, as in curl */
   const char *cacert;         /* --cacert FILE */

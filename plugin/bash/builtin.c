@@ -94,7 +94,7 @@ read_env_defaults(upg_cli_env *env, struct call_storage *own)
 }
 
 /* Defaults that come from the shell: $UPGRADE_URL, $UPGRADE_REQUEST,
- * $UPGRADE_KEY, $UPGRADE_RESTORE_ROLE (read from the shell, exported or
+ * $UPGRADE_KEY, $UPGRADE_RESTORE_ROLE, $UPGRADE_API, $UPGRADE_TOKEN (read from the shell, exported or
  * not), copied. */
 static void
 fill_defaults(upg_cli *cli, struct call_storage *own)
@@ -110,6 +110,10 @@ fill_defaults(upg_cli *cli, struct call_storage *own)
     s->key = shell_copy(own, "UPGRADE_KEY");
   if (!cli->restore_role)
     cli->restore_role = shell_copy(own, "UPGRADE_RESTORE_ROLE");
+  if (!s->api)
+    s->api = shell_copy(own, "UPGRADE_API");
+  if (!cli->token_given)
+    s->token = shell_copy(own, "UPGRADE_TOKEN");
   /* A meter when a person watches stderr, or when asked; never with -s. */
   s->progress = !s->silent && (s->progress || isatty(STDERR_FILENO));
   s->columns = upg_shell_columns();
@@ -134,6 +138,9 @@ preflight(upg_cli *cli, jv *doc)
     cli->var = NULL; /* the document goes to stdout instead */
     return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:USAGE", "%s", err));
   }
+  if (cli->settings.api && !upg_cli_api_known(cli->settings.api))
+    return upg_fail(doc, UPG_EXIT_USAGE,
+                    upg_failure("CLIENT:USAGE", "UPGRADE_API: '%s' is not v1 or rpc", cli->settings.api));
   if (cli->settings.cacert && access(cli->settings.cacert, R_OK) != 0)
     return upg_fail(doc, UPG_EXIT_USAGE,
                     upg_failure("CLIENT:FILE", "%s%s %s: cannot read it",

@@ -27,6 +27,12 @@ static const char *const command_names[UPG_CMD_COUNT] = {
   [UPG_CMD_JOBS] = "jobs",
 };
 
+bool
+upg_cli_api_known(const char *api)
+{
+  return strcmp(api, "v1") == 0 || strcmp(api, "rpc") == 0;
+}
+
 enum upg_cmd
 upg_cli_command(const char *name)
 {
@@ -53,7 +59,7 @@ enum opt_id {
   O_IDENTITY, O_INTERVAL, O_TIMEOUT, O_WHAT, O_OUTPUT, O_FORCE, O_SFTP, O_CONTINUE, O_NEW, O_VERSION,
   O_FILESTORE_LINK,
   O_DATABASE, O_FILESTORE_FROM, O_DATA_DIR, O_JOBS, O_RESTORE_AS, O_NO_RESTORE, O_PARALLEL, O_RESTORE_ROLE, O_TRUST_DUMP,
-  O_SHOW_ERROR, O_COUNT
+  O_SHOW_ERROR, O_API, O_TOKEN, O_COUNT
 };
 
 struct option_spec {
@@ -121,6 +127,8 @@ static const struct option_spec options[O_COUNT] = {
   [O_RESTORE_ROLE] = { "restore-role", 0, true, BIT(UPG_CMD_RESTORE) | BIT(UPG_CMD_RUN) },
   [O_TRUST_DUMP] = { "trust-dump", 0, false, BIT(UPG_CMD_RESTORE) | BIT(UPG_CMD_RUN) },
   [O_SHOW_ERROR] = { "show-error", 'S', false, ALL }, /* curl's -sS */
+  [O_API] = { "api", 0, true, ALL },
+  [O_TOKEN] = { "token", 0, true, ALL },
 };
 
 int
@@ -311,6 +319,12 @@ apply(upg_cli *cli, enum opt_id id, const char *v)
   case O_NO_RESTORE: cli->no_restore = true; return 0;
   case O_RESTORE_ROLE: return nonempty(cli, o, v, &cli->restore_role);
   case O_TRUST_DUMP: cli->trust_dump = true; return 0;
+  case O_API:
+    if (!upg_cli_api_known(v))
+      return usage(cli, "--api: '%s' is not v1 or rpc", v);
+    s->api = v;
+    return 0;
+  case O_TOKEN: cli->token_given = true; return nonempty(cli, o, v, &s->token);
   case O_JOBS:
     return parse_count(v, &cli->jobs) || cli->jobs < 1 || cli->jobs > 64
       ? usage(cli, "--jobs: '%s' is not a count from 1 to 64", v) : 0;

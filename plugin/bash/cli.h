@@ -49,7 +49,7 @@ typedef struct upg_cli {
   enum upg_format format;
 
   upg_settings settings;     /* strings point into argv, or into the call's copies of shell variables (builtin.c) */
-  bool url_given, request_given, key_given;
+  bool url_given, request_given, key_given, token_given;
 
   upg_create_params create;  /* create, run */
   double interval, timeout;  /* wait, run */
@@ -101,6 +101,8 @@ int upg_cli_parse_env(int argc, char **argv, const upg_cli_env *env, upg_cli *cl
 enum upg_cmd upg_cli_command(const char *name);
 /* The name of CMD ("sftp-put"). */
 const char *upg_cli_command_name(enum upg_cmd cmd);
+/* Is API a dialect --api and $UPGRADE_API may name (v1, rpc)? */
+bool upg_cli_api_known(const char *api);
 
 /* The edit distance between A and B (insertions, deletions,
  * substitutions and swaps of two neighbours, one each; words under 64

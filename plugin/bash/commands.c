@@ -13,6 +13,7 @@
 #include "upgrade/download.h"
 #include "upgrade/jobs.h"
 #include "upgrade/outcome.h"
+#include "upgrade/rpc_call.h"
 #include "upgrade/run.h"
 #include "upgrade/sftp_job.h"
 #include "upgrade/upload.h"
@@ -59,6 +60,8 @@ cmd_skip_test(upg_cli *cli, jv *doc)
 static int
 cmd_status(upg_cli *cli, jv *doc)
 {
+  if (upg_rpc_selected(&cli->settings))
+    return upg_rpc_status(&cli->settings, doc);
   return upg_api_status(&cli->settings, doc);
 }
 
@@ -170,11 +173,24 @@ static const command_fn commands[UPG_CMD_COUNT] = {
   [UPG_CMD_JOBS] = cmd_jobs,
 };
 
+/* The subcommands that speak the rpc dialect so far, or need no platform:
+ * any other would speak v1 to an rpc platform. */
+static bool
+speaks_rpc(enum upg_cmd cmd)
+{
+  return cmd == UPG_CMD_STATUS || cmd == UPG_CMD_HELP || cmd == UPG_CMD_VERSION || cmd == UPG_CMD_DUMP ||
+         cmd == UPG_CMD_RESTORE;
+}
+
 int
 upg_run_command(upg_cli *cli, jv *doc)
 {
   command_fn fn = cli->cmd > 0 && cli->cmd < UPG_CMD_COUNT ? commands[cli->cmd] : NULL;
   if (!fn)
     return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:USAGE", "no such subcommand"));
+  if (upg_rpc_selected(&cli->settings) && !speaks_rpc(cli->cmd))
+    return upg_fail(doc, UPG_EXIT_USAGE,
+                    upg_failure("CLIENT:USAGE", "`upgrade %s` does not speak the rpc dialect yet: use --api v1",
+                                upg_cli_command_name(cli->cmd)));
   return fn(cli, doc);
 }

@@ -44,6 +44,10 @@ char *upgrade_long_doc[] = {
   "(run --database: else the database's enterprise code), --email to",
   "$UPGRADE_EMAIL, --cacert to $UPGRADE_CACERT, else the exported $CURL_CA_BUNDLE,",
   "else $SSL_CERT_FILE; the command line wins.",
+  "--api v1|rpc (default: $UPGRADE_API, else v1) picks the platform's dialect:",
+  "rpc is the JSON-RPC API of the platform's own script; under it status names",
+  "the request with --token TOKEN (default: $UPGRADE_TOKEN).  The other",
+  "subcommands do not speak rpc yet and refuse it.",
   "",
   "Output: one JSON document on stdout, {\"failures\": [...], ...}; failures also",
   "on stderr.  -q FILTER runs jq over it, -r prints strings raw, -v NAME assigns",
@@ -226,6 +230,8 @@ static const char common_options[] =
   "Options of every subcommand:\n"
   "  --request ID --key KEY   the request (default $UPGRADE_REQUEST, $UPGRADE_KEY)\n"
   "  --url BASE               API base (default $UPGRADE_URL, else " UPG_DEFAULT_URL ")\n"
+  "  --api v1|rpc             the platform's dialect (default $UPGRADE_API, else v1)\n"
+  "  --token TOKEN            the request under --api rpc (default $UPGRADE_TOKEN)\n"
   "  -q, --jq FILTER          print the outputs of the jq program FILTER\n"
   "  -r, --raw-output         strings without quotes\n"
   "  -v NAME                  assign the output to the shell variable NAME\n"

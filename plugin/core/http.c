@@ -431,3 +431,68 @@ upg_retry(const upg_settings *s, const char *what, upg_attempt_fn fn, void *ctx,
       delay *= 2;
   }
 }
+
+struct json_post {
+  const upg_settings *s;
+  const char *what, *url, *json;
+  bool idempotent;
+  upg_http_reply *reply;
+};
+
+/* The completed exchange's status, content type and body into REPLY
+ * (the body moves out of CALL). */
+static int
+keep_reply(upg_http_call *call, upg_http_reply *reply, jv *doc)
+{
+  char *type = NULL;
+  curl_easy_getinfo(call->curl, CURLINFO_CONTENT_TYPE, &type);
+  reply->status = call->http_code;
+  reply->content_type = type ? strdup(type) : NULL;
+  if (type && !reply->content_type)
+    return upg_fail(doc, UPG_EXIT_TRANSPORT, upg_failure("CLIENT:NETWORK", "%s: out of memory", call->what));
+  reply->body = call->body;
+  reply->len = call->body_len;
+  call->body = NULL;
+  return 0;
+}
+
+static int
+json_post_once(void *ctx, bool *retryable, jv *doc)
+{
+  struct json_post *jp = ctx;
+  upg_http_call call;
+  int status = upg_http_begin(&call, jp->s, jp->what, jp->url, doc);
+  if (status)
+    goto out;
+  call.idempotent = jp->idempotent;
+  upg_http_header(&call, "Content-Type: application/json");
+  upg_http_header(&call, "Expect:"); /* no 100-continue round trip for a large create */
+  curl_easy_setopt(call.curl, CURLOPT_POSTFIELDS, jp->json);
+  status = upg_http_perform(&call, doc);
+  *retryable = status && call.retryable;
+  if (!status)
+    status = keep_reply(&call, jp->reply, doc);
+out:
+  upg_http_end(&call);
+  return status;
+}
+
+int
+upg_http_post_json(const upg_settings *s, const char *what, const char *url, const char *json, bool idempotent,
+                   upg_http_reply *reply, jv *doc)
+{
+  struct json_post jp = { s, what, url, json, idempotent, reply };
+  memset(reply, 0, sizeof *reply);
+  int status = upg_retry(s, what, json_post_once, &jp, doc);
+  if (status)
+    upg_http_reply_free(reply);
+  return status;
+}
+
+void
+upg_http_reply_free(upg_http_reply *reply)
+{
+  free(reply->content_type);
+  free(reply->body);
+  memset(reply, 0, sizeof *reply);
+}
