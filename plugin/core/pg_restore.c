@@ -826,16 +826,13 @@ load(struct restore *r, jv *doc)
  * DATABASE … SET search_path) with pg_catalog's names only: no function or
  * operator of the dump's runs. */
 static int
-check_loaded(struct restore *r, jv *doc)
+check_loaded(struct restore *r, PGconn *c, jv *doc)
 {
   static const char count[] =
       "SELECT pg_catalog.count(*) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n"
       " ON n.oid = c.relnamespace WHERE c.relkind IN ('r', 'p')"
       " AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'";
   int status = 0;
-  PGconn *c = upg_pg_connect_catalog(r->temp, &status, doc);
-  if (!c)
-    return status;
   PGresult *res = PQexec(c, count);
   long long found = -1;
   if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1)
@@ -844,7 +841,6 @@ check_loaded(struct restore *r, jv *doc)
     status = db_fail(doc, UPG_EXIT_TRANSPORT, "cannot count the tables of %s: %.*s", r->temp,
                      (int)strcspn(PQerrorMessage(c), "\n"), PQerrorMessage(c));
   PQclear(res);
-  PQfinish(c);
   if (!status && found < r->declared_tables)
     status = db_fail(doc, UPG_EXIT_TRANSPORT, "the load did not commit what the dump declares "
                      "(%lld of %lld tables)", found, r->declared_tables);
@@ -908,19 +904,32 @@ prepare_roles(struct restore *r, jv *doc)
  * (REASSIGN OWNED would hand that over too) or a SECURITY DEFINER function
  * (it would run with the control role's rights). */
 static int
-hand_over(struct restore *r, jv *doc)
+hand_over(struct restore *r, PGconn *c, jv *doc)
 {
   if (strcmp(r->load_role, r->control_role) == 0)
     return 0;
   int status = upg_pg_role_owns_only(r->conn, r->load_role, r->temp, doc);
-  if (status)
-    return status;
+  if (!status)
+    status = upg_pg_role_no_definers(c, r->load_role, doc);
+  if (!status)
+    status = upg_pg_db_hand_over(c, r->temp, r->load_role, r->control_role, doc);
+  return status;
+}
+
+/* After the load, on one catalog-only connection to NEW__restoring (its
+ * search_path fixed at start-up): what the dump declared is there, then
+ * the database is handed over.  Closed before the rename, which waits for
+ * its session to end. */
+static int
+settle_load(struct restore *r, jv *doc)
+{
+  int status = 0;
   PGconn *c = upg_pg_connect_catalog(r->temp, &status, doc);
   if (!c)
     return status;
-  status = upg_pg_role_no_definers(c, r->load_role, doc);
+  status = check_loaded(r, c, doc);
   if (!status)
-    status = upg_pg_db_hand_over(c, r->temp, r->load_role, r->control_role, doc);
+    status = hand_over(r, c, doc);
   PQfinish(c);
   return status;
 }
@@ -971,9 +980,7 @@ restore(struct restore *r, jv *doc)
   if (!status)
     status = load(r, doc);
   if (!status)
-    status = check_loaded(r, doc);
-  if (!status)
-    status = hand_over(r, doc);
+    status = settle_load(r, doc);
   if (!status)
     status = finish(r, doc);
   return status;
