@@ -14,7 +14,9 @@ typedef struct upg_run_params {
   const char *database;      /* --database: dump it first, restore after */
   const char *restore_as;    /* default "<database>_<target>" */
   bool no_restore;           /* --no-restore: end with the download */
-  const char *data_dir;      /* Odoo's data dir (pg.h); NULL: default */
+  const char *data_dir;      /* Odoo's data dir (pg.h); NULL: found
+                                (run_pg.h's upg_run_pg_find_filestore) */
+  bool no_filestore;         /* --no-filestore: restore without DB's files */
   int jobs;                  /* pg_restore --jobs; 0: 1 */
   bool filestore_link;       /* hard links to DB's filestore (pg.h); this
                                 call's choice, not recorded */

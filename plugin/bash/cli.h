@@ -67,6 +67,7 @@ typedef struct upg_cli {
   const char *restore_role;  /* restore, run: the load role (or $UPGRADE_RESTORE_ROLE) */
   bool trust_dump;           /* restore, run: the load role unchecked */
   bool no_restore;           /* run: end with the download */
+  bool no_filestore;         /* run: restore without DB's filestore */
 
   const char *args[UPG_MAX_ARGS];
   int nargs;

@@ -93,6 +93,7 @@ cmd_run(upg_cli *cli, jv *doc)
     .sftp = cli->sftp, .force = cli->force, .interval = cli->interval, .timeout = cli->timeout,
     .resume = cli->resume_run, .new_request = cli->new_request, .url_given = cli->url_given,
     .database = cli->database, .restore_as = cli->restore_as, .no_restore = cli->no_restore,
+    .no_filestore = cli->no_filestore,
     .data_dir = cli->data_dir, .jobs = cli->jobs, .restore_role = cli->restore_role,
     .trust_dump = cli->trust_dump, .filestore_link = cli->filestore_link,
   };

@@ -147,6 +147,20 @@ default_output(const char *dump, const char *given)
   return path;
 }
 
+/* The job's output must be free before anything is made: found taken at
+ * the end, it would cost the whole upgrade.  --force (recorded: a
+ * --continue keeps it) lets the download replace it. */
+static int
+check_output(const upg_runstate *rs, jv *doc)
+{
+  struct stat st;
+  if (rs->force || rs->step >= UPG_STEP_DOWNLOADED || lstat(rs->output, &st) != 0)
+    return 0;
+  return upg_fail(doc, UPG_EXIT_USAGE,
+                  upg_failure("CLIENT:FILE", "%s already exists: the upgraded dump would be refused there at the "
+                              "end; name another with -o FILE, or replace it with --force", rs->output));
+}
+
 /* create, with what the record says (the command line's, or for a job
  * from a database what was recorded with its dump); from here on S names
  * the new request, and its key is a secret. */
@@ -204,7 +218,13 @@ remember_database(upg_runstate *rs, const upg_run_params *p, jv *doc)
   if (!p->database)
     return 0;
   rs->database = strdup(p->database);
-  rs->data_dir = copy_or_null(p->data_dir);
+  rs->no_filestore = p->no_filestore;
+  int status = p->no_restore ? 0 : upg_run_pg_find_filestore(p->database, p->data_dir, p->no_filestore,
+                                                             &rs->data_dir, doc);
+  if (status)
+    return status;
+  if (!rs->data_dir)
+    rs->data_dir = copy_or_null(p->data_dir);
   if (!p->no_restore)
     rs->restore_as = p->restore_as ? strdup(p->restore_as) : upg_run_pg_default_target(p->database, rs->target);
   if (!rs->database || (!p->no_restore && !rs->restore_as))
@@ -235,11 +255,13 @@ prepare_job(upg_settings *s, const upg_run_params *p, const char *dump, upg_runs
   rs->url = strdup(s->base_url);
   rs->output = default_output(dump, p->output);
   rs->sftp = p->sftp;
+  rs->force = p->force;
   remember_create(rs, p, dump);
   if (!rs->path || !rs->url || !rs->output || !rs->filename)
     return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "cannot name the output or the job record"));
-  status = remember_database(rs, p, doc);
-  return status ? status : upg_runstate_check_writable(rs, doc);
+  if ((status = remember_database(rs, p, doc)) || (status = check_output(rs, doc)))
+    return status;
+  return upg_runstate_check_writable(rs, doc);
 }
 
 /* The first step of a job from a database: the record says "started"
@@ -253,8 +275,8 @@ static int
 dump_database(const upg_settings *s, const upg_run_params *p, const char *dump, upg_runstate *rs,
               run_clock *clk, jv *dumped, jv *doc)
 {
-  int status = rs->restore_as && !p->resume ? upg_run_pg_check_target(rs->restore_as, p->restore_role,
-                                                                                  p->trust_dump, doc) : 0;
+  int status = rs->restore_as && !p->resume ? upg_run_pg_check_target(rs->restore_as, rs->data_dir,
+                                                                      p->restore_role, p->trust_dump, doc) : 0;
   if (status)
     return status;
   rs->step = UPG_STEP_STARTED;
@@ -318,27 +340,41 @@ check_database_agreement(const upg_run_params *p, const upg_runstate *rs, jv *do
   return 0;
 }
 
+/* --continue -o FILE: a download not yet made goes to FILE instead (the
+ * record says so from the next step on); a download made cannot move. */
+static int
+take_output(const upg_run_params *p, const char *dump, upg_runstate *rs, jv *doc)
+{
+  char *wanted = default_output(dump, p->output);
+  if (!wanted)
+    return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "out of memory"));
+  if (strcmp(wanted, rs->output) == 0 || rs->step < UPG_STEP_DOWNLOADED) {
+    free(rs->output);
+    rs->output = wanted;
+    return 0;
+  }
+  int status = disagreement(doc, rs, "-o", wanted, "wrote", rs->output);
+  free(wanted);
+  return status;
+}
+
 /* What the user gave explicitly must agree with the record: --continue
  * never silently sends the dump elsewhere or writes elsewhere than asked.
  * $UPGRADE_URL is only a default: the record's platform wins, said on
  * stderr. */
 static int
-check_agreement(const upg_settings *s, const upg_run_params *p, const char *dump, const upg_runstate *rs,
-                jv *doc)
+check_agreement(const upg_settings *s, const upg_run_params *p, const char *dump, upg_runstate *rs, jv *doc)
 {
+  int status;
   if (!same_base(s->base_url, rs->url)) {
     if (p->url_given)
       return disagreement(doc, rs, "--url", s->base_url, "lives on", rs->url);
     upg_notice(s, "continuing on %s (the job's platform, from %s), not %s", rs->url, rs->path, s->base_url);
   }
-  if (p->output) {
-    char *wanted = default_output(dump, p->output);
-    int status = !wanted || strcmp(wanted, rs->output) != 0
-      ? disagreement(doc, rs, "-o", wanted ? wanted : p->output, "writes", rs->output) : 0;
-    free(wanted);
-    if (status)
-      return status;
-  }
+  if (p->output && (status = take_output(p, dump, rs, doc)))
+    return status;
+  rs->force = rs->force || p->force;
+  rs->no_filestore = rs->no_filestore || p->no_filestore; /* after the files were found missing */
   if (p->sftp && !rs->sftp)
     return disagreement(doc, rs, "--sftp", NULL, "moves the dump over", "HTTPS");
   return check_database_agreement(p, rs, doc);
@@ -352,7 +388,9 @@ resume_job(const upg_settings *s, const upg_run_params *p, const char *dump, upg
     return upg_fail(doc, UPG_EXIT_USAGE,
                     upg_failure("CLIENT:USAGE", "no open job for %s (no %s%s): nothing to continue", dump,
                                 dump, UPG_RUNSTATE_SUFFIX));
-  return status ? status : check_agreement(s, p, dump, rs, doc);
+  if (status || (status = check_agreement(s, p, dump, rs, doc)))
+    return status;
+  return check_output(rs, doc);
 }
 
 /* With --continue, the platform says how far the request really got: a
@@ -439,7 +477,7 @@ platform_steps(upg_settings *s, const upg_run_params *p, const char *dump, upg_r
  * last status's request.  A job that restores next records the step;
  * otherwise the job is over. */
 static int
-download_step(upg_settings *s, const upg_run_params *p, upg_runstate *rs, run_clock *clk, jv *request, jv *doc)
+download_step(upg_settings *s, upg_runstate *rs, run_clock *clk, jv *request, jv *doc)
 {
   step_begin(clk, s, "download", "downloading the upgraded dump to %s", rs->output);
   jv last;
@@ -448,8 +486,8 @@ download_step(upg_settings *s, const upg_run_params *p, upg_runstate *rs, run_cl
     *doc = last;
     return failed_step(doc, "download", rs, status);
   }
-  status = rs->sftp ? upg_sftp_download(s, rs->output, p->force, doc)
-                    : upg_download(s, "upgraded-dump", rs->output, p->force, doc);
+  status = rs->sftp ? upg_sftp_download(s, rs->output, rs->force, doc)
+                    : upg_download(s, "upgraded-dump", rs->output, rs->force, doc);
   if (status) {
     jv_free(last);
     return failed_step(doc, "download", rs, status);
@@ -500,7 +538,7 @@ remaining_steps(upg_settings *s, const upg_run_params *p, const char *dump, upg_
     return status;
   jv transfer = jv_invalid(), request = jv_invalid(), restored = jv_invalid();
   if (rs->step < UPG_STEP_DOWNLOADED) {
-    if ((status = download_step(s, p, rs, clk, &request, doc)))
+    if ((status = download_step(s, rs, clk, &request, doc)))
       return status;
     transfer = jv_object_get(*doc, jv_string("transfer"));
     *doc = jv_null();

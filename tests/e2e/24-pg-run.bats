@@ -108,8 +108,10 @@ expect_restored() {
 }
 
 @test "run --continue after a failed restore restores without downloading again" {
-	# a data dir that cannot be made: the restore fails after the download
-	printf 'not a directory\n' >odoo
+	# a foreign NEW.part in the data dir (no restore's marker): the restore
+	# fails after the download
+	mkdir -p odoo/data/filestore/src_c2.part
+	cp -a "$ODOO/filestore/src" odoo/data/filestore/
 	run --separate-stderr ucall "upgrade run --database src --restore-as src_c2 --data-dir '$PWD/odoo/data' $RUN_ARGS"
 	expect_status 2
 	jqe '.step == "restore" and (.request.id | length > 0)'
@@ -122,9 +124,7 @@ expect_restored() {
 	run --separate-stderr ucall "upgrade run --continue src.dump --restore-as other --cacert '$CA'"
 	expect_status 2
 	expect_reason CLIENT:USAGE
-	rm odoo
-	mkdir -p odoo/data
-	cp -a "$ODOO/filestore" odoo/data/
+	rmdir odoo/data/filestore/src_c2.part
 	run --separate-stderr ucall "upgrade run --continue src.dump --cacert '$CA'"
 	expect_status 0
 	jqe '.restore.database == "src_c2" and has("transfer") == false'
@@ -133,16 +133,18 @@ expect_restored() {
 	[[ ! -e src.dump.upgrade.json ]]
 }
 
-# A job stopped after its download: the record says "downloaded".
+# A job stopped after its download (a foreign NEW.part in its data dir
+# blocked: the restore refuses it): the record says "downloaded".
 stop_after_download() {
-	run --separate-stderr ucall "upgrade run --database src --restore-as $1 --data-dir '$PWD/blocked/x' $RUN_ARGS"
+	mkdir -p blocked/filestore/"$1.part"
+	cp -a "$ODOO/filestore/src" blocked/filestore/
+	run --separate-stderr ucall "upgrade run --database src --restore-as $1 --data-dir '$PWD/blocked' $RUN_ARGS"
 	[[ $status == 2 && $(jq -r .step src.dump.upgrade.json) == downloaded ]]
 }
 
 @test "run --continue finds the job's own restore (its mark) and does not restore again" {
-	printf 'x\n' >blocked
 	stop_after_download src_c3
-	rm blocked
+	rmdir blocked/filestore/src_c3.part
 	# as if the restore had completed and the shell died before the record
 	createdb -T template0 src_c3
 	pg_sql postgres "COMMENT ON DATABASE src_c3 IS 'upgrade run: request $(jq -r .request src.dump.upgrade.json)'"
@@ -155,9 +157,8 @@ stop_after_download() {
 }
 
 @test "run --continue never takes a database of the target's name that is not the job's" {
-	printf 'x\n' >blocked
 	stop_after_download src_c4
-	rm blocked
+	rmdir blocked/filestore/src_c4.part
 	createdb -T template0 src_c4
 	pg_sql src_c4 'CREATE TABLE precious (x int); INSERT INTO precious VALUES (42)'
 	run --separate-stderr ucall "upgrade run --continue src.dump --cacert '$CA'"
@@ -169,9 +170,8 @@ stop_after_download() {
 }
 
 @test "run --continue never takes a database with the job's mark that another role with CREATEDB made: exit 2, left as it was" {
-	printf 'x\n' >blocked
 	stop_after_download src_c5
-	rm blocked
+	rmdir blocked/filestore/src_c5.part
 	pg_plant planter src_c5 "upgrade run: request $(jq -r .request src.dump.upgrade.json)"
 	run --separate-stderr ucall "upgrade run --continue src.dump --cacert '$CA'"
 	expect_status 2
