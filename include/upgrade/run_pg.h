@@ -17,13 +17,23 @@
 #define UPGRADE_RUN_PG_H
 
 #include <stdbool.h>
+#include <time.h>
 #include <jv.h>
 
 #include "upgrade/runstate.h"
 #include "upgrade/settings.h"
 
-/* "DB_TARGET" (malloc'd): the database run restores into by default. */
-char *upg_run_pg_default_target(const char *database, const char *target);
+/* "DB_test_TARGET_YYYY_MM_DD_HH_MM" (malloc'd), the platform's own
+ * script's name for a test database, with "_N" when N > 1: the database run
+ * restores into by default.  DB is cut (never inside a UTF-8 character)
+ * so that the name keeps within PostgreSQL's 63 bytes less
+ * UPG_RESTORE_TEMP_SUFFIX; NULL when TARGET alone is too long.  Pure. */
+char *upg_run_pg_default_target(const char *database, const char *target, const struct tm *when, int n);
+
+/* The default name for now (local time) that is free on the server: no
+ * database of that name and no DATA_DIR/filestore/NAME; the same minute's
+ * second run gets "_2", and so on.  *name malloc'd; 0 or status with *doc. */
+int upg_run_pg_free_target(const char *database, const char *target, const char *data_dir, char **name, jv *doc);
 
 /* Before a job starts: NEW must be a name restore accepts and must not
  * exist, nor its filestore DATA_DIR/filestore/NEW (DATA_DIR NULL: the

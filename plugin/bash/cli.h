@@ -49,6 +49,8 @@ typedef struct upg_cli {
 
   upg_settings settings;     /* strings point into argv, or into the call's copies of shell variables (builtin.c) */
   bool url_given, request_given, key_given;
+  const char *request_filename; /* $UPGRADE_FILENAME (set by create with the
+                                   request's filename), unless --request */
 
   upg_create_params create;  /* create, run */
   double interval, timeout;  /* wait, run */
@@ -68,6 +70,8 @@ typedef struct upg_cli {
   bool trust_dump;           /* restore, run: the load role unchecked */
   bool no_restore;           /* run: end with the download */
   bool no_filestore;         /* run: restore without DB's filestore */
+  bool reuse_dump;           /* run: upload the existing DUMP as it is */
+  bool remove_dumps;         /* run: remove DUMP and the download once restored */
 
   const char *args[UPG_MAX_ARGS];
   int nargs;

@@ -69,7 +69,10 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
   [UPG_CMD_CREATE] = {
     "upgrade create --contract C --email E --target T --aim test|production --filename NAME [--timezone TZ]",
     "Create an upgrade request.  On success the shell variables UPGRADE_REQUEST\n"
-    "and UPGRADE_KEY are set, so later subcommands need no --request/--key." },
+    "and UPGRADE_KEY are set, so later subcommands need no --request/--key, and\n"
+    "UPGRADE_FILENAME: upload and sftp-put warn when FILE's name is not it (a\n"
+    "second create redirects later calls).  A create in a subshell ($(...), a\n"
+    "pipe) sets nothing in the calling shell." },
   [UPG_CMD_UPLOAD] = {
     "upgrade upload FILE",
     "Upload the database dump FILE over HTTPS, streamed (memory stays flat\n"
@@ -125,7 +128,7 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
   [UPG_CMD_RUN] = {
     "upgrade run --contract C --email E --target T --aim A [--filename NAME] DUMP [-o FILE] [--sftp]\n"
     "       upgrade run --database DB [--restore-as NEW | --no-restore] [--data-dir DIR] [--no-filestore]\n"
-    "                   [--jobs N]\n"
+    "                   [--reuse-dump] [--remove-dumps] [--jobs N]\n"
     "                   [--restore-role ROLE] [--trust-dump] ... [DUMP]\n"
     "       upgrade run --continue DUMP",
     "The whole job: create, upload (HTTPS, or SFTP with --sftp), process, wait\n"
@@ -141,9 +144,13 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "--ssh-keys and --parallel N as download and sftp-put do.\n"
     "Each step says on stderr when it begins (not with -s), and the document's\n"
     "\"steps\" and \"seconds\" say what each step of this call and the call took.\n"
-    "With --database DB it starts by dumping DB to DUMP (default DB.dump) and\n"
-    "ends by restoring the download into the new database NEW (--restore-as,\n"
-    "default DB_TARGET; --no-restore ends with the download), with DB's\n"
+    "With --database DB it starts by dumping DB to DUMP (default DB.dump, made\n"
+    "anew; an explicit DUMP that exists is refused, --reuse-dump uploads it as\n"
+    "it is) and ends by restoring the download (default upgraded_NEW.dump) into\n"
+    "the new database NEW (--restore-as, default DB_test_TARGET_YYYY_MM_DD_HH_MM,\n"
+    "\"_2\" within the same minute, said on stderr; --no-restore ends with the\n"
+    "download; --remove-dumps removes DUMP and the download once restored).\n"
+    "--force only lets the download replace its output.  With DB's\n"
     "filestore in DIR (--data-dir) as restore --filestore-from does.  NEW must\n"
     "not exist, and the restore's load role must pass restore's checks\n"
     "(--restore-role, --trust-dump): both are checked before anything is\n"

@@ -211,12 +211,11 @@ remember_create(upg_runstate *rs, const upg_run_params *p, const char *dump)
   free(copy);
 }
 
-/* A job from a database: which one, and where it is restored. */
+/* A job from a database: which one, and where it is restored (by default
+ * a name no earlier run took, said on stderr). */
 static int
-remember_database(upg_runstate *rs, const upg_run_params *p, jv *doc)
+remember_database(const upg_settings *s, upg_runstate *rs, const upg_run_params *p, jv *doc)
 {
-  if (!p->database)
-    return 0;
   rs->database = strdup(p->database);
   rs->no_filestore = p->no_filestore;
   int status = p->no_restore ? 0 : upg_run_pg_find_filestore(p->database, p->data_dir, p->no_filestore,
@@ -225,11 +224,48 @@ remember_database(upg_runstate *rs, const upg_run_params *p, jv *doc)
     return status;
   if (!rs->data_dir)
     rs->data_dir = copy_or_null(p->data_dir);
-  if (!p->no_restore)
-    rs->restore_as = p->restore_as ? strdup(p->restore_as) : upg_run_pg_default_target(p->database, rs->target);
+  if (!p->no_restore && !p->restore_as) {
+    if ((status = upg_run_pg_free_target(p->database, rs->target, rs->data_dir, &rs->restore_as, doc)))
+      return status;
+    upg_notice(s, "the upgraded database will be %s (--restore-as names another)", rs->restore_as);
+  } else if (!p->no_restore) {
+    rs->restore_as = strdup(p->restore_as);
+  }
   if (!rs->database || (!p->no_restore && !rs->restore_as))
     return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "out of memory"));
   return 0;
+}
+
+/* A job from a database: an explicit DUMP that exists is only ever
+ * uploaded as it is (--reuse-dump), never replaced; --reuse-dump needs
+ * one.  (The default DB.dump is run's own: each run dumps it anew.) */
+static int
+check_dump_file(const upg_run_params *p, const char *dump, jv *doc)
+{
+  struct stat st;
+  bool exists = lstat(dump, &st) == 0;
+  if (p->reuse_dump && !exists)
+    return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "--reuse-dump: %s does not exist: nothing to "
+                                                     "reuse", dump));
+  if (p->dump && exists && !p->reuse_dump)
+    return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "%s exists: upload it as it is with "
+                                                     "--reuse-dump, or name another DUMP", dump));
+  return 0;
+}
+
+/* A job from a database that restores: its download is named after NEW,
+ * so that a second run never meets the first's. */
+static char *
+job_output(const upg_run_params *p, const upg_runstate *rs, const char *dump)
+{
+  if (p->output || !rs->restore_as)
+    return default_output(dump, p->output);
+  char *name = NULL, *path;
+  if (asprintf(&name, "upgraded_%s.dump", rs->restore_as) < 0)
+    return NULL;
+  path = default_output(dump, name);
+  free(name);
+  return path;
 }
 
 /* A new job: refuse to open a second request for a dump whose job is
@@ -253,13 +289,15 @@ prepare_job(upg_settings *s, const upg_run_params *p, const char *dump, upg_runs
   upg_runstate_free(rs);
   rs->path = path ? path : upg_runstate_path(dump);
   rs->url = strdup(s->base_url);
-  rs->output = default_output(dump, p->output);
   rs->sftp = p->sftp;
   rs->force = p->force;
   remember_create(rs, p, dump);
+  if (p->database && ((status = check_dump_file(p, dump, doc)) || (status = remember_database(s, rs, p, doc))))
+    return status;
+  rs->output = job_output(p, rs, dump);
   if (!rs->path || !rs->url || !rs->output || !rs->filename)
     return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "cannot name the output or the job record"));
-  if ((status = remember_database(rs, p, doc)) || (status = check_output(rs, doc)))
+  if ((status = check_output(rs, doc)))
     return status;
   return upg_runstate_check_writable(rs, doc);
 }
@@ -279,10 +317,17 @@ dump_database(const upg_settings *s, const upg_run_params *p, const char *dump, 
                                                                       p->restore_role, p->trust_dump, doc) : 0;
   if (status)
     return status;
+  if (p->reuse_dump && !p->resume) {
+    upg_notice(s, "reusing %s as it is (--reuse-dump): no new dump of %s", dump, rs->database);
+    *dumped = JV_OBJECT(jv_string("file"), jv_string(dump), jv_string("reused"), jv_true());
+    rs->step = UPG_STEP_DUMPED;
+    return upg_runstate_save(rs, doc);
+  }
   rs->step = UPG_STEP_STARTED;
   if ((status = upg_runstate_save(rs, doc)))
     return status;
-  upg_dump_params d = { .database = rs->database, .output = dump, .force = p->force || p->resume };
+  /* --force is the output's; the default DB.dump is run's own, made anew */
+  upg_dump_params d = { .database = rs->database, .output = dump, .force = p->resume || !p->dump };
   step_begin(clk, s, "dump", "dumping %s into %s", rs->database, dump);
   if ((status = upg_pg_dump(s, &d, doc))) {
     /* No request exists yet: nothing to continue, the next run starts
@@ -502,10 +547,24 @@ download_step(upg_settings *s, upg_runstate *rs, run_clock *clk, jv *request, jv
   return status ? failed_step(doc, "download", rs, status) : 0;
 }
 
+/* --remove-dumps: the job is restored, its two dumps are not needed. */
+static void
+remove_dumps(const upg_settings *s, const char *dump, const char *output)
+{
+  const char *files[] = { dump, output };
+  for (size_t i = 0; i < 2; i++) {
+    if (unlink(files[i]) == 0)
+      upg_notice(s, "removed %s (--remove-dumps)", files[i]);
+    else if (errno != ENOENT)
+      upg_notice(s, "could not remove %s: %s", files[i], strerror(errno));
+  }
+}
+
 /* The download restored into the job's new database; then the job is
  * over: its record goes, and with it the mark on the database. */
 static int
-restore_step(const upg_settings *s, const upg_run_params *p, upg_runstate *rs, run_clock *clk, jv *doc)
+restore_step(const upg_settings *s, const upg_run_params *p, const char *dump, upg_runstate *rs, run_clock *clk,
+             jv *doc)
 {
   upg_run_pg_load load = { .jobs = p->jobs, .role = p->restore_role, .trust_dump = p->trust_dump,
                            .link = p->filestore_link };
@@ -516,6 +575,8 @@ restore_step(const upg_settings *s, const upg_run_params *p, upg_runstate *rs, r
     return failed_step(doc, "restore", rs, status);
   upg_runstate_remove(rs);
   upg_run_pg_unmark(s, rs);
+  if (p->remove_dumps)
+    remove_dumps(s, dump, rs->output);
   return 0;
 }
 
@@ -544,7 +605,7 @@ remaining_steps(upg_settings *s, const upg_run_params *p, const char *dump, upg_
     *doc = jv_null();
   }
   if (rs->restore_as) {
-    if ((status = restore_step(s, p, rs, clk, doc))) {
+    if ((status = restore_step(s, p, dump, rs, clk, doc))) {
       jv_free(transfer);
       jv_free(request);
       return status;

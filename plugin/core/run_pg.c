@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "upgrade/filestore.h"
@@ -18,11 +19,76 @@
 #include "upgrade/run_pg.h"
 #include "upgrade/files.h"
 
+/* PostgreSQL's 63 bytes, less the temporary name's suffix (pg.h). */
+#define TARGET_MAX_BYTES (63 - (sizeof UPG_RESTORE_TEMP_SUFFIX - 1))
+
 char *
-upg_run_pg_default_target(const char *database, const char *target)
+upg_run_pg_default_target(const char *database, const char *target, const struct tm *when, int n)
 {
+  char tail[128], stamp[32], count[16] = "";
+  if (n > 1)
+    snprintf(count, sizeof count, "_%d", n);
+  strftime(stamp, sizeof stamp, "%Y_%m_%d_%H_%M", when);
+  int len = snprintf(tail, sizeof tail, "_test_%s_%s%s", target ? target : "upgraded", stamp, count);
+  if (len < 0 || (size_t)len >= TARGET_MAX_BYTES)
+    return NULL;
+  /* DATABASE cut to what is left, never inside a UTF-8 character. */
+  size_t keep = strlen(database), room = TARGET_MAX_BYTES - (size_t)len;
+  if (keep > room) {
+    keep = room;
+    while (keep > 0 && ((unsigned char)database[keep] & 0xC0) == 0x80)
+      keep--;
+  }
   char *name = NULL;
-  return asprintf(&name, "%s_%s", database, target ? target : "upgraded") < 0 ? NULL : name;
+  return asprintf(&name, "%.*s%s", (int)keep, database, tail) < 0 ? NULL : name;
+}
+
+/* Whether NAME is taken on C: the database or its filestore under DATA_DIR.
+ * 1, 0, or -1 with *doc. */
+static int
+target_taken(PGconn *c, const char *name, const char *data_dir, jv *doc)
+{
+  int found = upg_pg_db_exists(c, name, NULL, doc);
+  if (found != 0)
+    return found;
+  char *dir = upg_filestore_data_dir(data_dir), *path = NULL;
+  struct stat st;
+  found = dir && asprintf(&path, "%s/filestore/%s", dir, name) >= 0 && lstat(path, &st) == 0;
+  free(dir);
+  free(path);
+  return found;
+}
+
+int
+upg_run_pg_free_target(const char *database, const char *target, const char *data_dir, char **name, jv *doc)
+{
+  int status;
+  time_t now = time(NULL);
+  struct tm when;
+  localtime_r(&now, &when);
+  *name = NULL;
+  PGconn *c = upg_pg_connect(NULL, &status, doc);
+  if (!c)
+    return status;
+  status = 0;
+  for (int n = 1; n <= 99 && !status; n++) {
+    if (!(*name = upg_run_pg_default_target(database, target, &when, n))) {
+      status = upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:USAGE", "--target %s: too long for the new "
+                                                         "database's name: name it with --restore-as", target));
+      break;
+    }
+    int taken = target_taken(c, *name, data_dir, doc);
+    if (taken == 0)
+      break;
+    free(*name);
+    *name = NULL;
+    status = taken < 0 ? UPG_EXIT_TRANSPORT : 0;
+  }
+  if (!status && !*name)
+    status = upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:DATABASE", "no free name for the new database: "
+                                                       "name it with --restore-as"));
+  PQfinish(c);
+  return status;
 }
 
 /* "upgrade run: request ID" (malloc'd). */

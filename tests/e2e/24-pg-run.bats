@@ -35,18 +35,21 @@ expect_restored() {
 	done < <(pg_sql "$1" 'SELECT store_fname FROM ir_attachment')
 }
 
-@test "run --database: dump, upgrade, download, restore into DB_TARGET with its filestore; then no record, no mark" {
+@test "run --database: dump, upgrade, download, restore into DB_test_TARGET_TIME with its filestore; then no record, no mark" {
 	run --separate-stderr ucall "upgrade run --database src --data-dir '$ODOO' $RUN_ARGS -c"
 	expect_status 0
 	one_line
+	local new
+	new=$(jq -r .restore.database <<<"$output")
+	[[ $new =~ ^src_test_17\.0_[0-9]{4}(_[0-9]{2}){4}(_[0-9]+)?$ ]]
 	jqe '.failures == [] and .dump.database == "src" and .dump.format == "pgdmp_custom"
-		and .request.state == "done" and .transfer.file == "'"$PWD"'/upgraded_src.dump"
-		and .restore.database == "src_17.0" and .restore.format == "zip"
+		and .request.state == "done" and .transfer.file == "'"$PWD/upgraded_$new"'.dump"
+		and .restore.format == "zip"
 		and .restore.filestore.copied == 3 and .restore.filestore.from_archive == 1'
-	expect_restored src_17.0 "$ODOO"
+	expect_restored "$new" "$ODOO"
 	[[ $(file_mode src.dump) == 600 ]]
 	[[ ! -e src.dump.upgrade.json ]]
-	[[ -z $(db_comment src_17.0) ]]
+	[[ -z $(db_comment "$new") ]]
 	# the source is untouched
 	[[ $(pg_sql src "SELECT latest_version FROM ir_module_module WHERE name = 'base'") == 15.0.1.3 ]]
 }
@@ -71,10 +74,12 @@ expect_restored() {
 }
 
 @test "run --database --no-restore ends with the download: no new database, no record" {
+	local databases
+	databases=$(pg_sql postgres 'SELECT count(*) FROM pg_database')
 	run --separate-stderr ucall "upgrade run --database src --no-restore $RUN_ARGS -o up.zip"
 	expect_status 0
 	jqe '.dump.database == "src" and .transfer.file == "'"$PWD"'/up.zip" and has("restore") == false'
-	! pg_db_exists src_17.0
+	[[ $(pg_sql postgres 'SELECT count(*) FROM pg_database') == "$databases" ]]
 	[[ ! -e src.dump.upgrade.json ]]
 }
 
@@ -116,7 +121,7 @@ expect_restored() {
 	expect_status 2
 	jqe '.step == "restore" and (.request.id | length > 0)'
 	[[ $(jq -r .step src.dump.upgrade.json) == downloaded ]]
-	[[ -f upgraded_src.dump ]]
+	[[ -f upgraded_src_c2.dump ]]
 	! pg_db_exists src_c2
 	local downloads
 	downloads=$(method_count download)
@@ -257,15 +262,15 @@ kill_job() {
 	# when the shell is killed
 	emulator_download_limits '{"rate": 1024}'
 	start_job "upgrade run --database src --restore-as src_kw --data-dir '$ODOO' $(eval echo "$RUN_ARGS")"
-	wait_until 60 '[[ -s upgraded_src.dump.part ]]'
+	wait_until 60 '[[ -s upgraded_src_kw.dump.part ]]'
 	kill_job
 	[[ $(jq -r .step src.dump.upgrade.json) == done ]]
 	local part
-	part=$(stat -c %s upgraded_src.dump.part)
+	part=$(stat -c %s upgraded_src_kw.dump.part)
 	emulator_reset >/dev/null
 	run --separate-stderr ucall "upgrade run --continue src.dump --cacert '$CA'"
 	expect_status 0
-	jqe --argjson p "$part" '.transfer.file == "'"$PWD"'/upgraded_src.dump" and .restore.database == "src_kw"
+	jqe --argjson p "$part" '.transfer.file == "'"$PWD"'/upgraded_src_kw.dump" and .restore.database == "src_kw"
 		and .transfer.resumed_from > 0 and .transfer.resumed_from <= $p'
 	[[ $(method_count create) == 1 && $(method_count upload) == 1 ]]
 	expect_restored src_kw "$ODOO"
@@ -327,6 +332,6 @@ kill_job() {
 		timeout -k 5 "$(scaled 240)" bash "$E2E_DIR/../demo.sh"
 	show
 	[[ $status == 0 ]]
-	[[ $output == *'"database": "shop_17.0"'* && $output == *'"from_archive": 1'* ]]
+	[[ $output =~ \"database\":\ \"shop_test_17\.0_[0-9_]+\" && $output == *'"from_archive": 1'* ]]
 	[[ $output == *'base  | 17.0.1.0'* ]]
 }

@@ -120,13 +120,92 @@ stop_at_download() { emulator_fault download drop '"after_bytes": 100000' >/dev/
 @test "run --database never exits 0 when the restored attachments point at files that are not there" {
 	pg_make_odoo holes "$PWD/data"
 	rm "$PWD/data/filestore/holes/$(pg_sql holes 'SELECT store_fname FROM ir_attachment LIMIT 1')"
-	run --separate-stderr ucall "upgrade run --database holes --data-dir '$PWD/data' $ARGS"
+	run --separate-stderr ucall "upgrade run --database holes --data-dir '$PWD/data' --restore-as holes_new $ARGS"
 	expect_status 2
 	expect_reason CLIENT:FILE
 	stderr_has "1 of its"
 	stderr_has "not in its filestore"
 	# restored, but the job stays open until the files are there
 	[[ $(jq -r .step holes.dump.upgrade.json) == downloaded ]]
-	pg_db_exists holes_17.0
+	pg_db_exists holes_new
 	[[ $(pg_sql holes 'SELECT count(*) FROM res_partner') == 500 ]] # the source untouched
+}
+
+# new_db: the database the last run restored into.
+new_db() { jq -r .restore.database <<<"$output"; }
+
+@test "a second run --database src --target 17.0 just works: each restores into a name of its own, said on stderr" {
+	run --separate-stderr ucall "upgrade run --database src --data-dir '$ODOO' $ARGS"
+	expect_status 0
+	local first
+	first=$(new_db)
+	[[ $first =~ ^src_test_17\.0_[0-9]{4}(_[0-9]{2}){4}$ ]]
+	stderr_has "the upgraded database will be $first"
+	run --separate-stderr ucall "upgrade run --database src --data-dir '$ODOO' $ARGS"
+	expect_status 0
+	local second
+	second=$(new_db)
+	[[ $second =~ ^src_test_17\.0_[0-9]{4}(_[0-9]{2}){4}(_2)?$ && $second != "$first" ]]
+	stderr_has "the upgraded database will be $second"
+	[[ $(pg_sql "$first" 'SELECT count(*) FROM res_partner') == 500 ]]
+	[[ $(pg_sql "$second" 'SELECT count(*) FROM res_partner') == 500 ]]
+	[[ -f upgraded_$first.dump && -f upgraded_$second.dump && ! -e src.dump.upgrade.json ]]
+}
+
+@test "run --database DUMP never replaces an existing DUMP, even with --force: refused before anything is made" {
+	echo precious >mine.dump
+	run --separate-stderr ucall "upgrade run --database src --data-dir '$ODOO' --restore-as r_force $ARGS --force mine.dump"
+	expect_status 2
+	expect_reason CLIENT:FILE
+	stderr_has "--reuse-dump"
+	[[ $(cat mine.dump) == precious && $(method_count create) == 0 ]]
+	! pg_db_exists r_force
+}
+
+@test "run --database --reuse-dump uploads the existing dump as it is: no new pg_dump" {
+	run --separate-stderr ucall "upgrade dump --database src -o mine.dump"
+	expect_status 0
+	local inode
+	inode=$(stat -c %i:%Y mine.dump)
+	run --separate-stderr ucall "upgrade run --database src --data-dir '$ODOO' --restore-as r_reuse --reuse-dump $ARGS mine.dump"
+	expect_status 0
+	jqe '.dump.reused == true and .restore.database == "r_reuse"'
+	stderr_has "reusing mine.dump"
+	[[ $(stat -c %i:%Y mine.dump) == "$inode" ]]
+	[[ $(pg_sql r_reuse 'SELECT count(*) FROM res_partner') == 500 ]]
+}
+
+@test "run --database --remove-dumps removes the dump and the download once restored" {
+	run --separate-stderr ucall "upgrade run --database src --data-dir '$ODOO' --restore-as r_rm --remove-dumps $ARGS"
+	expect_status 0
+	[[ ! -e src.dump && ! -e upgraded_r_rm.dump && ! -e src.dump.upgrade.json ]]
+	stderr_has "removed"
+	[[ $(pg_sql r_rm 'SELECT count(*) FROM res_partner') == 500 ]]
+}
+
+CREATE='upgrade create --cacert "$CA" --contract M123-abc --email t@example.com --target 17.0 --aim test'
+
+@test "upload warns when FILE is not the filename of the shell's request: a second create silently took over" {
+	cp db.dump a.dump
+	run --separate-stderr ucall "$CREATE --filename a.dump -s; first=\$UPGRADE_REQUEST
+		upgrade upload --cacert \"\$CA\" a.dump -s -q .failures -c; echo \"first=\$first\" >&2
+		$CREATE --filename b.dump -s
+		upgrade upload --cacert \"\$CA\" a.dump -q .failures -c; echo \"second=\$UPGRADE_REQUEST\" >&2"
+	expect_status 0
+	local first second
+	first=$(sed -n 's/^first=//p' <<<"$stderr")
+	second=$(sed -n 's/^second=//p' <<<"$stderr")
+	[[ -n $first && -n $second && $first != "$second" ]]
+	# the first upload (its own request) said nothing; the second names both
+	[[ $(grep -c 'warning: a.dump is not b.dump' <<<"$stderr") == 1 ]]
+	stderr_has "request $second was created with"
+}
+
+@test "the no-request message says that a create in a subshell sets nothing in this shell" {
+	run --separate-stderr ucall "unset UPGRADE_REQUEST UPGRADE_KEY; out=\$($CREATE --filename db.dump -s); upgrade upload --cacert \"\$CA\" db.dump"
+	expect_status 2
+	expect_reason CLIENT:USAGE
+	stderr_has "no request"
+	stderr_has 'a create in a subshell, $(...) or a pipe, sets nothing here'
+	[[ $(method_count upload) == 0 ]]
 }
