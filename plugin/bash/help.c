@@ -76,7 +76,10 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
   [UPG_CMD_UPLOAD] = {
     "upgrade upload FILE",
     "Upload the database dump FILE over HTTPS, streamed (memory stays flat\n"
-    "whatever its size).  Prints the platform's answer with a \"transfer\" summary." },
+    "whatever its size).  Prints the platform's answer with a \"transfer\" summary.\n"
+    "FILE's first bytes are looked at before anything is sent: a custom-format\n"
+    "dump, a zip, SQL text or gzip goes; anything else is refused (exit 2,\n"
+    "CLIENT:FILE, saying what it looks like).  So do sftp-put and run." },
   [UPG_CMD_SFTP_ACCESS] = {
     "upgrade sftp-access --ssh-keys FILE",
     "Ask for SFTP access for the public keys in FILE (an authorized_keys-like\n"
@@ -183,7 +186,8 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "upgrade restore FILE --database NEW [--filestore-from DB] [--data-dir DIR] [--jobs N]\n"
     "                [--restore-role ROLE] [--trust-dump]",
     "Restore FILE -- the platform's zip (dump.sql + filestore/), a custom-format\n"
-    "dump, or plain SQL, told apart by their bytes -- into the new database NEW,\n"
+    "dump, or plain SQL (x.sql.gz gunzipped on the fly), told apart by their\n"
+    "bytes -- into the new database NEW,\n"
     "which must not exist.  The data goes into NEW__restoring (marked with a\n"
     "comment), renamed to NEW once complete; a leftover of an interrupted restore\n"
     "is dropped by the next one (a killed run's sessions in it ended first), an\n"

@@ -250,7 +250,7 @@ check_dump_file(const upg_run_params *p, const char *dump, jv *doc)
   if (p->dump && exists && !p->reuse_dump)
     return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "%s exists: upload it as it is with "
                                                      "--reuse-dump, or name another DUMP", dump));
-  return 0;
+  return p->reuse_dump ? upg_upload_check_input(dump, doc) : 0;
 }
 
 /* A job from a database that restores: its download is named after NEW,
@@ -632,9 +632,12 @@ lock_dump(const upg_settings *s, const char *dump, int *lock_fd, jv *doc)
   int status = upg_input_open(dump, lock_fd, &size, doc);
   if (status)
     return status;
-  if (size == 0)
-    status = upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "%s is empty: nothing to upgrade", dump));
-  else if (flock(*lock_fd, LOCK_EX | LOCK_NB) != 0) {
+  /* before a request is made for it: something to upgrade, that looks
+   * like a dump */
+  status = size == 0 ? upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "%s is empty: nothing to upgrade",
+                                                                   dump))
+                     : upg_upload_check_input(dump, doc);
+  if (!status && flock(*lock_fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK)
       status = upg_fail(doc, UPG_EXIT_USAGE,
                         upg_failure("CLIENT:USAGE", "another `upgrade run` is working on %s right now (it holds "

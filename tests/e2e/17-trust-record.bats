@@ -12,7 +12,7 @@ setup_file() {
 
 setup() {
 	cd "$BATS_TEST_TMPDIR"
-	head -c 300000 /dev/urandom >db.dump
+	dump_bytes 300000 >db.dump
 	emulator_reset stats >/dev/null
 	hostile_script '{"rules": []}'
 }

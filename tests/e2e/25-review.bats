@@ -10,7 +10,7 @@ setup_file() {
 	harness_ssh_keygen "$KEYS/id_ed25519" >/dev/null
 	harness_known_hosts "$KEYS/known_hosts"
 	export ORIG=$BATS_FILE_TMPDIR/orig.dump
-	head -c 300000 /dev/urandom >"$ORIG"
+	dump_bytes 300000 >"$ORIG"
 	done_request "$ORIG" db.dump 16.0
 	export DONE_REQ=$REQ DONE_KEY=$KEY
 }

@@ -209,3 +209,57 @@ CREATE='upgrade create --cacert "$CA" --contract M123-abc --email t@example.com 
 	stderr_has 'a create in a subshell, $(...) or a pipe, sets nothing here'
 	[[ $(method_count upload) == 0 ]]
 }
+
+@test "upload refuses bytes that are no dump before a byte is sent, saying what they look like; a dump, SQL text and gzip go" {
+	{ printf '\x9c\x4e\x00\x01'; head -c 300000 /dev/urandom; } >noise.dump
+	printf 'CREATE TABLE t (x int);\n' >plain.sql
+	gzip -c plain.sql >plain.sql.gz
+	run --separate-stderr ucall "$CREATE --filename noise.dump -s
+		upgrade upload --cacert \"\$CA\" noise.dump"
+	expect_status 2
+	expect_reason CLIENT:FILE
+	stderr_has "noise.dump is not a database dump: it looks like binary data starting with 9c 4e 00 01"
+	[[ $(method_count upload) == 0 ]]
+	local f
+	for f in db.dump plain.sql plain.sql.gz; do
+		run --separate-stderr ucall "$CREATE --filename $f -s; upgrade upload --cacert \"\$CA\" $f -s"
+		expect_status 0
+	done
+	[[ $(method_count upload) == 3 ]]
+}
+
+@test "sftp-put refuses an executable before it asks for SFTP access" {
+	cp /bin/true prog.dump
+	run --separate-stderr ucall "$CREATE --filename prog.dump -s; upgrade sftp-put --cacert \"\$CA\" prog.dump"
+	expect_status 2
+	expect_reason CLIENT:FILE
+	stderr_has "it looks like an ELF executable"
+	[[ $(method_count request_sftp_access) == 0 ]]
+}
+
+@test "run refuses a file that is no dump before it creates a request" {
+	{ printf '\x00\x00'; head -c 3000 /dev/urandom; } >db.dump
+	run --separate-stderr ucall "upgrade run $ARGS db.dump"
+	expect_status 2
+	expect_reason CLIENT:FILE
+	stderr_has "is not a database dump"
+	[[ $(method_count create) == 0 && ! -e db.dump.upgrade.json ]]
+}
+
+@test "restore x.sql.gz gunzips it on the fly into psql: the rows are there, no binary on the terminal" {
+	printf 'CREATE TABLE gz_t (x int);\nINSERT INTO gz_t SELECT generate_series(1, 1000);\n' | gzip -c >x.sql.gz
+	run --separate-stderr ucall "upgrade restore x.sql.gz --database gz_new"
+	expect_status 0
+	jqe '.restore.format == "sql.gz"'
+	[[ $(pg_sql gz_new 'SELECT count(*) FROM gz_t') == 1000 ]]
+	! grep -q 'invalid command' <<<"$stderr"
+}
+
+@test "restore of a cut-off x.sql.gz fails and leaves no database" {
+	{ printf 'CREATE TABLE gz_c (x int);\n'; seq 1 200000 | sed 's/.*/INSERT INTO gz_c VALUES (&);/'; } | gzip -c >full.sql.gz
+	head -c "$(($(stat -c %s full.sql.gz) / 2))" full.sql.gz >cut.sql.gz
+	run --separate-stderr ucall "upgrade restore cut.sql.gz --database gz_cut"
+	[[ $status != 0 ]]
+	expect_reason CLIENT:FILE
+	pg_no_db gz_cut
+}
