@@ -216,9 +216,13 @@ remember_create(upg_runstate *rs, const upg_run_params *p, const char *dump)
 static int
 remember_database(const upg_settings *s, upg_runstate *rs, const upg_run_params *p, jv *doc)
 {
+  /* a name that cannot be is refused before any connection */
+  int status = p->restore_as ? upg_pg_restore_check_name("--restore-as", p->restore_as, doc) : 0;
+  if (status)
+    return status;
   rs->database = strdup(p->database);
   rs->no_filestore = p->no_filestore;
-  int status = p->no_restore ? 0 : upg_run_pg_find_filestore(p->database, p->data_dir, p->no_filestore,
+  status = p->no_restore ? 0 : upg_run_pg_find_filestore(p->database, p->data_dir, p->no_filestore,
                                                              &rs->data_dir, doc);
   if (status)
     return status;
