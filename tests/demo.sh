@@ -17,7 +17,8 @@ harness_make_ca
 emulator_start --pending-seconds 1 --progress-seconds 1 >/dev/null
 export UPGRADE_URL
 cd "$HARNESS_DIR"
-head -c 5000000 /dev/urandom > mydb.dump
+# a stand-in for a dump: upload looks at the first bytes (a custom dump's magic)
+{ printf 'PGDMP'; head -c 4999995 /dev/urandom; } > mydb.dump
 
 enable -f "$so" upgrade
 # The emulator's certificate comes from a CA made just now: trust it.
