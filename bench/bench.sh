@@ -316,6 +316,8 @@ if ((NEED_SERVERS)); then
 say "making ${SIZE_MIB} MiB of random bytes"
 dd if=/dev/urandom of="$DATA" bs=1M count="$SIZE_MIB" iflag=fullblock status=none ||
 	die "cannot write $DATA"
+# a custom dump's magic: upload and sftp-put look at the first bytes
+printf 'PGDMP' | dd of="$DATA" conv=notrunc status=none || die "cannot write $DATA"
 [[ $(stat -c %s "$DATA") == "$SIZE" ]] || die "$DATA has the wrong size"
 
 sshd_prepare || die "sshd_prepare failed"

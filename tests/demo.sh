@@ -17,7 +17,8 @@ harness_make_ca
 emulator_start --pending-seconds 1 --progress-seconds 1 >/dev/null
 export UPGRADE_URL
 cd "$HARNESS_DIR"
-head -c 5000000 /dev/urandom > mydb.dump
+# a stand-in for a dump: upload looks at the first bytes (a custom dump's magic)
+{ printf 'PGDMP'; head -c 4999995 /dev/urandom; } > mydb.dump
 
 enable -f "$so" upgrade
 # The emulator's certificate comes from a CA made just now: trust it.
@@ -59,9 +60,12 @@ if pg_bin_dir >/dev/null 2>&1 && pg_start; then
   step "UPGRADE_RESTORE_ROLE=upgrade_restore   # the role that loads the platform's dump: no rights of its own"
   step upgrade run --database shop --data-dir ./odoo --contract M123456-demo --email me@example.com --target 17.0 --aim test --interval 0.5
   upgrade run "${tls[@]}" --database shop --data-dir ./odoo --contract M123456-demo --email me@example.com \
-    --target 17.0 --aim test --interval 0.5 --pretty -q '{failures, dump: .dump.file, state: .request.state, restore}'
-  step "psql -d shop_17.0 -c 'SELECT name, latest_version FROM ir_module_module'"
-  psql -X -d shop_17.0 -c 'SELECT name, latest_version FROM ir_module_module ORDER BY id'
+    --target 17.0 --aim test --interval 0.5 --pretty -q '{failures, dump: .dump.file, state: .request.state, restore}' \
+    -v shown
+  jq . <<<"$shown"
+  new=$(jq -r .restore.database <<<"$shown")   # shop_test_17.0_YYYY_MM_DD_HH_MM: said on stderr too
+  step "psql -d $new -c 'SELECT name, latest_version FROM ir_module_module'"
+  psql -X -d "$new" -c 'SELECT name, latest_version FROM ir_module_module ORDER BY id'
   pg_stop
 else
   echo "(no PostgreSQL server programs: the dump-to-restore demo is skipped)" >&2

@@ -85,12 +85,20 @@ int upg_pg_restore(const upg_settings *s, const upg_restore_params *p, jv *doc);
 
 /* ---- pure parts, unit-tested ---- */
 
-enum upg_dump_format { UPG_DUMP_SQL = 0, UPG_DUMP_CUSTOM, UPG_DUMP_ZIP };
+enum upg_dump_format { UPG_DUMP_SQL = 0, UPG_DUMP_CUSTOM, UPG_DUMP_ZIP, UPG_DUMP_GZIP };
 
 /* What the first LEN bytes of a file say it is: "PK\3\4" a zip, "PGDMP" a
- * custom-format dump, anything else SQL. */
+ * custom-format dump, 1f 8b gzip (SQL, gunzipped by restore), anything else
+ * SQL. */
 enum upg_dump_format upg_dump_format_of(const unsigned char *head, size_t len);
 const char *upg_dump_format_name(enum upg_dump_format f);
+
+/* Whether the file's first LEN bytes can begin a dump the platform or
+ * restore takes: a custom-format dump, a zip, gzip, or SQL text (no NUL or
+ * control bytes but whitespace).  false: WHAT (WHAT_LEN bytes) says what it
+ * looks like instead ("an ELF executable", "binary data starting with 9c
+ * 4e ..."). */
+bool upg_dump_plausible(const unsigned char *head, size_t len, char *what, size_t what_len);
 
 /* A custom-format header: archive version and, when readable, who made it. */
 typedef struct upg_pgdmp_header {

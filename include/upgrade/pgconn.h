@@ -74,4 +74,10 @@ int upg_pg_db_rename(PGconn *c, const char *from, const char *to, jv *doc);
  * on a database this program made and marked. */
 int upg_pg_db_drop(PGconn *c, const char *name, jv *doc);
 
+/* On C (upg_pg_connect_catalog to an Odoo database): the distinct
+ * store_fname of its ir_attachment rows that keep their data in the
+ * filestore, one per row of *R (PQclear it); no row when the database has
+ * no public.ir_attachment.  0, or status with *doc (*R cleared). */
+int upg_pg_stored_files(PGconn *c, PGresult **r, jv *doc);
+
 #endif

@@ -12,16 +12,22 @@ typedef struct upg_run_params {
   upg_create_params create;  /* filename defaults to DUMP's base name */
   const char *dump;          /* NULL with a database: "<database>.dump" */
   const char *database;      /* --database: dump it first, restore after */
-  const char *restore_as;    /* default "<database>_<target>" */
+  const char *restore_as;    /* default run_pg.h's upg_run_pg_free_target */
+  bool reuse_dump;           /* --reuse-dump: upload the existing DUMP, no pg_dump */
+  bool remove_dumps;         /* --remove-dumps: DUMP and the download go once
+                                restored (this call's choice, not recorded) */
   bool no_restore;           /* --no-restore: end with the download */
-  const char *data_dir;      /* Odoo's data dir (pg.h); NULL: default */
+  const char *data_dir;      /* Odoo's data dir (pg.h); NULL: found
+                                (run_pg.h's upg_run_pg_find_filestore) */
+  bool no_filestore;         /* --no-filestore: restore without DB's files */
   int jobs;                  /* pg_restore --jobs; 0: 1 */
   bool filestore_link;       /* hard links to DB's filestore (pg.h); this
                                 call's choice, not recorded */
   const char *restore_role;  /* the load role (pgrole.h); NULL: the connection's */
   bool trust_dump;           /* --trust-dump: the load role unchecked */
-  const char *output;        /* default upgraded_<base name of DUMP> */
-  bool sftp, force;
+  const char *output;        /* default upgraded_<base name of DUMP>; with a
+                                restore upgraded_<restore_as>.dump */
+  bool sftp, force;          /* force: the output may be replaced, and only that */
   bool resume;               /* --continue: go on from DUMP.upgrade.json */
   bool new_request;          /* --new: a new request even if a job is open */
   bool url_given;            /* --url was given (not $UPGRADE_URL): with

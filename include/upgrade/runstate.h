@@ -39,6 +39,8 @@ typedef struct upg_runstate {
   char *output;        /* where the upgraded dump goes */
   char *contract, *email, *target, *aim, *filename, *timezone; /* what create sends */
   bool sftp;
+  bool force;          /* --force: the output may be replaced (kept for --continue) */
+  bool no_filestore;   /* --no-filestore: restored without the source's filestore */
   char *database;      /* run --database: the database dumped, else NULL */
   char *restore_as;    /* the database restored into; NULL: --no-restore */
   char *data_dir;      /* Odoo's data dir for the filestore; NULL: default */

@@ -13,4 +13,10 @@
  * 5 TLS, 128+sig interrupted. */
 int upg_api_upload(const upg_settings *s, const char *path, jv *doc);
 
+/* Whether PATH looks like a dump the platform takes, from its first bytes
+ * (pg.h's upg_dump_plausible): checked before anything is sent (upload,
+ * sftp-put, run).  0, or exit 2 with *doc (CLIENT:FILE, what it looks
+ * like).  An empty file passes: the caller says "empty". */
+int upg_upload_check_input(const char *path, jv *doc);
+
 #endif

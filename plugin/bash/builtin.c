@@ -46,7 +46,11 @@ words_to_argv(WORD_LIST *list, int *argc)
  * variable's old value, so no pointer into the shell's storage may be
  * kept), and the list of keys to redact.  Freed when the call ends. */
 struct call_storage {
-  char *from_shell[8];
+  /* One slot per variable a call may read (call_defaults, env_defaults:
+   * URL, REQUEST, FILENAME, KEY, RESTORE_ROLE, API, TOKEN, CONTRACT, EMAIL,
+   * one CA variable: 10).  A variable read past the last slot would be
+   * taken as unset, without a word: keep room. */
+  char *from_shell[16];
   int n;
   upg_secrets secrets;
 };
@@ -104,8 +108,10 @@ fill_defaults(upg_cli *cli, struct call_storage *own)
     s->base_url = shell_copy(own, "UPGRADE_URL");
   if (!s->base_url)
     s->base_url = UPG_DEFAULT_URL;
-  if (!cli->request_given)
+  if (!cli->request_given) {
     s->request = shell_copy(own, "UPGRADE_REQUEST");
+    cli->request_filename = shell_copy(own, "UPGRADE_FILENAME");
+  }
   if (!cli->key_given)
     s->key = shell_copy(own, "UPGRADE_KEY");
   if (!cli->restore_role)
@@ -166,12 +172,16 @@ remember_request(const upg_cli *cli, jv doc)
     return;
   char *id = upg_request_field(doc, "id");
   char *key = upg_request_field(doc, "key");
+  char *filename = upg_request_field(doc, "filename");
   if (id && key) {
     upg_shell_assign("UPGRADE_REQUEST", id);
     upg_shell_assign("UPGRADE_KEY", key);
+    /* so that a later upload can tell a file that is not this request's */
+    upg_shell_assign("UPGRADE_FILENAME", filename ? filename : "");
   }
   free(id);
   free(key);
+  free(filename);
 }
 
 /* The call's numbers are read and written the C way ("0.5", never

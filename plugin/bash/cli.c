@@ -59,7 +59,7 @@ enum opt_id {
   O_IDENTITY, O_INTERVAL, O_TIMEOUT, O_WHAT, O_OUTPUT, O_FORCE, O_SFTP, O_CONTINUE, O_NEW, O_VERSION,
   O_FILESTORE_LINK,
   O_DATABASE, O_FILESTORE_FROM, O_DATA_DIR, O_JOBS, O_RESTORE_AS, O_NO_RESTORE, O_PARALLEL, O_RESTORE_ROLE, O_TRUST_DUMP,
-  O_SHOW_ERROR, O_API, O_TOKEN, O_COUNT
+  O_SHOW_ERROR, O_API, O_TOKEN, O_NO_FILESTORE, O_REUSE_DUMP, O_REMOVE_DUMPS, O_COUNT
 };
 
 struct option_spec {
@@ -129,6 +129,9 @@ static const struct option_spec options[O_COUNT] = {
   [O_SHOW_ERROR] = { "show-error", 'S', false, ALL }, /* curl's -sS */
   [O_API] = { "api", 0, true, ALL },
   [O_TOKEN] = { "token", 0, true, ALL },
+  [O_NO_FILESTORE] = { "no-filestore", 0, false, BIT(UPG_CMD_RUN) },
+  [O_REUSE_DUMP] = { "reuse-dump", 0, false, BIT(UPG_CMD_RUN) },
+  [O_REMOVE_DUMPS] = { "remove-dumps", 0, false, BIT(UPG_CMD_RUN) },
 };
 
 int
@@ -317,6 +320,9 @@ apply(upg_cli *cli, enum opt_id id, const char *v)
   case O_DATA_DIR: return nonempty(cli, o, v, &cli->data_dir);
   case O_RESTORE_AS: return nonempty(cli, o, v, &cli->restore_as);
   case O_NO_RESTORE: cli->no_restore = true; return 0;
+  case O_NO_FILESTORE: cli->no_filestore = true; return 0;
+  case O_REUSE_DUMP: cli->reuse_dump = true; return 0;
+  case O_REMOVE_DUMPS: cli->remove_dumps = true; return 0;
   case O_RESTORE_ROLE: return nonempty(cli, o, v, &cli->restore_role);
   case O_TRUST_DUMP: cli->trust_dump = true; return 0;
   case O_API:
@@ -515,11 +521,13 @@ static int
 check_run_restore(upg_cli *cli, const unsigned *seen)
 {
   static const enum opt_id needs_db[] = { O_RESTORE_AS, O_NO_RESTORE, O_DATA_DIR, O_JOBS, O_RESTORE_ROLE,
-                                          O_TRUST_DUMP };
+                                          O_TRUST_DUMP, O_NO_FILESTORE, O_REUSE_DUMP, O_REMOVE_DUMPS };
   if (cli->cmd != UPG_CMD_RUN)
     return 0;
   if (cli->restore_as && cli->no_restore)
     return usage(cli, "--restore-as and --no-restore contradict each other");
+  if (cli->remove_dumps && cli->no_restore)
+    return usage(cli, "--remove-dumps and --no-restore contradict each other: the download is the result");
   for (size_t i = 0; i < sizeof needs_db / sizeof needs_db[0]; i++)
     if (was_seen(seen, needs_db[i]) && !cli->database && !cli->resume_run)
       return usage(cli, "--%s: run restores only a job from a database: add --database DB", options[needs_db[i]].name);

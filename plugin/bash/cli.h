@@ -50,6 +50,8 @@ typedef struct upg_cli {
 
   upg_settings settings;     /* strings point into argv, or into the call's copies of shell variables (builtin.c) */
   bool url_given, request_given, key_given, token_given;
+  const char *request_filename; /* $UPGRADE_FILENAME (set by create with the
+                                   request's filename), unless --request */
 
   upg_create_params create;  /* create, run */
   double interval, timeout;  /* wait, run */
@@ -68,6 +70,9 @@ typedef struct upg_cli {
   const char *restore_role;  /* restore, run: the load role (or $UPGRADE_RESTORE_ROLE) */
   bool trust_dump;           /* restore, run: the load role unchecked */
   bool no_restore;           /* run: end with the download */
+  bool no_filestore;         /* run: restore without DB's filestore */
+  bool reuse_dump;           /* run: upload the existing DUMP as it is */
+  bool remove_dumps;         /* run: remove DUMP and the download once restored */
 
   const char *cacert_from;   /* where settings.cacert came from: "--cacert" or a variable's name */
   bool contract_from_database; /* run --database with no contract given: read it from DB */

@@ -27,9 +27,24 @@ cmd_create(upg_cli *cli, jv *doc)
   return upg_api_create(&cli->settings, &cli->create, doc);
 }
 
+/* A second `create` in this shell made the shell's request another one:
+ * FILE whose name is not the one that request was created with is said
+ * (a warning: the upload goes on). */
+static void
+warn_other_request(const upg_cli *cli, const char *file)
+{
+  const char *base = strrchr(file, '/') ? strrchr(file, '/') + 1 : file;
+  if (cli->request_filename && *cli->request_filename && cli->settings.request
+      && strcmp(base, cli->request_filename) != 0)
+    upg_notice(&cli->settings, "warning: %s is not %s, the filename request %s was created with (the last "
+               "`upgrade create` in this shell): is this the request you meant? (--request ID --key KEY names "
+               "another)", base, cli->request_filename, cli->settings.request);
+}
+
 static int
 cmd_upload(upg_cli *cli, jv *doc)
 {
+  warn_other_request(cli, cli->args[0]);
   return upg_api_upload(&cli->settings, cli->args[0], doc);
 }
 
@@ -42,6 +57,7 @@ cmd_sftp_access(upg_cli *cli, jv *doc)
 static int
 cmd_sftp_put(upg_cli *cli, jv *doc)
 {
+  warn_other_request(cli, cli->args[0]);
   return upg_sftp_upload(&cli->settings, cli->args[0], doc);
 }
 
@@ -98,6 +114,7 @@ run_job(upg_cli *cli, jv *doc)
     .sftp = cli->sftp, .force = cli->force, .interval = cli->interval, .timeout = cli->timeout,
     .resume = cli->resume_run, .new_request = cli->new_request, .url_given = cli->url_given,
     .database = cli->database, .restore_as = cli->restore_as, .no_restore = cli->no_restore,
+    .no_filestore = cli->no_filestore, .reuse_dump = cli->reuse_dump, .remove_dumps = cli->remove_dumps,
     .data_dir = cli->data_dir, .jobs = cli->jobs, .restore_role = cli->restore_role,
     .trust_dump = cli->trust_dump, .filestore_link = cli->filestore_link,
   };

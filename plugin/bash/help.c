@@ -77,11 +77,17 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
   [UPG_CMD_CREATE] = {
     "upgrade create --contract C --email E --target T --aim test|production --filename NAME [--timezone TZ]",
     "Create an upgrade request.  On success the shell variables UPGRADE_REQUEST\n"
-    "and UPGRADE_KEY are set, so later subcommands need no --request/--key." },
+    "and UPGRADE_KEY are set, so later subcommands need no --request/--key, and\n"
+    "UPGRADE_FILENAME: upload and sftp-put warn when FILE's name is not it (a\n"
+    "second create redirects later calls).  A create in a subshell ($(...), a\n"
+    "pipe) sets nothing in the calling shell." },
   [UPG_CMD_UPLOAD] = {
     "upgrade upload FILE",
     "Upload the database dump FILE over HTTPS, streamed (memory stays flat\n"
-    "whatever its size).  Prints the platform's answer with a \"transfer\" summary." },
+    "whatever its size).  Prints the platform's answer with a \"transfer\" summary.\n"
+    "FILE's first bytes are looked at before anything is sent: a custom-format\n"
+    "dump, a zip, SQL text or gzip goes; anything else is refused (exit 2,\n"
+    "CLIENT:FILE, saying what it looks like).  So do sftp-put and run." },
   [UPG_CMD_SFTP_ACCESS] = {
     "upgrade sftp-access --ssh-keys FILE",
     "Ask for SFTP access for the public keys in FILE (an authorized_keys-like\n"
@@ -132,14 +138,17 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "one on loopback or under 64 MiB, else 4)." },
   [UPG_CMD_RUN] = {
     "upgrade run --contract C --email E --target T --aim A [--filename NAME] DUMP [-o FILE] [--sftp]\n"
-    "       upgrade run --database DB [--restore-as NEW | --no-restore] [--data-dir DIR] [--jobs N]\n"
+    "       upgrade run --database DB [--restore-as NEW | --no-restore] [--data-dir DIR] [--no-filestore]\n"
+    "                   [--reuse-dump] [--remove-dumps] [--jobs N]\n"
     "                   [--restore-role ROLE] [--trust-dump] ... [DUMP]\n"
     "       upgrade run --continue DUMP",
     "The whole job: create, upload (HTTPS, or SFTP with --sftp), process, wait\n"
     "and download the upgraded dump to FILE (default upgraded_<name of DUMP>).\n"
     "The job is recorded in DUMP.upgrade.json (mode 0600; a record others could\n"
     "have written is refused); `upgrade run --continue DUMP` goes on from it, and\n"
-    "an explicit --url, -o or --sftp must agree with it.  One run at a time per\n"
+    "an explicit --url or --sftp must agree with it; -o and --force are taken\n"
+    "for a download not yet made.  An existing FILE is refused before anything\n"
+    "is created, unless --force (recorded for --continue).  One run at a time per\n"
     "DUMP: a second is refused while the first holds the lock on DUMP.  --new\n"
     "starts another request although one is open.  When the job is over its\n"
     "record is kept, closed (`upgrade jobs` lists it; --continue says it is\n"
@@ -150,13 +159,21 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "sftp-put do.\n"
     "Each step says on stderr when it begins (not with -s), and the document's\n"
     "\"steps\" and \"seconds\" say what each step of this call and the call took.\n"
-    "With --database DB it starts by dumping DB to DUMP (default DB.dump) and\n"
-    "ends by restoring the download into the new database NEW (--restore-as,\n"
-    "default DB_TARGET; --no-restore ends with the download), with DB's\n"
+    "With --database DB it starts by dumping DB to DUMP (default DB.dump, made\n"
+    "anew; an explicit DUMP that exists is refused, --reuse-dump uploads it as\n"
+    "it is) and ends by restoring the download (default upgraded_NEW.dump) into\n"
+    "the new database NEW (--restore-as, default DB_test_TARGET_YYYY_MM_DD_HH_MM,\n"
+    "\"_2\" within the same minute, said on stderr; --no-restore ends with the\n"
+    "download; --remove-dumps removes DUMP and the download once restored).\n"
+    "--force only lets the download replace its output.  With DB's\n"
     "filestore in DIR (--data-dir) as restore --filestore-from does.  NEW must\n"
     "not exist, and the restore's load role must pass restore's checks\n"
     "(--restore-role, --trust-dump): both are checked before anything is\n"
-    "dumped or created.  The\n"
+    "dumped or created.  Without --data-dir, DB's filestore is looked for in\n"
+    "~/.local/share/Odoo, then the odoo user's (/var/lib/odoo/.local/share/Odoo);\n"
+    "none found while DB's attachments keep files is refused before the dump,\n"
+    "unless --no-filestore.  After the restore, run exits 0 only when every\n"
+    "attachment file of NEW is in its filestore.  The\n"
     "record gains the steps started, dumped, downloaded and restored, and --continue\n"
     "goes on from any of them; the restored database carries the comment\n"
     "\"upgrade run: request ID\" until the job closes, so that a --continue\n"
@@ -191,7 +208,8 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "upgrade restore FILE --database NEW [--filestore-from DB] [--data-dir DIR] [--jobs N]\n"
     "                [--restore-role ROLE] [--trust-dump]",
     "Restore FILE -- the platform's zip (dump.sql + filestore/), a custom-format\n"
-    "dump, or plain SQL, told apart by their bytes -- into the new database NEW,\n"
+    "dump, or plain SQL (x.sql.gz gunzipped on the fly), told apart by their\n"
+    "bytes -- into the new database NEW,\n"
     "which must not exist.  The data goes into NEW__restoring (marked with a\n"
     "comment), renamed to NEW once complete; a leftover of an interrupted restore\n"
     "is dropped by the next one (a killed run's sessions in it ended first), an\n"

@@ -18,7 +18,8 @@ upg_require_request(const upg_settings *s, jv *doc)
     return 0;
   return upg_fail(doc, UPG_EXIT_USAGE,
                   upg_failure("CLIENT:USAGE", "no request: give --request ID --key KEY, set "
-                              "UPGRADE_REQUEST and UPGRADE_KEY, or run `upgrade create` first"));
+                              "UPGRADE_REQUEST and UPGRADE_KEY, or run `upgrade create` first (in this "
+                              "shell: a create in a subshell, $(...) or a pipe, sets nothing here)"));
 }
 
 /* Classify a completed exchange's body as the platform's answer. */

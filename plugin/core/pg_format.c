@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,8 @@ upg_dump_format_of(const unsigned char *head, size_t len)
     return UPG_DUMP_ZIP;
   if (len >= 5 && memcmp(head, "PGDMP", 5) == 0)
     return UPG_DUMP_CUSTOM;
+  if (len >= 2 && head[0] == 0x1f && head[1] == 0x8b)
+    return UPG_DUMP_GZIP;
   return UPG_DUMP_SQL;
 }
 
@@ -25,9 +28,78 @@ upg_dump_format_name(enum upg_dump_format f)
   switch (f) {
   case UPG_DUMP_ZIP: return "zip";
   case UPG_DUMP_CUSTOM: return "pgdmp_custom";
+  case UPG_DUMP_GZIP: return "sql.gz";
   case UPG_DUMP_SQL: break;
   }
   return "sql";
+}
+
+/* Whether HEAD is UTF-8 (its last character may be cut off by LEN). */
+static bool
+is_utf8(const unsigned char *head, size_t len)
+{
+  for (size_t i = 0; i < len;) {
+    size_t n = head[i] < 0x80 ? 1 : (head[i] & 0xE0) == 0xC0 ? 2 : (head[i] & 0xF0) == 0xE0 ? 3
+             : (head[i] & 0xF8) == 0xF0 ? 4 : 0;
+    if (n == 0)
+      return false;
+    for (size_t k = 1; k < n && i + k < len; k++)
+      if ((head[i + k] & 0xC0) != 0x80)
+        return false;
+    i += n;
+  }
+  return true;
+}
+
+/* Text as a SQL dump is: no NUL, no control character but tab, newline,
+ * carriage return, form feed and escape; bytes from 0x80 are letters of
+ * the database's encoding: UTF-8, or a single-byte one (then no C1
+ * control, 0x80-0x9f, which is what random bytes soon show). */
+static bool
+looks_like_text(const unsigned char *head, size_t len)
+{
+  bool c1 = false;
+  for (size_t i = 0; i < len; i++) {
+    if (head[i] == 0 || head[i] == 0x7f || (head[i] < 0x20 && !strchr("\t\n\r\f\033", head[i])))
+      return false;
+    c1 = c1 || (head[i] >= 0x80 && head[i] < 0xa0);
+  }
+  return len > 0 && (!c1 || is_utf8(head, len));
+}
+
+/* Magic numbers a user may pick up by mistake, said by name. */
+static const struct {
+  const char *magic;
+  size_t len;
+  const char *name;
+} known[] = {
+  { "\x7f" "ELF", 4, "an ELF executable" },  { "BZh", 3, "bzip2 data" },
+  { "\xfd" "7zXZ", 5, "xz data" },          { "\x28\xb5\x2f\xfd", 4, "zstd data" },
+  { "7z\xbc\xaf", 4, "a 7-Zip archive" },   { "%PDF", 4, "a PDF document" },
+  { "\x89PNG", 4, "a PNG image" },          { "SQLite format 3", 15, "an SQLite database" },
+};
+
+bool
+upg_dump_plausible(const unsigned char *head, size_t len, char *what, size_t what_len)
+{
+  if (upg_dump_format_of(head, len) != UPG_DUMP_SQL)
+    return true;
+  /* before text: "BZh9" and "%PDF" begin in printable bytes */
+  for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+    if (len >= known[i].len && memcmp(head, known[i].magic, known[i].len) == 0) {
+      snprintf(what, what_len, "%s", known[i].name);
+      return false;
+    }
+  if (looks_like_text(head, len))
+    return true;
+  if (len >= 262 && memcmp(head + 257, "ustar", 5) == 0) {
+    snprintf(what, what_len, "a tar archive");
+    return false;
+  }
+  int n = snprintf(what, what_len, "binary data starting with");
+  for (size_t i = 0; i < len && i < 8 && n > 0 && (size_t)n < what_len; i++)
+    n += snprintf(what + n, what_len - (size_t)n, " %02x", head[i]);
+  return false;
 }
 
 #define ARCHIVE_VERSION UPG_PGDMP_VERSION

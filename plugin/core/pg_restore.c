@@ -14,6 +14,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -329,6 +330,8 @@ check_input(struct restore *r, jv *doc)
     return (status = zip_scan(r, doc)) ? status : check_psql(r, doc);
   if (r->format == UPG_DUMP_CUSTOM)
     return (status = check_custom_version(r, head, len, doc)) ? status : count_toc_tables(r, doc);
+  if (r->format == UPG_DUMP_GZIP)
+    return check_psql(r, doc);
   if ((status = check_psql(r, doc)))
     return status;
   /* pg_dump's plain header: "-- Dumped from database version 16.2" */
@@ -628,6 +631,36 @@ load_sql(struct restore *r, jv *doc)
   return status;
 }
 
+/* x.sql.gz: gunzipped on the fly by libarchive (its gzip filter over the
+ * raw format: one entry, the whole stream) into the same feed as SQL; the
+ * meter counts the SQL, whose size is not known beforehand. */
+static int
+load_gzip(struct restore *r, jv *doc)
+{
+  struct feed *f = calloc(1, sizeof *f);
+  struct archive *a = f ? archive_read_new() : NULL;
+  struct archive_entry *e;
+  if (!a) {
+    free(f);
+    return file_fail(doc, "%s: %s", r->p->file, strerror(ENOMEM));
+  }
+  archive_read_support_filter_gzip(a);
+  archive_read_support_format_raw(a);
+  int status = 0;
+  if (archive_read_open_filename(a, r->p->file, 65536) != ARCHIVE_OK
+      || archive_read_next_header(a, &e) != ARCHIVE_OK)
+    status = file_fail(doc, "%s: cannot gunzip it: %s", r->p->file, archive_error_string(a));
+  if (!status) {
+    f->fd = -1;
+    f->a = a;
+    f->declared = LLONG_MAX; /* no declared size: psql gets what gunzip yields */
+    status = run_psql(r, f, "restore", doc);
+  }
+  archive_read_free(a);
+  free(f);
+  return status;
+}
+
 static int
 load_custom(struct restore *r, jv *doc)
 {
@@ -814,6 +847,7 @@ load(struct restore *r, jv *doc)
   switch (r->format) {
   case UPG_DUMP_ZIP: return load_zip(r, doc);
   case UPG_DUMP_CUSTOM: return load_custom(r, doc);
+  case UPG_DUMP_GZIP: return load_gzip(r, doc);
   case UPG_DUMP_SQL: break;
   }
   return load_sql(r, doc);

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 
@@ -290,4 +291,22 @@ upg_pg_db_drop(PGconn *c, const char *name, jv *doc)
 {
   const char *force = PQserverVersion(c) >= 130000 ? " WITH (FORCE)" : "";
   return exec_on(c, "DROP DATABASE ", name, force, ARG_NONE, NULL, "cannot drop the database", doc);
+}
+
+int
+upg_pg_stored_files(PGconn *c, PGresult **r, jv *doc)
+{
+  PGresult *res = PQexec(c, "SELECT pg_catalog.to_regclass('public.ir_attachment') IS NOT NULL");
+  if (PQresultStatus(res) != PGRES_TUPLES_OK)
+    return sql_failure(c, res, doc, "cannot look for ir_attachment");
+  bool odoo = PQntuples(res) > 0 && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+  PQclear(res);
+  /* Not an Odoo database: no row, as an empty table would answer. */
+  res = PQexec(c, odoo ? "SELECT DISTINCT store_fname FROM public.ir_attachment "
+                         "WHERE store_fname IS NOT NULL AND store_fname OPERATOR(pg_catalog.<>) ''"
+                       : "SELECT NULL::pg_catalog.text WHERE false");
+  if (PQresultStatus(res) != PGRES_TUPLES_OK)
+    return sql_failure(c, res, doc, "cannot read ir_attachment");
+  *r = res;
+  return 0;
 }

@@ -148,6 +148,20 @@ default_output(const char *dump, const char *given)
   return path;
 }
 
+/* The job's output must be free before anything is made: found taken at
+ * the end, it would cost the whole upgrade.  --force (recorded: a
+ * --continue keeps it) lets the download replace it. */
+static int
+check_output(const upg_runstate *rs, jv *doc)
+{
+  struct stat st;
+  if (rs->force || rs->step >= UPG_STEP_DOWNLOADED || lstat(rs->output, &st) != 0)
+    return 0;
+  return upg_fail(doc, UPG_EXIT_USAGE,
+                  upg_failure("CLIENT:FILE", "%s already exists: the upgraded dump would be refused there at the "
+                              "end; name another with -o FILE, or replace it with --force", rs->output));
+}
+
 /* create, with what the record says (the command line's, or for a job
  * from a database what was recorded with its dump); from here on S names
  * the new request, and its key is a secret. */
@@ -198,19 +212,65 @@ remember_create(upg_runstate *rs, const upg_run_params *p, const char *dump)
   free(copy);
 }
 
-/* A job from a database: which one, and where it is restored. */
+/* A job from a database: which one, and where it is restored (by default
+ * a name no earlier run took, said on stderr). */
 static int
-remember_database(upg_runstate *rs, const upg_run_params *p, jv *doc)
+remember_database(const upg_settings *s, upg_runstate *rs, const upg_run_params *p, jv *doc)
 {
-  if (!p->database)
-    return 0;
+  /* a name that cannot be is refused before any connection */
+  int status = p->restore_as ? upg_pg_restore_check_name("--restore-as", p->restore_as, doc) : 0;
+  if (status)
+    return status;
   rs->database = strdup(p->database);
-  rs->data_dir = copy_or_null(p->data_dir);
-  if (!p->no_restore)
-    rs->restore_as = p->restore_as ? strdup(p->restore_as) : upg_run_pg_default_target(p->database, rs->target);
+  rs->no_filestore = p->no_filestore;
+  status = p->no_restore ? 0 : upg_run_pg_find_filestore(p->database, p->data_dir, p->no_filestore,
+                                                             &rs->data_dir, doc);
+  if (status)
+    return status;
+  if (!rs->data_dir)
+    rs->data_dir = copy_or_null(p->data_dir);
+  if (!p->no_restore && !p->restore_as) {
+    if ((status = upg_run_pg_free_target(p->database, rs->target, rs->data_dir, &rs->restore_as, doc)))
+      return status;
+    upg_notice(s, "the upgraded database will be %s (--restore-as names another)", rs->restore_as);
+  } else if (!p->no_restore) {
+    rs->restore_as = strdup(p->restore_as);
+  }
   if (!rs->database || (!p->no_restore && !rs->restore_as))
     return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "out of memory"));
   return 0;
+}
+
+/* A job from a database: an explicit DUMP that exists is only ever
+ * uploaded as it is (--reuse-dump), never replaced; --reuse-dump needs
+ * one.  (The default DB.dump is run's own: each run dumps it anew.) */
+static int
+check_dump_file(const upg_run_params *p, const char *dump, jv *doc)
+{
+  struct stat st;
+  bool exists = lstat(dump, &st) == 0;
+  if (p->reuse_dump && !exists)
+    return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "--reuse-dump: %s does not exist: nothing to "
+                                                     "reuse", dump));
+  if (p->dump && exists && !p->reuse_dump)
+    return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "%s exists: upload it as it is with "
+                                                     "--reuse-dump, or name another DUMP", dump));
+  return p->reuse_dump ? upg_upload_check_input(dump, doc) : 0;
+}
+
+/* A job from a database that restores: its download is named after NEW,
+ * so that a second run never meets the first's. */
+static char *
+job_output(const upg_run_params *p, const upg_runstate *rs, const char *dump)
+{
+  if (p->output || !rs->restore_as)
+    return default_output(dump, p->output);
+  char *name = NULL, *path;
+  if (asprintf(&name, "upgraded_%s.dump", rs->restore_as) < 0)
+    return NULL;
+  path = default_output(dump, name);
+  free(name);
+  return path;
 }
 
 /* A new job: refuse to open a second request for a dump whose job is
@@ -237,13 +297,17 @@ prepare_job(upg_settings *s, const upg_run_params *p, const char *dump, upg_runs
   upg_runstate_free(rs);
   rs->path = path ? path : upg_runstate_path(dump);
   rs->url = strdup(s->base_url);
-  rs->output = default_output(dump, p->output);
   rs->sftp = p->sftp;
+  rs->force = p->force;
   remember_create(rs, p, dump);
+  if (p->database && ((status = check_dump_file(p, dump, doc)) || (status = remember_database(s, rs, p, doc))))
+    return status;
+  rs->output = job_output(p, rs, dump);
   if (!rs->path || !rs->url || !rs->output || !rs->filename)
     return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "cannot name the output or the job record"));
-  status = remember_database(rs, p, doc);
-  return status ? status : upg_runstate_check_writable(rs, doc);
+  if ((status = check_output(rs, doc)))
+    return status;
+  return upg_runstate_check_writable(rs, doc);
 }
 
 /* The first step of a job from a database: the record says "started"
@@ -257,14 +321,21 @@ static int
 dump_database(const upg_settings *s, const upg_run_params *p, const char *dump, upg_runstate *rs,
               run_clock *clk, jv *dumped, jv *doc)
 {
-  int status = rs->restore_as && !p->resume ? upg_run_pg_check_target(rs->restore_as, p->restore_role,
-                                                                                  p->trust_dump, doc) : 0;
+  int status = rs->restore_as && !p->resume ? upg_run_pg_check_target(rs->restore_as, rs->data_dir,
+                                                                      p->restore_role, p->trust_dump, doc) : 0;
   if (status)
     return status;
+  if (p->reuse_dump && !p->resume) {
+    upg_notice(s, "reusing %s as it is (--reuse-dump): no new dump of %s", dump, rs->database);
+    *dumped = JV_OBJECT(jv_string("file"), jv_string(dump), jv_string("reused"), jv_true());
+    rs->step = UPG_STEP_DUMPED;
+    return upg_runstate_save(rs, doc);
+  }
   rs->step = UPG_STEP_STARTED;
   if ((status = upg_runstate_save(rs, doc)))
     return status;
-  upg_dump_params d = { .database = rs->database, .output = dump, .force = p->force || p->resume };
+  /* --force is the output's; the default DB.dump is run's own, made anew */
+  upg_dump_params d = { .database = rs->database, .output = dump, .force = p->resume || !p->dump };
   step_begin(clk, s, "dump", "dumping %s into %s", rs->database, dump);
   if ((status = upg_pg_dump(s, &d, doc))) {
     /* No request exists yet: nothing to continue, the next run starts
@@ -322,27 +393,41 @@ check_database_agreement(const upg_run_params *p, const upg_runstate *rs, jv *do
   return 0;
 }
 
+/* --continue -o FILE: a download not yet made goes to FILE instead (the
+ * record says so from the next step on); a download made cannot move. */
+static int
+take_output(const upg_run_params *p, const char *dump, upg_runstate *rs, jv *doc)
+{
+  char *wanted = default_output(dump, p->output);
+  if (!wanted)
+    return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "out of memory"));
+  if (strcmp(wanted, rs->output) == 0 || rs->step < UPG_STEP_DOWNLOADED) {
+    free(rs->output);
+    rs->output = wanted;
+    return 0;
+  }
+  int status = disagreement(doc, rs, "-o", wanted, "wrote", rs->output);
+  free(wanted);
+  return status;
+}
+
 /* What the user gave explicitly must agree with the record: --continue
  * never silently sends the dump elsewhere or writes elsewhere than asked.
  * $UPGRADE_URL is only a default: the record's platform wins, said on
  * stderr. */
 static int
-check_agreement(const upg_settings *s, const upg_run_params *p, const char *dump, const upg_runstate *rs,
-                jv *doc)
+check_agreement(const upg_settings *s, const upg_run_params *p, const char *dump, upg_runstate *rs, jv *doc)
 {
+  int status;
   if (!same_base(s->base_url, rs->url)) {
     if (p->url_given)
       return disagreement(doc, rs, "--url", s->base_url, "lives on", rs->url);
     upg_notice(s, "continuing on %s (the job's platform, from %s), not %s", rs->url, rs->path, s->base_url);
   }
-  if (p->output) {
-    char *wanted = default_output(dump, p->output);
-    int status = !wanted || strcmp(wanted, rs->output) != 0
-      ? disagreement(doc, rs, "-o", wanted ? wanted : p->output, "writes", rs->output) : 0;
-    free(wanted);
-    if (status)
-      return status;
-  }
+  if (p->output && (status = take_output(p, dump, rs, doc)))
+    return status;
+  rs->force = rs->force || p->force;
+  rs->no_filestore = rs->no_filestore || p->no_filestore; /* after the files were found missing */
   if (p->sftp && !rs->sftp)
     return disagreement(doc, rs, "--sftp", NULL, "moves the dump over", "HTTPS");
   return check_database_agreement(p, rs, doc);
@@ -361,7 +446,9 @@ resume_job(const upg_settings *s, const upg_run_params *p, const char *dump, upg
                     upg_failure("CLIENT:USAGE", "the job of %s is finished (request %s, last step %s; see %s or "
                                 "`upgrade jobs`): nothing to continue; a new `upgrade run` starts another",
                                 dump, rs->request ? rs->request : "?", upg_run_step_name(rs->step), rs->path));
-  return status ? status : check_agreement(s, p, dump, rs, doc);
+  if (status || (status = check_agreement(s, p, dump, rs, doc)))
+    return status;
+  return check_output(rs, doc);
 }
 
 /* With --continue, the platform says how far the request really got: a
@@ -462,7 +549,7 @@ platform_steps(upg_settings *s, const upg_run_params *p, const char *dump, upg_r
  * last status's request.  A job that restores next records the step;
  * otherwise the job is over. */
 static int
-download_step(upg_settings *s, const upg_run_params *p, upg_runstate *rs, run_clock *clk, jv *request, jv *doc)
+download_step(upg_settings *s, upg_runstate *rs, run_clock *clk, jv *request, jv *doc)
 {
   step_begin(clk, s, "download", "downloading the upgraded dump to %s", rs->output);
   jv last;
@@ -471,8 +558,8 @@ download_step(upg_settings *s, const upg_run_params *p, upg_runstate *rs, run_cl
     *doc = last;
     return failed_step(doc, "download", rs, status);
   }
-  status = rs->sftp ? upg_sftp_download(s, rs->output, p->force, doc)
-                    : upg_download(s, "upgraded-dump", rs->output, p->force, doc);
+  status = rs->sftp ? upg_sftp_download(s, rs->output, rs->force, doc)
+                    : upg_download(s, "upgraded-dump", rs->output, rs->force, doc);
   if (status) {
     jv_free(last);
     return failed_step(doc, "download", rs, status);
@@ -487,10 +574,24 @@ download_step(upg_settings *s, const upg_run_params *p, upg_runstate *rs, run_cl
   return status ? failed_step(doc, "download", rs, status) : 0;
 }
 
+/* --remove-dumps: the job is restored, its two dumps are not needed. */
+static void
+remove_dumps(const upg_settings *s, const char *dump, const char *output)
+{
+  const char *files[] = { dump, output };
+  for (size_t i = 0; i < 2; i++) {
+    if (unlink(files[i]) == 0)
+      upg_notice(s, "removed %s (--remove-dumps)", files[i]);
+    else if (errno != ENOENT)
+      upg_notice(s, "could not remove %s: %s", files[i], strerror(errno));
+  }
+}
+
 /* The download restored into the job's new database; then the job is
  * over: its record goes, and with it the mark on the database. */
 static int
-restore_step(const upg_settings *s, const upg_run_params *p, upg_runstate *rs, run_clock *clk, jv *doc)
+restore_step(const upg_settings *s, const upg_run_params *p, const char *dump, upg_runstate *rs, run_clock *clk,
+             jv *doc)
 {
   upg_run_pg_load load = { .jobs = p->jobs, .role = p->restore_role, .trust_dump = p->trust_dump,
                            .link = p->filestore_link };
@@ -501,6 +602,8 @@ restore_step(const upg_settings *s, const upg_run_params *p, upg_runstate *rs, r
     return failed_step(doc, "restore", rs, status);
   close_job(s, rs);
   upg_run_pg_unmark(s, rs);
+  if (p->remove_dumps)
+    remove_dumps(s, dump, rs->output);
   return 0;
 }
 
@@ -523,14 +626,14 @@ remaining_steps(upg_settings *s, const upg_run_params *p, const char *dump, upg_
     return status;
   jv transfer = jv_invalid(), request = jv_invalid(), restored = jv_invalid(), notes = jv_invalid();
   if (rs->step < UPG_STEP_DOWNLOADED) {
-    if ((status = download_step(s, p, rs, clk, &request, doc)))
+    if ((status = download_step(s, rs, clk, &request, doc)))
       return status;
     transfer = jv_object_get(*doc, jv_string("transfer"));
     *doc = jv_null();
     notes = upg_run_notes_fetch(s, rs);
   }
   if (rs->restore_as) {
-    if ((status = restore_step(s, p, rs, clk, doc))) {
+    if ((status = restore_step(s, p, dump, rs, clk, doc))) {
       jv_free(transfer);
       jv_free(request);
       jv_free(notes);
@@ -559,9 +662,12 @@ lock_dump(const upg_settings *s, const char *dump, int *lock_fd, jv *doc)
   int status = upg_input_open(dump, lock_fd, &size, doc);
   if (status)
     return status;
-  if (size == 0)
-    status = upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "%s is empty: nothing to upgrade", dump));
-  else if (flock(*lock_fd, LOCK_EX | LOCK_NB) != 0) {
+  /* before a request is made for it: something to upgrade, that looks
+   * like a dump */
+  status = size == 0 ? upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "%s is empty: nothing to upgrade",
+                                                                   dump))
+                     : upg_upload_check_input(dump, doc);
+  if (!status && flock(*lock_fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK)
       status = upg_fail(doc, UPG_EXIT_USAGE,
                         upg_failure("CLIENT:USAGE", "another `upgrade run` is working on %s right now (it holds "

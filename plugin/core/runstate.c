@@ -134,6 +134,16 @@ out:
   return status;
 }
 
+/* Whether RECORD's FIELD is true (absent: false, as before it existed). */
+static bool
+true_field(jv record, const char *field)
+{
+  jv value = jv_object_get(jv_copy(record), jv_string(field));
+  bool yes = jv_get_kind(value) == JV_KIND_TRUE;
+  jv_free(value);
+  return yes;
+}
+
 int
 upg_runstate_load(upg_runstate *rs, const char *dump, jv *doc)
 {
@@ -155,9 +165,9 @@ upg_runstate_load(upg_runstate *rs, const char *dump, jv *doc)
   }
   for (size_t i = 0; i < TEXT_FIELDS; i++)
     *text_of(rs, i) = string_field(record, text_fields[i].name);
-  jv sftp = jv_object_get(jv_copy(record), jv_string("sftp"));
-  rs->sftp = jv_get_kind(sftp) == JV_KIND_TRUE;
-  jv_free(sftp);
+  rs->sftp = true_field(record, "sftp");
+  rs->force = true_field(record, "force");
+  rs->no_filestore = true_field(record, "no_filestore");
   char *state = string_field(record, "state"); /* none: a record from before closing existed, open */
   rs->closed = state && strcmp(state, "closed") == 0;
   free(state);
@@ -199,7 +209,8 @@ upg_runstate_save(const upg_runstate *rs, jv *doc)
 {
   jv record = JV_OBJECT(jv_string("sftp"), jv_bool(rs->sftp), jv_string("step"),
                         jv_string(upg_run_step_name(rs->step)), jv_string("state"),
-                        jv_string(rs->closed ? "closed" : "open"));
+                        jv_string(rs->closed ? "closed" : "open"), jv_string("force"), jv_bool(rs->force),
+                        jv_string("no_filestore"), jv_bool(rs->no_filestore));
   /* a job from a database: what the later steps need; no request yet:
    * what create will send */
   bool group[] = { [ALWAYS] = true, [DATABASE] = rs->database, [UNTIL_CREATED] = rs->step < UPG_STEP_CREATED };

@@ -20,6 +20,7 @@
 #include "upgrade/ssh.h"
 #include "upgrade/ssh_auth.h"
 #include "upgrade/sshkeys.h"
+#include "upgrade/upload.h"
 
 #define KEYS_MAX (1024 * 1024)
 
@@ -240,7 +241,8 @@ done:
 int
 upg_sftp_upload(const upg_settings *s, const char *local, jv *doc)
 {
-  return sftp_job(s, PUT, local, false, doc);
+  int status = upg_upload_check_input(local, doc);
+  return status ? status : sftp_job(s, PUT, local, false, doc);
 }
 
 int

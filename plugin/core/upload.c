@@ -9,12 +9,14 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "upgrade/api.h"
 #include "upgrade/files.h"
 #include "upgrade/http.h"
 #include "upgrade/outcome.h"
+#include "upgrade/pg.h"
 #include "upgrade/response.h"
 #include "upgrade/upload.h"
 
@@ -109,10 +111,33 @@ upload_once(void *ctx, bool *retryable, jv *doc)
 }
 
 int
+upg_upload_check_input(const char *path, jv *doc)
+{
+  int fd;
+  off_t size;
+  int status = upg_input_open(path, &fd, &size, doc);
+  if (status)
+    return status;
+  unsigned char head[4096];
+  ssize_t len = pread(fd, head, sizeof head, 0);
+  int err = errno;
+  close(fd);
+  if (len < 0)
+    return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "cannot read %s: %s", path, strerror(err)));
+  char what[128];
+  if (len == 0 || upg_dump_plausible(head, (size_t)len, what, sizeof what))
+    return 0; /* an empty file is the caller's to refuse, in its words */
+  return upg_fail(doc, UPG_EXIT_USAGE,
+                  upg_failure("CLIENT:FILE", "%s is not a database dump: it looks like %s; the platform takes a "
+                              "custom-format dump (pg_dump -Fc, `upgrade dump`), a zip, or SQL text (plain or "
+                              "gzip)", path, what));
+}
+
+int
 upg_api_upload(const upg_settings *s, const char *path, jv *doc)
 {
   int status = upg_require_request(s, doc);
-  if (status)
+  if (status || (status = upg_upload_check_input(path, doc)))
     return status;
   struct upload up = { s, path, -1, 0, NULL };
   status = upg_input_open(path, &up.fd, &up.size, doc);

@@ -9,7 +9,7 @@ teardown() {
 
 # a small random dump
 small_dump() {
-	head -c "${1:-300000}" /dev/urandom >"$BATS_TEST_TMPDIR/small.dump"
+	dump_bytes "${1:-300000}" >"$BATS_TEST_TMPDIR/small.dump"
 	echo "$BATS_TEST_TMPDIR/small.dump"
 }
 
@@ -18,7 +18,7 @@ small_dump() {
 	# file still proves streaming and exactness (UPGRADE_BIG_MIB overrides).
 	local mib=${UPGRADE_BIG_MIB:-$([[ $VALGRIND == 1 ]] && echo 24 || echo 200)}
 	local big=$BATS_TEST_TMPDIR/big.dump size=$((mib * 1024 * 1024))
-	head -c "${mib}M" /dev/urandom >"$big"
+	dump_bytes "$((mib * 1048576))" >"$big"
 	api_create
 	local -a timer=()
 	if [[ -x /usr/bin/time ]]; then

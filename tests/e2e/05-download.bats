@@ -8,7 +8,7 @@ SIZE=5000000 # bytes of the original dump
 setup_file() {
 	start_emulator
 	export ORIG=$BATS_FILE_TMPDIR/orig.dump
-	head -c "$SIZE" /dev/urandom >"$ORIG"
+	dump_bytes "$SIZE" >"$ORIG"
 	done_request "$ORIG" db.dump 16.0
 	export DONE_REQ=$REQ DONE_KEY=$KEY
 }

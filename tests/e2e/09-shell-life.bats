@@ -8,7 +8,7 @@ setup_file() {
 	start_emulator
 	export E2E_DIR
 	export ORIG=$BATS_FILE_TMPDIR/orig.dump
-	head -c 3000000 /dev/urandom >"$ORIG"
+	dump_bytes 3000000 >"$ORIG"
 	done_request "$ORIG"
 	export DONE_REQ=$REQ DONE_KEY=$KEY
 }
@@ -265,7 +265,7 @@ tcp_inodes() { awk '$1 ~ /^[0-9]+:$/ { print $10 }' "$BATS_TEST_TMPDIR/tcp"; }
 @test "the key never reaches stderr: verbose, progress, failing calls" {
 	local port
 	port=$(harness_free_port)
-	head -c 2000000 /dev/urandom >"$BATS_TEST_TMPDIR/up.dump"
+	dump_bytes 2000000 >"$BATS_TEST_TMPDIR/up.dump"
 	api_create
 	run --separate-stderr ubash '
 		source "$E2E_DIR/../lib/harness.bash"

@@ -5,7 +5,7 @@ load helpers
 
 setup() {
 	cd "$BATS_TEST_TMPDIR"
-	head -c 300000 /dev/urandom >db.dump
+	dump_bytes 300000 >db.dump
 	emulator_reset >/dev/null
 }
 
@@ -118,7 +118,7 @@ kill_when_step() {
 }
 
 @test "run --continue: shell killed during the download resumes the .part" {
-	head -c 20000000 /dev/urandom >db.dump
+	dump_bytes 20000000 >db.dump
 	emulator_fault download slow '"delay": 30' >/dev/null
 	start_job "upgrade run $RUN_ARGS -s db.dump"
 	kill_when_step done

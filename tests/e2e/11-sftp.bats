@@ -8,7 +8,7 @@ setup_file() {
 	start_sshd_emulator
 	ssh-keygen -q -t ecdsa -N '' -f "$KEYS/id_ecdsa" </dev/null
 	ssh-keygen -q -t ed25519 -N '' -f "$KEYS/stranger" </dev/null
-	head -c "$(mib 30)" /dev/urandom >"$HARNESS_DIR/big.dump"
+	dump_bytes "$(mib 30)" >"$HARNESS_DIR/big.dump"
 	export BIG=$(mib 30)
 }
 
@@ -80,7 +80,7 @@ setup() {
 	api_create
 	run ucall 'upgrade sftp-access --cacert "$CA" --ssh-keys "$KEYS/id_ed25519.pub" -s'
 	# another dump's first third (differs from the start)
-	head -c $((BIG / 3)) /dev/urandom >"$(shared)"
+	dump_bytes $((BIG / 3)) >"$(shared)"
 	run --separate-stderr ucall 'upgrade sftp-put --cacert "$CA" "${@}" "$HARNESS_DIR/big.dump"' "${SSH[@]}"
 	expect_status 0
 	jqe '.transfer.resumed_from == 0'
@@ -98,8 +98,8 @@ setup() {
 @test "sftp-put refuses to truncate a remote file larger than the local one" {
 	api_create
 	run ucall 'upgrade sftp-access --cacert "$CA" --ssh-keys "$KEYS/id_ed25519.pub" -s'
-	head -c 2000 /dev/urandom >small.dump
-	head -c 5000 /dev/urandom >"$(shared)"
+	dump_bytes 2000 >small.dump
+	dump_bytes 5000 >"$(shared)"
 	cp "$(shared)" before
 	run --separate-stderr ucall 'upgrade sftp-put --cacert "$CA" "${@}" small.dump' "${SSH[@]}"
 	expect_status 3
@@ -184,7 +184,7 @@ setup() {
 
 @test "sshd killed mid-upload: an error, not a hang; the next sftp-put resumes, byte-exact" {
 	api_create
-	head -c "$(mib 400 8)" /dev/urandom >huge.dump
+	dump_bytes "$(mib 400 8)" >huge.dump
 	# one stream: the resume of a prefix (parallel puts: 23-parallel-sftp.bats)
 	ubash 'upgrade sftp-put --parallel 1 --cacert "$CA" "${@}" huge.dump -s' "${SSH[@]}" >put.out 2>put.err &
 	pid=$!
@@ -205,7 +205,7 @@ setup() {
 
 @test "Ctrl-C (a trapped SIGINT) stops sftp-put within a second, exit 130, resumable" {
 	api_create
-	head -c "$(mib 400 8)" /dev/urandom >huge.dump
+	dump_bytes "$(mib 400 8)" >huge.dump
 	run --separate-stderr ucall '
 		trap "echo trapped >&2" INT
 		# interrupt once the upload is under way (valgrind is slow to start)

@@ -7,7 +7,7 @@ load helpers
 
 setup_file() {
 	start_sshd_emulator
-	head -c 8000000 /dev/urandom >"$HARNESS_DIR/db.dump"
+	dump_bytes 8000000 >"$HARNESS_DIR/db.dump"
 }
 
 setup() { cd "$BATS_TEST_TMPDIR"; }
@@ -50,7 +50,7 @@ expect_upgraded() { cmp <(printf 'UPGRADED TO 16.0\n'; cat "$HARNESS_DIR/db.dump
 
 @test "sshd killed during sftp-get: exit 3, .part kept, the next sftp-get resumes byte-exact" {
 	use_sftp_client
-	head -c "$(mib 300 8)" /dev/urandom >big.dump
+	dump_bytes "$(mib 300 8)" >big.dump
 	api_create && api_upload big.dump && emulator_set_state "$REQ" done
 	# one stream: the resume of a prefix (parallel gets: 23-parallel-sftp.bats)
 	ubash 'upgrade sftp-get --parallel 1 --cacert "$CA" "$@" -o got.dump -s' "${SSH[@]}" >get.out 2>get.err &

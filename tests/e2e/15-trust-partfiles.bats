@@ -12,8 +12,8 @@ setup_file() {
 	start_sshd_emulator
 	hostile_start
 	export A_DUMP=$BATS_FILE_TMPDIR/a.dump B_DUMP=$BATS_FILE_TMPDIR/b.dump
-	head -c 400000 /dev/urandom >"$A_DUMP"
-	head -c 400000 /dev/urandom >"$B_DUMP"
+	dump_bytes 400000 >"$A_DUMP"
+	dump_bytes 400000 >"$B_DUMP"
 }
 
 setup() {

@@ -12,7 +12,7 @@ setup_file() {
 
 setup() {
 	cd "$BATS_TEST_TMPDIR"
-	head -c 300000 /dev/urandom >db.dump
+	dump_bytes 300000 >db.dump
 	emulator_reset stats >/dev/null
 	hostile_script '{"rules": []}'
 }
@@ -120,9 +120,12 @@ continue_disagreeing() {
 	continue_disagreeing '--url "$HOSTILE_URL"' '--url "$UPGRADE_URL/"' "--url $HOSTILE_URL"
 }
 
-@test "run --continue refuses an -o that differs from the record's output" {
-	continue_disagreeing '-o other.dump' '-o upgraded_db.dump' "$PWD/upgraded_db.dump"
-	[[ ! -e other.dump ]]
+@test "run --continue takes an -o that differs from the record's output while the download is still to come (issue 18, item 1)" {
+	open_job
+	run --separate-stderr ucall "$CONTINUE -o other.dump db.dump"
+	expect_status 0
+	expect_upgraded other.dump
+	[[ ! -e upgraded_db.dump ]]
 }
 
 @test "run --continue refuses --sftp for a job that moves the dump over HTTPS" {

@@ -14,7 +14,7 @@ setup_file() {
 	hostile_start
 	export UPGRADE_TEST_CHUNK=$CHUNK
 	export ORIG=$BATS_FILE_TMPDIR/orig.dump
-	head -c $((3 * 1048576 + 12345)) /dev/urandom >"$ORIG"
+	dump_bytes $((3 * 1048576 + 12345)) >"$ORIG"
 	done_request "$ORIG" db.dump 16.0
 	export DONE_REQ=$REQ DONE_KEY=$KEY
 }
@@ -165,14 +165,14 @@ kill_when_done() {
 
 @test "the file changed between tries (new ETag): the resume restarts from zero, never splices" {
 	local mine=$BATS_TEST_TMPDIR/mine.dump
-	head -c 2000000 /dev/urandom >"$mine"
+	dump_bytes 2000000 >"$mine"
 	done_request "$mine" db.dump
 	start_slow_download 4
 	kill_when_done $((2 * CHUNK))
 	# the platform's file changes: same size, other bytes, another mtime (ETag)
 	local orig
 	orig=$(emulator_requests | jq -r --arg r "$REQ" '.[$r].original_path')
-	head -c 2000000 /dev/urandom >"$mine"
+	dump_bytes 2000000 >"$mine"
 	cat "$mine" >"$orig"
 	touch -d '+1 hour' "$orig"
 	emulator_download_limits '{}'

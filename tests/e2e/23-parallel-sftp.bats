@@ -10,7 +10,7 @@ setup_file() {
 	start_sshd_emulator
 	export UPGRADE_TEST_CHUNK=262144
 	export SIZE=$(mib 12)
-	head -c "$SIZE" /dev/urandom >"$HARNESS_DIR/par.dump"
+	dump_bytes "$SIZE" >"$HARNESS_DIR/par.dump"
 }
 
 setup() {

@@ -35,19 +35,22 @@ expect_restored() {
 	done < <(pg_sql "$1" 'SELECT store_fname FROM ir_attachment')
 }
 
-@test "run --database: dump, upgrade, download, restore into DB_TARGET with its filestore; then the record closed, no mark" {
+@test "run --database: dump, upgrade, download, restore into DB_test_TARGET_TIME with its filestore; then the record closed, no mark" {
 	run --separate-stderr ucall "upgrade run --database src --data-dir '$ODOO' $RUN_ARGS -c"
 	expect_status 0
 	one_line
+	local new
+	new=$(jq -r .restore.database <<<"$output")
+	[[ $new =~ ^src_test_17\.0_[0-9]{4}(_[0-9]{2}){4}(_[0-9]+)?$ ]]
 	jqe '.failures == [] and .dump.database == "src" and .dump.format == "pgdmp_custom"
-		and .request.state == "done" and .transfer.file == "'"$PWD"'/upgraded_src.dump"
-		and .restore.database == "src_17.0" and .restore.format == "zip"
+		and .request.state == "done" and .transfer.file == "'"$PWD/upgraded_$new"'.dump"
+		and .restore.format == "zip"
 		and .restore.filestore.copied == 3 and .restore.filestore.from_archive == 1'
-	expect_restored src_17.0 "$ODOO"
+	expect_restored "$new" "$ODOO"
 	[[ $(file_mode src.dump) == 600 ]]
 	job_closed src.dump.upgrade.json
-	[[ $(jq -r '[.step, .database, .restore_as] | join(" ")' src.dump.upgrade.json) == "restored src src_17.0" ]]
-	[[ -z $(db_comment src_17.0) ]]
+	[[ $(jq -r '[.step, .database, .restore_as] | join(" ")' src.dump.upgrade.json) == "restored src $new" ]]
+	[[ -z $(db_comment "$new") ]]
 	# the source is untouched
 	[[ $(pg_sql src "SELECT latest_version FROM ir_module_module WHERE name = 'base'") == 15.0.1.3 ]]
 }
@@ -72,10 +75,12 @@ expect_restored() {
 }
 
 @test "run --database --no-restore ends with the download: no new database, the record closed" {
+	local databases
+	databases=$(pg_sql postgres 'SELECT count(*) FROM pg_database')
 	run --separate-stderr ucall "upgrade run --database src --no-restore $RUN_ARGS -o up.zip"
 	expect_status 0
 	jqe '.dump.database == "src" and .transfer.file == "'"$PWD"'/up.zip" and has("restore") == false'
-	! pg_db_exists src_17.0
+	[[ $(pg_sql postgres 'SELECT count(*) FROM pg_database') == "$databases" ]]
 	job_closed src.dump.upgrade.json
 }
 
@@ -110,13 +115,15 @@ expect_restored() {
 }
 
 @test "run --continue after a failed restore restores without downloading again" {
-	# a data dir that cannot be made: the restore fails after the download
-	printf 'not a directory\n' >odoo
+	# a foreign NEW.part in the data dir (no restore's marker): the restore
+	# fails after the download
+	mkdir -p odoo/data/filestore/src_c2.part
+	cp -a "$ODOO/filestore/src" odoo/data/filestore/
 	run --separate-stderr ucall "upgrade run --database src --restore-as src_c2 --data-dir '$PWD/odoo/data' $RUN_ARGS"
 	expect_status 2
 	jqe '.step == "restore" and (.request.id | length > 0)'
 	[[ $(jq -r .step src.dump.upgrade.json) == downloaded ]]
-	[[ -f upgraded_src.dump ]]
+	[[ -f upgraded_src_c2.dump ]]
 	! pg_db_exists src_c2
 	local downloads
 	downloads=$(method_count download)
@@ -124,9 +131,7 @@ expect_restored() {
 	run --separate-stderr ucall "upgrade run --continue src.dump --restore-as other --cacert '$CA'"
 	expect_status 2
 	expect_reason CLIENT:USAGE
-	rm odoo
-	mkdir -p odoo/data
-	cp -a "$ODOO/filestore" odoo/data/
+	rmdir odoo/data/filestore/src_c2.part
 	run --separate-stderr ucall "upgrade run --continue src.dump --cacert '$CA'"
 	expect_status 0
 	jqe '.restore.database == "src_c2" and has("transfer") == false'
@@ -135,16 +140,18 @@ expect_restored() {
 	job_closed src.dump.upgrade.json
 }
 
-# A job stopped after its download: the record says "downloaded".
+# A job stopped after its download (a foreign NEW.part in its data dir
+# blocked: the restore refuses it): the record says "downloaded".
 stop_after_download() {
-	run --separate-stderr ucall "upgrade run --database src --restore-as $1 --data-dir '$PWD/blocked/x' $RUN_ARGS"
+	mkdir -p blocked/filestore/"$1.part"
+	cp -a "$ODOO/filestore/src" blocked/filestore/
+	run --separate-stderr ucall "upgrade run --database src --restore-as $1 --data-dir '$PWD/blocked' $RUN_ARGS"
 	[[ $status == 2 && $(jq -r .step src.dump.upgrade.json) == downloaded ]]
 }
 
 @test "run --continue finds the job's own restore (its mark) and does not restore again" {
-	printf 'x\n' >blocked
 	stop_after_download src_c3
-	rm blocked
+	rmdir blocked/filestore/src_c3.part
 	# as if the restore had completed and the shell died before the record
 	createdb -T template0 src_c3
 	pg_sql postgres "COMMENT ON DATABASE src_c3 IS 'upgrade run: request $(jq -r .request src.dump.upgrade.json)'"
@@ -157,9 +164,8 @@ stop_after_download() {
 }
 
 @test "run --continue never takes a database of the target's name that is not the job's" {
-	printf 'x\n' >blocked
 	stop_after_download src_c4
-	rm blocked
+	rmdir blocked/filestore/src_c4.part
 	createdb -T template0 src_c4
 	pg_sql src_c4 'CREATE TABLE precious (x int); INSERT INTO precious VALUES (42)'
 	run --separate-stderr ucall "upgrade run --continue src.dump --cacert '$CA'"
@@ -171,9 +177,8 @@ stop_after_download() {
 }
 
 @test "run --continue never takes a database with the job's mark that another role with CREATEDB made: exit 2, left as it was" {
-	printf 'x\n' >blocked
 	stop_after_download src_c5
-	rm blocked
+	rmdir blocked/filestore/src_c5.part
 	pg_plant planter src_c5 "upgrade run: request $(jq -r .request src.dump.upgrade.json)"
 	run --separate-stderr ucall "upgrade run --continue src.dump --cacert '$CA'"
 	expect_status 2
@@ -260,15 +265,15 @@ kill_job() {
 	# when the shell is killed
 	emulator_download_limits '{"rate": 1024}'
 	start_job "upgrade run --database src --restore-as src_kw --data-dir '$ODOO' $(eval echo "$RUN_ARGS")"
-	wait_until 60 '[[ -s upgraded_src.dump.part ]]'
+	wait_until 60 '[[ -s upgraded_src_kw.dump.part ]]'
 	kill_job
 	[[ $(jq -r .step src.dump.upgrade.json) == done ]]
 	local part
-	part=$(stat -c %s upgraded_src.dump.part)
+	part=$(stat -c %s upgraded_src_kw.dump.part)
 	emulator_reset >/dev/null
 	run --separate-stderr ucall "upgrade run --continue src.dump --cacert '$CA'"
 	expect_status 0
-	jqe --argjson p "$part" '.transfer.file == "'"$PWD"'/upgraded_src.dump" and .restore.database == "src_kw"
+	jqe --argjson p "$part" '.transfer.file == "'"$PWD"'/upgraded_src_kw.dump" and .restore.database == "src_kw"
 		and .transfer.resumed_from > 0 and .transfer.resumed_from <= $p'
 	[[ $(method_count create) == 1 && $(method_count upload) == 1 ]]
 	expect_restored src_kw "$ODOO"
@@ -330,6 +335,6 @@ kill_job() {
 		timeout -k 5 "$(scaled 240)" bash "$E2E_DIR/../demo.sh"
 	show
 	[[ $status == 0 ]]
-	[[ $output == *'"database": "shop_17.0"'* && $output == *'"from_archive": 1'* ]]
+	[[ $output =~ \"database\":\ \"shop_test_17\.0_[0-9_]+\" && $output == *'"from_archive": 1'* ]]
 	[[ $output == *'base  | 17.0.1.0'* ]]
 }

@@ -12,7 +12,7 @@ setup_file() {
 	start_sshd_emulator
 	export UPGRADE_TEST_CHUNK=65536
 	export SIZE=$((3 * 1048576 + 4321))
-	head -c "$SIZE" /dev/urandom >"$HARNESS_DIR/par.dump"
+	dump_bytes "$SIZE" >"$HARNESS_DIR/par.dump"
 }
 
 setup() {
@@ -27,7 +27,7 @@ setup() {
 # and KNOWN_HOSTS; the file must come back unchanged (the test checks the rest).
 put_trusting() {
 	api_create
-	head -c 1000 /dev/urandom >small.dump
+	dump_bytes 1000 >small.dump
 	cp "$1" kh_before
 	run --separate-stderr ucall 'upgrade sftp-put --cacert "$CA" --identity "$KEYS/id_ed25519" --known-hosts "$1" --accept-new-host-key small.dump' "$1"
 	cmp kh_before "$1"
@@ -151,7 +151,7 @@ synced_before_claims() {
 # ------------------------------------------------------------ the job record
 
 @test "run --continue refuses a job record its group may read (0640): exit 2, nothing sent" {
-	head -c 3000 /dev/urandom >db.dump
+	dump_bytes 3000 >db.dump
 	emulator_fault upload http503 >/dev/null
 	run ucall 'upgrade run --cacert "$CA" --contract M123-abc --email t@example.com --target 16.0 --aim test --interval 0.1 -s db.dump'
 	expect_status 3

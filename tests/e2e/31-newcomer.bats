@@ -8,12 +8,12 @@ load helpers
 # Every test in its own directory, with a dump to hand.
 setup() {
 	cd "$BATS_TEST_TMPDIR"
-	head -c 300000 /dev/urandom >db.dump
+	dump_bytes 300000 >db.dump
 }
 
 # a_dump [BYTES]: a random dump in the test's directory; prints its path.
 a_dump() {
-	head -c "${1:-300000}" /dev/urandom >"$BATS_TEST_TMPDIR/small.dump"
+	dump_bytes "${1:-300000}" >"$BATS_TEST_TMPDIR/small.dump"
 	echo "$BATS_TEST_TMPDIR/small.dump"
 }
 
@@ -162,7 +162,7 @@ expect_upgraded() {
 }
 
 @test "download: a dropped download says to run it again and what FILE.part keeps; the next call announces where it resumes" {
-	head -c 2000000 /dev/urandom >db.dump
+	dump_bytes 2000000 >db.dump
 	done_request db.dump
 	emulator_fault download drop '{"after_bytes": 1000000}'
 	run --separate-stderr ucall 'upgrade download --cacert "$CA" -o F'

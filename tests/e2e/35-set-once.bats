@@ -82,7 +82,7 @@ set_enterprise_code() {
 	stderr_has "contract M77-fromdb: from database src"
 	# the database's code is the one sent
 	set_enterprise_code src M77-unknown
-	rm src.dump
+	rm src.dump upgraded_src.dump # run checks its output first
 	run --separate-stderr ucall "upgrade run --database src --no-restore --new --cacert \"\$CA\" \
 		--email t@example.com --target 17.0 --aim test --interval 0.1"
 	expect_status 1
@@ -183,7 +183,7 @@ RUN_ARGS='--cacert "$CA" --contract M123-abc --email t@example.com --target 16.0
 job_state() { jq -r .state "$1"; }
 
 @test "jobs: a finished run keeps its record, closed and 0600; upgrade jobs lists it, never the key" {
-	head -c 20000 /dev/urandom >db.dump
+	dump_bytes 20000 >db.dump
 	run --separate-stderr ucall "upgrade run $RUN_ARGS db.dump"
 	expect_status 0
 	local id key
@@ -203,7 +203,7 @@ job_state() { jq -r .state "$1"; }
 }
 
 @test "jobs: --continue on a closed job says it is finished (exit 2); a new run on the dump is not refused" {
-	head -c 20000 /dev/urandom >db.dump
+	dump_bytes 20000 >db.dump
 	run --separate-stderr ucall "upgrade run $RUN_ARGS -s db.dump"
 	expect_status 0
 	local first creates
@@ -225,7 +225,7 @@ job_state() { jq -r .state "$1"; }
 }
 
 @test "jobs: a request that ends failed closes its job (kept, closed), and no --continue is offered" {
-	head -c 20000 /dev/urandom >db.dump
+	dump_bytes 20000 >db.dump
 	run --separate-stderr ucall "upgrade run $RUN_ARGS --filename fail.dump db.dump"
 	expect_status 1
 	[[ $(job_state db.dump.upgrade.json) == closed ]]
@@ -236,7 +236,7 @@ job_state() { jq -r .state "$1"; }
 
 @test "jobs DIR: another directory, an untrusted record listed with its error only, an unreadable DIR (2)" {
 	mkdir -p jobs
-	head -c 20000 /dev/urandom >jobs/a.dump
+	dump_bytes 20000 >jobs/a.dump
 	run ucall "upgrade run $RUN_ARGS -s -o \"\$PWD/jobs/up_a.dump\" jobs/a.dump"
 	expect_status 0
 	printf '{"step": "created", "url": "https://evil.example", "output": "/tmp/x", "request": "9", "key": "k"}\n' \
@@ -257,7 +257,7 @@ job_state() { jq -r .state "$1"; }
 
 @test "notes: run fetches the upgrade notes beside the upgraded dump and names the file" {
 	mkdir out
-	head -c 20000 /dev/urandom >db.dump
+	dump_bytes 20000 >db.dump
 	run --separate-stderr ucall "upgrade run $RUN_ARGS -c -o out/up.dump db.dump"
 	expect_status 0
 	local id
@@ -268,7 +268,7 @@ job_state() { jq -r .state "$1"; }
 }
 
 @test "notes: notes that cannot be fetched are a notice, not a failed job" {
-	head -c 20000 /dev/urandom >db.dump
+	dump_bytes 20000 >db.dump
 	emulator_fault download http404 '"skip": 1, "count": 5' >/dev/null
 	run --separate-stderr ucall "upgrade run $RUN_ARGS -c db.dump"
 	expect_status 0

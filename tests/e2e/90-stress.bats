@@ -29,7 +29,7 @@ load helpers
 	local jobs=50
 	instrumented && jobs=4
 	cd "$BATS_TEST_TMPDIR"
-	for ((i = 0; i < jobs; i++)); do head -c $((100000 + i * 997)) /dev/urandom >"db$i.dump"; done
+	for ((i = 0; i < jobs; i++)); do dump_bytes $((100000 + i * 997)) >"db$i.dump"; done
 	run --separate-stderr ucall '
 		for ((i = 0; i < $1; i++)); do
 			upgrade run --cacert "$CA" --contract M123-abc --email t@example.com --target 16.0 --aim test \

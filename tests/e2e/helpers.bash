@@ -301,6 +301,11 @@ file_mode() { stat -c %a "$1"; }
 # shrink their files and counts, and leave memory figures to those tools.
 instrumented() { [[ ${UPGRADE_VALGRIND:-0} == 1 || ${UPGRADE_SANITIZE:-0} == 1 ]]; }
 
+# dump_bytes N: N bytes that upload, sftp-put and run take for a dump
+# (issue 18, item 5: they look at the first bytes): a custom-format dump's
+# magic "PGDMP", then random bytes.
+dump_bytes() { printf 'PGDMP'; head -c "$(($1 - 5))" /dev/urandom; }
+
 # mib N [MAX]: N MiB in bytes, or a tenth of it under valgrind (at least 2
 # MiB, at most MAX MiB when given); the sanitizers leave libssh2 and
 # OpenSSL uninstrumented, near full speed.  MAX is for a file that is only

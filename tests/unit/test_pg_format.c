@@ -36,6 +36,24 @@ main(void)
   is_str(upg_dump_format_name(upg_dump_format_of((const unsigned char *)"--\n-- PostgreSQL", 16)), "sql",
          "anything else is SQL");
   is_str(upg_dump_format_name(upg_dump_format_of((const unsigned char *)"PK", 2)), "sql", "short file");
+  is_str(upg_dump_format_name(upg_dump_format_of((const unsigned char *)"\x1f\x8b\x08\0", 4)), "sql.gz",
+         "gzip magic: SQL, gunzipped");
+
+  /* what upload, sftp-put and run take (issue 18, item 5) */
+  char what[128] = "";
+  ok(upg_dump_plausible((const unsigned char *)"PGDMP\1\16\0\xff", 9, what, sizeof what), "a custom dump");
+  ok(upg_dump_plausible((const unsigned char *)"PK\3\4\0\0", 6, what, sizeof what), "a zip");
+  ok(upg_dump_plausible((const unsigned char *)"\x1f\x8b\x08\0\0", 5, what, sizeof what), "gzip");
+  ok(upg_dump_plausible((const unsigned char *)"--\n-- PostgreSQL d\xc3\xa9j\xe0\r\n\tSET x;\f", 28, what,
+                        sizeof what), "SQL text, in any encoding, with tabs and CRLF");
+  ok(!upg_dump_plausible((const unsigned char *)"CREATE\0TABLE", 12, what, sizeof what)
+     && strcmp(what, "binary data starting with 43 52 45 41 54 45 00 54") == 0, "a NUL: binary, its first bytes (%s)", what);
+  ok(!upg_dump_plausible((const unsigned char *)"\x7f" "ELF\2\1\1", 7, what, sizeof what)
+     && strcmp(what, "an ELF executable") == 0, "an executable, by name");
+  ok(!upg_dump_plausible((const unsigned char *)"BZh91AY", 7, what, sizeof what) && strstr(what, "bzip2"),
+     "bzip2: not taken (only gzip is)");
+  ok(!upg_dump_plausible((const unsigned char *)"\x9c\x4e", 2, what, sizeof what)
+     && strcmp(what, "binary data starting with 9c 4e") == 0, "a short binary head");
 
   unsigned char b[512];
   size_t n = header_1_14(b);

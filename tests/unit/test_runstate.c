@@ -4,10 +4,12 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "tap.h"
+#include "upgrade/run_pg.h"
 #include "upgrade/runstate.h"
 
 static char dir[] = "/tmp/test_runstate.XXXXXX";
@@ -61,6 +63,38 @@ load(upg_runstate *rs)
   if (status > 0)
     jv_free(doc);
   return status;
+}
+
+/* run --database's default NEW (run_pg.h): the platform script's name,
+ * within PostgreSQL's 63 bytes less "__restoring", cut on a character. */
+static void
+default_names(void)
+{
+  struct tm when = { .tm_year = 126, .tm_mon = 11, .tm_mday = 6, .tm_hour = 15, .tm_min = 4 };
+  char *name = upg_run_pg_default_target("shop", "17.0", &when, 1);
+  is_str(name, "shop_test_17.0_2026_12_06_15_04", "DB_test_TARGET_YYYY_MM_DD_HH_MM");
+  free(name);
+  name = upg_run_pg_default_target("shop", "17.0", &when, 2);
+  is_str(name, "shop_test_17.0_2026_12_06_15_04_2", "the same minute's second: _2");
+  free(name);
+  char longdb[80];
+  memset(longdb, 'a', sizeof longdb - 1);
+  longdb[sizeof longdb - 1] = '\0';
+  name = upg_run_pg_default_target(longdb, "17.0", &when, 12);
+  ok(name && strlen(name) == 52 && strstr(name, "_test_17.0_2026_12_06_15_04_12") != NULL,
+     "a long DB is cut: 52 bytes, the tail kept (%s)", name ? name : "NULL");
+  free(name);
+  /* "é" is two bytes: a cut never leaves half of it */
+  char accents[80] = "";
+  for (int i = 0; i < 30; i++)
+    strcat(accents, "\xc3\xa9");
+  name = upg_run_pg_default_target(accents, "17.0", &when, 1);
+  ok(name && strlen(name) <= 52 && strstr(name, "\xc3_test") == NULL, "a cut falls between characters");
+  free(name);
+  char longtarget[80];
+  memset(longtarget, '1', sizeof longtarget - 1);
+  longtarget[sizeof longtarget - 1] = '\0';
+  ok(upg_run_pg_default_target("shop", longtarget, &when, 1) == NULL, "a target too long for any name: NULL");
 }
 
 int
@@ -134,6 +168,8 @@ main(void)
   for (int step = UPG_STEP_STARTED; step <= UPG_STEP_RESTORED; step++)
     ok(strcmp(upg_run_step_name((enum upg_run_step)step), "none") != 0, "step %d has a name: %s", step,
        upg_run_step_name((enum upg_run_step)step));
+
+  default_names();
 
   unlink(path);
   free(path);
