@@ -17,7 +17,7 @@ setup_file() {
 	export UPGRADE_TEST_CHUNK=$CHUNK
 	export SIZE=$((16 * CHUNK + 4321))
 	export ORIG=$BATS_FILE_TMPDIR/orig.dump
-	head -c "$SIZE" /dev/urandom >"$ORIG"
+	dump_bytes "$SIZE" >"$ORIG" # sftp-put looks at its input: a dump's magic first
 }
 
 setup() {
