@@ -136,6 +136,10 @@ kill_shell_expect_children_gone() {
 	PGAPPNAME=locker psql -X -q -d src -c 'BEGIN; LOCK TABLE res_partner IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60)' \
 		>/dev/null 2>&1 &
 	local locker=$!
+	# the lock held before the dump starts (else pg_dump may take its own
+	# first, finish, and never wait)
+	wait_until 30 '[[ $(pg_sql postgres "SELECT count(*) FROM pg_stat_activity
+		WHERE application_name = '"'locker'"' AND wait_event = '"'PgSleep'"'") == 1 ]]'
 	start_shell 'upgrade dump --database src -o kd.dump'
 	wait_until 30 '[[ $(pg_sql postgres "SELECT count(*) FROM pg_stat_activity
 		WHERE application_name = '"'pg_dump'"' AND wait_event_type = '"'Lock'"'") == 1 ]]'
