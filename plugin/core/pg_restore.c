@@ -602,6 +602,8 @@ run_psql(struct restore *r, struct feed *f, const char *label, jv *doc)
   f->s = r->s;
   upg_meter_start(&f->meter, r->s, label, 0);
   int rc = upg_child_run(&c, r->s, feed_next, feed_tick, f);
+  if (rc == 0) /* psql may end before the next round's tick: show where the feed ended */
+    feed_tick(f);
   upg_meter_end(&f->meter);
   if (rc > 0)
     return interrupted(rc, doc);
