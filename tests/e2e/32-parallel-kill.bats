@@ -21,7 +21,10 @@ setup_file() {
 }
 
 setup() {
-	if [[ ${UPGRADE_VALGRIND:-0} == 1 ]]; then
+	# the kills measure what was in flight; a valgrind client is slower than
+	# the link, so nothing is: only what crosses the wire unbroken is
+	# measured there
+	if [[ ${UPGRADE_VALGRIND:-0} == 1 && $BATS_TEST_DESCRIPTION != *uninterrupted* ]]; then
 		skip "under valgrind the client is slower than the link: nothing is in flight to lose"
 	fi
 	cd "$BATS_TEST_TMPDIR"
@@ -168,7 +171,14 @@ record_ends() {
 	local chunks heads
 	read -r chunks heads < <(record_ends F.part.meta)
 	if ((heads <= chunks)); then
-		skip "the kill left no head past the last done chunk ($chunks, $heads)"
+		# the kill left no head past the last done chunk: record one, of
+		# 100 bytes, in the chunk after it (what a checkpoint there would
+		# have written), so that the cut below lands inside a head
+		jq -c '.segments.partial = ((.segments.partial // []) +
+			[[(.segments.done | map(.[1]) | max // 0), 100]])' F.part.meta >meta.new
+		cat meta.new >F.part.meta # the record keeps its mode and owner
+		read -r chunks heads < <(record_ends F.part.meta)
+		((heads > chunks))
 	fi
 	# one byte short of the head: the head's last byte would read as a hole's zero
 	truncate -s $((heads - 1)) F.part
