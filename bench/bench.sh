@@ -596,7 +596,7 @@ measure_sftp() {
 
 # measure_curl_sftp IDENTITY PORT REMOTE CURL-OPTION…: measure the curl
 # tool's sftp:// (libcurl 7.88 driving the same libssh2 1.10 as the
-# builtin), the alternative weighed in the README's SFTP design notes
+# builtin), the alternative weighed in the SFTP design notes of docs/design.md
 CURL_SFTP_TOOL='curl sftp:// (libcurl + libssh2, as the builtin)'
 measure_curl_sftp() {
 	local id=$1 port=$2 remote=$3
