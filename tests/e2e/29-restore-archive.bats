@@ -18,8 +18,6 @@ setup_file() {
 	export ZIPW=$w
 }
 
-teardown_file() { pg_with_emulator_stop; }
-
 setup() {
 	cd "$BATS_TEST_TMPDIR"
 }

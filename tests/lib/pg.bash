@@ -87,6 +87,13 @@ pg_with_emulator_stop() {
 	harness_stop
 }
 
+# The default set-up of a file that sources this one (after `load helpers`,
+# whose default it replaces): the Odoo-shaped "src" and the emulator.  A file
+# that needs more or less defines its own setup_file after sourcing; the
+# teardown stops whatever it started.
+setup_file() { pg_with_emulator_start; }
+teardown_file() { pg_with_emulator_stop; }
+
 # pg_sql DB SQL: run SQL in DB, unaligned tuples only (the value(s) printed).
 pg_sql() {
 	psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$1" -c "$2"
@@ -163,15 +170,6 @@ UPDATE ir_module_module SET latest_version = '16.0.1.0' WHERE state = 'installed
 INSERT INTO ir_attachment (name, store_fname, checksum, file_size)
 	VALUES ('upgrade.txt', '$NEW_STORE_FNAME', '$sha', ${#NEW_CONTENT});
 EOF
-}
-
-# no_db NAME: neither NAME nor its temporary database exist.
-no_db() {
-	if pg_db_exists "$1" || pg_db_exists "$1__restoring"; then
-		echo "database $1 or $1__restoring exists" >&2
-		pg_sql postgres 'SELECT datname FROM pg_database' >&2
-		return 1
-	fi
 }
 
 # make_zip OUT ENTRY=SOURCE…: a zip with each ENTRY holding the file SOURCE;
