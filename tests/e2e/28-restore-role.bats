@@ -39,11 +39,6 @@ setup_file() {
 	pg_sql victim "CREATE TABLE precious (x int); INSERT INTO precious VALUES (42)" >/dev/null
 }
 
-teardown_file() {
-	pg_stop
-	harness_stop
-}
-
 setup() {
 	cd "$BATS_TEST_TMPDIR"
 }

@@ -7,9 +7,7 @@ load helpers
 source "$E2E_DIR/../lib/pg.bash"
 
 # PostgreSQL with an Odoo-shaped database "src" (data dir $ODOO), and the
-# emulator.
-setup_file() { pg_with_emulator_start; }
-teardown_file() { pg_with_emulator_stop; }
+# emulator: pg.bash's default setup_file.
 
 setup() {
 	cd "$BATS_TEST_TMPDIR"
