@@ -175,8 +175,6 @@ ucmd() { UPGRADE_SO=$TOP/.libs/upgrade.so "$TOP/bin/upgrade" "$@"; }
 	jqe '.version.upgrade | length > 0'
 }
 
-RUN_ARGS='--cacert "$CA" --contract M123-abc --email t@example.com --target 16.0 --aim test --interval 0.1'
-
 # job_state RECORD: its state field.
 job_state() { jq -r .state "$1"; }
 
