@@ -177,3 +177,9 @@ EOF
 make_zip() {
 	"${PYTHON3:-python3}" "$PG_LIB_DIR/make_zip.py" "$@"
 }
+
+# zip_declare ZIP ENTRY SIZE: ENTRY of ZIP declares SIZE bytes, its data
+# untouched (tests/lib/zip_declare.py).
+zip_declare() {
+	"${PYTHON3:-python3}" "$PG_LIB_DIR/zip_declare.py" "$@"
+}
