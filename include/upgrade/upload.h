@@ -18,5 +18,8 @@ int upg_api_upload(const upg_settings *s, const char *path, jv *doc);
  * sftp-put, run).  0, or exit 2 with *doc (CLIENT:FILE, what it looks
  * like).  An empty file passes: the caller says "empty". */
 int upg_upload_check_input(const char *path, jv *doc);
+/* The same on FD, already open on PATH (its offset untouched): the bytes
+ * checked are those that will be sent. */
+int upg_upload_check_fd(int fd, const char *path, jv *doc);
 
 #endif

@@ -46,23 +46,22 @@ words_to_argv(WORD_LIST *list, int *argc)
  * variable's old value, so no pointer into the shell's storage may be
  * kept), and the list of keys to redact.  Freed when the call ends. */
 struct call_storage {
-  /* One slot per variable a call may read (call_defaults, env_defaults:
-   * URL, REQUEST, FILENAME, KEY, RESTORE_ROLE, API, TOKEN, CONTRACT, EMAIL,
-   * one CA variable: 10).  A variable read past the last slot would be
-   * taken as unset, without a word: keep room. */
-  char *from_shell[16];
+  char **from_shell; /* one copy per variable read (read_env_defaults, fill_defaults) */
   int n;
   upg_secrets secrets;
 };
 
-/* A copy of shell variable NAME's value (NULL when unset or empty). */
+/* A copy of shell variable NAME's value (NULL when unset or empty, or out
+ * of memory: as if unset). */
 static const char *
 shell_copy(struct call_storage *own, const char *name)
 {
   const char *value = upg_shell_get(name);
-  if (!value || own->n == (int)(sizeof own->from_shell / sizeof own->from_shell[0]))
+  char **grown = value ? realloc(own->from_shell, (size_t)(own->n + 1) * sizeof *grown) : NULL;
+  if (!grown)
     return NULL;
-  return own->from_shell[own->n++] = strdup(value); /* NULL: as if unset */
+  own->from_shell = grown;
+  return own->from_shell[own->n++] = strdup(value);
 }
 
 static void
@@ -70,6 +69,7 @@ release_storage(struct call_storage *own)
 {
   for (int i = 0; i < own->n; i++)
     free(own->from_shell[i]);
+  free(own->from_shell);
   upg_secrets_free(&own->secrets);
 }
 

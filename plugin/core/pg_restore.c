@@ -890,10 +890,10 @@ check_loaded(struct restore *r, PGconn *c, jv *doc)
 static int
 finish(struct restore *r, jv *doc)
 {
-  int status = r->p->final_mark ? upg_pg_db_comment(r->conn, r->temp, r->p->final_mark, doc) : 0;
-  if (!status && r->fs_used)
-    status = upg_filestore_commit(&r->fs, doc);
-  if (status)
+  int status;
+  if (r->p->final_mark && (status = upg_pg_db_comment(r->conn, r->temp, r->p->final_mark, doc)))
+    return status;
+  if (r->fs_used && (status = upg_filestore_commit(&r->fs, doc)))
     return status;
   status = upg_pg_db_rename(r->conn, r->temp, r->p->database, doc);
   if (status) {
@@ -944,12 +944,11 @@ hand_over(struct restore *r, PGconn *c, jv *doc)
 {
   if (strcmp(r->load_role, r->control_role) == 0)
     return 0;
-  int status = upg_pg_role_owns_only(r->conn, r->load_role, r->temp, doc);
-  if (!status)
-    status = upg_pg_role_no_definers(c, r->load_role, doc);
-  if (!status)
-    status = upg_pg_db_hand_over(c, r->temp, r->load_role, r->control_role, doc);
-  return status;
+  int status;
+  if ((status = upg_pg_role_owns_only(r->conn, r->load_role, r->temp, doc))
+      || (status = upg_pg_role_no_definers(c, r->load_role, doc)))
+    return status;
+  return upg_pg_db_hand_over(c, r->temp, r->load_role, r->control_role, doc);
 }
 
 /* After the load, on one catalog-only connection to NEW__restoring (its
@@ -963,8 +962,7 @@ settle_load(struct restore *r, jv *doc)
   PGconn *c = upg_pg_connect_catalog(r->temp, &status, doc);
   if (!c)
     return status;
-  status = check_loaded(r, c, doc);
-  if (!status)
+  if (!(status = check_loaded(r, c, doc)))
     status = hand_over(r, c, doc);
   PQfinish(c);
   return status;
@@ -992,34 +990,23 @@ summary(const struct restore *r, double seconds)
 static int
 restore(struct restore *r, jv *doc)
 {
-  int status = check_names(r, doc);
-  if (!status)
-    status = check_input(r, doc);
-  if (!status)
-    status = check_space(r, doc);
-  if (status)
+  int status;
+  if ((status = check_names(r, doc)) || (status = check_input(r, doc)) || (status = check_space(r, doc)))
     return status;
   r->conn = upg_pg_connect(NULL, &status, doc);
   if (!r->conn)
     return status;
   upg_pg_server_version(r->conn, r->server_version, sizeof r->server_version);
   warn_newer_source(r);
-  status = prepare_roles(r, doc);
-  if (!status)
-    status = claim_name(r, doc);
-  if (!status)
-    status = check_targets(r, doc);
-  if (!status)
-    status = prepare_filestore(r, doc);
-  if (!status && !(status = upg_pg_db_create(r->conn, r->temp, r->load_role, r->mark, doc)))
-    r->temp_made = true;
-  if (!status)
-    status = load(r, doc);
-  if (!status)
-    status = settle_load(r, doc);
-  if (!status)
-    status = finish(r, doc);
-  return status;
+  if ((status = prepare_roles(r, doc)) || (status = claim_name(r, doc)) || (status = check_targets(r, doc))
+      || (status = prepare_filestore(r, doc)))
+    return status;
+  if ((status = upg_pg_db_create(r->conn, r->temp, r->load_role, r->mark, doc)))
+    return status;
+  r->temp_made = true;
+  if ((status = load(r, doc)) || (status = settle_load(r, doc)))
+    return status;
+  return finish(r, doc);
 }
 
 int

@@ -246,15 +246,16 @@ upg_pg_db_create(PGconn *c, const char *name, const char *owner, const char *mar
 int
 upg_pg_db_hand_over(PGconn *c, const char *name, const char *from, const char *to, jv *doc)
 {
-  int status = exec_on(c, "REASSIGN OWNED BY ", from, " TO ", ARG_IDENT, to,
-                       "cannot hand the restored database's objects over", doc);
-  if (!status)
-    status = exec_on(c, "DROP OWNED BY ", from, "", ARG_NONE, NULL, "cannot revoke the restore role's grants", doc);
-  if (!status)
-    status = exec_on(c, "ALTER DATABASE ", name, " OWNER TO ", ARG_IDENT, to, "cannot hand the restored database over",
-                     doc);
-  return status ? status : exec_on(c, "ALTER DATABASE ", name, " RESET ALL", ARG_NONE, NULL,
-                                   "cannot reset the restored database's settings", doc);
+  int status;
+  if ((status = exec_on(c, "REASSIGN OWNED BY ", from, " TO ", ARG_IDENT, to,
+                        "cannot hand the restored database's objects over", doc))
+      || (status = exec_on(c, "DROP OWNED BY ", from, "", ARG_NONE, NULL, "cannot revoke the restore role's grants",
+                           doc))
+      || (status = exec_on(c, "ALTER DATABASE ", name, " OWNER TO ", ARG_IDENT, to,
+                           "cannot hand the restored database over", doc)))
+    return status;
+  return exec_on(c, "ALTER DATABASE ", name, " RESET ALL", ARG_NONE, NULL,
+                 "cannot reset the restored database's settings", doc);
 }
 
 int

@@ -158,8 +158,8 @@ upg_pg_role_control(PGconn *c, const char *control, const char *load, jv *doc)
 int
 upg_pg_role_check(PGconn *c, const char *load, const char *except_db, jv *doc)
 {
-  int status = check_login(c, load, doc);
-  if (!status)
-    status = check_rights(c, load, doc);
-  return status ? status : check_owned(c, load, except_db, doc);
+  int status;
+  if ((status = check_login(c, load, doc)) || (status = check_rights(c, load, doc)))
+    return status;
+  return check_owned(c, load, except_db, doc);
 }

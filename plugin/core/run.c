@@ -666,7 +666,7 @@ lock_dump(const upg_settings *s, const char *dump, int *lock_fd, jv *doc)
    * like a dump */
   status = size == 0 ? upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "%s is empty: nothing to upgrade",
                                                                    dump))
-                     : upg_upload_check_input(dump, doc);
+                     : upg_upload_check_fd(*lock_fd, dump, doc);
   if (!status && flock(*lock_fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK)
       status = upg_fail(doc, UPG_EXIT_USAGE,

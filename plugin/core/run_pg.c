@@ -125,14 +125,25 @@ static int
 restored_already(PGconn *c, const char *name, const char *mark, bool *done, jv *doc)
 {
   char *comment = NULL, *owner = NULL, *load = NULL, *control = NULL;
+  int status = 0;
+  *done = false;
   int found = upg_pg_db_lookup(c, name, &comment, &owner, doc);
-  int status = found < 0 ? UPG_EXIT_TRANSPORT : 0;
-  bool marked = mark && comment && strcmp(comment, mark) == 0;
-  if (!status && found && marked && !(status = upg_pg_roles(c, NULL, &load, &control, doc)))
-    status = owner && strcmp(owner, control) == 0 ? 0 : not_the_jobs(name, doc);
-  else if (!status && found && !marked)
+  if (found <= 0) {
+    status = found < 0 ? UPG_EXIT_TRANSPORT : 0;
+    goto out;
+  }
+  if (!mark || !comment || strcmp(comment, mark) != 0) {
     status = target_exists(name, doc);
-  *done = !status && found;
+    goto out;
+  }
+  if ((status = upg_pg_roles(c, NULL, &load, &control, doc)))
+    goto out;
+  if (!owner || strcmp(owner, control) != 0) {
+    status = not_the_jobs(name, doc);
+    goto out;
+  }
+  *done = true;
+out:
   free(comment);
   free(owner);
   free(load);
@@ -160,14 +171,17 @@ check_load_role(PGconn *c, const char *restore_as, const char *role, bool trust_
 {
   char *load = NULL, *control = NULL, *temp = NULL;
   int status = upg_pg_roles(c, role, &load, &control, doc);
-  if (!status && asprintf(&temp, "%s%s", restore_as, UPG_RESTORE_TEMP_SUFFIX) < 0) {
+  if (status)
+    goto out;
+  if (asprintf(&temp, "%s%s", restore_as, UPG_RESTORE_TEMP_SUFFIX) < 0) {
     temp = NULL;
     status = upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "out of memory"));
+    goto out;
   }
-  if (!status)
-    status = upg_pg_role_control(c, control, load, doc);
-  if (!status && !trust_dump)
-    status = upg_pg_role_check(c, load, temp, doc);
+  if ((status = upg_pg_role_control(c, control, load, doc)) || trust_dump)
+    goto out;
+  status = upg_pg_role_check(c, load, temp, doc);
+out:
   free(load);
   free(control);
   free(temp);

@@ -111,17 +111,11 @@ upload_once(void *ctx, bool *retryable, jv *doc)
 }
 
 int
-upg_upload_check_input(const char *path, jv *doc)
+upg_upload_check_fd(int fd, const char *path, jv *doc)
 {
-  int fd;
-  off_t size;
-  int status = upg_input_open(path, &fd, &size, doc);
-  if (status)
-    return status;
   unsigned char head[4096];
   ssize_t len = pread(fd, head, sizeof head, 0);
   int err = errno;
-  close(fd);
   if (len < 0)
     return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "cannot read %s: %s", path, strerror(err)));
   char what[128];
@@ -134,20 +128,36 @@ upg_upload_check_input(const char *path, jv *doc)
 }
 
 int
+upg_upload_check_input(const char *path, jv *doc)
+{
+  int fd;
+  off_t size;
+  int status = upg_input_open(path, &fd, &size, doc);
+  if (status)
+    return status;
+  status = upg_upload_check_fd(fd, path, doc);
+  close(fd);
+  return status;
+}
+
+int
 upg_api_upload(const upg_settings *s, const char *path, jv *doc)
 {
   int status = upg_require_request(s, doc);
-  if (status || (status = upg_upload_check_input(path, doc)))
+  if (status)
     return status;
   struct upload up = { s, path, -1, 0, NULL };
   status = upg_input_open(path, &up.fd, &up.size, doc);
   if (status)
     return status;
+  if ((status = upg_upload_check_fd(up.fd, path, doc)))
+    goto out;
   if (up.size == 0) {
-    close(up.fd);
-    return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "%s is empty: nothing to upload", path));
+    status = upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "%s is empty: nothing to upload", path));
+    goto out;
   }
   status = upg_retry(s, "upload", upload_once, &up, doc);
+out:
   close(up.fd);
   return status;
 }

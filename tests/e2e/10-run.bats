@@ -9,8 +9,6 @@ setup() {
 	emulator_reset >/dev/null
 }
 
-RUN_ARGS='--cacert "$CA" --contract M123-abc --email t@example.com --target 16.0 --aim test --interval 0.1'
-
 # expect_upgraded FILE: FILE is the emulator's upgrade of db.dump to 16.0.
 expect_upgraded() {
 	cmp <(printf 'UPGRADED TO 16.0\n'; cat db.dump) "$1"

@@ -17,7 +17,6 @@ setup() {
 	hostile_script '{"rules": []}'
 }
 
-RUN_ARGS='--cacert "$CA" --contract M123-abc --email t@example.com --target 16.0 --aim test --interval 0.1'
 CONTINUE='upgrade run --cacert "$CA" --continue --interval 0.1'
 
 # open_job: a run whose upload fails, leaving the record at step created.

@@ -27,17 +27,9 @@ setup_file() {
 	export NEW_STORE_FNAME NEW_CONTENT CHANGED_FNAME ZIPW=$w
 }
 
-teardown_file() {
-	pg_stop
-	harness_stop
-}
-
 setup() {
 	cd "$BATS_TEST_TMPDIR"
 }
-
-# no_db NAME: neither NAME nor its temporary database exist.
-no_db() { pg_no_db "$@"; }
 
 # src_intact: src's rows and filestore as pg_make_odoo left them.
 src_intact() {
@@ -195,7 +187,7 @@ pg_children() { pgrep -af "(pg_dump|pg_restore|psql).*$1" || true; }
 	expect_reason CLIENT:DATABASE
 	stderr_has 'psql:<stdin>:3: ERROR:  relation "missing_table" does not exist'
 	stderr_has 'LINE 1: INSERT INTO missing_table'
-	no_db rt_bad
+	pg_no_db rt_bad
 }
 
 @test "restore: an existing target is refused (exit 2) and left as it was" {
@@ -266,7 +258,7 @@ pg_children() { pgrep -af "(pg_dump|pg_restore|psql).*$1" || true; }
 	stderr_has 'version 1.16.0'
 	stderr_has 'reads up to 1.14'
 	stderr_has 'postgresql-client-17'
-	no_db rt_new
+	pg_no_db rt_new
 	[[ ! -e $ODOO/filestore/rt_new && ! -e $ODOO/filestore/rt_new.part ]]
 }
 
@@ -282,7 +274,7 @@ pg_children() { pgrep -af "(pg_dump|pg_restore|psql).*$1" || true; }
 		run --separate-stderr ucall "upgrade restore $bad.zip --database $name --filestore-from src --data-dir '$ODOO'"
 		expect_status 2
 		expect_reason CLIENT:FILE
-		no_db "$name"
+		pg_no_db "$name"
 		[[ ! -e $ODOO/filestore/$name && ! -e $ODOO/filestore/$name.part ]]
 	done
 	[[ ! -e $ODOO/evil && ! -e /tmp/evil-upgrade-test ]]
@@ -294,7 +286,7 @@ pg_children() { pgrep -af "(pg_dump|pg_restore|psql).*$1" || true; }
 	run --separate-stderr ucall "upgrade restore '$BATS_FILE_TMPDIR/upgraded.zip' --database rt_ro --data-dir '$PWD/datadir'"
 	expect_status 2
 	expect_reason CLIENT:FILE
-	no_db rt_ro
+	pg_no_db rt_ro
 }
 
 @test "restore: an existing filestore of the new name is refused, kept as it was" {
@@ -304,7 +296,7 @@ pg_children() { pgrep -af "(pg_dump|pg_restore|psql).*$1" || true; }
 	expect_status 2
 	expect_reason CLIENT:FILE
 	[[ $(cat "$ODOO/filestore/rt_fs/keep") == mine ]]
-	no_db rt_fs
+	pg_no_db rt_fs
 }
 
 # A restore that takes a while: psql sleeps inside the SQL.
@@ -327,7 +319,7 @@ slow_sql() {
 	expect_reason CLIENT:INTERRUPTED
 	less_than "$(paste returned_at interrupt_at | awk '{ print $1 - $2 }')" "$(scaled 5)"
 	[[ -z $(pg_children rt_int) ]]
-	no_db rt_int
+	pg_no_db rt_int
 	alive
 }
 

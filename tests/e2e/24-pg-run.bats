@@ -10,7 +10,6 @@ source "$E2E_DIR/../lib/pg.bash"
 # PostgreSQL with an Odoo-shaped database "src" (data dir $ODOO), the
 # emulator, and OpenSSH's sshd for the SFTP job.
 setup_file() { pg_with_emulator_start --sftp; }
-teardown_file() { pg_with_emulator_stop; }
 
 setup() {
 	cd "$BATS_TEST_TMPDIR"

@@ -29,11 +29,6 @@ setup_file() {
 	pg_dump -Fc --no-owner -f "$d/slow.dump" slowsrc
 }
 
-teardown_file() {
-	pg_stop
-	harness_stop
-}
-
 setup() {
 	cd "$BATS_TEST_TMPDIR"
 	createdb "$HOLD"

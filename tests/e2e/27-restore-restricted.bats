@@ -15,11 +15,6 @@ setup_file() {
 	pg_sql victim 'CREATE TABLE precious (x int); INSERT INTO precious VALUES (42)'
 }
 
-teardown_file() {
-	pg_stop
-	harness_stop
-}
-
 setup() {
 	cd "$BATS_TEST_TMPDIR"
 }
@@ -41,7 +36,7 @@ refused() {
 	expect_status 3
 	expect_reason CLIENT:DATABASE
 	stderr_has 'backslash commands are restricted'
-	no_db "$2"
+	pg_no_db "$2"
 	victim_intact
 	alive
 }
@@ -164,7 +159,7 @@ refused() {
 	expect_status 3
 	expect_reason CLIENT:DATABASE
 	stderr_has 'the load did not commit what the dump declares (0 of 2 tables)'
-	no_db rr_rollback
+	pg_no_db rr_rollback
 }
 
 @test "a custom dump whose CHECK function drops a table during the load exits 3 (1 of 2 tables)" {
@@ -180,7 +175,7 @@ refused() {
 	expect_status 3
 	expect_reason CLIENT:DATABASE
 	stderr_has '(1 of 2 tables)'
-	no_db rr_custom
+	pg_no_db rr_custom
 }
 
 @test "a psql without restricted mode: plain SQL refused before anything is made (exit 2, what to install)" {
@@ -200,7 +195,7 @@ refused() {
 		stderr_has 'no restricted mode'
 		stderr_has 'could run shell commands'
 		stderr_has '15.14'
-		no_db rr_old
+		pg_no_db rr_old
 		[[ ! -e data ]]
 	done
 }

@@ -39,11 +39,6 @@ setup_file() {
 	pg_sql victim "CREATE TABLE precious (x int); INSERT INTO precious VALUES (42)" >/dev/null
 }
 
-teardown_file() {
-	pg_stop
-	harness_stop
-}
-
 setup() {
 	cd "$BATS_TEST_TMPDIR"
 }
@@ -162,22 +157,19 @@ EOF
 		GRANT pg_execute_server_program TO r_prog; CREATE ROLE r_nologin" >/dev/null
 	createdb -T template0 -O r_owner shop
 	createdb -T template0 -O r_owner prod
+	# each role, and what its refusal says
 	local role
+	local -A why=([r_owner]='role r_owner owns the databases prod, shop' [r_cr]='role r_cr has CREATEROLE'
+		[r_prog]='through its membership of pg_execute_server_program'
+		[r_nologin]='role r_nologin cannot log in' [r_missing]='role r_missing ')
 	for role in r_owner r_cr r_prog r_nologin r_missing; do
 		run --separate-stderr ucall "upgrade restore '$BATS_FILE_TMPDIR/who.sql' --database rr_bad --restore-role $role"
 		expect_status 2
 		expect_reason CLIENT:DATABASE
 		stderr_has "role $role "
+		stderr_has "${why[$role]}"
 		pg_no_db rr_bad
 	done
-	run --separate-stderr ucall "upgrade restore '$BATS_FILE_TMPDIR/who.sql' --database rr_bad --restore-role r_owner"
-	stderr_has 'role r_owner owns the databases prod, shop'
-	run --separate-stderr ucall "upgrade restore '$BATS_FILE_TMPDIR/who.sql' --database rr_bad --restore-role r_cr"
-	stderr_has 'role r_cr has CREATEROLE'
-	run --separate-stderr ucall "upgrade restore '$BATS_FILE_TMPDIR/who.sql' --database rr_bad --restore-role r_prog"
-	stderr_has 'through its membership of pg_execute_server_program'
-	run --separate-stderr ucall "upgrade restore '$BATS_FILE_TMPDIR/who.sql' --database rr_bad --restore-role r_nologin"
-	stderr_has 'role r_nologin cannot log in'
 	# --trust-dump skips the rights, not this: the hand-over would give r_owner's databases away
 	run --separate-stderr ucall "upgrade restore '$BATS_FILE_TMPDIR/who.sql' --database rr_bad --restore-role r_owner --trust-dump"
 	expect_status 2

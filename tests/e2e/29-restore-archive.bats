@@ -18,8 +18,6 @@ setup_file() {
 	export ZIPW=$w
 }
 
-teardown_file() { pg_with_emulator_stop; }
-
 setup() {
 	cd "$BATS_TEST_TMPDIR"
 }
@@ -102,8 +100,8 @@ mount_small() {
 	head -c 8388608 /dev/zero >zeros
 	make_zip over.zip dump.sql="$ZIPW/dump.sql" filestore/ab/bomb=zeros
 	# the central directory and the local header say 1000 bytes; the data
-	# inflates to 8 MiB (tests/lib/zip_declare.py patches both sizes)
-	python3 "$E2E_DIR/../lib/zip_declare.py" over.zip filestore/ab/bomb 1000
+	# inflates to 8 MiB (zip_declare patches both sizes)
+	zip_declare over.zip filestore/ab/bomb 1000
 	# a 2 MiB file-size limit: writing past it would fail with EFBIG ("File
 	# too large"), so a cut-off that comes only after the bytes were
 	# written is caught
@@ -124,7 +122,7 @@ mount_small() {
 	# past the declared end: a role (cluster-wide) that must never be created
 	printf 'CREATE ROLE arch_over_evil;\n' >>over.sql
 	make_zip oversql.zip dump.sql=over.sql
-	python3 "$E2E_DIR/../lib/zip_declare.py" oversql.zip dump.sql "$declared"
+	zip_declare oversql.zip dump.sql "$declared"
 	run --separate-stderr ucall "upgrade restore oversql.zip --database arch_oversql --data-dir '$ODOO'"
 	[[ $status == 2 || $status == 3 ]] || { show; false; }
 	expect_reason CLIENT:FILE
@@ -142,7 +140,7 @@ mount_small() {
 	declared=$(stat -c %s cut.sql)
 	printf 'SELECT 1;\n' >>cut.sql
 	make_zip cut.zip dump.sql=cut.sql
-	python3 "$E2E_DIR/../lib/zip_declare.py" cut.zip dump.sql "$declared"
+	zip_declare cut.zip dump.sql "$declared"
 	# a psql slow to die (SIGTERM ignored until the grace second's SIGKILL):
 	# whether it ever sees the end of its input decides, not a race
 	mkdir -p slowdeath

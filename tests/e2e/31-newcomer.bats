@@ -76,8 +76,6 @@ meter_ended() {
 	meter_lines | grep -aq '^upgrade: uploading small.dump .*%' || { show; return 1; }
 }
 
-RUN_ARGS='--cacert "$CA" --contract M123-abc --email t@example.com --target 16.0 --aim test --interval 0.1'
-
 @test "run: one line per step on stderr, in order, and 'done' with each step's time" {
 	run --separate-stderr ucall "upgrade run $RUN_ARGS db.dump"
 	expect_status 0

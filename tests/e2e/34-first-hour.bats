@@ -7,8 +7,6 @@
 load helpers
 source "$E2E_DIR/../lib/pg.bash"
 
-setup_file() { pg_with_emulator_start; }
-teardown_file() { pg_with_emulator_stop; }
 
 setup() {
 	cd "$BATS_TEST_TMPDIR"

@@ -7,9 +7,7 @@ load helpers
 source "$E2E_DIR/../lib/pg.bash"
 
 # PostgreSQL with an Odoo-shaped database "src" (data dir $ODOO), and the
-# emulator.
-setup_file() { pg_with_emulator_start; }
-teardown_file() { pg_with_emulator_stop; }
+# emulator: pg.bash's default setup_file.
 
 setup() {
 	cd "$BATS_TEST_TMPDIR"
@@ -176,8 +174,6 @@ ucmd() { UPGRADE_SO=$TOP/.libs/upgrade.so "$TOP/bin/upgrade" "$@"; }
 	expect_status 0
 	jqe '.version.upgrade | length > 0'
 }
-
-RUN_ARGS='--cacert "$CA" --contract M123-abc --email t@example.com --target 16.0 --aim test --interval 0.1'
 
 # job_state RECORD: its state field.
 job_state() { jq -r .state "$1"; }

@@ -301,6 +301,10 @@ file_mode() { stat -c %a "$1"; }
 # shrink their files and counts, and leave memory figures to those tools.
 instrumented() { [[ ${UPGRADE_VALGRIND:-0} == 1 || ${UPGRADE_SANITIZE:-0} == 1 ]]; }
 
+# RUN_ARGS: what `upgrade run` needs besides the dump, to 16.0 on the
+# emulator, polling fast (eval'd inside ucall's script, where $CA is set).
+RUN_ARGS='--cacert "$CA" --contract M123-abc --email t@example.com --target 16.0 --aim test --interval 0.1'
+
 # dump_bytes N: N bytes that upload, sftp-put and run take for a dump
 # (issue 18, item 5: they look at the first bytes): a custom-format dump's
 # magic "PGDMP", then random bytes.

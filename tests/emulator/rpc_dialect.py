@@ -76,6 +76,8 @@ import threading
 import time
 import urllib.parse
 
+import record
+
 PREFIX = "/upgrade/request/"
 METHODS = ("create", "status", "process", "transfer/start", "transfer/stop",
            "wipe", "logs")
@@ -134,21 +136,16 @@ def free_port():
     return port
 
 
-class RpcReq:
+class RpcReq(record.Record):
     FIELDS = ("request_id", "token", "contract", "target", "aim", "env_vars",
               "ssh_key", "state", "forced", "reason", "archived",
               "created_at", "proc_start", "compatible", "dump_name")
 
     def __init__(self, **kw):
-        self.lock = threading.RLock()
-        for f in self.FIELDS:
-            setattr(self, f, kw.get(f))
+        super().__init__(**kw)
         self.transfer = None      # (Popen, port, Timer)
         self.worker = None        # the processing thread
         self.worked = False       # processing finished (output written)
-
-    def to_json(self):
-        return {f: getattr(self, f) for f in self.FIELDS}
 
 
 class Rpc:
@@ -200,11 +197,7 @@ class Rpc:
         return os.path.join(self.rdir(r), "log")
 
     def save(self, r):
-        tmp = os.path.join(self.rdir(r), "request.json.%d" %
-                           threading.get_ident())
-        with open(tmp, "w") as f:
-            json.dump(r.to_json(), f)
-        os.replace(tmp, os.path.join(self.rdir(r), "request.json"))
+        r.save(self.rdir(r))
 
     def load(self):
         for name in os.listdir(self.root):

@@ -126,6 +126,7 @@ sys.dont_write_bytecode = True   # no __pycache__ in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rpc_dialect  # noqa: E402  (the rpc dialect: rpc_dialect.py's doc)
 import rpc_upgrade  # noqa: E402  (the upgrade both dialects apply)
+import record  # noqa: E402  (a request as both dialects keep it)
 
 TARGETS = ["6.0", "6.1", "7.0", "8.0", "9.0", "10.0", "11.0", "12.0",
            "13.0", "14.0", "15.0", "16.0", "17.0"]
@@ -283,20 +284,15 @@ def parse_multipart(body, ctype_header):
 # ------------------------------------------------------------------ model
 
 
-class Req:
+class Req(record.Record):
     FIELDS = ("id", "key", "email", "target", "aim", "filename", "timezone",
               "state", "issue", "created_at", "proc_start", "skip",
               "done_at", "size", "upload_source", "uploaded_at",
               "customer_message")
 
     def __init__(self, **kw):
-        self.lock = threading.RLock()
-        for f in self.FIELDS:
-            setattr(self, f, kw.get(f))
+        super().__init__(**kw)
         self.skip = bool(self.skip)
-
-    def to_json(self):
-        return {f: getattr(self, f) for f in self.FIELDS}
 
 
 class Emulator:
@@ -329,10 +325,7 @@ class Emulator:
     def save(self, r):
         d = self.req_dir(r.id)
         os.makedirs(d, exist_ok=True)
-        tmp = os.path.join(d, "request.json.tmp.%d" % threading.get_ident())
-        with open(tmp, "w") as f:
-            json.dump(r.to_json(), f)
-        os.replace(tmp, os.path.join(d, "request.json"))
+        r.save(d)
 
     def load(self):
         for name in os.listdir(self.data_dir):

@@ -87,6 +87,13 @@ pg_with_emulator_stop() {
 	harness_stop
 }
 
+# The default set-up of a file that sources this one (after `load helpers`,
+# whose default it replaces): the Odoo-shaped "src" and the emulator.  A file
+# that needs more or less defines its own setup_file after sourcing; the
+# teardown stops whatever it started.
+setup_file() { pg_with_emulator_start; }
+teardown_file() { pg_with_emulator_stop; }
+
 # pg_sql DB SQL: run SQL in DB, unaligned tuples only (the value(s) printed).
 pg_sql() {
 	psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$1" -c "$2"
@@ -165,17 +172,14 @@ INSERT INTO ir_attachment (name, store_fname, checksum, file_size)
 EOF
 }
 
-# no_db NAME: neither NAME nor its temporary database exist.
-no_db() {
-	if pg_db_exists "$1" || pg_db_exists "$1__restoring"; then
-		echo "database $1 or $1__restoring exists" >&2
-		pg_sql postgres 'SELECT datname FROM pg_database' >&2
-		return 1
-	fi
-}
-
 # make_zip OUT ENTRY=SOURCE…: a zip with each ENTRY holding the file SOURCE;
 # ENTRY@=TARGET makes ENTRY a symlink to TARGET; ENTRY/ alone a directory.
 make_zip() {
 	"${PYTHON3:-python3}" "$PG_LIB_DIR/make_zip.py" "$@"
+}
+
+# zip_declare ZIP ENTRY SIZE: ENTRY of ZIP declares SIZE bytes, its data
+# untouched (tests/lib/zip_declare.py).
+zip_declare() {
+	"${PYTHON3:-python3}" "$PG_LIB_DIR/zip_declare.py" "$@"
 }

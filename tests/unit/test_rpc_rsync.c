@@ -2,6 +2,7 @@
  * (plugin/core/platform/rpc/rsync_argv.c, rsync_progress.c). */
 #include "config.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,6 +61,25 @@ refuse(upg_rsync_spec sp, int want, const char *what)
   jv_free(doc);
 }
 
+/* One string field of spec() set to VALUE: refused with exit WANT. */
+static const struct {
+  size_t field;
+  const char *value;
+  int want;
+  const char *what;
+} bad_fields[] = {
+  { offsetof(upg_rsync_spec, key), "/home/u/my key", 2, "a key path with a space" },
+  { offsetof(upg_rsync_spec, key), "/home/u/%h", 2, "a key path with ssh's % expansion" },
+  { offsetof(upg_rsync_spec, key), "~/key", 2, "a key path with ~" },
+  { offsetof(upg_rsync_spec, key), "/k;rm", 2, "a key path with a shell character" },
+  { offsetof(upg_rsync_spec, known_hosts), "/tmp/a\tb", 2, "a known_hosts path with a tab" },
+  { offsetof(upg_rsync_spec, host), "-oProxyCommand=x", 3, "a host that is an option" },
+  { offsetof(upg_rsync_spec, host), "h.example:22", 3, "a host with a port" },
+  { offsetof(upg_rsync_spec, remote), "../x", 3, "a remote name with .." },
+  { offsetof(upg_rsync_spec, remote), "a b", 3, "a remote name with a space" },
+  { offsetof(upg_rsync_spec, local), "", 2, "no local path" },
+};
+
 static void
 argvs(void)
 {
@@ -87,34 +107,14 @@ argvs(void)
              "|odoo@n1.example:/data/upgrade-report.html|odoo@n1.example:/data/upgrade.log|./out dir/",
              "download: the dump, filestore, report and log into DIR (a space in DIR is one argument)");
 
-  sp = spec();
-  sp.key = "/home/u/my key";
-  refuse(sp, 2, "a key path with a space");
-  sp.key = "/home/u/%h";
-  refuse(sp, 2, "a key path with ssh's % expansion");
-  sp.key = "~/key";
-  refuse(sp, 2, "a key path with ~");
-  sp.key = "/k;rm";
-  refuse(sp, 2, "a key path with a shell character");
-  sp = spec();
-  sp.known_hosts = "/tmp/a\tb";
-  refuse(sp, 2, "a known_hosts path with a tab");
-  sp = spec();
-  sp.host = "-oProxyCommand=x";
-  refuse(sp, 3, "a host that is an option");
-  sp.host = "h.example:22";
-  refuse(sp, 3, "a host with a port");
-  sp = spec();
-  sp.remote = "../x";
-  refuse(sp, 3, "a remote name with ..");
-  sp.remote = "a b";
-  refuse(sp, 3, "a remote name with a space");
+  for (size_t i = 0; i < sizeof bad_fields / sizeof *bad_fields; i++) {
+    sp = spec();
+    *(const char **)((char *)&sp + bad_fields[i].field) = bad_fields[i].value;
+    refuse(sp, bad_fields[i].want, bad_fields[i].what);
+  }
   sp = spec();
   sp.port = 0;
   refuse(sp, 3, "port 0");
-  sp = spec();
-  sp.local = "";
-  refuse(sp, 2, "no local path");
 }
 
 static void

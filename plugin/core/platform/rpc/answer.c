@@ -4,7 +4,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "upgrade/human.h"
 #include "upgrade/outcome.h"
@@ -50,11 +49,7 @@ upg_rpc_bad_field(jv *doc, const char *method, const char *field, const char *va
 static bool
 has_type(const char *content_type, const char *type)
 {
-  size_t n = strlen(type);
-  for (const char *p = content_type; p && *p; p++)
-    if (strncasecmp(p, type, n) == 0)
-      return true;
-  return false;
+  return content_type && strcasestr(content_type, type);
 }
 
 /* The platform's refusal: TEXT (a string, or any JSON dumped) exact. */
