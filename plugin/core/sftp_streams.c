@@ -25,6 +25,7 @@
 #include "upgrade/download_parallel.h"
 #include "upgrade/outcome.h"
 #include "upgrade/progress.h"
+#include "upgrade/sftp_handle.h"
 #include "upgrade/sftp_streams.h"
 
 #define WATCH_MS 100
