@@ -23,7 +23,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "upgrade/download_parallel.h"
 #include "upgrade/files.h"
 #include "upgrade/outcome.h"
 #include "upgrade/progress.h"
@@ -32,6 +31,7 @@
 #include "upgrade/sftp_handle.h"
 #include "upgrade/ssh.h"
 #include "upgrade/sftp_streams.h"
+#include "upgrade/transfer_plan.h"
 
 /* How much to keep in flight depends on the round trip: a link's
  * bandwidth-delay product must be in flight to fill it, but on loopback or
