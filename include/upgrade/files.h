@@ -111,19 +111,8 @@ void upg_partfile_abandon(upg_partfile *pf);
  * *size; returns 0 or exit 2 with a CLIENT:FILE failure in *doc. */
 int upg_input_open(const char *path, int *fd, off_t *size, jv *doc);
 
-/* Read FD up to its end or MAX bytes, retrying on EINTR and short reads,
- * into a new NUL-terminated buffer; *len gets the byte count (MAX when the
- * file may hold more).  NULL with errno on failure. */
-char *upg_read_small(int fd, size_t max, size_t *len);
-
-/* Write all of BUF to FD, retrying on EINTR and short writes: 0 or -1. */
-int upg_write_all(int fd, const void *buf, size_t len);
-
-/* Replace PATH by a file holding TEXT (LEN bytes), mode 0600: written to a
- * new temporary file in the same directory (O_EXCL), fsynced, renamed over
- * PATH, the directory fsynced -- readers see the old or the new whole, and
- * a symlink at PATH is replaced, never followed.  0, or -1 with errno. */
-int upg_replace_file(const char *path, const char *text, size_t len);
+/* Small reads, whole writes and atomic replacement are below this unit,
+ * in fileio.h (provenance.h builds on them too). */
 
 /* The "transfer" summary printed after an upload or a download:
  * {"file":…, "bytes":…, "resumed_from":…, "size":…, "seconds":…}.

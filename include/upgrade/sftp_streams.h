@@ -32,20 +32,6 @@
 #include "upgrade/settings.h"
 #include "upgrade/ssh.h"
 
-/* Bytes of the transfer acknowledged so far (a push's running total). */
-typedef void (*upg_sftp_on_sent)(void *arg, long long sent);
-
-/* Open REMOTE with FLAGS (0600 when created).  0 or a failure status. */
-int upg_sftp_open_remote(upg_ssh *c, const char *remote, unsigned long flags, LIBSSH2_SFTP_HANDLE **h);
-
-/* Send TOTAL bytes of FD from offset FROM to H (positioned), keeping
- * about SIZE bytes in flight; *SENT counts the bytes acknowledged, and
- * ON_SENT(ARG, *SENT) is told after each step.  FD is read with pread
- * (streams share it).  When it returns 0 nothing is in flight. */
-int upg_sftp_push(upg_ssh *c, LIBSSH2_SFTP_HANDLE *h, int fd, long long from, const char *local,
-                  const char *remote, long long total, size_t size, long long *sent,
-                  upg_sftp_on_sent on_sent, void *arg);
-
 /* The checkpoint's two halves, called on the shell's thread four times a
  * second, as soon as a stream has written upg_checkpoint_bytes since the
  * last one (its worker wakes the shell's thread), and at the end, with the bookkeeping unlocked (the

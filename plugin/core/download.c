@@ -32,6 +32,7 @@
 #include "upgrade/progress.h"
 #include "upgrade/provenance.h"
 #include "upgrade/response.h"
+#include "upgrade/transfer_plan.h"
 
 /* libcurl's default is 16 KiB; the curl tool uses 100 KiB, and so
  * (rounded) do we: fewer write() calls per GiB. */

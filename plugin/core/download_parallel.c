@@ -15,6 +15,7 @@
 #include "upgrade/outcome.h"
 #include "upgrade/progress.h"
 #include "upgrade/provenance.h"
+#include "upgrade/transfer_plan.h"
 
 /* As download.c: fewer write calls per GiB than libcurl's 16 KiB. */
 #define STREAM_BUFFER (128L * 1024)
@@ -532,34 +533,4 @@ upg_download_parallel(const upg_settings *s, const char *url, upg_partfile *pf, 
   jv_free(p.fatal_doc);
   jv_free(p.last_error);
   return status;
-}
-
-/* ------------------------------------------------------------ the defaults */
-
-long long
-upg_download_chunk(void)
-{
-  const char *v = getenv("UPGRADE_TEST_CHUNK");
-  char *end;
-  long long n = v && *v ? strtoll(v, &end, 10) : 0;
-  return v && *v && !*end && n >= 1024 ? n : UPG_SEGMENT_CHUNK;
-}
-
-long long
-upg_checkpoint_bytes(long long chunk)
-{
-  long long quarter = chunk / 4 > 1024 ? chunk / 4 : 1024;
-  return quarter < UPG_SEGMENT_CHUNK ? quarter : UPG_SEGMENT_CHUNK;
-}
-
-int
-upg_streams_wanted(int asked, long long remaining, double rtt)
-{
-  if (asked > 0)
-    return asked;
-  if (remaining < 8 * upg_download_chunk())
-    return 1;
-  if (rtt >= 0 && rtt < 0.005)
-    return 1;
-  return 4;
 }

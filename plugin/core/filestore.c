@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "upgrade/fileio.h"
 #include "upgrade/files.h"
 #include "upgrade/filestore.h"
 #include "upgrade/outcome.h"

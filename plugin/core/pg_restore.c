@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "upgrade/child.h"
+#include "upgrade/fileio.h"
 #include "upgrade/files.h"
 #include "upgrade/filestore.h"
 #include "upgrade/outcome.h"

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "upgrade/files.h"
+#include "upgrade/fileio.h"
 #include "upgrade/provenance.h"
 
 /* A record is a few hundred bytes; room for per-segment progress later. */

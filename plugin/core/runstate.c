@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "upgrade/files.h"
+#include "upgrade/fileio.h"
 #include "upgrade/outcome.h"
 #include "upgrade/runstate.h"
 

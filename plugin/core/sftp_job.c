@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "upgrade/api.h"
+#include "upgrade/fileio.h"
 #include "upgrade/files.h"
 #include "upgrade/outcome.h"
 #include "upgrade/response.h"

@@ -22,10 +22,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "upgrade/download_parallel.h"
 #include "upgrade/outcome.h"
 #include "upgrade/progress.h"
+#include "upgrade/sftp_handle.h"
 #include "upgrade/sftp_streams.h"
+#include "upgrade/transfer_plan.h"
 
 #define WATCH_MS 100
 #define CHECKPOINT_SECONDS 0.25

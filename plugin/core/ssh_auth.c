@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "upgrade/fileio.h"
 #include "upgrade/files.h"
 #include "upgrade/outcome.h"
 #include "upgrade/ssh_auth.h"

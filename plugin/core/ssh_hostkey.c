@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "upgrade/fileio.h"
 #include "upgrade/files.h"
 #include "upgrade/outcome.h"
 #include "upgrade/ssh_hostkey.h"

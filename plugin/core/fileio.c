@@ -1,0 +1,102 @@
+/* fileio.c -- small reads, whole writes, atomic replacement (fileio.h). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "upgrade/fileio.h"
+
+char *
+upg_read_small(int fd, size_t max, size_t *len)
+{
+  char *buf = malloc(max + 1);
+  size_t n = 0;
+  while (buf && n < max) {
+    ssize_t r = read(fd, buf + n, max - n);
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0) {
+      int err = errno;
+      free(buf);
+      errno = err;
+      return NULL;
+    }
+    if (r == 0)
+      break;
+    n += (size_t)r;
+  }
+  if (!buf)
+    return NULL;
+  buf[n] = '\0';
+  *len = n;
+  return buf;
+}
+
+int
+upg_write_counting(int fd, const void *buf, size_t len, off_t at, off_t *done)
+{
+  const char *p = buf;
+  while (len > 0) {
+    ssize_t n = at < 0 ? write(fd, p, len) : pwrite(fd, p, len, at);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0)
+      return -1;
+    p += n;
+    len -= (size_t)n;
+    *done += n;
+    if (at >= 0)
+      at += n;
+  }
+  return 0;
+}
+
+int
+upg_write_all(int fd, const void *buf, size_t len)
+{
+  off_t done = 0;
+  return upg_write_counting(fd, buf, len, -1, &done);
+}
+
+/* Make a rename in PATH's directory durable: fsync the directory. */
+static void
+sync_directory(const char *path)
+{
+  char *copy = strdup(path);
+  int fd = copy ? open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  if (fd >= 0) {
+    (void)fsync(fd);
+    close(fd);
+  }
+  free(copy);
+}
+
+int
+upg_replace_file(const char *path, const char *text, size_t len)
+{
+  char *tmp = NULL;
+  if (asprintf(&tmp, "%s.XXXXXX", path) < 0)
+    return -1;
+  int fd = mkostemp(tmp, O_CLOEXEC); /* O_EXCL, mode 0600 */
+  int err = fd < 0 ? errno : 0;
+  if (fd >= 0) {
+    if (upg_write_all(fd, text, len) != 0 || fsync(fd) != 0)
+      err = errno;
+    if (close(fd) != 0 && !err)
+      err = errno;
+    if (!err && rename(tmp, path) != 0)
+      err = errno;
+    if (err)
+      unlink(tmp);
+    else
+      sync_directory(path);
+  }
+  free(tmp);
+  errno = err;
+  return err ? -1 : 0;
+}
