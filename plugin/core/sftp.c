@@ -230,7 +230,7 @@ upload_point(upg_ssh *c, LIBSSH2_SFTP_HANDLE **h, int fd, const char *local, con
 #define STREAM_GET_MAX (512L * 1024)
 
 /* The streams to use: --parallel N, else the rule of every parallel
- * transfer (download_parallel.h; README, "Parallel transfers") from the
+ * transfer (transfer_plan.h; docs/design.md, "Parallel transfers") from the
  * bytes to move and the round trip.  Never more than chunks. */
 static int
 streams_for(const upg_settings *s, long long todo, size_t chunks, double rtt)
