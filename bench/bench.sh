@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # bench/bench.sh -- the `upgrade` builtin against curl/jq and OpenSSH sftp,
 # side by side, on the same files and the same loopback servers (the test
 # harness's platform emulator over HTTPS and a private OpenSSH sshd).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* delay_fwd.c -- tests/lib/delay_proxy.py's latency forwarder in C, for
  * the bench: one thread, epoll, no per-chunk thread hand-off, so that the
  * forwarder is not what limits a transfer over the simulated link.

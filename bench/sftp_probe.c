@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* sftp_probe.c -- the measurement behind `--parallel`'s design (bench only,
  * not built by make, not a test): how fast N SFTP streams move a file with
  * libssh2 1.10, laid out three ways.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # tests/demo.sh -- the whole job against the bundled emulator, step by step:
 # create -> upload -> process -> wait -> download, then the same in one
 # `upgrade run`, then (with PostgreSQL installed) `upgrade run --database`

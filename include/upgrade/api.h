@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* api.h -- the platform's form-posted methods, one function each (api.c).
  *
  * Each returns an exit status (outcome.h) and sets *doc to the document to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* checkpointer.h -- a thread that makes a parallel download's written
  * bytes durable and records them while the streams go on writing.
  *

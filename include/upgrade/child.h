@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* child.h -- running a program (pg_dump, pg_restore, psql) as a child of
  * the user's shell.
  *

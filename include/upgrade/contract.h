@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* contract.h -- the contract code a request is created with, when it is
  * not given: read from the Odoo database itself, as the platform's own
  * script does (contract.c).

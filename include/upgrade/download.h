@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* download.h -- `download`: one of the files status links to (download.c). */
 #ifndef UPGRADE_DOWNLOAD_H
 #define UPGRADE_DOWNLOAD_H

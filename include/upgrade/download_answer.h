@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* download_answer.h -- what an HTTP answer to a download says about the
  * file, read from its header lines (download.c, download_parallel.c).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* download_kinds.h -- the files `download --what` knows (pure, shared by
  * the command line, which validates --what, and download.c). */
 #ifndef UPGRADE_DOWNLOAD_KINDS_H

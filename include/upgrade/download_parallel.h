@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* download_parallel.h -- one download over several range requests at once.
  *
  * download.c learns the file's total size and version from a first

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* fileio.h -- the file primitives under every unit that reads or writes a
  * local file: small reads, whole writes, atomic replacement.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* files.h -- local files a transfer reads or writes.
  *
  * Downloads (HTTPS and SFTP alike) write FILE.part, created mode 0600 and

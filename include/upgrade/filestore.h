@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* filestore.h -- the Odoo filestore of a restored database.
  *
  * Odoo keeps attachments in DATA_DIR/filestore/<dbname>/ (ir_attachment's

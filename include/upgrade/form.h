@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* form.h -- URLs and form bodies (pure string work, unit-tested). */
 #ifndef UPGRADE_FORM_H
 #define UPGRADE_FORM_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* http.h -- one HTTPS exchange over the process's libcurl handle.
  *
  * The module keeps one CURL easy handle per process, so connections and TLS

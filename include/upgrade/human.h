@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* human.h -- what a person reads: every line the core or its host prints on
  * stderr (notices, failure lines, the status line, --verbose's trace, jq's
  * `debug`) goes through upg_human_text first, in this one place.

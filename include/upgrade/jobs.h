@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* jobs.h -- `upgrade jobs [DIR]`: the job records of `run` in DIR, open
  * and closed, as JSON (jobs.c). */
 #ifndef UPGRADE_JOBS_H

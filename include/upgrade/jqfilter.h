@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* jqfilter.h -- run a user's jq program in-process with libjq.
  *
  * libjq 1.6 spends ~12 ms compiling a program (it re-parses its builtin

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* outcome.h -- what a call ends with: an exit status and a JSON document.
  *
  * Every core function that talks to the platform, or to the disk on its

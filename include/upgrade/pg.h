@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* pg.h -- `upgrade dump` and `upgrade restore`: a PostgreSQL database to an
  * upload-ready dump, and the platform's upgraded archive back into a new
  * database with its Odoo filestore.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* pgconn.h -- the control work of dump and restore, through libpq.
  *
  * Connections take everything from libpq's environment (PGHOST, PGPORT,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* pgrole.h -- the role that loads the platform's dump (pgrole.c).
  *
  * What the platform sends back is run, not read: a plain dump's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* pgtool.h -- PostgreSQL's programs (pg_dump, pg_restore, psql) as dump
  * and restore use them: whether they are there, and which version. */
 #ifndef UPGRADE_PGTOOL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* progress.h -- the meter of a transfer, and wait's line, on stderr.
  *
  * Every transfer (HTTPS, SFTP, a parallel download, dump and restore)

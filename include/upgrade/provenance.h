@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* provenance.h -- where the bytes of a FILE.part came from.
  *
  * A partial download may be continued only by the transfer that started

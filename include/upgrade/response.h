@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* response.h -- reading the platform's answers (pure, unit-tested).
  *
  * The platform answers every method with {"failures": [...], "request": …}.

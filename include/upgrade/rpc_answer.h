@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rpc_answer.h -- reading the rpc platform's JSON-RPC answers (pure,
  * unit-tested: tests/unit/test_rpc_answer.c).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rpc_call.h -- one JSON-RPC call to the rpc platform (rpc_request.h's
  * body, http.h's upg_http_post_json, rpc_answer.h's reading), and the
  * subcommands built on it so far: status.

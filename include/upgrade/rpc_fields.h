@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rpc_fields.h -- the shape of each value the rpc platform hands us that
  * the builtin later uses as a host, a port, a file name, a token or a
  * state (pure, unit-tested: tests/unit/test_rpc_fields.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rpc_request.h -- what the builtin sends the rpc platform: JSON-RPC
  * bodies built with libjq's jv, the endpoints' URLs and the log's range
  * request (pure, unit-tested: tests/unit/test_rpc_request.c).

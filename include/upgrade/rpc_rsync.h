@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rpc_rsync.h -- rsync for the rpc platform's transfers: its argv and
  * its progress (pure, unit-tested: tests/unit/test_rpc_rsync.c).
  *

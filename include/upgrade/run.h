@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* run.h -- `run`: the whole job in one call, resumable (run.c). */
 #ifndef UPGRADE_RUN_H
 #define UPGRADE_RUN_H

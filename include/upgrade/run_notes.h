@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* run_notes.h -- the platform's upgrade notes, fetched by `run` beside the
  * upgraded dump (run_notes.c). */
 #ifndef UPGRADE_RUN_NOTES_H

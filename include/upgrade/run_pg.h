@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* run_pg.h -- the PostgreSQL ends of `upgrade run --database DB`
  * (run_pg.c): the target checked before anything starts, and the restore
  * of the downloaded dump told apart from a database that is not the job's.

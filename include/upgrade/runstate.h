@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* runstate.h -- the record `upgrade run` keeps beside the dump, so that a
  * job broken off by a crash, a closed terminal or Ctrl-C can be picked up
  * with `upgrade run --continue DUMP`.

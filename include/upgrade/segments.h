@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* segments.h -- which parts of a file a parallel transfer holds.
  *
  * A file of SIZE bytes is cut into chunks of CHUNK bytes (the last one

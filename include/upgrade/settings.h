@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* settings.h -- what every call needs to know, and how it reaches its host.
  *
  * The core (plugin/core) never includes a bash header: the bash binding

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* sftp.h -- SFTP transfers with libssh2, driven non-blocking.
  *
  * libssh2 1.10 turns an interrupted poll() into an error in blocking mode,

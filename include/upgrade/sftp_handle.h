@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* sftp_handle.h -- what one SFTP handle does on one connection: open a
  * remote file, and push a local file's bytes to it with a window in
  * flight.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* sftp_job.h -- the SFTP workflows built on request_sftp_access
  * (sftp_job.c): ask for access, then transfer with sftp.h.
  *

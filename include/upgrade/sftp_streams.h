@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* sftp_streams.h -- internal: one SFTP transfer over N SSH sessions at
  * once (sftp_streams.c), used by sftp.c for --parallel.  Not part of the
  * core's public surface.

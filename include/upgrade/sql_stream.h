@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* sql_stream.h -- the platform's plain SQL on its way to psql in restricted
  * mode (psql 15.14+: `\restrict KEY`), and what it declares.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* ssh.h -- internal: one SSH connection driven non-blocking, used by the
  * SFTP transfers (sftp.c).  Not part of the core's public surface.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* ssh_auth.h -- internal: who we are to the SSH server (ssh_auth.c).
  *
  * The identity is --identity, else the first of ~/.ssh/id_ed25519,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* ssh_hostkey.h -- internal: is this the server we mean?  known_hosts
  * read as OpenSSH reads it, the server's key checked against it, and with
  * --accept-new-host-key an unknown key recorded (ssh_hostkey.c).

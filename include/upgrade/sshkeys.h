@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* sshkeys.h -- check an `ssh_keys` file before it leaves the machine.
  *
  * The API accepts "roughly an authorized_keys file": public keys, blank

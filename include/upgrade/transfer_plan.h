@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* transfer_plan.h -- how a transfer is cut up: the chunk size, how often
  * a stream's progress is checkpointed, and how many streams to use.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* upload.h -- the `upload` method (upload.c). */
 #ifndef UPGRADE_UPLOAD_H
 #define UPGRADE_UPLOAD_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* version.h -- `upgrade version` / `upgrade --version`: which module and
  * which libraries a shell is running, as curl -V and jq --version say it.
  *

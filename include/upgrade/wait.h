@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wait.h -- `wait`: poll status until the request is final (wait.c). */
 #ifndef UPGRADE_WAIT_H
 #define UPGRADE_WAIT_H

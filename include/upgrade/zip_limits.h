@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* zip_limits.h -- what restore checks of a zip's entries before and while
  * it reads them (zip_limits.c): pure, unit-tested.
  *

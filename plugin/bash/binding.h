@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* binding.h -- the pieces of the bash binding (plugin/bash), shared among
  * its files.  Only these files include bash's headers. */
 #ifndef UPGRADE_BINDING_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* builtin.c -- the `upgrade` loadable builtin: its struct, its load and
  * unload hooks, and the one function bash calls.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* cli.c -- the command line of `upgrade` (see cli.h).
  *
  * One table lists every option, the subcommands it applies to and whether

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* cli.h -- the command line of `upgrade`: subcommands and options.
  *
  * Pure: no bash header, no I/O, so it is unit-tested as it is.  The bash

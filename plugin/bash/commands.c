@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* commands.c -- one function per subcommand: from the parsed command line
  * to the core call that does the work. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* help.c -- what `help upgrade`, `upgrade help CMD` and `upgrade CMD --help`
  * print.  The texts live here, apart from the code, so they read as one
  * manual. */

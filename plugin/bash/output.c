@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* output.c -- a call's document to stdout or to a shell variable, and its
  * failures to stderr.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* shell.c -- what the core asks of bash: signals, messages, variables. */
 #include "config.h"
 

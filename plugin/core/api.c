@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* api.c -- the platform's form-posted methods (see api.h). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* checkpointer.c -- a parallel download's checkpoints on a thread of
  * their own (checkpointer.h). */
 #include "config.h"

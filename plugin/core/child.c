@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* child.c -- a program run as a child of the shell (see child.h). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* contract.c -- the contract code read from an Odoo database (contract.h). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* download.c -- `download`: fetch one of the files status links to.
  *
  * The URL comes from a fresh status and is checked before any file is

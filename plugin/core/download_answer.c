@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* download_answer.c -- the headers of a download's answer (download_answer.h). */
 #include "config.h"
 

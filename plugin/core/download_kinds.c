@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* download_kinds.c -- the files `download --what` knows: which status
  * field holds each one's URL, and the default name to save it under. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* download_parallel.c -- range requests at once over one multi handle
  * (download_parallel.h). */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* fileio.c -- small reads, whole writes, atomic replacement (fileio.h). */
 #include "config.h"
 

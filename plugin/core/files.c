@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* files.c -- local files of a transfer (see files.h). */
 #include "config.h"
 

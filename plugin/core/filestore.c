@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* filestore.c -- the restored database's Odoo filestore (see filestore.h). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* form.c -- URLs and form bodies (see form.h). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* http.c -- one HTTPS exchange over the process's libcurl handle (http.h). */
 #include "config.h"
 

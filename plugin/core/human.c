@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* human.c -- redaction and printable text for stderr (see human.h). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* jobs.c -- the job records in a directory (jobs.h). */
 #include "config.h"
 

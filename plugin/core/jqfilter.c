@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* jqfilter.c -- run a user's jq program in-process (see jqfilter.h).
  * The driving loop follows jq 1.6's own src/main.c process(). */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* outcome.c -- failure documents (see outcome.h). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* pg_dump.c -- `upgrade dump`: pg_dump --format=custom into FILE.part,
  * renamed when complete (see pg.h). */
 #include "config.h"

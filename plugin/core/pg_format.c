@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* pg_format.c -- what a dump file is, and which PostgreSQL reads it (the
  * pure parts of pg.h). */
 #include "config.h"

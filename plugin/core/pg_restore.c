@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* pg_restore.c -- `upgrade restore` (see pg.h).
  *
  * Everything that can be refused is refused before anything is made: the

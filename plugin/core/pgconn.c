@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* pgconn.c -- libpq control work for dump and restore (see pgconn.h). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* pgrole.c -- the load role's rights, checked before a restore (pgrole.h). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* pgtool.c -- PostgreSQL's programs, found and asked their version (see
  * pgtool.h). */
 #include "config.h"

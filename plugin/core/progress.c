@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* progress.c -- every transfer's meter and wait's line (see progress.h). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* provenance.c -- the record of where a FILE.part came from (provenance.h). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* response.c -- reading the platform's answers (see response.h). */
 #include "config.h"
 

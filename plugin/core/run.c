@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* run.c -- `run`: the whole job in one call, resumable.
  *
  * [dump ->] create -> upload (HTTPS or SFTP) -> process -> wait -> download

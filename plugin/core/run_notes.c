@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* run_notes.c -- the upgrade notes beside the upgraded dump (run_notes.h). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* run_pg.c -- the PostgreSQL ends of `upgrade run --database` (run_pg.h). */
 #include "config.h"
 

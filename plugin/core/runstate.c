@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* runstate.c -- the record of an open `upgrade run` (see runstate.h). */
 #include "config.h"
 

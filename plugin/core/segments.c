@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* segments.c -- the chunks of a parallel transfer (see segments.h). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* sftp.c -- resumable SFTP upload and download (see sftp.h).
  *
  * Both directions resume the way `sftp -a` / `reget` do: by size, but

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* sftp_handle.c -- one SFTP handle on one connection: open, push
  * (sftp_handle.h). */
 #include "config.h"

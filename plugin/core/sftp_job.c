@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* sftp_job.c -- the SFTP workflows: ask the platform for access, then move
  * the file with sftp.c.  Kept apart from sftp.c, which knows nothing of
  * the platform. */

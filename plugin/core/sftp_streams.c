@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* sftp_streams.c -- one SFTP transfer over N SSH sessions, one worker
  * thread each (see sftp_streams.h for why threads and the rules they keep).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* sql_stream.c -- plain SQL on its way to psql in restricted mode (see
  * sql_stream.h).  Lines are found with memchr; only a line's first and last
  * few bytes are looked at, so the filter costs a copy of the bytes. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* ssh.c -- open one SSH session for one SFTP transfer (see ssh.h): the
  * connection (ssh_conn.c), the handshake with modern ciphers, the host key
  * (ssh_hostkey.c), authentication (ssh_auth.c) and the SFTP subsystem.

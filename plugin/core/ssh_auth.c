@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* ssh_auth.c -- who we are to the SSH server (see ssh_auth.h): the
  * identity file, what can be told about it without its passphrase, and
  * authentication with it or with ssh-agent.

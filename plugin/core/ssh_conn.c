@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* ssh_conn.c -- the connection under an SSH session (see ssh.h): TCP,
  * failures, waiting, closing.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* ssh_hostkey.c -- host-key trust (see ssh_hostkey.h).
  *
  * Host keys are checked as OpenSSH's StrictHostKeyChecking=yes (or

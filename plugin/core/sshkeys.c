@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* sshkeys.c -- check an `ssh_keys` file before it is sent (see sshkeys.h).
  *
  * The platform installs the file as an authorized_keys file, so a mistake

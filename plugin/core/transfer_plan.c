@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* transfer_plan.c -- chunk size, checkpoint interval, number of streams
  * (transfer_plan.h). */
 #include "config.h"

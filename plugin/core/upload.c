@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* upload.c -- the `upload` method: the dump streamed as the request body.
  *
  * The file is never read whole: libcurl pulls it through read_chunk() with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* version.c -- the versions document (see version.h). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* wait.c -- `wait`: poll status until the request reaches a final state.
  *
  * Polling rides through what a long wait is bound to meet -- the platform's

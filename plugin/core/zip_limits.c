@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* zip_limits.c -- a zip's names and sizes held to what it declared (see
  * zip_limits.h). */
 #include "config.h"

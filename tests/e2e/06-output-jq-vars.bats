@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Output: one JSON document a call, -q/--jq, -r, -v, -c/--pretty
 
 load helpers

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Usage errors, platform failures and transport faults: the exit status, the
 # failure document on stdout, the line on stderr, and a shell still alive.
 

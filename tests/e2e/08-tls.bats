@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # TLS trust: verification on by default, --cacert, -k, http:// refused.
 
 load helpers

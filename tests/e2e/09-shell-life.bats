@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Living inside the shell: keep-alive, forked subshells, inherited sockets,
 # signals, the key kept off stderr, unloading.
 

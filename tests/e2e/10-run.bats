@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # upgrade run: the whole job, its record DUMP.upgrade.json, and --continue
 # after the shell is killed at each step.
 load helpers

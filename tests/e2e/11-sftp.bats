@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # SFTP through the builtin against OpenSSH's real sshd: sftp-access,
 # sftp-put, sftp-get, resume both ways, host keys, identities, a server
 # killed mid-transfer.  Every transfer is checked byte for byte.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Faults on our side of a download: the disk fills up, a file-size limit is
 # hit, sshd dies while a dump comes down.  Each ends with the documented
 # exit status and failure, no finished-looking file, and a retry that

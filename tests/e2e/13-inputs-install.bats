@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Odd local inputs, the bash completion, and `make install` as the
 # contract describes it (enable -f upgrade upgrade through
 # BASH_LOADABLES_PATH).

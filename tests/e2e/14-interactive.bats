@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Ctrl-C in an interactive bash (a real terminal, driven through tmux):
 # the call stops within a second, the prompt comes back with $? 130 (bash
 # drops the rest of the command line, as for any command), and the shell

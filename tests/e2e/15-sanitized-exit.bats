@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # A shell with the module loaded ends cleanly under the sanitizers, and
 # `enable -d` leaves the libraries the module brought in mapped.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Which bytes a FILE.part may be continued with: only those of the same
 # request, file and version (the record FILE.part.meta), and only what a
 # server's answer really says -- two requests sharing a file name, a file

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Trust at the shell's edge: jq's builtins that talk to the outside run in
 # a live shell; no key reaches stderr, whoever learnt it; server text
 # reaches the terminal escaped and cut (stdout stays exact); numbers are

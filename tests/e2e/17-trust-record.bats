@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # upgrade run's job record (DUMP.upgrade.json) is believed only when the
 # user alone could have written it; what the user gives explicitly wins over
 # nothing silently; one run at a time works on a dump; no request is lost to

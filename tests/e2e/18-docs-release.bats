@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # shellcheck shell=bats
 # What a user who clones the project gets: `upgrade --version`, docs whose
 # links stay inside the repository, a man page, help and README that name
@@ -197,6 +198,17 @@ make_suites() {
 		echo "debian/changelog has '$deb', configure.ac '$(package_version)'" >&2
 		false
 	}
+}
+
+@test "the licence is one: LICENSE is the GPL-3, debian/copyright says GPL-3.0-or-later, every source file carries its SPDX line" {
+	cmp -s "$TOP/LICENSE" /usr/share/common-licenses/GPL-3 || { echo "LICENSE is not the GPL-3's text" >&2; false; }
+	grep -qx 'License: GPL-3.0-or-later' "$TOP/debian/copyright" || { echo "debian/copyright names another licence" >&2; false; }
+	git -C "$TOP" rev-parse --git-dir >/dev/null 2>&1 || skip "not a git checkout"
+	local f missing=()
+	while IFS= read -r f; do
+		head -3 "$TOP/$f" | grep -q 'SPDX-License-Identifier: GPL-3.0-or-later' || missing+=("$f")
+	done < <(git -C "$TOP" ls-files -- '*.c' '*.h' '*.py' '*.bash' '*.bats' '*.sh' '*.am' '*.ac')
+	(( ${#missing[@]} == 0 )) || { printf 'no SPDX line: %s\n' "${missing[@]}" >&2; false; }
 }
 
 @test "make dist: the tarball holds every file of the tree and no build output" {

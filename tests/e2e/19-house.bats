@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # One place for each rule: required options come from the option table,
 # one ssh_keys reader, one rule for which failures wait rides through.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # upgrade dump / upgrade restore against a real PostgreSQL (tests/lib/pg.bash):
 # an Odoo-shaped database "src" with its filestore, dumped, restored from a
 # custom dump, a zip like the platform's and plain SQL, and every way the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The operator's round trip through the emulator: `upgrade dump` of an
 # Odoo-shaped database, the upload "upgraded" by the emulator into a zip like
 # the platform's (dump.sql + filestore/), downloaded, and `upgrade restore`d

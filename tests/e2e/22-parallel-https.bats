@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # download --parallel N: several range requests at once into one FILE.part,
 # its chunks recorded in FILE.part.meta (version 2).  Chunks are 64 KiB here
 # (UPGRADE_TEST_CHUNK, a test-only knob: HACKING.md) so that small files

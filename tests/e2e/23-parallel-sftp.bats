@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # --parallel N for sftp-put and sftp-get against OpenSSH's real sshd: N SSH
 # sessions at once, each writing or reading its chunks at their offsets.
 # Files are small and chunks are 256 KiB (UPGRADE_TEST_CHUNK, a

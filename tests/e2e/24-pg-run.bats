@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # upgrade run --database: the operator's whole job, from a live database to
 # the upgraded database restored beside it (dump, create, upload, process,
 # wait, download, restore), against a throw-away PostgreSQL and the

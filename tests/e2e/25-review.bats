@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Findings of the review of the parallel-transfer and run --database code:
 # each test fails on the code as it was found.
 load helpers

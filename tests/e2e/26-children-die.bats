@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The programs the builtin starts (psql, pg_restore, pg_dump) die with the
 # shell that started them, whatever killed it (SIGKILL here: no trap, no
 # cleanup of ours runs), and the next try completes: a restore ends the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # upgrade restore feeds the platform's plain SQL to psql in restricted mode
 # (`\restrict KEY` of its own, issue 16): a hostile dump.sql or .sql file
 # runs no command on this machine, reaches no other database, cannot turn

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # restore loads the platform's dump as a confined role (issue 16): the dump
 # is code, and only the loading role's rights contain it.  The control
 # connection stays the superuser postgres; the load runs as

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The platform's zip held to its central directory, and a new filestore that
 # never shares an inode with the original unless asked (issue 16, findings
 # 9, 10, 11): a second dump.sql, an entry that yields more than it declared,

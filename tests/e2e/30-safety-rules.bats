@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Safety rules that no other test could tell broken from whole (issue 20):
 # host keys of another type and @revoked lines under --accept-new-host-key,
 # the order "data synced, then the record claims it" of a parallel HTTPS

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The first hour (issue 18, items 6-9): a meter that ends its line and fits
 # the terminal, a run that says which step it is on, messages that say how
 # to go on, and the small frictions of the command line.

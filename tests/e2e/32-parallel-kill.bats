@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # What a SIGKILL mid-transfer costs a --parallel 4 transfer: the resume
 # moves at most what was missing, plus one checkpoint interval per stream
 # (a quarter chunk: the record keeps the head of every chunk under way),

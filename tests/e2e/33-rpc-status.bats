@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # upgrade status --api rpc: the platform's JSON-RPC dialect, one call, and
 # every way its answer can be refused
 

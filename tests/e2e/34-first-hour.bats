@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # The newcomer's first hour, data and time lost (issue 18, items 1-5):
 # every target of a job checked before anything is made, the source
 # filestore found before the dump, a second run that just works, a second

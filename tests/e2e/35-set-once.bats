@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Set once, run anywhere (issue 18, items 10-12): defaults from the
 # environment, the contract read from the database, the `upgrade` command
 # for timeout/xargs/cron, and a finished job found again.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Stress: many calls in one shell (memory must stay flat) and many whole
 # jobs at once from background jobs of one shell (every result byte-exact).
 # Under valgrind or the sanitizers the counts shrink (they are 20-50x

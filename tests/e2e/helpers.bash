@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # shellcheck shell=bash
 # Shared helpers for the e2e suite (bats 1.8).  Load with `load helpers`.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Run the platform's own client script, unmodified, against the emulator's
 # rpc dialect and the test PostgreSQL: the check that the emulator speaks
 # what the real client expects (issue 17).  The project does not ship that

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A request as both dialects keep it: upgrade_emulator.Req (v1) and
 rpc_dialect.RpcReq (rpc) name their FIELDS; each has its own lock, and its
 request.json is written whole (a reader, or a restarted emulator, never

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The platform's JSON-RPC dialect ("rpc"), beside the v1 one, in the same
 emulator process (imported by upgrade_emulator.py).  The API is the one of
 /work/shared/platform-rpc.md (§2, checklist §7 and §8).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The rpc dialect's "upgrade": an uploaded dump in, an upgraded directory
 dump out (the same trick as the v1 emulator's upgraded zip).
 

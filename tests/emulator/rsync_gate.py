@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """The forced command of the rpc dialect's per-transfer sshd (rrsync-like).
 
     rsync_gate.py DATA_DIR

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # Self-test of the upgrade platform emulator and of tests/lib/harness.bash,
 # using only curl, jq, openssl and OpenSSH.  Prints TAP.
 #

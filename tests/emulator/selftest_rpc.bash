@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # shellcheck shell=bash
 # The rpc dialect's part of the emulator's self-test (sourced by
 # selftest.sh, which gives it t, tj, fail, $W and a started emulator, after

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """Loopback emulator of the database upgrade platform's HTTP API.
 
 It implements the methods described in upgrade-api.rst (create, upload,

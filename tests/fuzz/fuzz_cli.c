@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* libFuzzer harness: the command line (plugin/bash/cli.c).  The input is
  * split on NUL bytes into words; any words must parse or be refused with a
  * message, and whatever parsed must be self-consistent. */

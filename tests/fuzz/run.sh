@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
 # tests/fuzz/run.sh -- run each libFuzzer harness for FUZZ_SECONDS (default
 # 15) on a copy of its seed corpus, printing TAP.  A crash, an abort, a
 # leak or a sanitizer report fails; the reproducer is kept in FUZZ_ARTIFACTS.

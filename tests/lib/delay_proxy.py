@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """delay_proxy.py -- a TCP forwarder that adds a fixed delay each way.
 
     python3 tests/lib/delay_proxy.py --target-port 2222 --delay-ms 15 --port-file F

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """doc_terms.py KIND FILE -- the subcommands and options a document names,
 one per line ("sub NAME" / "opt --name" / "opt -x"), sorted.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # shellcheck shell=bash
 # Test harness for the `upgrade` builtin: a loopback emulator of the upgrade
 # platform (tests/emulator/upgrade_emulator.py), a private CA for its TLS

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """A scriptable, hostile stand-in for the upgrade platform (loopback, TLS).
 
 Where the emulator (tests/emulator/upgrade_emulator.py) behaves like the

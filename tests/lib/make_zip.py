@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """make_zip.py OUT ENTRY=SOURCE... -- a zip for the restore tests.
 
 ENTRY=SOURCE   ENTRY holds the bytes of the file SOURCE (deflated)

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
 # shellcheck shell=bash
 # A throw-away PostgreSQL for the dump/restore tests, and an Odoo-shaped
 # database with its filestore.  Source after harness.bash.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-3.0-or-later
 """zip_declare.py ZIP ENTRY SIZE -- make ZIP's entry ENTRY declare SIZE
 uncompressed bytes, in its local header and in the central directory
 alike (so that the two agree and only the data contradicts them), without

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* tap.h -- a few macros that print TAP (Test Anything Protocol), so unit
  * tests need no framework: `ok(cond, "what")`, then `return tap_done();`. */
 #ifndef UPGRADE_TAP_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests: the child runner (plugin/core/child.c). */
 #include "config.h"
 

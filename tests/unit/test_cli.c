@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests: the command line (plugin/bash/cli.c). */
 #include "config.h"
 

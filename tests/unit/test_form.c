@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests: URL and form encoding (plugin/core/form.c). */
 #include "config.h"
 

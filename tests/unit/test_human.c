@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests: redaction and printable text for stderr (plugin/core/human.c). */
 #include "config.h"
 

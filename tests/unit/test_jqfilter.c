@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests: running jq programs in-process (plugin/core/jqfilter.c). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests: failure documents (plugin/core/outcome.c). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests: the conninfo string that gives PostgreSQL's programs a name
  * as a name (plugin/core/pgtool.c). */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests: the meter's text (plugin/core/progress.c). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests: reading the platform's answers (plugin/core/response.c). */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests: the rpc platform's answers (plugin/core/platform/rpc/
  * answer.c, result.c). */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests: the shape of the rpc platform's values
  * (plugin/core/platform/rpc/fields.c). */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests: JSON-RPC bodies and URLs for the rpc platform
  * (plugin/core/platform/rpc/request.c). */
 #include "config.h"

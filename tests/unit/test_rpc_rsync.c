@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests: rsync's argv and progress for the rpc platform's transfers
  * (plugin/core/platform/rpc/rsync_argv.c, rsync_progress.c). */
 #include "config.h"

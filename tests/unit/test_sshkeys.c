@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests: the ssh_keys check (plugin/core/sshkeys.c).
  *
  * The keys below are real public keys made with ssh-keygen for this test

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* answer.c -- the rpc platform's JSON-RPC answers (see rpc_answer.h). */
 #include "config.h"
 

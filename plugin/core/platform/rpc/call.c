@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* call.c -- one JSON-RPC call to the rpc platform, and status (see
  * rpc_call.h). */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* fields.c -- the shape of the rpc platform's values (see rpc_fields.h). */
 #include "config.h"
 

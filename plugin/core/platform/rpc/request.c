@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* request.c -- JSON-RPC bodies and URLs for the rpc platform (see
  * rpc_request.h). */
 #include "config.h"

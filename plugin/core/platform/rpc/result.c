@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* result.c -- the fields each rpc method's result must carry
  * (upg_rpc_check_result, see rpc_answer.h). */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rsync_argv.c -- the argv of an rpc transfer (see rpc_rsync.h). */
 #include "config.h"
 

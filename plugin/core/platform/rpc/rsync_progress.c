@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
 /* rsync_progress.c -- reading rsync's --info=progress2 output (see
  * rpc_rsync.h). */
 #include "config.h"
