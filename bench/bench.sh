@@ -62,7 +62,7 @@ PAR_WINDOW=${BENCH_PAR_WINDOW:-3145728} # Linux's largest default receive window
 RTT_DIAG=${BENCH_RTT_DIAG:-0} # the diagnostic rows over RTT too (curl's put: ~30 s per 64 MiB at 30 ms)
 CASES=${BENCH_CASES:-$ALL_CASES}
 DIAG=${BENCH_DIAG:-1} # the diagnostic rows (goal "—"): curl/sftp + fsync, sftp with libssh2's algorithms
-# What the builtin's libssh2 negotiates with this sshd (plugin/core/ssh.c
+# What the builtin's libssh2 negotiates with this sshd (plugin/core/ssh/ssh.c
 # prefers aes128-ctr and hmac-sha2-256): the diagnostic OpenSSH rows use it.
 LIBSSH2_ALGOS='aes128-ctr + hmac-sha2-256'
 LIBSSH2_OPTS=(-c aes128-ctr -o MACs=hmac-sha2-256)
@@ -793,7 +793,7 @@ if want sftp-rtt; then
 	}
 	announce_sftp_port "$PROXY_PORT" || die "setup: the emulator did not take the proxy's port"
 	# No memory goal here: filling a link takes its bandwidth-delay product
-	# in flight (plugin/core/sftp.c sizes the buffers from the round trip).
+	# in flight (plugin/core/ssh/sftp.c sizes the buffers from the round trip).
 	REPEAT=$RTT_REPEAT sftp_put_case rp ", ${RTT_MS} ms RTT" "$PROXY_PORT" "$RTT_DIAG" speedup:1.0
 	REPEAT=$RTT_REPEAT sftp_get_case rg ", ${RTT_MS} ms RTT" "$PROXY_PORT" "$RTT_DIAG" speedup:1.0
 	announce_sftp_port "$SSHD_PORT" || die "the emulator did not take sshd's port back"

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* libFuzzer harness: known_hosts handling (plugin/core/ssh.c).  Any file
+/* libFuzzer harness: known_hosts handling (plugin/core/ssh/ssh.c).  Any file
  * content, fed line by line as the builtin reads it, then looked up for a
  * host and port, must neither crash nor leak. */
 #include "config.h"

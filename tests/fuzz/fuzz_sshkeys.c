@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* libFuzzer harness: the ssh_keys check (plugin/core/sshkeys.c).  It must
+/* libFuzzer harness: the ssh_keys check (plugin/core/ssh/sshkeys.c).  It must
  * accept or refuse any bytes without crashing, and its message must never
  * quote the input's base64 material. */
 #include "config.h"

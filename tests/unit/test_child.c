@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Unit tests: the child runner (plugin/core/child.c). */
+/* Unit tests: the child runner (plugin/core/base/child.c). */
 #include "config.h"
 
 #include <errno.h>

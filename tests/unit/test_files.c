@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* test_files.c -- the part file of a download (plugin/core/files.c) and
- * its record (plugin/core/provenance.c): refusals, appending across the
+/* test_files.c -- the part file of a download (plugin/core/base/files.c) and
+ * its record (plugin/core/base/provenance.c): refusals, appending across the
  * write-behind threshold, resume only by the same origin and version,
  * truncate, the final rename, and the record's rule. */
 #include "config.h"

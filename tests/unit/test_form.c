@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Unit tests: URL and form encoding (plugin/core/form.c). */
+/* Unit tests: URL and form encoding (plugin/core/platform/form.c). */
 #include "config.h"
 
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Unit tests: redaction and printable text for stderr (plugin/core/human.c). */
+/* Unit tests: redaction and printable text for stderr (plugin/core/base/human.c). */
 #include "config.h"
 
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Unit tests: running jq programs in-process (plugin/core/jqfilter.c). */
+/* Unit tests: running jq programs in-process (plugin/core/base/jqfilter.c). */
 #include "config.h"
 
 #include <stdlib.h>

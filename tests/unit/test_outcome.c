@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Unit tests: failure documents (plugin/core/outcome.c). */
+/* Unit tests: failure documents (plugin/core/base/outcome.c). */
 #include "config.h"
 
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests: dump kinds, custom-format headers, versions, archive paths
- * (plugin/core/pg_format.c). */
+ * (plugin/core/pg/pg_format.c). */
 #include "config.h"
 
 #include <string.h>

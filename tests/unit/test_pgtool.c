@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests: the conninfo string that gives PostgreSQL's programs a name
- * as a name (plugin/core/pgtool.c). */
+ * as a name (plugin/core/pg/pgtool.c). */
 #include "config.h"
 
 #include <stdlib.h>

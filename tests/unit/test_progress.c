@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Unit tests: the meter's text (plugin/core/progress.c). */
+/* Unit tests: the meter's text (plugin/core/base/progress.c). */
 #include "config.h"
 
 #include "tap.h"

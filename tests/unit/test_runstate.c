@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* test_runstate.c -- the job record of `upgrade run` (plugin/core/runstate.c):
+/* test_runstate.c -- the job record of `upgrade run` (plugin/core/job/runstate.c):
  * what each step keeps, what a record must hold to be believed, and the
  * refusal of a record others could have written. */
 #include "config.h"

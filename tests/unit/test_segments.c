@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* test_segments.c -- the chunk bookkeeping of a parallel transfer
- * (plugin/core/segments.c): cutting, claiming, the written/durable/done
+ * (plugin/core/base/segments.c): cutting, claiming, the written/durable/done
  * steps, and the record round trip with its refusals. */
 #include "config.h"
 

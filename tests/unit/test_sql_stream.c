@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests: the restricted-mode filter of plain SQL
- * (plugin/core/sql_stream.c), fed whole and in every small piece size, so
+ * (plugin/core/pg/sql_stream.c), fed whole and in every small piece size, so
  * that lines straddle the buffers. */
 #include "config.h"
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Unit tests: the ssh_keys check (plugin/core/sshkeys.c).
+/* Unit tests: the ssh_keys check (plugin/core/ssh/sshkeys.c).
  *
  * The keys below are real public keys made with ssh-keygen for this test
  * (their private halves were thrown away); the sk- one was assembled by

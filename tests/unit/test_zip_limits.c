@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Unit tests: a zip's names and sizes against what it declared
- * (plugin/core/zip_limits.c). */
+ * (plugin/core/pg/zip_limits.c). */
 #include "config.h"
 
 #include <limits.h>
