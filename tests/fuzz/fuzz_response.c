@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* libFuzzer harness: the platform's answers (plugin/core/platform/v1/response.c).
+/* libFuzzer harness: the platform's answers (plugin/core/platform/response.c).
  * Whatever a hostile server sends must give 0, 1 or 3 and a document with
  * a failures list -- never a crash, an abort inside libjq, or a leak. */
 #include "config.h"

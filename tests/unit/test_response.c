@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Unit tests: reading the platform's answers (plugin/core/platform/v1/response.c). */
+/* Unit tests: reading the platform's answers (plugin/core/platform/response.c). */
 #include "config.h"
 
 #include <stdlib.h>
