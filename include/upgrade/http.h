@@ -21,6 +21,7 @@ typedef struct upg_http_call {
   const char *what;            /* the method, for messages ("status", "download") */
   CURL *curl;                  /* the shared handle, reset for this call */
   struct curl_slist *headers;  /* request headers the caller added */
+  struct curl_slist *connect_to; /* s->connect_to as libcurl takes it */
   char errbuf[CURL_ERROR_SIZE];
   int signal;                  /* the signal that aborted the transfer, or 0 */
   bool metered;                /* draw the meter (upg_http_meter) */

@@ -50,6 +50,7 @@ typedef struct upg_settings {
   /* TLS and transport, as in curl */
   const char *cacert;         /* --cacert FILE */
   bool insecure;              /* -k: no TLS verification, http:// allowed */
+  const char *connect_to;     /* --connect-to HOST:PORT:TO-HOST:TO-PORT, as curl's */
   long connect_timeout_ms;    /* 0 = library default */
   long max_time_ms;           /* 0 = no limit */
   int retry;                  /* extra attempts for what is safe to retry */

@@ -92,6 +92,7 @@ read_env_defaults(upg_cli_env *env, struct call_storage *own)
   static const char *const ca_vars[] = { "UPGRADE_CACERT", "CURL_CA_BUNDLE", "SSL_CERT_FILE" };
   env->contract = shell_copy(own, "UPGRADE_CONTRACT");
   env->email = shell_copy(own, "UPGRADE_EMAIL");
+  env->connect_to = shell_copy(own, "UPGRADE_CONNECT_TO");
   for (size_t i = 0; i < sizeof ca_vars / sizeof ca_vars[0] && !env->cacert; i++) {
     env->cacert = i == 0 ? shell_copy(own, ca_vars[i]) : shell_copy_exported(own, ca_vars[i]);
     env->cacert_from = ca_vars[i];

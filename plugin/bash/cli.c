@@ -60,7 +60,7 @@ enum opt_id {
   O_IDENTITY, O_INTERVAL, O_TIMEOUT, O_WHAT, O_OUTPUT, O_FORCE, O_SFTP, O_CONTINUE, O_NEW, O_VERSION,
   O_FILESTORE_LINK,
   O_DATABASE, O_FILESTORE_FROM, O_DATA_DIR, O_JOBS, O_RESTORE_AS, O_NO_RESTORE, O_PARALLEL, O_RESTORE_ROLE, O_TRUST_DUMP,
-  O_SHOW_ERROR, O_API, O_TOKEN, O_NO_FILESTORE, O_REUSE_DUMP, O_REMOVE_DUMPS, O_COUNT
+  O_SHOW_ERROR, O_API, O_TOKEN, O_NO_FILESTORE, O_REUSE_DUMP, O_REMOVE_DUMPS, O_CONNECT_TO, O_COUNT
 };
 
 struct option_spec {
@@ -133,6 +133,7 @@ static const struct option_spec options[O_COUNT] = {
   [O_NO_FILESTORE] = { "no-filestore", 0, false, BIT(UPG_CMD_RUN) },
   [O_REUSE_DUMP] = { "reuse-dump", 0, false, BIT(UPG_CMD_RUN) },
   [O_REMOVE_DUMPS] = { "remove-dumps", 0, false, BIT(UPG_CMD_RUN) },
+  [O_CONNECT_TO] = { "connect-to", 0, true, ALL }, /* curl's */
 };
 
 int
@@ -255,6 +256,20 @@ nonempty(upg_cli *cli, const struct option_spec *o, const char *value, const cha
   return 0;
 }
 
+/* --connect-to HOST:PORT:CONNECT-TO-HOST:CONNECT-TO-PORT, curl's form
+ * (any field may be empty, as in curl); libcurl reads the fields. */
+static int
+connect_to(upg_cli *cli, const char *value, const char **out)
+{
+  int colons = 0;
+  for (const char *p = value; *p; p++)
+    colons += *p == ':';
+  if (colons < 3)
+    return usage(cli, "--connect-to: '%s' is not HOST:PORT:CONNECT-TO-HOST:CONNECT-TO-PORT", value);
+  *out = value;
+  return 0;
+}
+
 /* Store one option's effect in CLI. */
 static int
 apply(upg_cli *cli, enum opt_id id, const char *v)
@@ -324,6 +339,7 @@ apply(upg_cli *cli, enum opt_id id, const char *v)
   case O_NO_FILESTORE: cli->no_filestore = true; return 0;
   case O_REUSE_DUMP: cli->reuse_dump = true; return 0;
   case O_REMOVE_DUMPS: cli->remove_dumps = true; return 0;
+  case O_CONNECT_TO: return connect_to(cli, v, &s->connect_to);
   case O_RESTORE_ROLE: return nonempty(cli, o, v, &cli->restore_role);
   case O_TRUST_DUMP: cli->trust_dump = true; return 0;
   case O_API:
@@ -482,17 +498,24 @@ env_default(upg_cli *cli, unsigned *seen, enum opt_id id, const char *value, con
   mark_seen(seen, id);
 }
 
-static void
+static int
 apply_env(upg_cli *cli, const upg_cli_env *env, unsigned *seen)
 {
   if (!env)
-    return;
+    return 0;
   env_default(cli, seen, O_CONTRACT, env->contract, &cli->create.contract);
   env_default(cli, seen, O_EMAIL, env->email, &cli->create.email);
+  if (env->connect_to && *env->connect_to && !was_seen(seen, O_CONNECT_TO)) {
+    int st = connect_to(cli, env->connect_to, &cli->settings.connect_to);
+    if (st)
+      return st;
+    mark_seen(seen, O_CONNECT_TO);
+  }
   bool had = was_seen(seen, O_CACERT);
   env_default(cli, seen, O_CACERT, env->cacert, &cli->settings.cacert);
   if (!had && was_seen(seen, O_CACERT))
     cli->cacert_from = env->cacert_from ? env->cacert_from : "the environment";
+  return 0;
 }
 
 /* The options the table marks required for this subcommand (run
@@ -640,8 +663,7 @@ upg_cli_parse_env(int argc, char **argv, const upg_cli_env *env, upg_cli *cli)
   }
   if ((status = check_applicable(cli, seen)))
     return status;
-  apply_env(cli, env, seen);
-  if ((status = check_required(cli, seen))
+  if ((status = apply_env(cli, env, seen)) || (status = check_required(cli, seen))
       || (status = check_run_restore(cli, seen)) || (status = check_request_key(cli, seen)))
     return status;
   if ((status = check_filestore_link(cli)))

@@ -90,6 +90,7 @@ typedef struct upg_cli {
 typedef struct upg_cli_env {
   const char *contract;      /* $UPGRADE_CONTRACT */
   const char *email;         /* $UPGRADE_EMAIL */
+  const char *connect_to;    /* $UPGRADE_CONNECT_TO */
   const char *cacert;        /* the CA bundle's file */
   const char *cacert_from;   /* its variable: "UPGRADE_CACERT", "CURL_CA_BUNDLE" or "SSL_CERT_FILE" */
 } upg_cli_env;

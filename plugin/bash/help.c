@@ -258,6 +258,7 @@ static const char common_options[] =
   "  --cacert FILE, -k, --insecure   TLS trust as in curl (-k also allows http://);\n"
   "                           --cacert defaults to $UPGRADE_CACERT, else the exported\n"
   "                           $CURL_CA_BUNDLE, else $SSL_CERT_FILE\n"
+  "  --connect-to H:P:H2:P2   connect to H2:P2 for H:P, as curl (default $UPGRADE_CONNECT_TO)\n"
   "  --known-hosts FILE, --accept-new-host-key   SSH host-key trust\n"
   "  --connect-timeout S, --max-time S, --retry N, --retry-delay S\n"
   "  -s, --silent, --progress, --verbose\n"

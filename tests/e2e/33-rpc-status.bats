@@ -158,3 +158,27 @@ rpc_status() {
 	expect_status 3
 	expect_reason CLIENT:BAD_RESPONSE
 }
+
+@test "--connect-to, curl's: https://localhost (port 443) reached at the emulator's port, the name checked by TLS" {
+	run --separate-stderr ucall 'upgrade status --api rpc --url https://localhost --cacert "$CA" --token "$TOKEN" --connect-timeout 5'
+	expect_status 3
+	alive
+	run --separate-stderr ucall 'upgrade status --api rpc --url https://localhost --cacert "$CA" --token "$TOKEN" \
+		--connect-to "localhost:443:127.0.0.1:$EMULATOR_PORT"'
+	expect_status 0
+	jqe '.request.status == "new"'
+	run --separate-stderr ucall 'UPGRADE_CONNECT_TO="localhost:443:127.0.0.1:$EMULATOR_PORT"
+		upgrade status --api rpc --url https://localhost --cacert "$CA" --token "$TOKEN"'
+	expect_status 0
+}
+
+@test "--connect-to that is not HOST:PORT:CONNECT-TO-HOST:CONNECT-TO-PORT: exit 2 CLIENT:USAGE, nothing sent" {
+	run --separate-stderr ucall 'upgrade status --api rpc --url "$RPC_URL" --cacert "$CA" --token "$TOKEN" --connect-to localhost:443'
+	expect_status 2
+	alive
+	expect_reason CLIENT:USAGE
+	jqe '.failures[0].message | contains("HOST:PORT:CONNECT-TO-HOST:CONNECT-TO-PORT")'
+	run --separate-stderr ucall 'UPGRADE_CONNECT_TO=x upgrade status --api rpc --url "$RPC_URL" --cacert "$CA" --token "$TOKEN"'
+	expect_status 2
+	expect_reason CLIENT:USAGE
+}

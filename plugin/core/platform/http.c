@@ -200,6 +200,11 @@ upg_http_begin_handle(upg_http_call *call, CURL *own, const upg_settings *s, con
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
   }
+  /* --connect-to, curl's: the URL's name (and so TLS's) kept, the TCP
+   * connection made elsewhere -- the rpc dialect's node is https://HOST
+   * on port 443 whatever answered create. */
+  if (s->connect_to && (call->connect_to = curl_slist_append(NULL, s->connect_to)))
+    curl_easy_setopt(h, CURLOPT_CONNECT_TO, call->connect_to);
   if (s->connect_timeout_ms > 0)
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, s->connect_timeout_ms);
   if (s->max_time_ms > 0)
@@ -404,8 +409,10 @@ upg_http_end(upg_http_call *call)
   if (call->curl)
     curl_easy_reset(call->curl);
   curl_slist_free_all(call->headers);
+  curl_slist_free_all(call->connect_to);
   free(call->body);
   call->headers = NULL;
+  call->connect_to = NULL;
   call->body = NULL;
 }
 
