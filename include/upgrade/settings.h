@@ -46,6 +46,8 @@ typedef struct upg_settings {
   const char *key;            /* the request's private key: a secret */
   const char *api;            /* --api: "v1", "rpc", or NULL (v1 until the seam chooses by URL) */
   const char *token;          /* the rpc dialect's request token: a secret */
+  const char *node;           /* the rpc node create assigned (a bare host, $UPGRADE_HOST);
+                               * NULL: ask status for host_uri */
 
   /* TLS and transport, as in curl */
   const char *cacert;         /* --cacert FILE */

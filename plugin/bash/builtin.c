@@ -100,7 +100,7 @@ read_env_defaults(upg_cli_env *env, struct call_storage *own)
 }
 
 /* Defaults that come from the shell: $UPGRADE_URL, $UPGRADE_REQUEST,
- * $UPGRADE_KEY, $UPGRADE_RESTORE_ROLE, $UPGRADE_API, $UPGRADE_TOKEN (read from the shell, exported or
+ * $UPGRADE_KEY, $UPGRADE_RESTORE_ROLE, $UPGRADE_API, $UPGRADE_TOKEN and $UPGRADE_HOST (read from the shell, exported or
  * not), copied. */
 static void
 fill_defaults(upg_cli *cli, struct call_storage *own)
@@ -120,8 +120,12 @@ fill_defaults(upg_cli *cli, struct call_storage *own)
     cli->restore_role = shell_copy(own, "UPGRADE_RESTORE_ROLE");
   if (!s->api)
     s->api = shell_copy(own, "UPGRADE_API");
-  if (!cli->token_given)
+  /* The shell's node belongs to the shell's token: a --token names
+   * another request, whose node status tells. */
+  if (!cli->token_given) {
     s->token = shell_copy(own, "UPGRADE_TOKEN");
+    s->node = shell_copy(own, "UPGRADE_HOST");
+  }
   /* A meter when a person watches stderr, or when asked; never with -s. */
   s->progress = !s->silent && (s->progress || isatty(STDERR_FILENO));
   s->columns = upg_shell_columns();
