@@ -4,9 +4,9 @@
 #include "config.h"
 
 #include <errno.h>
-#include <signal.h>
 
 #include "upgrade/checkpointer.h"
+#include "upgrade/thread.h"
 
 /* The sealed chunks and heads are durable (the caller synced): settle
  * them and record.  0, or an errno. */
@@ -69,11 +69,7 @@ upg_checkpointer_start(upg_checkpointer *cp, upg_segments *sg, upg_partfile *pf)
   *cp = (upg_checkpointer){ .sg = sg, .pf = pf };
   pthread_mutex_init(&cp->mu, NULL);
   pthread_cond_init(&cp->wake, NULL);
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  cp->running = pthread_create(&cp->thread, NULL, run, cp) == 0;
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  cp->running = upg_thread_start(&cp->thread, run, cp) == 0;
 }
 
 void

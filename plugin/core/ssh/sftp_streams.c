@@ -17,7 +17,6 @@
 
 #include <errno.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +26,7 @@
 #include "upgrade/progress.h"
 #include "upgrade/sftp_handle.h"
 #include "upgrade/sftp_streams.h"
+#include "upgrade/thread.h"
 #include "upgrade/transfer_plan.h"
 
 #define WATCH_MS 100
@@ -261,11 +261,7 @@ start_worker(pool *p, int i, upg_ssh *c)
   w->c.s = &p->ws;
   w->c.doc = &w->doc;
   upg_ssh_transfer_phase(&w->c, p->t->put ? "uploading" : "downloading");
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  int rc = pthread_create(&w->thread, NULL, worker_main, w);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  int rc = upg_thread_start(&w->thread, worker_main, w);
   if (rc != 0) {
     *c = w->c; /* the caller closes it */
     return -1;
