@@ -163,6 +163,25 @@ release_tarball() {
 	done
 }
 
+@test "the first hour's docs: README at most 250 lines; the man page's EXAMPLES and upgrade help run show run, --continue and --database; the man page names libpq and libarchive" {
+	local lines
+	lines=$(wc -l <"$TOP/README.md")
+	((lines <= 250)) || { echo "README.md has $lines lines" >&2; false; }
+	local man ex
+	man=$(sed 's/\\-/-/g' "$TOP/man/upgrade.1.in")
+	ex=$(sed -n '/^\.SH EXAMPLES/,/^\.SH /p' <<<"$man")
+	grep -q '^upgrade run --target .* prod\.dump$' <<<"$ex"
+	grep -q '^upgrade run --continue prod\.dump$' <<<"$ex"
+	grep -q '^upgrade run --database prod ' <<<"$ex"
+	sed -n '/^\.SH DESCRIPTION/,/^\.SH /p' <<<"$man" | grep -q 'libpq, libarchive'
+	run --separate-stderr ubash 'upgrade help run'
+	expect_status 0
+	ex=$(sed -n '/^Examples:$/,/^$/p' <<<"$output")
+	grep -q '^  upgrade run --target .* prod\.dump ' <<<"$ex"
+	grep -q '^  upgrade run --continue prod\.dump ' <<<"$ex"
+	grep -q '^  upgrade run --database prod ' <<<"$ex"
+}
+
 # make_suites VAR: the suites Makefile.am gives VAR (every definition of
 # it, on one line).
 make_suites() {
