@@ -246,6 +246,17 @@ expect_upgraded() {
 	stderr_lacks "$KEY"
 }
 
+@test "libpq: a message's tab-indented second line is shown as whitespace on stderr, not as an escaped \\t" {
+	local port
+	port=$(harness_free_port)
+	run --separate-stderr ucall 'export PGHOST=127.0.0.1 PGPORT=$1; upgrade dump --database nowhere' "$port"
+	expect_status 3
+	expect_reason CLIENT:DATABASE
+	stderr_has "Connection refused Is the server running"
+	stderr_lacks '\t'
+	jqe '.failures[0].message | test("\t") | not'
+}
+
 @test "TLS: a certificate that does not verify names --cacert and -k in the message" {
 	api_create
 	run --separate-stderr ucall 'upgrade status'
