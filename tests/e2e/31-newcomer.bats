@@ -279,6 +279,15 @@ expect_upgraded() {
 	jqe '.failures[0].message | test("\t") | not'
 }
 
+@test "jq: a run-time error prints jq's message as CLIENT:JQ (exit 2) and nothing on stdout, not even the outputs before it" {
+	api_create
+	run --separate-stderr ucall 'upgrade status --cacert "$CA" -q ".request.key, .request.state, error(\"boom\")"'
+	expect_status 2
+	[[ -z $output ]] || { show; false; }
+	stderr_has "upgrade: CLIENT:JQ: jq: error: boom"
+	stderr_lacks "$KEY"
+}
+
 @test "TLS: a certificate that does not verify names --cacert and -k in the message" {
 	api_create
 	run --separate-stderr ucall 'upgrade status'
