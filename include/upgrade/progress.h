@@ -37,8 +37,6 @@ const char *upg_path_tail(const char *path);
 void upg_format_bytes(char *buf, size_t len, double bytes);
 /* SECONDS as a person reads it: "0.3 s", "12.0 s", "5m10s", "2h05m". */
 void upg_format_duration(char *buf, size_t len, double seconds);
-/* SECONDS rounded to the millisecond, for a document's "seconds". */
-double upg_round_ms(double seconds);
 
 /* The meter's text for DONE of TOTAL (0 or less: unknown) after ELAPSED
  * seconds, BASE of which were there before, in at most WIDTH characters

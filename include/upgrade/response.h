@@ -34,6 +34,15 @@ jv upg_doc_request(jv doc);
  * without exponent.  malloc'd, or NULL when absent or of another kind. */
 char *upg_request_field(jv doc, const char *field);
 
+/* VALUE (not consumed) as upg_request_field gives a field: malloc'd, or
+ * NULL when it is neither a string nor a number. */
+char *upg_id_text(jv value);
+
+/* A request id ID as the platform gives it: a number (10534) when ID is
+ * one (digits, at most 15), else the string.  So every document and record
+ * that names a request holds the same JSON type as create and status. */
+jv upg_request_id(const char *id);
+
 /* True when DOC lists failures and every one has REASON (e.g.
  * "SERVER:ERROR", the platform's "try again later"). */
 int upg_doc_only_reason(jv doc, const char *reason);

@@ -86,6 +86,8 @@ void upg_say(const upg_settings *s, const char *text);
 void upg_trace(const upg_settings *s, const char *text);
 /* The monotonic clock in seconds: for durations and deadlines. */
 double upg_now(void);
+/* SECONDS rounded to the millisecond: every "seconds" of a document. */
+double upg_round_ms(double seconds);
 /* Sleep MS milliseconds in short slices, returning early with the signal
  * number if the host says the call must stop; 0 when the time passed. */
 int upg_sleep_ms(const upg_settings *s, long ms);

@@ -72,6 +72,7 @@ char *upgrade_long_doc[] = {
 struct command_help {
   const char *usage;
   const char *text;
+  const char *examples; /* lines of "  COMMAND   # what it does", or NULL */
 };
 
 static const struct command_help command_help[UPG_CMD_COUNT] = {
@@ -181,7 +182,12 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "tells its own restore (that mark, owned by the connection's role) from a\n"
     "database someone else made.\n"
     "--filestore-link: hard links to DB's files, as restore's (the two\n"
-    "filestores then share files); this call's choice, not recorded." },
+    "filestores then share files); this call's choice, not recorded.",
+    "  export UPGRADE_CONTRACT=M123456-abcdef UPGRADE_EMAIL=me@example.com\n"
+    "  upgrade run --target 17.0 --aim test prod.dump   # to upgraded_prod.dump\n"
+    "  upgrade run --continue prod.dump   # after Ctrl-C, a fault or a closed terminal\n"
+    "  upgrade run --database prod --target 17.0 --aim test\n"
+    "      # dump prod, upgrade it, restore it as prod_test_17.0_<date> with its filestore" },
   [UPG_CMD_VERSION] = {
     "upgrade version  (or upgrade --version)",
     "Print the versions of the module and of what it runs with, as one JSON\n"
@@ -274,5 +280,8 @@ upg_help_print(FILE *f, enum upg_cmd cmd)
       fprintf(f, "%s\n", *line);
     return;
   }
-  fprintf(f, "usage: %s\n\n%s\n\n%s", command_help[cmd].usage, command_help[cmd].text, common_options);
+  fprintf(f, "usage: %s\n\n%s\n\n", command_help[cmd].usage, command_help[cmd].text);
+  if (command_help[cmd].examples)
+    fprintf(f, "Examples:\n%s\n\n", command_help[cmd].examples);
+  fputs(common_options, f);
 }

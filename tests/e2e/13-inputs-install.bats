@@ -47,6 +47,15 @@ setup() { cd "$BATS_TEST_TMPDIR"; }
 	[[ ${lines[3]} == "help: download" ]]
 }
 
+@test "completion: the first word offers the subcommands first, the options once a - is typed" {
+	run completions first "upgrade " opt "upgrade --ver" after "upgrade -s "
+	[[ $output == no-bash-completion ]] && { echo "bash-completion is not installed" >&2; false; }
+	local subs="create upload sftp-access sftp-put process skip-test status wait download sftp-get run dump restore jobs version help"
+	[[ ${lines[0]} == "first: $subs" ]] || { echo "${lines[0]}" >&2; false; }
+	[[ ${lines[1]} == "opt: --verbose --version" ]] || { echo "${lines[1]}" >&2; false; }
+	[[ ${lines[2]} == "after: $subs" ]] || { echo "${lines[2]}" >&2; false; }
+}
+
 @test "make install: the module as upgrade in \$(libdir)/bash, loadable by name, and the completion" {
 	top=$(cd "$E2E_DIR/../.." && pwd)
 	[[ -f $top/Makefile ]] || { echo "not a configured tree" >&2; false; }

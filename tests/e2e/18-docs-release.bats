@@ -164,6 +164,25 @@ release_tarball() {
 	done
 }
 
+@test "the first hour's docs: README at most 250 lines; the man page's EXAMPLES and upgrade help run show run, --continue and --database; the man page names libpq and libarchive" {
+	local lines
+	lines=$(wc -l <"$TOP/README.md")
+	((lines <= 250)) || { echo "README.md has $lines lines" >&2; false; }
+	local man ex
+	man=$(sed 's/\\-/-/g' "$TOP/man/upgrade.1.in")
+	ex=$(sed -n '/^\.SH EXAMPLES/,/^\.SH /p' <<<"$man")
+	grep -q '^upgrade run --target .* prod\.dump$' <<<"$ex"
+	grep -q '^upgrade run --continue prod\.dump$' <<<"$ex"
+	grep -q '^upgrade run --database prod ' <<<"$ex"
+	sed -n '/^\.SH DESCRIPTION/,/^\.SH /p' <<<"$man" | grep -q 'libpq, libarchive'
+	run --separate-stderr ubash 'upgrade help run'
+	expect_status 0
+	ex=$(sed -n '/^Examples:$/,/^$/p' <<<"$output")
+	grep -q '^  upgrade run --target .* prod\.dump ' <<<"$ex"
+	grep -q '^  upgrade run --continue prod\.dump ' <<<"$ex"
+	grep -q '^  upgrade run --database prod ' <<<"$ex"
+}
+
 # make_suites VAR: the suites Makefile.am gives VAR (every definition of
 # it, on one line).
 make_suites() {
@@ -235,7 +254,7 @@ make_suites() {
 	grep -qx Makefile.in "$BATS_FILE_TMPDIR/in-tarball"
 }
 
-@test "the Debian package: the builtin in /usr/lib/bash, completion, man page, library dependencies; lintian has no error" {
+@test "the Debian package: the builtin in /usr/lib/bash, completion, man page, README, library dependencies, what it recommends; no dpkg-shlibdeps warning; lintian has no error" {
 	release_only
 	command -v dpkg-buildpackage >/dev/null && command -v lintian >/dev/null ||
 		skip "dpkg-dev or lintian is not installed"
@@ -253,15 +272,29 @@ make_suites() {
 	grep -qx -- '-rw-r--r-- ./usr/lib/bash/upgrade' "$build/contents"
 	grep -qx -- '-rw-r--r-- ./usr/share/bash-completion/completions/upgrade' "$build/contents"
 	grep -qx -- '-rw-r--r-- ./usr/share/man/man1/upgrade.1.gz' "$build/contents"
+	grep -qE -- '^-rw-r--r-- ./usr/share/doc/bash-upgrade/README\.md(\.gz)?$' "$build/contents"
 	run grep -E '\.(la|so)$' "$build/contents"
 	[[ $status == 1 ]] || { echo "libtool leftovers: $output" >&2; false; }
 	# dh computed the libraries it needs
 	local depends
 	depends=$(dpkg-deb -f "$deb" Depends)
-	[[ $depends == *libcurl4* && $depends == *libssh2-1* && $depends == *libjq1* && $depends == *bash* ]] || {
+	[[ $depends == *libcurl4* && $depends == *libssh2-1* && $depends == *libjq1* && $depends == *libpq5* &&
+		$depends == *libarchive13* && $depends == *bash* ]] || {
 		echo "Depends: $depends" >&2
 		false
 	}
+	# dump, restore and run --database need PostgreSQL's programs; the rpc
+	# dialect rsync over ssh
+	local recommends
+	recommends=$(dpkg-deb -f "$deb" Recommends)
+	[[ $recommends == *postgresql-client* && $recommends == *rsync* && $recommends == *openssh-client* ]] || {
+		echo "Recommends: $recommends" >&2
+		false
+	}
+	# a plugin's undefined bash symbols are expected, not warned about
+	if grep -n 'dpkg-shlibdeps: warning' "$build/build.log" >&2; then
+		false
+	fi
 	# the packaged module loads by name and knows its version
 	dpkg-deb -x "$deb" "$build/root"
 	run bash --norc -c 'BASH_LOADABLES_PATH=$1; enable -f upgrade upgrade && upgrade --version -q .version.upgrade -r' _ \

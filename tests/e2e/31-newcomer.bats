@@ -247,6 +247,48 @@ expect_upgraded() {
 	stderr_lacks "$KEY"
 }
 
+@test "request.id is the platform's number everywhere: create, status, a run that fails and its --continue, jobs, the job's record" {
+	run --separate-stderr ucall 'upgrade create --cacert "$CA" --contract M123-abc --email t@example.com --target 16.0 --aim test --filename db.dump -c
+		upgrade status --cacert "$CA" -c'
+	expect_status 0
+	[[ $(jq -sc 'map(.request.id | type)' <<<"$output") == '["number","number"]' ]] || { show; false; }
+	# the failed step's document names the request itself
+	emulator_fault download drop '"after_bytes": 100000' >/dev/null
+	run --separate-stderr ucall "upgrade run $RUN_ARGS db.dump -c"
+	expect_status 3
+	jqe '.step == "download" and (.request.id | type == "number")'
+	local id
+	id=$(jq .request.id <<<"$output")
+	[[ $(jq -c .request db.dump.upgrade.json) == "$id" ]]
+	run --separate-stderr ucall 'upgrade jobs -c'
+	expect_status 0
+	jqe ".jobs[0].request == $id"
+	run --separate-stderr ucall 'upgrade run --cacert "$CA" --continue db.dump -c'
+	expect_status 0
+	jqe ".request.id == $id"
+	[[ $(jq -c .request db.dump.upgrade.json) == "$id" ]]
+}
+
+@test "libpq: a message's tab-indented second line is shown as whitespace on stderr, not as an escaped \\t" {
+	local port
+	port=$(harness_free_port)
+	run --separate-stderr ucall 'export PGHOST=127.0.0.1 PGPORT=$1; upgrade dump --database nowhere' "$port"
+	expect_status 3
+	expect_reason CLIENT:DATABASE
+	stderr_has "Connection refused Is the server running"
+	stderr_lacks '\t'
+	jqe '.failures[0].message | test("\t") | not'
+}
+
+@test "jq: a run-time error prints jq's message as CLIENT:JQ (exit 2) and nothing on stdout, not even the outputs before it" {
+	api_create
+	run --separate-stderr ucall 'upgrade status --cacert "$CA" -q ".request.key, .request.state, error(\"boom\")"'
+	expect_status 2
+	[[ -z $output ]] || { show; false; }
+	stderr_has "upgrade: CLIENT:JQ: jq: error: boom"
+	stderr_lacks "$KEY"
+}
+
 @test "TLS: a certificate that does not verify names --cacert and -k in the message" {
 	api_create
 	run --separate-stderr ucall 'upgrade status'

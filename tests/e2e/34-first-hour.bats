@@ -185,6 +185,28 @@ new_db() { jq -r .restore.database <<<"$output"; }
 	[[ $(pg_sql r_rm 'SELECT count(*) FROM res_partner') == 500 ]]
 }
 
+# ms_seconds: every "seconds" of the last document, as printed, has at most
+# three decimals, and there is one for WHAT (jq paths, one per argument).
+ms_seconds() {
+	jqe '[.. | objects | .seconds? | numbers | tostring | test("^[0-9]+([.][0-9]{1,3})?$")] | all' || return 1
+	local what
+	for what in "$@"; do
+		jqe "$what.seconds | type == \"number\"" || return 1
+	done
+}
+
+@test "seconds: dump, restore, transfer and run documents give seconds rounded to the millisecond" {
+	run --separate-stderr ucall "upgrade dump --database src -o ms.dump -c"
+	expect_status 0
+	ms_seconds .dump
+	run --separate-stderr ucall "upgrade restore ms.dump --database ms_restored -c"
+	expect_status 0
+	ms_seconds .restore
+	run --separate-stderr ucall "upgrade run --database src --data-dir '$ODOO' --restore-as ms_run $ARGS -c"
+	expect_status 0
+	ms_seconds .dump .transfer .restore ''
+}
+
 CREATE='upgrade create --cacert "$CA" --contract M123-abc --email t@example.com --target 17.0 --aim test'
 
 @test "upload warns when FILE is not the filename of the shell's request: a second create silently took over" {

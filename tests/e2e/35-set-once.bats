@@ -192,7 +192,7 @@ job_state() { jq -r .state "$1"; }
 	run --separate-stderr ucall "upgrade jobs -c"
 	expect_status 0
 	jqe '.failures == [] and (.jobs | length) == 1 and .jobs[0].record == "db.dump.upgrade.json"
-		and .jobs[0].dump == "db.dump" and .jobs[0].request == "'"$id"'" and .jobs[0].state == "closed"
+		and .jobs[0].dump == "db.dump" and .jobs[0].request == '"$id"' and .jobs[0].state == "closed"
 		and .jobs[0].step == "done" and .jobs[0].platform == env.UPGRADE_URL
 		and .jobs[0].output == "'"$PWD"'/upgraded_db.dump"
 		and (.jobs[0].when | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z$"))'

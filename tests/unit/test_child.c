@@ -68,6 +68,16 @@ main(void)
   is_str(e, "psql:<stdin>:3: ERROR:  boom; LINE 1: INSERT INTO x", "error lines picked");
   free(e);
 
+  /* libpq's second line starts with a tab: whitespace, not an escaped \t. */
+  char *sh_tab[] = { "sh", "-c", "printf 'pg_dump: error: connection to server failed: Connection refused\\n"
+                     "\\tIs the server running\\tthere?\\n' >&2; exit 1", NULL };
+  ok(upg_child_spawn(&c, sh_tab, NULL, UPG_CHILD_NULL, UPG_CHILD_NULL) == 0 && upg_child_run(&c, &s, NULL, NULL, NULL) == 0,
+     "ran the tab printer");
+  e = upg_child_errors(&c, 5);
+  is_str(e, "pg_dump: error: connection to server failed: Connection refused; Is the server running there?",
+         "a detail line's tab indent dropped, its tabs made spaces");
+  free(e);
+
   /* A reader that stops reading: EPIPE, not a dead test program. */
   char *head[] = { "head", "-c", "10", NULL };
   struct feed f = { .left = 1000 };

@@ -367,6 +367,16 @@ test_segmented(void)
   jv_free(doc);
 }
 
+/* A transfer's "seconds" is rounded to the millisecond, not cut. */
+static void
+test_summary_seconds(void)
+{
+  jv sum = upg_transfer_summary("f", 10, 0, 10, 1.2346);
+  jv secs = jv_object_get(sum, jv_string("seconds"));
+  ok(jv_number_value(secs) == 1.235, "seconds rounded to the millisecond (%g)", jv_number_value(secs));
+  jv_free(secs);
+}
+
 int
 main(void)
 {
@@ -383,6 +393,7 @@ main(void)
   test_fifo_and_lock();
   test_partial_write();
   test_segmented();
+  test_summary_seconds();
   const char *names[] = { "exists", "link.part", "elsewhere", "dump", "again", "o.part", "o.part.meta",
                           "fifo.part", "limited.part", "limited.part.meta", "seg.part", "seg.part.meta" };
   for (size_t i = 0; i < sizeof names / sizeof *names; i++)

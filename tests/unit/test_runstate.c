@@ -161,6 +161,15 @@ main(void)
      && strcmp(rs.key, "secret-key") == 0 && strcmp(rs.restore_as, "prod_17.0") == 0,
      "a closed record loads closed, with its request, key and restore");
   upg_runstate_free(&rs);
+  jv saved = jv_load_file(path, 0); /* [the record] */
+  jv id = jv_getpath(jv_copy(saved), JV_ARRAY(jv_number(0), jv_string("request")));
+  ok(jv_get_kind(id) == JV_KIND_NUMBER && jv_number_value(id) == 42,
+     "the record holds the request id as the platform's number");
+  jv_free(id);
+  jv_free(saved);
+  write_record("{\"url\": \"u\", \"output\": \"/o\", \"step\": \"done\", \"request\": 10534, \"key\": \"k\"}");
+  ok(load(&rs) == 0 && rs.request && strcmp(rs.request, "10534") == 0, "a number as the request loads (\"1\" did before)");
+  upg_runstate_free(&rs);
   write_record("{\"url\": \"u\", \"output\": \"/o\", \"step\": \"done\", \"request\": \"1\", \"key\": \"k\", "
                "\"state\": \"open\"}");
   ok(load(&rs) == 0 && !rs.closed, "\"state\": \"open\" is open");

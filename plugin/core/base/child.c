@@ -480,10 +480,16 @@ is_detail_line(const char *line, size_t len)
   return 0;
 }
 
+/* LINE after "; ": its indent dropped and its tabs made spaces (libpq's
+ * second lines start with one: "\tIs the server running ..."), so that
+ * stderr shows whitespace, not an escaped \t. */
 static void
 append_line(char **out, size_t *used, const char *line, size_t len)
 {
-  while (len && (line[len - 1] == '\r' || line[len - 1] == ' '))
+  size_t indent = strspn(line, " \t");
+  line += indent < len ? indent : len;
+  len -= indent < len ? indent : len;
+  while (len && (line[len - 1] == '\r' || line[len - 1] == ' ' || line[len - 1] == '\t'))
     len--;
   char *grown = realloc(*out, *used + len + 3);
   if (!grown)
@@ -493,8 +499,8 @@ append_line(char **out, size_t *used, const char *line, size_t len)
     memcpy(*out + *used, "; ", 2);
     *used += 2;
   }
-  memcpy(*out + *used, line, len);
-  *used += len;
+  for (size_t i = 0; i < len; i++)
+    (*out)[(*used)++] = line[i] == '\t' ? ' ' : line[i];
   (*out)[*used] = '\0';
 }
 

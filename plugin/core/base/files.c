@@ -420,7 +420,7 @@ upg_transfer_summary(const char *file, long long bytes, long long resumed_from,
                    jv_string("bytes"), jv_number((double)bytes),
                    jv_string("resumed_from"), jv_number((double)resumed_from),
                    jv_string("size"), jv_number((double)size),
-                   jv_string("seconds"), jv_number((double)(long long)(seconds * 1000) / 1000.0));
+                   jv_string("seconds"), jv_number(upg_round_ms(seconds)));
 }
 
 jv

@@ -42,12 +42,6 @@ upg_format_duration(char *buf, size_t len, double seconds)
     snprintf(buf, len, "%ldh%02ldm", whole / 3600, whole / 60 % 60);
 }
 
-double
-upg_round_ms(double seconds)
-{
-  return seconds <= 0 ? 0 : (double)(long long)(seconds * 1000 + 0.5) / 1000;
-}
-
 /* The meter's parts, widest first: the first that fits is drawn. */
 enum { PART_ETA = 1, PART_RATE = 2, PART_TOTAL = 4, PART_PERCENT = 8, PART_HAVE = 16 };
 

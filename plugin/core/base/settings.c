@@ -64,6 +64,12 @@ upg_now(void)
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+double
+upg_round_ms(double seconds)
+{
+  return seconds <= 0 ? 0 : (double)(long long)(seconds * 1000 + 0.5) / 1000;
+}
+
 /* Sleep in slices of at most 100 ms so that Ctrl-C is seen within a second
  * (the contract) -- in practice within a tenth of one. */
 int

@@ -12,6 +12,7 @@
 
 #include "upgrade/jobs.h"
 #include "upgrade/outcome.h"
+#include "upgrade/response.h"
 #include "upgrade/runstate.h"
 
 /* A record's file name: something before the suffix. */
@@ -53,7 +54,7 @@ entry(const char *dump)
     jv m = jv_getpath(failed, JV_ARRAY(jv_string("failures"), jv_number(0), jv_string("message")));
     e = jv_object_set(e, jv_string("error"), jv_get_kind(m) == JV_KIND_STRING ? m : (jv_free(m), jv_string("?")));
   } else {
-    e = jv_object_merge(e, JV_OBJECT(jv_string("request"), text_or_null(rs.request), jv_string("platform"),
+    e = jv_object_merge(e, JV_OBJECT(jv_string("request"), rs.request ? upg_request_id(rs.request) : jv_null(), jv_string("platform"),
                                      text_or_null(rs.url), jv_string("step"), jv_string(upg_run_step_name(rs.step)),
                                      jv_string("state"), jv_string(rs.closed ? "closed" : "open"),
                                      jv_string("output"), text_or_null(rs.output)));

@@ -127,7 +127,7 @@ failed_step(jv *doc, const char *step, const upg_runstate *rs, int status)
   *doc = jv_object_set(*doc, jv_string("step"), jv_string(step));
   if (!has_request && rs->request && rs->key)
     *doc = jv_object_set(*doc, jv_string("request"),
-                         JV_OBJECT(jv_string("id"), jv_string(rs->request), jv_string("key"), jv_string(rs->key)));
+                         JV_OBJECT(jv_string("id"), upg_request_id(rs->request), jv_string("key"), jv_string(rs->key)));
   return status;
 }
 

@@ -14,6 +14,7 @@
 
 #include "upgrade/fileio.h"
 #include "upgrade/outcome.h"
+#include "upgrade/response.h"
 #include "upgrade/runstate.h"
 
 static const char *const step_names[] = { "none", "started", "dumped", "created", "uploaded", "processed", "done",
@@ -73,6 +74,17 @@ string_field(jv record, const char *name)
 {
   jv v = jv_object_get(jv_copy(record), jv_string(name));
   char *text = jv_get_kind(v) == JV_KIND_STRING ? strdup(jv_string_value(v)) : NULL;
+  jv_free(v);
+  return text;
+}
+
+/* The request id: the platform's number (a record of an older version
+ * holds it as a string). */
+static char *
+request_field(jv record)
+{
+  jv v = jv_object_get(jv_copy(record), jv_string("request"));
+  char *text = upg_id_text(v);
   jv_free(v);
   return text;
 }
@@ -166,6 +178,8 @@ upg_runstate_load(upg_runstate *rs, const char *dump, jv *doc)
   }
   for (size_t i = 0; i < TEXT_FIELDS; i++)
     *text_of(rs, i) = string_field(record, text_fields[i].name);
+  free(rs->request);
+  rs->request = request_field(record);
   rs->sftp = true_field(record, "sftp");
   rs->force = true_field(record, "force");
   rs->no_filestore = true_field(record, "no_filestore");
@@ -218,6 +232,8 @@ upg_runstate_save(const upg_runstate *rs, jv *doc)
   for (size_t i = 0; i < TEXT_FIELDS; i++)
     if (group[text_fields[i].group])
       record = jv_object_set(record, jv_string(text_fields[i].name), optional(text_in(rs, i)));
+  if (rs->request) /* as create and status give it */
+    record = jv_object_set(record, jv_string("request"), upg_request_id(rs->request));
   jv text = jv_dump_string(record, JV_PRINT_INDENT_FLAGS(2));
   text = jv_string_append_str(text, "\n");
   int status = 0;

@@ -93,7 +93,7 @@ dump_summary(const upg_dump_params *p, const char *file, long long bytes, const 
                                         jv_string("bytes"), jv_number((double)bytes),
                                         jv_string("format"), jv_string("pgdmp_custom"),
                                         jv_string("server_version"), jv_string(version),
-                                        jv_string("seconds"), jv_number(secs)));
+                                        jv_string("seconds"), jv_number(upg_round_ms(secs))));
 }
 
 static int

@@ -986,7 +986,7 @@ summary(const struct restore *r, double seconds)
                                            jv_string("role"), jv_string(r->load_role),
                                            jv_string("trusted"), jv_bool(r->p->trust_dump),
                                            jv_string("filestore"), fs,
-                                           jv_string("seconds"), jv_number(seconds)));
+                                           jv_string("seconds"), jv_number(upg_round_ms(seconds))));
 }
 
 static int

@@ -11,14 +11,27 @@
 #include "upgrade/outcome.h"
 #include "upgrade/pgconn.h"
 
-/* libpq's messages end with a newline; ours are one line. */
+/* libpq's messages end with a newline, and some go on on a line indented
+ * with a tab ("... failed: Connection refused\n\tIs the server running
+ * ..."); ours are one line: each run of blanks that holds a line break or
+ * a tab becomes one space (none at either end), so that stderr shows
+ * whitespace, not an escaped \t. */
 static void
 one_line(char *buf, size_t len, const char *text)
 {
-  snprintf(buf, len, "%s", text ? text : "");
-  for (char *p = buf; *p; p++)
-    if (*p == '\n' || *p == '\r')
-      *p = (p[1] ? ' ' : '\0');
+  size_t o = 0;
+  const char *p = text ? text : "";
+  while (*p && o + 1 < len) {
+    size_t blank = strspn(p, " \t\r\n");
+    if (blank && strcspn(p, "\t\r\n") < blank) {
+      p += blank;
+      if (o && *p)
+        buf[o++] = ' ';
+      continue;
+    }
+    buf[o++] = *p++;
+  }
+  buf[o] = '\0';
 }
 
 static void

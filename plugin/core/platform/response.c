@@ -117,20 +117,34 @@ upg_request_field(jv doc, const char *field)
     return NULL;
   }
   jv value = jv_object_get(request, jv_string(field));
-  char *text = NULL;
-  if (jv_get_kind(value) == JV_KIND_STRING) {
-    text = strdup(jv_string_value(value));
-  } else if (jv_get_kind(value) == JV_KIND_NUMBER) {
-    double d = jv_number_value(value);
-    char buf[64];
-    if (d == floor(d) && fabs(d) < 1e17)
-      snprintf(buf, sizeof buf, "%.0f", d);
-    else
-      snprintf(buf, sizeof buf, "%.17g", d);
-    text = strdup(buf);
-  }
+  char *text = upg_id_text(value);
   jv_free(value);
   return text;
+}
+
+char *
+upg_id_text(jv value)
+{
+  if (jv_get_kind(value) == JV_KIND_STRING)
+    return strdup(jv_string_value(value));
+  if (jv_get_kind(value) != JV_KIND_NUMBER)
+    return NULL;
+  double d = jv_number_value(value);
+  char buf[64];
+  if (d == floor(d) && fabs(d) < 1e17)
+    snprintf(buf, sizeof buf, "%.0f", d);
+  else
+    snprintf(buf, sizeof buf, "%.17g", d);
+  return strdup(buf);
+}
+
+jv
+upg_request_id(const char *id)
+{
+  size_t n = strlen(id);
+  if (n && n <= 15 && strspn(id, "0123456789") == n && (id[0] != '0' || n == 1))
+    return jv_number(strtod(id, NULL));
+  return jv_string(id);
 }
 
 int
