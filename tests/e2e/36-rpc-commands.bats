@@ -183,11 +183,12 @@ b64() { printf "$1" | base64 -w0; }
 	jqe '.failures[0].message == "Contract expired"'
 }
 
-@test "the token never reaches stderr: create --verbose, and a later call's messages" {
-	run --separate-stderr ucall "$CREATE --identity \"\$KEY\" --verbose -q .request.token -r"
+@test "the token never reaches stderr: create --verbose, jq's debug of create's own answer" {
+	run --separate-stderr ucall "$CREATE --identity \"\$KEY\" --verbose -q 'debug | .request.token' -r"
 	expect_status 0
 	token=$output
 	stderr_has 'upgrade/request/create'
+	stderr_has '"assigned_host_uri"'
 	stderr_lacks "$token"
 }
 
