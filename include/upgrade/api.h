@@ -14,11 +14,8 @@
 #include <stddef.h>
 #include <jv.h>
 
+#include "upgrade/platform.h"
 #include "upgrade/settings.h"
-
-typedef struct upg_create_params {
-  const char *contract, *email, *target, *aim, *filename, *timezone;
-} upg_create_params;
 
 /* create: on success doc.request carries "id" and "key".  Never retried:
  * twice would make two requests. */

@@ -122,6 +122,12 @@ typedef struct upg_http_reply {
 int upg_http_post_json(const upg_settings *s, const char *what, const char *url, const char *json, bool idempotent,
                        upg_http_reply *reply, jv *doc);
 
+/* GET URL with one more request HEADER (or NULL), as upg_http_post_json
+ * (every rule of upg_http_begin), always safe to retry as --retry says:
+ * the rpc platform's log. */
+int upg_http_get(const upg_settings *s, const char *what, const char *url, const char *header, upg_http_reply *reply,
+                 jv *doc);
+
 void upg_http_reply_free(upg_http_reply *reply);
 
 #endif

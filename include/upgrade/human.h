@@ -33,6 +33,13 @@ void upg_secrets_free(upg_secrets *list);
  * memory).  S may be NULL, or have no list: nothing to redact. */
 char *upg_human_text(const upg_settings *s, const char *text);
 
+/* LEN bytes of server text (NULs and all) made printable but not cut:
+ * every control but '\n' and '\t', and every byte that is not UTF-8,
+ * written as human.c's escapes ("\e", "\xff"); valid UTF-8 whatever
+ * came (malloc'd; NULL when out of memory).  For texts kept whole in a
+ * document and printed raw by `jq -r`: the platform's log. */
+char *upg_safe_text(const char *bytes, size_t len);
+
 /* Redaction alone, for one SECRET ("***" for each occurrence, each
  * character raw or as %XX in either case).  Exposed for the unit tests. */
 char *upg_redact(const char *text, const char *secret);

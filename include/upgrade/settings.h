@@ -37,14 +37,16 @@ typedef struct upg_secrets {
   size_t n;
 } upg_secrets;
 
-#define UPG_DEFAULT_URL "https://upgrade.odoo.com/database/v1"
+/* The platform's front: the rpc dialect (platform.h); v1's base is
+ * https://upgrade.odoo.com/database/v1. */
+#define UPG_DEFAULT_URL "https://upgrade.odoo.com"
 #define UPG_PARALLEL_MAX 16
 
 typedef struct upg_settings {
-  const char *base_url;       /* API base, e.g. https://host/database/v1 */
+  const char *base_url;       /* API base: https://host/database/v1 (v1), https://host (rpc) */
   const char *request;        /* request id, as text */
   const char *key;            /* the request's private key: a secret */
-  const char *api;            /* --api: "v1", "rpc", or NULL (v1 until the seam chooses by URL) */
+  const char *api;            /* --api or $UPGRADE_API: "v1", "rpc", or NULL (the URL chooses: platform.h) */
   const char *token;          /* the rpc dialect's request token: a secret */
   const char *node;           /* the rpc node create assigned (a bare host, $UPGRADE_HOST);
                                * NULL: ask status for host_uri */

@@ -30,6 +30,9 @@ const char *upg_shell_get_exported(const char *name);
 int upg_shell_check_name(const char *name, char *err, size_t errlen);
 /* Assign VALUE to NAME as `printf -v` does: 0 or -1. */
 int upg_shell_assign(const char *name, const char *value);
+/* The same for a secret: the variable is left unexported (also when it
+ * was exported before, or under `set -a`). */
+int upg_shell_assign_private(const char *name, const char *value);
 /* Make jq's `env` and `$ENV` see exports made since the last command. */
 void upg_shell_refresh_environ(void);
 /* The width of stderr's terminal: the shell's COLUMNS, else TIOCGWINSZ on

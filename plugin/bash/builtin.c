@@ -25,6 +25,7 @@
 #include "upgrade/human.h"
 #include "upgrade/jqfilter.h"
 #include "upgrade/outcome.h"
+#include "upgrade/platform.h"
 #include "upgrade/response.h"
 #include "upgrade/sftp.h"
 
@@ -93,6 +94,8 @@ read_env_defaults(upg_cli_env *env, struct call_storage *own)
   env->contract = shell_copy(own, "UPGRADE_CONTRACT");
   env->email = shell_copy(own, "UPGRADE_EMAIL");
   env->connect_to = shell_copy(own, "UPGRADE_CONNECT_TO");
+  env->api = shell_copy(own, "UPGRADE_API");
+  env->url = shell_copy(own, "UPGRADE_URL");
   for (size_t i = 0; i < sizeof ca_vars / sizeof ca_vars[0] && !env->cacert; i++) {
     env->cacert = i == 0 ? shell_copy(own, ca_vars[i]) : shell_copy_exported(own, ca_vars[i]);
     env->cacert_from = ca_vars[i];
@@ -100,8 +103,9 @@ read_env_defaults(upg_cli_env *env, struct call_storage *own)
 }
 
 /* Defaults that come from the shell: $UPGRADE_URL, $UPGRADE_REQUEST,
- * $UPGRADE_KEY, $UPGRADE_RESTORE_ROLE, $UPGRADE_API, $UPGRADE_TOKEN and $UPGRADE_HOST (read from the shell, exported or
- * not), copied. */
+ * $UPGRADE_KEY, $UPGRADE_RESTORE_ROLE, $UPGRADE_API, $UPGRADE_TOKEN,
+ * $UPGRADE_HOST and (rpc) $UPGRADE_IDENTITY (read from the shell,
+ * exported or not), copied. */
 static void
 fill_defaults(upg_cli *cli, struct call_storage *own)
 {
@@ -125,6 +129,10 @@ fill_defaults(upg_cli *cli, struct call_storage *own)
   if (!cli->token_given) {
     s->token = shell_copy(own, "UPGRADE_TOKEN");
     s->node = shell_copy(own, "UPGRADE_HOST");
+    /* the key the shell's rpc request is bound to (not create's: a new
+     * request is bound to a new key, or to --identity) */
+    if (cli->rpc && !s->identity && cli->cmd != UPG_CMD_CREATE)
+      s->identity = shell_copy(own, "UPGRADE_IDENTITY");
   }
   /* A meter when a person watches stderr, or when asked; never with -s. */
   s->progress = !s->silent && (s->progress || isatty(STDERR_FILENO));
@@ -150,9 +158,6 @@ preflight(upg_cli *cli, jv *doc)
     cli->var = NULL; /* the document goes to stdout instead */
     return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:USAGE", "%s", err));
   }
-  if (cli->settings.api && !upg_cli_api_known(cli->settings.api))
-    return upg_fail(doc, UPG_EXIT_USAGE,
-                    upg_failure("CLIENT:USAGE", "UPGRADE_API: '%s' is not v1 or rpc", cli->settings.api));
   if (cli->settings.cacert && access(cli->settings.cacert, R_OK) != 0)
     return upg_fail(doc, UPG_EXIT_USAGE,
                     upg_failure("CLIENT:FILE", "%s%s %s: cannot read it",
@@ -170,24 +175,29 @@ preflight(upg_cli *cli, jv *doc)
   return 0;
 }
 
-/* After create (and run, even half done): name the request in the shell. */
+/* After create (and run, even half done): name the request in the shell,
+ * with the variables of the platform's job record (platform.h), all of
+ * them or none; a secret one is never exported. */
 static void
 remember_request(const upg_cli *cli, jv doc)
 {
   if (cli->cmd != UPG_CMD_CREATE && cli->cmd != UPG_CMD_RUN)
     return;
-  char *id = upg_request_field(doc, "id");
-  char *key = upg_request_field(doc, "key");
-  char *filename = upg_request_field(doc, "filename");
-  if (id && key) {
-    upg_shell_assign("UPGRADE_REQUEST", id);
-    upg_shell_assign("UPGRADE_KEY", key);
-    /* so that a later upload can tell a file that is not this request's */
-    upg_shell_assign("UPGRADE_FILENAME", filename ? filename : "");
+  const upg_platform_var *vars = upg_platform_of(&cli->settings)->vars;
+  char *values[8] = { NULL };
+  size_t n = 0;
+  bool all = true;
+  for (; vars[n].field && n < sizeof values / sizeof values[0]; n++) {
+    values[n] = upg_request_field(doc, vars[n].field);
+    all = all && (values[n] || vars[n].optional);
   }
-  free(id);
-  free(key);
-  free(filename);
+  for (size_t i = 0; i < n; i++) {
+    if (all && vars[i].secret)
+      upg_shell_assign_private(vars[i].variable, values[i]);
+    else if (all)
+      upg_shell_assign(vars[i].variable, values[i] ? values[i] : "");
+    free(values[i]);
+  }
 }
 
 /* The call's numbers are read and written the C way ("0.5", never

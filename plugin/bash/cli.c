@@ -18,6 +18,7 @@
 #include "cli.h"
 #include "upgrade/download_kinds.h"
 #include "upgrade/outcome.h"
+#include "upgrade/platform.h"
 
 static const char *const command_names[UPG_CMD_COUNT] = {
   [UPG_CMD_HELP] = "help", [UPG_CMD_CREATE] = "create", [UPG_CMD_UPLOAD] = "upload",
@@ -25,7 +26,7 @@ static const char *const command_names[UPG_CMD_COUNT] = {
   [UPG_CMD_PROCESS] = "process", [UPG_CMD_SKIP_TEST] = "skip-test", [UPG_CMD_STATUS] = "status",
   [UPG_CMD_WAIT] = "wait", [UPG_CMD_DOWNLOAD] = "download", [UPG_CMD_SFTP_GET] = "sftp-get",
   [UPG_CMD_RUN] = "run", [UPG_CMD_VERSION] = "version", [UPG_CMD_DUMP] = "dump", [UPG_CMD_RESTORE] = "restore",
-  [UPG_CMD_JOBS] = "jobs",
+  [UPG_CMD_JOBS] = "jobs", [UPG_CMD_LOG] = "log", [UPG_CMD_WIPE] = "wipe",
 };
 
 bool
@@ -60,15 +61,21 @@ enum opt_id {
   O_IDENTITY, O_INTERVAL, O_TIMEOUT, O_WHAT, O_OUTPUT, O_FORCE, O_SFTP, O_CONTINUE, O_NEW, O_VERSION,
   O_FILESTORE_LINK,
   O_DATABASE, O_FILESTORE_FROM, O_DATA_DIR, O_JOBS, O_RESTORE_AS, O_NO_RESTORE, O_PARALLEL, O_RESTORE_ROLE, O_TRUST_DUMP,
-  O_SHOW_ERROR, O_API, O_TOKEN, O_NO_FILESTORE, O_REUSE_DUMP, O_REMOVE_DUMPS, O_CONNECT_TO, O_COUNT
+  O_SHOW_ERROR, O_API, O_TOKEN, O_NO_FILESTORE, O_REUSE_DUMP, O_REMOVE_DUMPS, O_CONNECT_TO,
+  O_ENV, O_ENV_FILE, O_YES, O_LOG, O_FROM, O_FOLLOW, O_COUNT
 };
+
+/* The dialect an option belongs to (0: both). */
+enum { V1_ONLY = 1, RPC_ONLY = 2 };
 
 struct option_spec {
   const char *name;   /* long name, without "--" */
   char letter;        /* short name, or 0 */
   bool takes_value;
   unsigned commands;  /* BIT(cmd) of the subcommands it applies to */
-  unsigned required;  /* BIT(cmd) of the subcommands that need it */
+  unsigned required;  /* BIT(cmd) of the subcommands that need it (v1) */
+  unsigned rpc_required; /* the same under rpc */
+  int dialect;        /* V1_ONLY, RPC_ONLY, or 0 */
 };
 
 /* create's fields: needed by create, and by run unless it continues. */
@@ -99,16 +106,19 @@ static const struct option_spec options[O_COUNT] = {
   [O_SILENT] = { "silent", 's', false, ALL },
   [O_PROGRESS] = { "progress", 0, false, ALL },
   [O_VERBOSE] = { "verbose", 0, false, ALL },
-  [O_CONTRACT] = { "contract", 0, true, CREATE_CMDS, CREATE_CMDS },
-  [O_EMAIL] = { "email", 0, true, CREATE_CMDS, CREATE_CMDS },
-  [O_TARGET] = { "target", 0, true, CREATE_CMDS, CREATE_CMDS },
-  [O_AIM] = { "aim", 0, true, CREATE_CMDS, CREATE_CMDS },
-  [O_FILENAME] = { "filename", 0, true, CREATE_CMDS, BIT(UPG_CMD_CREATE) }, /* run: DUMP's name */
-  [O_TIMEZONE] = { "timezone", 0, true, CREATE_CMDS },
-  [O_SSH_KEYS] = { "ssh-keys", 0, true, BIT(UPG_CMD_SFTP_ACCESS) | SSH_CMDS, BIT(UPG_CMD_SFTP_ACCESS) },
-  [O_IDENTITY] = { "identity", 'i', true, SSH_CMDS },
-  [O_INTERVAL] = { "interval", 0, true, BIT(UPG_CMD_WAIT) | BIT(UPG_CMD_RUN) },
-  [O_TIMEOUT] = { "timeout", 0, true, BIT(UPG_CMD_WAIT) | BIT(UPG_CMD_RUN) },
+  [O_CONTRACT] = { "contract", 0, true, CREATE_CMDS | BIT(UPG_CMD_WIPE), CREATE_CMDS | BIT(UPG_CMD_WIPE),
+                   CREATE_CMDS | BIT(UPG_CMD_WIPE) },
+  [O_EMAIL] = { "email", 0, true, CREATE_CMDS, CREATE_CMDS, BIT(UPG_CMD_RUN), V1_ONLY },
+  [O_TARGET] = { "target", 0, true, CREATE_CMDS, CREATE_CMDS, CREATE_CMDS },
+  [O_AIM] = { "aim", 0, true, CREATE_CMDS, CREATE_CMDS, CREATE_CMDS },
+  [O_FILENAME] = { "filename", 0, true, CREATE_CMDS, BIT(UPG_CMD_CREATE), 0, V1_ONLY }, /* run: DUMP's name */
+  [O_TIMEZONE] = { "timezone", 0, true, CREATE_CMDS, 0, 0, V1_ONLY },
+  [O_SSH_KEYS] = { "ssh-keys", 0, true, BIT(UPG_CMD_SFTP_ACCESS) | SSH_CMDS, BIT(UPG_CMD_SFTP_ACCESS),
+                   BIT(UPG_CMD_SFTP_ACCESS) },
+  /* create under rpc: the key the request is bound to */
+  [O_IDENTITY] = { "identity", 'i', true, SSH_CMDS | BIT(UPG_CMD_CREATE) },
+  [O_INTERVAL] = { "interval", 0, true, BIT(UPG_CMD_WAIT) | BIT(UPG_CMD_RUN) | BIT(UPG_CMD_LOG) },
+  [O_TIMEOUT] = { "timeout", 0, true, BIT(UPG_CMD_WAIT) | BIT(UPG_CMD_RUN) | BIT(UPG_CMD_LOG) },
   [O_WHAT] = { "what", 0, true, BIT(UPG_CMD_DOWNLOAD) },
   [O_OUTPUT] = { "output", 'o', true, BIT(UPG_CMD_DOWNLOAD) | BIT(UPG_CMD_SFTP_GET) | BIT(UPG_CMD_RUN) | BIT(UPG_CMD_DUMP) },
   [O_FORCE] = { "force", 0, false, BIT(UPG_CMD_DOWNLOAD) | BIT(UPG_CMD_SFTP_GET) | BIT(UPG_CMD_RUN) | BIT(UPG_CMD_DUMP) },
@@ -117,7 +127,7 @@ static const struct option_spec options[O_COUNT] = {
   [O_NEW] = { "new", 0, false, BIT(UPG_CMD_RUN) },
   /* `upgrade --version` is `upgrade version`, as in curl and jq. */
   [O_VERSION] = { "version", 0, false, BIT(UPG_CMD_VERSION) },
-  [O_DATABASE] = { "database", 0, true, PG_CMDS | BIT(UPG_CMD_RUN), PG_CMDS },
+  [O_DATABASE] = { "database", 0, true, PG_CMDS | BIT(UPG_CMD_RUN), PG_CMDS, PG_CMDS },
   [O_FILESTORE_FROM] = { "filestore-from", 0, true, BIT(UPG_CMD_RESTORE) },
   [O_FILESTORE_LINK] = { "filestore-link", 0, false, BIT(UPG_CMD_RESTORE) | BIT(UPG_CMD_RUN) },
   [O_DATA_DIR] = { "data-dir", 0, true, BIT(UPG_CMD_RESTORE) | BIT(UPG_CMD_RUN) },
@@ -134,6 +144,12 @@ static const struct option_spec options[O_COUNT] = {
   [O_REUSE_DUMP] = { "reuse-dump", 0, false, BIT(UPG_CMD_RUN) },
   [O_REMOVE_DUMPS] = { "remove-dumps", 0, false, BIT(UPG_CMD_RUN) },
   [O_CONNECT_TO] = { "connect-to", 0, true, ALL }, /* curl's */
+  [O_ENV] = { "env", 0, true, BIT(UPG_CMD_CREATE), 0, 0, RPC_ONLY },
+  [O_ENV_FILE] = { "env-file", 0, true, BIT(UPG_CMD_CREATE), 0, 0, RPC_ONLY },
+  [O_YES] = { "yes", 0, false, BIT(UPG_CMD_WIPE) },
+  [O_LOG] = { "log", 0, false, BIT(UPG_CMD_WAIT) },
+  [O_FROM] = { "from", 0, true, BIT(UPG_CMD_LOG) },
+  [O_FOLLOW] = { "follow", 0, false, BIT(UPG_CMD_LOG) },
 };
 
 int
@@ -348,6 +364,24 @@ apply(upg_cli *cli, enum opt_id id, const char *v)
     s->api = v;
     return 0;
   case O_TOKEN: cli->token_given = true; return nonempty(cli, o, v, &s->token);
+  case O_ENV:
+    if (cli->nenv >= UPG_MAX_ENV)
+      return usage(cli, "--env: more than %d variables", UPG_MAX_ENV);
+    return nonempty(cli, o, v, &cli->env[cli->nenv++]);
+  case O_ENV_FILE: return nonempty(cli, o, v, &cli->create.env_file);
+  case O_YES: cli->yes = true; return 0;
+  case O_LOG: cli->show_log = true; return 0;
+  case O_FOLLOW: cli->follow = true; return 0;
+  case O_FROM: {
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    /* a JSON number keeps integers exact up to 2^53 */
+    if (!*v || *end || errno || v[0] == '-' || v[0] == '+' || n > (1ULL << 53))
+      return usage(cli, "--from: '%s' is not a byte offset", v);
+    cli->log_from = n;
+    return 0;
+  }
   case O_JOBS:
     return parse_count(v, &cli->jobs) || cli->jobs < 1 || cli->jobs > 64
       ? usage(cli, "--jobs: '%s' is not a count from 1 to 64", v) : 0;
@@ -487,6 +521,22 @@ check_applicable(upg_cli *cli, const unsigned *seen)
   return 0;
 }
 
+/* Options of one dialect given to the other: refused, never ignored. */
+static int
+check_dialect(upg_cli *cli, const unsigned *seen)
+{
+  for (int id = 0; id < O_COUNT; id++) {
+    int d = options[id].dialect;
+    if (!was_seen(seen, id) || !d || (d == RPC_ONLY) == cli->rpc || cli->cmd == UPG_CMD_RUN)
+      continue;
+    return usage(cli, "--%s: only the %s dialect takes it (this call speaks %s: --api, $UPGRADE_API or the URL "
+                 "chose it)", options[id].name, d == RPC_ONLY ? "rpc" : "v1", cli->rpc ? "rpc" : "v1");
+  }
+  if (!cli->rpc && cli->cmd == UPG_CMD_CREATE && was_seen(seen, O_IDENTITY))
+    return usage(cli, "--identity: v1's create takes no key (only the rpc dialect's does)");
+  return 0;
+}
+
 /* ENV's value for option ID, where the subcommand takes it and the
  * command line did not give it (the command line wins); marked seen. */
 static void
@@ -528,7 +578,8 @@ check_required(upg_cli *cli, const unsigned *seen)
   if (cli->cmd == UPG_CMD_RUN && cli->resume_run)
     return 0;
   for (int id = 0; id < O_COUNT; id++) {
-    if (!(options[id].required & BIT(cli->cmd)) || was_seen(seen, id))
+    unsigned required = cli->rpc ? options[id].rpc_required : options[id].required;
+    if (!(required & BIT(cli->cmd)) || was_seen(seen, id))
       continue;
     if (id == O_CONTRACT && cli->cmd == UPG_CMD_RUN && cli->database) {
       cli->contract_from_database = true;
@@ -663,6 +714,14 @@ upg_cli_parse_env(int argc, char **argv, const upg_cli_env *env, upg_cli *cli)
   }
   if ((status = check_applicable(cli, seen)))
     return status;
+  const char *api = cli->settings.api ? cli->settings.api : env ? env->api : NULL;
+  if (api && !upg_cli_api_known(api))
+    return usage(cli, "UPGRADE_API: '%s' is not v1 or rpc", api);
+  cli->rpc = upg_dialect_choose(api, cli->url_given ? cli->settings.base_url : env ? env->url : NULL)
+             == UPG_DIALECT_RPC;
+  if ((status = check_dialect(cli, seen)))
+    return status;
+  cli->create.env = cli->nenv ? cli->env : NULL;
   if ((status = apply_env(cli, env, seen)) || (status = check_required(cli, seen))
       || (status = check_run_restore(cli, seen)) || (status = check_request_key(cli, seen)))
     return status;

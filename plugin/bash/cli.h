@@ -30,12 +30,15 @@ enum upg_cmd {
   UPG_CMD_DUMP,
   UPG_CMD_RESTORE,
   UPG_CMD_JOBS,
+  UPG_CMD_LOG,
+  UPG_CMD_WIPE,
   UPG_CMD_COUNT
 };
 
 enum upg_format { UPG_FORMAT_AUTO = 0, UPG_FORMAT_COMPACT, UPG_FORMAT_PRETTY };
 
 #define UPG_MAX_ARGS 4
+#define UPG_MAX_ENV 64   /* create --env NAME=VALUE, repeated */
 
 typedef struct upg_cli {
   enum upg_cmd cmd;
@@ -54,7 +57,15 @@ typedef struct upg_cli {
   const char *request_filename; /* $UPGRADE_FILENAME (set by create with the
                                    request's filename), unless --request */
 
-  upg_create_params create;  /* create, run */
+  bool rpc;                  /* the dialect is rpc (platform.h: --api, $UPGRADE_API, the URL) */
+
+  upg_create_params create;  /* create, run (create.env points into env) */
+  const char *env[UPG_MAX_ENV + 1]; /* create --env NAME=VALUE..., NULL-terminated */
+  int nenv;
+  bool yes;                  /* wipe --yes */
+  bool show_log;             /* wait --log */
+  unsigned long long log_from; /* log --from BYTE */
+  bool follow;               /* log --follow */
   double interval, timeout;  /* wait, run */
   const char *what;          /* download */
   const char *output;        /* -o */
@@ -91,12 +102,16 @@ typedef struct upg_cli_env {
   const char *contract;      /* $UPGRADE_CONTRACT */
   const char *email;         /* $UPGRADE_EMAIL */
   const char *connect_to;    /* $UPGRADE_CONNECT_TO */
+  const char *api;           /* $UPGRADE_API */
+  const char *url;           /* $UPGRADE_URL */
   const char *cacert;        /* the CA bundle's file */
   const char *cacert_from;   /* its variable: "UPGRADE_CACERT", "CURL_CA_BUNDLE" or "SSL_CERT_FILE" */
 } upg_cli_env;
 
 /* Parse ARGV[0..ARGC) (the words after `upgrade`).  Returns 0, or
- * UPG_EXIT_USAGE with cli->error set.  May reorder ARGV's pointers. */
+ * UPG_EXIT_USAGE with cli->error set.  May reorder ARGV's pointers.  The
+ * dialect (cli->rpc: --api, else ENV's api, else the URL given or ENV's,
+ * else the default URL) decides which options create needs and takes. */
 int upg_cli_parse(int argc, char **argv, upg_cli *cli);
 /* The same, with ENV's defaults (borrowed; NULL: none) filling the options
  * not given on the command line, for the subcommands that take them; they

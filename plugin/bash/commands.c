@@ -14,6 +14,7 @@
 #include "upgrade/download.h"
 #include "upgrade/jobs.h"
 #include "upgrade/outcome.h"
+#include "upgrade/platform.h"
 #include "upgrade/rpc_call.h"
 #include "upgrade/run.h"
 #include "upgrade/sftp_job.h"
@@ -22,10 +23,19 @@
 #include "upgrade/version.h"
 #include "upgrade/pg.h"
 
+/* The platform the call speaks (platform.h). */
+static const upg_platform *
+platform(const upg_cli *cli)
+{
+  return upg_platform_of(&cli->settings);
+}
+
+/* rpc's create may run ssh-keygen: it gets the shell's exports. */
 static int
 cmd_create(upg_cli *cli, jv *doc)
 {
-  return upg_api_create(&cli->settings, &cli->create, doc);
+  upg_shell_refresh_environ();
+  return platform(cli)->create(&cli->settings, &cli->create, doc);
 }
 
 /* A second `create` in this shell made the shell's request another one:
@@ -46,7 +56,7 @@ static int
 cmd_upload(upg_cli *cli, jv *doc)
 {
   warn_other_request(cli, cli->args[0]);
-  return upg_api_upload(&cli->settings, cli->args[0], doc);
+  return platform(cli)->upload(&cli->settings, cli->args[0], doc);
 }
 
 static int
@@ -65,7 +75,7 @@ cmd_sftp_put(upg_cli *cli, jv *doc)
 static int
 cmd_process(upg_cli *cli, jv *doc)
 {
-  return upg_api_process(&cli->settings, doc);
+  return platform(cli)->process(&cli->settings, doc);
 }
 
 static int
@@ -77,23 +87,45 @@ cmd_skip_test(upg_cli *cli, jv *doc)
 static int
 cmd_status(upg_cli *cli, jv *doc)
 {
-  if (upg_rpc_selected(&cli->settings))
-    return upg_rpc_status(&cli->settings, doc);
-  return upg_api_status(&cli->settings, doc);
+  return platform(cli)->status(&cli->settings, doc);
 }
 
 static int
 cmd_wait(upg_cli *cli, jv *doc)
 {
   bool final;
-  return upg_wait(&cli->settings, cli->interval, cli->timeout, &final, doc);
+  upg_log_tail log = { .print = true };
+  int status = upg_wait(&cli->settings, cli->interval, cli->timeout, cli->show_log ? &log : NULL, &final, doc);
+  upg_log_tail_free(&log);
+  return status;
+}
+
+/* log: one read from --from, or --follow until the request ends. */
+static int
+cmd_log(upg_cli *cli, jv *doc)
+{
+  const upg_platform *pf = platform(cli);
+  if (cli->follow)
+    return upg_log_follow(&cli->settings, cli->log_from, cli->interval, cli->timeout, doc);
+  upg_log_tail t = { .from = cli->log_from, .next = cli->log_from, .keep_text = true };
+  int status = pf->require_request(&cli->settings, doc);
+  if (!status && !(status = pf->log_read(&cli->settings, &t, false, doc)))
+    *doc = upg_doc_with("log", upg_log_tail_doc(&t));
+  upg_log_tail_free(&t);
+  return status;
+}
+
+static int
+cmd_wipe(upg_cli *cli, jv *doc)
+{
+  return upg_rpc_wipe(&cli->settings, cli->create.contract, cli->yes, doc);
 }
 
 /* A download that failed with bytes kept says how to go on. */
 static int
 cmd_download(upg_cli *cli, jv *doc)
 {
-  int status = upg_download(&cli->settings, cli->what, cli->output, cli->force, doc);
+  int status = platform(cli)->download(&cli->settings, cli->what, cli->output, cli->force, doc);
   char kept[600];
   if (status && upg_download_part_kept(*doc, kept, sizeof kept))
     *doc = upg_doc_hint(*doc, "run the same command again: %s", kept);
@@ -188,16 +220,23 @@ static const command_fn commands[UPG_CMD_COUNT] = {
   [UPG_CMD_STATUS] = cmd_status, [UPG_CMD_WAIT] = cmd_wait, [UPG_CMD_DOWNLOAD] = cmd_download,
   [UPG_CMD_SFTP_GET] = cmd_sftp_get, [UPG_CMD_RUN] = cmd_run,
   [UPG_CMD_VERSION] = cmd_version, [UPG_CMD_DUMP] = cmd_dump, [UPG_CMD_RESTORE] = cmd_restore,
-  [UPG_CMD_JOBS] = cmd_jobs,
+  [UPG_CMD_JOBS] = cmd_jobs, [UPG_CMD_LOG] = cmd_log, [UPG_CMD_WIPE] = cmd_wipe,
 };
 
-/* The subcommands that speak the rpc dialect so far, or need no platform:
- * any other would speak v1 to an rpc platform. */
+/* The subcommands that only v1 has (skip_test, request_sftp_access and
+ * its SFTP) or that do not speak rpc yet (run); and those only rpc has.
+ * Any other goes through the platform's interface. */
 static bool
-speaks_rpc(enum upg_cmd cmd)
+v1_only(enum upg_cmd cmd)
 {
-  return cmd == UPG_CMD_STATUS || cmd == UPG_CMD_HELP || cmd == UPG_CMD_VERSION || cmd == UPG_CMD_DUMP ||
-         cmd == UPG_CMD_RESTORE;
+  return cmd == UPG_CMD_SKIP_TEST || cmd == UPG_CMD_SFTP_ACCESS || cmd == UPG_CMD_SFTP_PUT ||
+         cmd == UPG_CMD_SFTP_GET || cmd == UPG_CMD_RUN;
+}
+
+static bool
+rpc_only(enum upg_cmd cmd)
+{
+  return cmd == UPG_CMD_LOG || cmd == UPG_CMD_WIPE;
 }
 
 int
@@ -206,9 +245,15 @@ upg_run_command(upg_cli *cli, jv *doc)
   command_fn fn = cli->cmd > 0 && cli->cmd < UPG_CMD_COUNT ? commands[cli->cmd] : NULL;
   if (!fn)
     return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:USAGE", "no such subcommand"));
-  if (upg_rpc_selected(&cli->settings) && !speaks_rpc(cli->cmd))
+  enum upg_dialect d = platform(cli)->dialect;
+  if (d == UPG_DIALECT_RPC && v1_only(cli->cmd))
     return upg_fail(doc, UPG_EXIT_USAGE,
-                    upg_failure("CLIENT:USAGE", "`upgrade %s` does not speak the rpc dialect yet: use --api v1",
+                    upg_failure("CLIENT:USAGE", "`upgrade %s` does not speak the rpc dialect%s: use --api v1 (and "
+                                "a /database/v1 URL)", upg_cli_command_name(cli->cmd),
+                                cli->cmd == UPG_CMD_RUN ? " yet" : ""));
+  if (d == UPG_DIALECT_V1 && rpc_only(cli->cmd))
+    return upg_fail(doc, UPG_EXIT_USAGE,
+                    upg_failure("CLIENT:USAGE", "`upgrade %s` speaks only the rpc dialect: use --api rpc",
                                 upg_cli_command_name(cli->cmd)));
   return fn(cli, doc);
 }

@@ -17,13 +17,17 @@ char *upgrade_long_doc[] = {
   "Subcommands:",
   "  create --contract C --email E --target T --aim test|production --filename NAME [--timezone TZ]",
   "                 create a request; sets UPGRADE_REQUEST and UPGRADE_KEY",
+  "  create --contract C --target T --aim A [--env NAME=VALUE]... [--env-file F] [--identity KEY]",
+  "                 (rpc) create a request; sets UPGRADE_TOKEN, UPGRADE_HOST, UPGRADE_IDENTITY",
   "  upload FILE    stream FILE to the platform over HTTPS",
   "  sftp-access --ssh-keys FILE   ask for SFTP access for the public keys in FILE",
   "  sftp-put FILE [--identity KEY]  upload FILE over SFTP, resuming a partial upload",
   "  process        ask the platform to process the uploaded dump",
   "  skip-test      skip the platform's tests; the dump is delivered",
   "  status         the request's status",
-  "  wait [--interval S] [--timeout S]   poll until the request is final",
+  "  wait [--interval S] [--timeout S] [--log]   poll until the request is final",
+  "  log [--from BYTE] [--follow]   (rpc) the platform's log, from byte BYTE",
+  "  wipe --contract C --yes   (rpc) wipe every dump of the contract on the platform",
   "  download [--what W] [-o FILE] [--force] [--parallel N]",
   "                 download a file of the request, resuming",
   "  sftp-get [-o FILE]   download the upgraded dump over SFTP, resuming",
@@ -45,10 +49,12 @@ char *upgrade_long_doc[] = {
   "(run --database: else the database's enterprise code), --email to",
   "$UPGRADE_EMAIL, --cacert to $UPGRADE_CACERT, else the exported $CURL_CA_BUNDLE,",
   "else $SSL_CERT_FILE; the command line wins.",
-  "--api v1|rpc (default: $UPGRADE_API, else v1) picks the platform's dialect:",
-  "rpc is the JSON-RPC API of the platform's own script; under it status names",
-  "the request with --token TOKEN (default: $UPGRADE_TOKEN).  The other",
-  "subcommands do not speak rpc yet and refuse it.",
+  "--api v1|rpc (default: $UPGRADE_API, else the URL: a path ending in",
+  "/database/v1 is v1, any other rpc) picks the platform's dialect: v1 is the",
+  "documented Database Upgrade API, rpc the JSON-RPC API of the platform's own",
+  "script, whose request is named by --token TOKEN (default: $UPGRADE_TOKEN)",
+  "and whose calls go to its node ($UPGRADE_HOST).  skip-test, sftp-* and run",
+  "speak v1 only; log and wipe rpc only.",
   "",
   "Output: one JSON document on stdout, {\"failures\": [...], ...}; failures also",
   "on stderr.  -q FILTER runs jq over it, -r prints strings raw, -v NAME assigns",
@@ -77,12 +83,21 @@ struct command_help {
 
 static const struct command_help command_help[UPG_CMD_COUNT] = {
   [UPG_CMD_CREATE] = {
-    "upgrade create --contract C --email E --target T --aim test|production --filename NAME [--timezone TZ]",
+    "upgrade create --contract C --email E --target T --aim test|production --filename NAME [--timezone TZ]\n"
+    "       upgrade create --contract C --target T --aim test|production [--env NAME=VALUE]... [--env-file F]\n"
+    "                      [-i|--identity KEY]   (rpc)",
     "Create an upgrade request.  On success the shell variables UPGRADE_REQUEST\n"
     "and UPGRADE_KEY are set, so later subcommands need no --request/--key, and\n"
     "UPGRADE_FILENAME: upload and sftp-put warn when FILE's name is not it (a\n"
     "second create redirects later calls).  A create in a subshell ($(...), a\n"
-    "pipe) sets nothing in the calling shell." },
+    "pipe) sets nothing in the calling shell.\n"
+    "Under rpc the request is bound to an SSH key: KEY's public half (KEY.pub),\n"
+    "else a pair made for it (ssh-keygen, ed25519) in a private directory under\n"
+    "${XDG_STATE_HOME:-~/.local/state}/upgrade/keys, the key 0600.  --env adds\n"
+    "NAME=VALUE to the upgrade's environment (repeatable); --env-file F adds F's\n"
+    "lines (blank lines and # comments skipped).  It sets UPGRADE_TOKEN (a\n"
+    "secret: never exported, never on stderr), UPGRADE_HOST (the node that takes\n"
+    "the request's calls) and UPGRADE_IDENTITY (the private key's path)." },
   [UPG_CMD_UPLOAD] = {
     "upgrade upload FILE",
     "Upload the database dump FILE over HTTPS, streamed (memory stays flat\n"
@@ -104,18 +119,43 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "to the shared file, continuing a partial upload where it stopped.\n"
     "--parallel N uploads over N SSH sessions at once, each writing its chunks\n"
     "at their offsets (progress in FILE.sftp-put.meta until complete)." },
-  [UPG_CMD_PROCESS] = { "upgrade process", "Ask the platform to process the uploaded dump." },
+  [UPG_CMD_PROCESS] = {
+    "upgrade process",
+    "Ask the platform to process the uploaded dump.  Under rpc the document says\n"
+    "whether the platform finds the database's PostgreSQL fit for the target\n"
+    "(\"is_pg_version_compatible\"; false is also said on stderr)." },
   [UPG_CMD_SKIP_TEST] = {
     "upgrade skip-test",
     "Skip the platform's tests: the upgraded dump is delivered (state delivered)." },
-  [UPG_CMD_STATUS] = { "upgrade status", "Print the request's status, as the platform gives it." },
+  [UPG_CMD_STATUS] = {
+    "upgrade status",
+    "Print the request's status, as the platform gives it.  Under rpc: status,\n"
+    "host_uri, reason and archived, asked of the node ($UPGRADE_HOST) when the\n"
+    "shell knows it, else of the platform's front." },
   [UPG_CMD_WAIT] = {
-    "upgrade wait [--interval S] [--timeout S]",
+    "upgrade wait [--interval S] [--timeout S] [--log]",
     "Poll status every S seconds (default 10) until the state is final (done,\n"
-    "delivered, failed, invalid, cancel, cancelled), reporting each change on\n"
-    "stderr.  A SERVER:ERROR answer or a network fault is retried.  Exit 0 for\n"
-    "done/delivered, 1 for the others, 4 when --timeout runs out (the request\n"
-    "keeps running on the platform: wait again later)." },
+    "delivered, failed, invalid, cancel, cancelled; under rpc done, failed,\n"
+    "cancelled), reporting each change on stderr.  A SERVER:ERROR answer or a\n"
+    "network fault is retried.  Exit 0 for done/delivered, 1 for the others\n"
+    "(and for a request not processed yet), 4 when --timeout runs out (the\n"
+    "request keeps running on the platform: wait again later).\n"
+    "--log (rpc) shows the platform's new log lines on stderr as they come." },
+  [UPG_CMD_LOG] = {
+    "upgrade log [--from BYTE] [--follow] [--interval S] [--timeout S]   (rpc)",
+    "The platform's log of the request from byte BYTE (default 0), as\n"
+    "{\"failures\": [], \"log\": {\"from\": N, \"next\": M, \"text\": \"...\"}}: NEXT is\n"
+    "the --from of the next call.  Offsets count bytes; a character cut by the\n"
+    "log's end is left for the next call.  The text is the server's, made\n"
+    "printable: controls and bytes that are not UTF-8 come as escapes (\\e,\n"
+    "\\xff).  --follow polls as wait does until the state is final, printing\n"
+    "each line on stderr; the document then also has the last \"request\"." },
+  [UPG_CMD_WIPE] = {
+    "upgrade wipe --contract C --yes   (rpc)",
+    "Wipe every dump of contract C on the platform, original and upgraded, for\n"
+    "good (the platform can then give no support on those requests).  Refused\n"
+    "without --yes (exit 2).  Prints {\"failures\": [], \"wipe\": {\"wiped\": [...],\n"
+    "\"failed\": [...]}}; requests the platform could not wipe: exit 1, SERVER:WIPE." },
   [UPG_CMD_DOWNLOAD] = {
     "upgrade download [--what W] [-o|--output FILE] [--force] [--parallel N]",
     "Download one of the request's files: W is upgraded-dump (default),\n"
@@ -255,7 +295,7 @@ static const char common_options[] =
   "Options of every subcommand:\n"
   "  --request ID --key KEY   the request (default $UPGRADE_REQUEST, $UPGRADE_KEY)\n"
   "  --url BASE               API base (default $UPGRADE_URL, else " UPG_DEFAULT_URL ")\n"
-  "  --api v1|rpc             the platform's dialect (default $UPGRADE_API, else v1)\n"
+  "  --api v1|rpc             the platform's dialect (default $UPGRADE_API, else the URL's)\n"
   "  --token TOKEN            the request under --api rpc (default $UPGRADE_TOKEN)\n"
   "  -q, --jq FILTER          print the outputs of the jq program FILTER\n"
   "  -r, --raw-output         strings without quotes\n"

@@ -121,6 +121,19 @@ upg_shell_assign(const char *name, const char *value)
   return builtin_bind_variable((char *)name, (char *)value, 0) ? 0 : -1;
 }
 
+int
+upg_shell_assign_private(const char *name, const char *value)
+{
+  SHELL_VAR *v = builtin_bind_variable((char *)name, (char *)value, 0);
+  if (!v)
+    return -1;
+  if (exported_p(v)) { /* exported before, or `set -a` */
+    VUNSETATTR(v, att_exported);
+    array_needs_making = 1;
+  }
+  return 0;
+}
+
 void
 upg_shell_refresh_environ(void)
 {

@@ -83,7 +83,7 @@ continue_disagreeing() {
 
 @test "run --continue refuses a record others can write, and sends nothing where it points" {
 	open_job
-	edit_record ".url = \"$HOSTILE_URL\""
+	edit_record ".url = \"$HOSTILE_URL/database/v1\""
 	chmod 666 db.dump.upgrade.json
 	run --separate-stderr ucall "$CONTINUE db.dump"
 	expect_status 2
@@ -117,7 +117,7 @@ continue_disagreeing() {
 
 @test "run --continue refuses an explicit --url that differs from the record's" {
 	# the same platform spelt with a trailing slash is no disagreement
-	continue_disagreeing '--url "$HOSTILE_URL"' '--url "$UPGRADE_URL/"' "--url $HOSTILE_URL"
+	continue_disagreeing '--url "$HOSTILE_URL/database/v1"' '--url "$UPGRADE_URL/"' "--url $HOSTILE_URL/database/v1"
 }
 
 @test "run --continue takes an -o that differs from the record's output while the download is still to come (issue 18, item 1)" {
@@ -134,7 +134,7 @@ continue_disagreeing() {
 
 @test "run --continue: \$UPGRADE_URL is only a default, the record's platform wins and stderr says so" {
 	open_job
-	run --separate-stderr ucall "UPGRADE_URL=\$HOSTILE_URL $CONTINUE db.dump"
+	run --separate-stderr ucall "UPGRADE_URL=\$HOSTILE_URL/database/v1 $CONTINUE db.dump"
 	expect_status 0
 	stderr_has "continuing on $UPGRADE_URL"
 	[[ $(hostile_requests) == 0 ]]
@@ -243,7 +243,7 @@ sftp_answer() {
 sftp_put_against_hostile() {
 	[[ -f id ]] || ssh-keygen -q -t ed25519 -N '' -f id </dev/null
 	run --separate-stderr ucall "HOME=\$PWD upgrade sftp-put db.dump --identity id --known-hosts kh \
-		--url \"\$HOSTILE_URL\" --cacert \"\$CA\" --request 1 --key test-key-7f3a --connect-timeout 5"
+		--url \"\$HOSTILE_URL/database/v1\" --cacert \"\$CA\" --request 1 --key test-key-7f3a --connect-timeout 5"
 }
 
 # endpoint PORT [HOST] [USER] [FILE]: a request_sftp_access answer.

@@ -82,14 +82,14 @@ rpc_status() {
 	[[ $output != *secret* && $stderr != *secret* ]]
 }
 
-@test "--api other than v1 or rpc: exit 2; a subcommand that does not speak rpc yet refuses it: exit 2" {
+@test "--api other than v1 or rpc: exit 2; a subcommand that does not speak rpc refuses it: exit 2" {
 	run --separate-stderr ucall 'upgrade status --api v3 --token "$TOKEN"'
 	expect_status 2
 	alive
 	run --separate-stderr ucall 'UPGRADE_API=v3 upgrade status --token "$TOKEN"'
 	expect_status 2
 	expect_reason CLIENT:USAGE
-	run --separate-stderr ucall 'upgrade process --api rpc --url "$RPC_URL" --cacert "$CA" --token "$TOKEN"'
+	run --separate-stderr ucall 'upgrade skip-test --api rpc --url "$RPC_URL" --cacert "$CA" --token "$TOKEN"'
 	expect_status 2
 	expect_reason CLIENT:USAGE
 	stderr_has 'does not speak the rpc dialect'

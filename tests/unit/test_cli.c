@@ -65,13 +65,37 @@ main(void)
      "-- ends options");
   ok(parse(&c, "upload", "-", NULL) == 0 && strcmp(c.args[0], "-") == 0, "a lone - is an argument");
 
-  ok(parse(&c, "create", "--contract", "M1-a", "--email", "e@x", "--target", "16.0", "--aim", "test",
+  ok(parse(&c, "create", "--api", "v1", "--contract", "M1-a", "--email", "e@x", "--target", "16.0", "--aim", "test",
            "--filename", "db.dump", "--timezone", "Europe/Brussels", NULL) == 0
      && strcmp(c.create.timezone, "Europe/Brussels") == 0 && strcmp(c.create.filename, "db.dump") == 0,
      "create with every field");
   refused("create without --email",
-          "--email", parse(&c, "create", "--contract", "M1-a", "--target", "16.0", "--aim", "test",
-                           "--filename", "d", NULL), &c);
+          "--email", parse(&c, "create", "--url", "https://x/database/v1", "--contract", "M1-a", "--target", "16.0",
+                           "--aim", "test", "--filename", "d", NULL), &c);
+
+  /* the rpc dialect: the default URL speaks it; create needs no email */
+  ok(parse(&c, "create", "--contract", "M1-a", "--target", "17.0", "--aim", "test", "--env", "A=1", "--env", "B=2",
+           "--env-file", "f", "--identity", "k", NULL) == 0 && c.rpc && c.nenv == 2
+     && strcmp(c.create.env[1], "B=2") == 0 && c.create.env[2] == NULL && strcmp(c.create.env_file, "f") == 0
+     && strcmp(c.settings.identity, "k") == 0, "rpc create: --env repeated, --env-file, --identity");
+  refused("rpc create with --email", "only the v1 dialect",
+          parse(&c, "create", "--contract", "M1-a", "--target", "17.0", "--aim", "test", "--email", "e@x", NULL), &c);
+  refused("rpc create without --aim", "--aim", parse(&c, "create", "--contract", "M1-a", "--target", "17.0", NULL), &c);
+  refused("v1 create with --env", "only the rpc dialect",
+          parse(&c, "create", "--api", "v1", "--contract", "M1-a", "--email", "e", "--target", "17.0", "--aim",
+                "test", "--filename", "d", "--env", "A=1", NULL), &c);
+  refused("v1 create with --identity", "--identity",
+          parse(&c, "create", "--api", "v1", "--contract", "M1-a", "--email", "e", "--target", "17.0", "--aim",
+                "test", "--filename", "d", "--identity", "k", NULL), &c);
+  ok(parse(&c, "status", "--url", "https://x/database/v1/", NULL) == 0 && !c.rpc, "a /database/v1 URL speaks v1");
+  ok(parse(&c, "status", "--url", "https://x/database/v1", "--api", "rpc", NULL) == 0 && c.rpc, "--api wins");
+  ok(parse(&c, "status", "--url", "https://x/v1", NULL) == 0 && c.rpc, "any other URL speaks rpc");
+  refused("wipe without --contract", "--contract", parse(&c, "wipe", "--yes", NULL), &c);
+  ok(parse(&c, "wipe", "--contract", "M1-a", NULL) == 0 && !c.yes, "wipe parses without --yes (the core refuses)");
+  ok(parse(&c, "log", "--from", "1234", "--follow", NULL) == 0 && c.log_from == 1234 && c.follow, "log --from --follow");
+  refused("log --from -1", "--from", parse(&c, "log", "--from", "-1", NULL), &c);
+  refused("log --from x", "--from", parse(&c, "log", "--from", "12x", NULL), &c);
+  ok(parse(&c, "wait", "--log", NULL) == 0 && c.show_log, "wait --log");
 
   ok(parse(&c, "wait", "--interval", "0.5", "--timeout", "30", NULL) == 0 && c.interval == 0.5 && c.timeout == 30,
      "wait's seconds");
@@ -192,11 +216,11 @@ main(void)
 
   /* defaults from the shell: the command line wins */
   upg_cli_env env = { .contract = "M9-env", .email = "env@x", .cacert = "/env.pem", .cacert_from = "CURL_CA_BUNDLE" };
-  ok(parse_env(&c, &env, "create", "--target", "16.0", "--aim", "test", "--filename", "d", NULL) == 0
+  ok(parse_env(&c, &env, "create", "--api", "v1", "--target", "16.0", "--aim", "test", "--filename", "d", NULL) == 0
      && strcmp(c.create.contract, "M9-env") == 0 && strcmp(c.create.email, "env@x") == 0
      && strcmp(c.settings.cacert, "/env.pem") == 0 && strcmp(c.cacert_from, "CURL_CA_BUNDLE") == 0,
      "create takes --contract, --email and the CA from the environment");
-  ok(parse_env(&c, &env, "create", "--contract", "M1-cli", "--email", "cli@x", "--cacert", "/cli.pem", "--target",
+  ok(parse_env(&c, &env, "create", "--api", "v1", "--contract", "M1-cli", "--email", "cli@x", "--cacert", "/cli.pem", "--target",
                "16.0", "--aim", "test", "--filename", "d", NULL) == 0
      && strcmp(c.create.contract, "M1-cli") == 0 && strcmp(c.create.email, "cli@x") == 0
      && strcmp(c.settings.cacert, "/cli.pem") == 0 && strcmp(c.cacert_from, "--cacert") == 0,
@@ -205,8 +229,14 @@ main(void)
      "status takes the environment's CA, not its contract");
   upg_cli_env none = { NULL };
   refused("create without a contract anywhere", "--contract",
-          parse_env(&c, &none, "create", "--email", "e@x", "--target", "16.0", "--aim", "test", "--filename", "d",
-                    NULL), &c);
+          parse_env(&c, &none, "create", "--api", "v1", "--email", "e@x", "--target", "16.0", "--aim", "test",
+                    "--filename", "d", NULL), &c);
+  upg_cli_env v1_url = { .url = "https://x/database/v1" }, rpc_api = { .api = "rpc", .url = "https://x/database/v1" };
+  ok(parse_env(&c, &v1_url, "status", NULL) == 0 && !c.rpc, "$UPGRADE_URL ending in /database/v1 speaks v1");
+  ok(parse_env(&c, &rpc_api, "status", NULL) == 0 && c.rpc, "$UPGRADE_API wins over the URL");
+  ok(parse_env(&c, &rpc_api, "status", "--api", "v1", NULL) == 0 && !c.rpc, "--api wins over $UPGRADE_API");
+  upg_cli_env bad_api = { .api = "v3" };
+  refused("$UPGRADE_API=v3", "UPGRADE_API", parse_env(&c, &bad_api, "status", NULL), &c);
   ok(parse_env(&c, &none, "run", "--database", "src", "--email", "e@x", "--target", "16.0", "--aim", "test",
                NULL) == 0 && c.contract_from_database && c.create.contract == NULL,
      "run --database without a contract reads it from the database");

@@ -131,12 +131,13 @@ escape(unsigned cp, char *out)
   return (size_t)sprintf(out, "\\u%04x", cp);
 }
 
-/* TEXT with every control escaped, cut after UPG_HUMAN_MAX bytes. */
+/* LEN bytes of TEXT (TEXT[LEN] is a NUL: no sequence is read past it)
+ * with every control escaped (but for '\n' and '\t' when LINES), cut
+ * after MAX bytes. */
 static char *
-printable(const char *text)
+printable(const char *text, size_t len, size_t max, bool lines)
 {
-  size_t len = strlen(text);
-  size_t keep = len < UPG_HUMAN_MAX ? len : UPG_HUMAN_MAX;
+  size_t keep = len < max ? len : max;
   char *out = malloc(keep * 6 + 64), *o = out;
   const unsigned char *p = (const unsigned char *)text, *end = p + len;
   if (!out)
@@ -144,9 +145,9 @@ printable(const char *text)
   while (p < end && (size_t)(p - (const unsigned char *)text) < keep) {
     unsigned cp;
     int n = utf8_at(p, &cp);
-    if (!n) {
+    if (!n || cp == 0) {
       o += sprintf(o, "\\x%02x", *p++); /* not UTF-8: one byte at a time */
-    } else if (control(cp)) {
+    } else if (control(cp) && !(lines && (cp == '\n' || cp == '\t'))) {
       o += escape(cp, o);
       p += n;
     } else {
@@ -162,6 +163,19 @@ printable(const char *text)
 }
 
 char *
+upg_safe_text(const char *bytes, size_t len)
+{
+  char *copy = malloc(len + 1); /* NUL-terminated, for utf8_at */
+  if (!copy)
+    return NULL;
+  memcpy(copy, bytes, len);
+  copy[len] = '\0';
+  char *out = printable(copy, len, len, true);
+  free(copy);
+  return out;
+}
+
+char *
 upg_human_text(const upg_settings *s, const char *text)
 {
   const upg_secrets *l = s ? s->secrets : NULL;
@@ -171,7 +185,7 @@ upg_human_text(const upg_settings *s, const char *text)
     free(redacted);
     redacted = next;
   }
-  char *out = redacted ? printable(redacted) : NULL;
+  char *out = redacted ? printable(redacted, strlen(redacted), UPG_HUMAN_MAX, false) : NULL;
   free(redacted);
   return out;
 }

@@ -25,6 +25,7 @@
 #include "upgrade/human.h"
 #include "upgrade/outcome.h"
 #include "upgrade/pg.h"
+#include "upgrade/platform.h"
 #include "upgrade/progress.h"
 #include "upgrade/response.h"
 #include "upgrade/run.h"
@@ -172,7 +173,7 @@ create_request(upg_settings *s, upg_runstate *rs, run_clock *clk, jv *doc)
   step_begin(clk, s, "create", NULL);
   upg_create_params create = { .contract = rs->contract, .email = rs->email, .target = rs->target,
                                 .aim = rs->aim, .filename = rs->filename, .timezone = rs->timezone };
-  int status = upg_api_create(s, &create, doc);
+  int status = upg_platform_of(s)->create(s, &create, doc);
   if (status)
     return failed_step(doc, "create", rs, status);
   rs->request = upg_request_field(*doc, "id");
@@ -462,11 +463,12 @@ where_are_we(const upg_settings *s, upg_runstate *rs, jv *doc)
     upg_notice(s, "continuing the job of %s: last step %s", rs->path, upg_run_step_name(rs->step));
     return 0;
   }
-  int status = upg_api_status(s, doc);
+  const upg_platform *pf = upg_platform_of(s);
+  int status = pf->status(s, doc);
   if (status)
     return status;
-  char *state = upg_request_field(*doc, "state");
-  if (state && strcmp(state, "draft") != 0 && rs->step < UPG_STEP_PROCESSED)
+  char *state = pf->state(*doc);
+  if (state && !pf->is_unstarted(state) && rs->step < UPG_STEP_PROCESSED)
     rs->step = UPG_STEP_PROCESSED;
   upg_notice(s, "continuing request %s: state %s, last step %s", rs->request, state ? state : "?",
              upg_run_step_name(rs->step));
@@ -522,21 +524,21 @@ platform_steps(upg_settings *s, const upg_run_params *p, const char *dump, upg_r
     if (stat(dump, &st) == 0)
       upg_format_bytes(size, sizeof size, (double)st.st_size);
     step_begin(clk, s, "upload", "uploading %s (%s)%s", dump, size, rs->sftp ? " over SFTP" : "");
-    status = rs->sftp ? upg_sftp_upload(s, dump, doc) : upg_api_upload(s, dump, doc);
+    status = rs->sftp ? upg_sftp_upload(s, dump, doc) : upg_platform_of(s)->upload(s, dump, doc);
     if ((status = record_step(rs, UPG_STEP_UPLOADED, status, doc)))
       return failed_step(doc, "upload", rs, status);
     jv_free(*doc);
   }
   if (rs->step < UPG_STEP_PROCESSED) {
     step_begin(clk, s, "process", "processing: request %s goes to the platform's queue", rs->request);
-    if ((status = record_step(rs, UPG_STEP_PROCESSED, upg_api_process(s, doc), doc)))
+    if ((status = record_step(rs, UPG_STEP_PROCESSED, upg_platform_of(s)->process(s, doc), doc)))
       return failed_step(doc, "process", rs, status);
     jv_free(*doc);
   }
   if (rs->step < UPG_STEP_DONE) {
     bool final = false;
     step_begin(clk, s, "wait", "waiting for request %s to be upgraded", rs->request);
-    status = upg_wait(s, p->interval, p->timeout, &final, doc);
+    status = upg_wait(s, p->interval, p->timeout, NULL, &final, doc);
     if (status && final)
       close_job(s, rs); /* the request ended badly: the job is over */
     if ((status = record_step(rs, UPG_STEP_DONE, status, doc)))
@@ -554,13 +556,13 @@ download_step(upg_settings *s, upg_runstate *rs, run_clock *clk, jv *request, jv
 {
   step_begin(clk, s, "download", "downloading the upgraded dump to %s", rs->output);
   jv last;
-  int status = upg_api_status(s, &last);
+  int status = upg_platform_of(s)->status(s, &last);
   if (status) {
     *doc = last;
     return failed_step(doc, "download", rs, status);
   }
   status = rs->sftp ? upg_sftp_download(s, rs->output, rs->force, doc)
-                    : upg_download(s, "upgraded-dump", rs->output, rs->force, doc);
+                    : upg_platform_of(s)->download(s, "upgraded-dump", rs->output, rs->force, doc);
   if (status) {
     jv_free(last);
     return failed_step(doc, "download", rs, status);

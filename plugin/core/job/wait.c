@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* wait.c -- `wait`: poll status until the request reaches a final state.
+/* wait.c -- `wait`: poll status until the request reaches a final state,
+ * through the platform's interface (platform.h), whichever dialect; and
+ * `log --follow`, which is a wait that shows the log.
  *
  * Polling rides through what a long wait is bound to meet -- the platform's
  * own "SERVER:ERROR, try again", a dropped connection, a 502 from a proxy --
@@ -12,9 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "upgrade/api.h"
-#include "upgrade/files.h"
 #include "upgrade/outcome.h"
+#include "upgrade/platform.h"
 #include "upgrade/progress.h"
 #include "upgrade/response.h"
 #include "upgrade/wait.h"
@@ -34,12 +35,14 @@ stop_with(jv *doc, jv last, int status, jv failure)
 
 /* Report the request's state on stderr when it changes. */
 static void
-report_state(const upg_settings *s, char **last_state, const char *state, double elapsed)
+report_state(const upg_settings *s, const upg_platform *pf, char **last_state, const char *state, double elapsed)
 {
   if (*last_state && strcmp(*last_state, state) == 0)
     return;
   long secs = lround(elapsed);
-  upg_notice(s, "request %s: %s%s%s (%ld:%02ld)", s->request, *last_state ? *last_state : "",
+  char label[64];
+  pf->label(s, label, sizeof label);
+  upg_notice(s, "%s: %s%s%s (%ld:%02ld)", label, *last_state ? *last_state : "",
              *last_state ? " -> " : "", state, secs / 60, secs % 60);
   free(*last_state);
   *last_state = strdup(state);
@@ -48,25 +51,27 @@ report_state(const upg_settings *s, char **last_state, const char *state, double
 /* Look at one successful status: KEEP_WAITING, or the exit status. */
 #define KEEP_WAITING (-1)
 static int
-judge_state(const upg_settings *s, jv st, char **last_state, double elapsed, bool *final, jv *doc)
+judge_state(const upg_settings *s, const upg_platform *pf, jv st, char **last_state, double elapsed, bool *final,
+            jv *doc)
 {
-  char *state = upg_request_field(st, "state");
+  char *state = pf->state(st);
   int status = KEEP_WAITING;
 
   if (!state) {
     status = stop_with(doc, st, UPG_EXIT_TRANSPORT,
                        upg_failure("CLIENT:BAD_RESPONSE", "status: no request state in the answer"));
   } else {
-    report_state(s, last_state, state, elapsed);
-    *final = upg_state_is_final(state);
-    if (upg_state_is_success(state)) {
+    report_state(s, pf, last_state, state, elapsed);
+    *final = pf->is_final(state);
+    if (pf->is_done(state)) {
       *doc = st;
       status = UPG_EXIT_OK;
-    } else if (upg_state_is_final(state)) {
+    } else if (pf->is_final(state)) {
       jv f = upg_failure("CLIENT:STATE", "the request ended in state %s", state);
       status = stop_with(doc, st, UPG_EXIT_FAILED, jv_object_set(f, jv_string("value"), jv_string(state)));
-    } else if (strcmp(state, "draft") == 0) {
-      jv f = upg_failure("CLIENT:STATE", "the request is still a draft: upload a dump and run `upgrade process` first");
+    } else if (pf->is_unstarted(state)) {
+      jv f = upg_failure("CLIENT:STATE", "the request is still %s%s: upload a dump and run `upgrade process` first",
+                         strcmp(state, "draft") == 0 ? "a " : "", state);
       status = stop_with(doc, st, UPG_EXIT_FAILED, jv_object_set(f, jv_string("value"), jv_string(state)));
     } else {
       jv_free(st); /* pending, progress, … (unknown states wait too) */
@@ -76,26 +81,58 @@ judge_state(const upg_settings *s, jv st, char **last_state, double elapsed, boo
   return status;
 }
 
-int
-upg_wait(const upg_settings *s, double interval, double timeout, bool *final, jv *doc)
+/* LAST (the last status seen, or null) with the failures of ERR added
+ * (both consumed): a failure of the log while waiting. */
+static jv
+with_failures_of(jv last, jv err)
 {
+  if (jv_get_kind(last) != JV_KIND_OBJECT) {
+    jv_free(last);
+    return err;
+  }
+  jv failures = jv_object_get(err, jv_string("failures"));
+  if (jv_get_kind(failures) == JV_KIND_ARRAY)
+    jv_array_foreach(failures, i, f) last = upg_doc_add_failure(last, f);
+  jv_free(failures);
+  return last;
+}
+
+int
+upg_wait(const upg_settings *s, double interval, double timeout, upg_log_tail *log, bool *final, jv *doc)
+{
+  const upg_platform *pf = upg_platform_of(s);
   *final = false;
-  int status = upg_require_request(s, doc);
+  int status = pf->require_request(s, doc);
   if (status)
     return status;
+  if (log && !pf->log_read)
+    return upg_fail(doc, UPG_EXIT_USAGE,
+                    upg_failure("CLIENT:USAGE", "the %s platform keeps no log to show: --log needs --api rpc",
+                                upg_dialect_name(pf->dialect)));
 
   double start = upg_now();
   char *last_state = NULL;
+  char label[64];
+  pf->label(s, label, sizeof label);
   jv last = jv_null(); /* the last status answer, for a timeout's document */
 
   for (;;) {
     jv st;
     bool transient = false;
-    status = upg_api_status_once(s, &transient, &st);
+    status = pf->status_once(s, &transient, &st);
     if (status == 0) {
       jv_free(last);
       last = jv_copy(st);
-      status = judge_state(s, st, &last_state, upg_now() - start, final, doc);
+      status = judge_state(s, pf, st, &last_state, upg_now() - start, final, doc);
+      jv err;
+      int lst = log ? pf->log_read(s, log, status != KEEP_WAITING, &err) : 0;
+      if (lst) {
+        if (status != KEEP_WAITING)
+          jv_free(*doc);
+        *doc = with_failures_of(jv_copy(last), err);
+        status = lst;
+        break;
+      }
       if (status != KEEP_WAITING)
         break;
     } else if (transient) {
@@ -108,8 +145,7 @@ upg_wait(const upg_settings *s, double interval, double timeout, bool *final, jv
       break;
     }
     long secs = lround(upg_now() - start);
-    upg_status_line(s, "request %s: %s (%ld:%02ld)", s->request, last_state ? last_state : "waiting",
-                    secs / 60, secs % 60);
+    upg_status_line(s, "%s: %s (%ld:%02ld)", label, last_state ? last_state : "waiting", secs / 60, secs % 60);
     double left = timeout > 0 ? start + timeout - upg_now() : interval;
     if (left <= 0) {
       status = stop_with(doc, jv_copy(last), UPG_EXIT_TIMEOUT,
@@ -127,5 +163,17 @@ upg_wait(const upg_settings *s, double interval, double timeout, bool *final, jv
   upg_status_clear(s);
   jv_free(last);
   free(last_state);
+  return status;
+}
+
+int
+upg_log_follow(const upg_settings *s, unsigned long long from, double interval, double timeout, jv *doc)
+{
+  upg_log_tail t = { .from = from, .next = from, .keep_text = true, .print = true };
+  bool final;
+  int status = upg_wait(s, interval, timeout, &t, &final, doc);
+  if (jv_get_kind(*doc) == JV_KIND_OBJECT)
+    *doc = jv_object_set(*doc, jv_string("log"), upg_log_tail_doc(&t));
+  upg_log_tail_free(&t);
   return status;
 }

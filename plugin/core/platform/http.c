@@ -440,9 +440,11 @@ upg_retry(const upg_settings *s, const char *what, upg_attempt_fn fn, void *ctx,
   }
 }
 
+/* One exchange whose answer the caller reads: a JSON POST, or a GET
+ * (JSON NULL) with one more HEADER (or NULL). */
 struct json_post {
   const upg_settings *s;
-  const char *what, *url, *json;
+  const char *what, *url, *json, *header;
   bool idempotent;
   upg_http_reply *reply;
 };
@@ -473,9 +475,13 @@ json_post_once(void *ctx, bool *retryable, jv *doc)
   if (status)
     goto out;
   call.idempotent = jp->idempotent;
-  upg_http_header(&call, "Content-Type: application/json");
-  upg_http_header(&call, "Expect:"); /* no 100-continue round trip for a large create */
-  curl_easy_setopt(call.curl, CURLOPT_POSTFIELDS, jp->json);
+  if (jp->header)
+    upg_http_header(&call, jp->header);
+  if (jp->json) {
+    upg_http_header(&call, "Content-Type: application/json");
+    upg_http_header(&call, "Expect:"); /* no 100-continue round trip for a large create */
+    curl_easy_setopt(call.curl, CURLOPT_POSTFIELDS, jp->json);
+  }
   status = upg_http_perform(&call, doc);
   *retryable = status && call.retryable;
   if (!status)
@@ -485,16 +491,31 @@ out:
   return status;
 }
 
+/* JP's exchange, retried as --retry says, its answer kept in JP->reply. */
+static int
+exchange_kept(struct json_post *jp, jv *doc)
+{
+  memset(jp->reply, 0, sizeof *jp->reply);
+  int status = upg_retry(jp->s, jp->what, json_post_once, jp, doc);
+  if (status)
+    upg_http_reply_free(jp->reply);
+  return status;
+}
+
 int
 upg_http_post_json(const upg_settings *s, const char *what, const char *url, const char *json, bool idempotent,
                    upg_http_reply *reply, jv *doc)
 {
-  struct json_post jp = { s, what, url, json, idempotent, reply };
-  memset(reply, 0, sizeof *reply);
-  int status = upg_retry(s, what, json_post_once, &jp, doc);
-  if (status)
-    upg_http_reply_free(reply);
-  return status;
+  struct json_post jp = { s, what, url, json, NULL, idempotent, reply };
+  return exchange_kept(&jp, doc);
+}
+
+int
+upg_http_get(const upg_settings *s, const char *what, const char *url, const char *header, upg_http_reply *reply,
+             jv *doc)
+{
+  struct json_post jp = { s, what, url, NULL, header, true, reply };
+  return exchange_kept(&jp, doc);
 }
 
 void
