@@ -32,24 +32,35 @@ typedef struct upg_dump_params {
   const char *database;   /* the database to dump (required) */
   const char *output;     /* default "<database>.dump" in the current directory */
   bool force;             /* replace an existing output */
+  bool directory;         /* pg_dump -Fd (the rpc platform's), not -Fc */
+  int jobs;               /* directory: pg_dump --jobs; 0 = upg_pg_default_jobs() (pgtool.h) */
 } upg_dump_params;
 
-/* "DATABASE.dump" (malloc'd): where a dump of DATABASE goes by default. */
+/* "DATABASE.dump" (malloc'd): where a dump of DATABASE goes by default,
+ * a file or (directory) a directory, as the platform's script names its
+ * directory dump origin.dump. */
 char *upg_pg_dump_default_output(const char *database);
 
-/* pg_dump --format=custom --no-owner DATABASE into OUTPUT.part (mode 0600),
- * renamed to OUTPUT when pg_dump succeeded; a failed or interrupted dump
- * removes its .part (pg_dump cannot resume).  doc.dump = {database, file,
- * bytes, format: "pgdmp_custom", server_version, seconds}. */
+/* pg_dump --no-owner DATABASE: --format=custom into OUTPUT.part (mode
+ * 0600), or --format=directory --jobs=N into the directory OUTPUT.part
+ * (dir_part.h); renamed to OUTPUT when pg_dump succeeded; a failed or
+ * interrupted dump removes its .part (pg_dump cannot resume).  doc.dump =
+ * {database, file, bytes, format: "pgdmp_custom" | "pgdmp_directory",
+ * server_version, seconds}, and for a directory jobs and files (the files
+ * pg_dump wrote in it; bytes is their sum). */
 int upg_pg_dump(const upg_settings *s, const upg_dump_params *p, jv *doc);
 
 typedef struct upg_restore_params {
-  const char *file;            /* zip (dump.sql + filestore/), custom dump or SQL */
+  const char *file;            /* zip (dump.sql + filestore/), custom dump, SQL,
+                                  or a directory: a directory dump or the
+                                  rpc platform's download (dirdump.h) */
   const char *database;        /* NEW: must not exist */
   const char *filestore_from;  /* DB whose filestore NEW's starts from, or NULL */
   bool filestore_link;         /* hard links to DB's files (shared), not copies */
   const char *data_dir;        /* Odoo's data dir; NULL = ~/.local/share/Odoo */
-  int jobs;                    /* pg_restore --jobs (custom dumps); 0 = 1 */
+  int jobs;                    /* pg_restore --jobs: a custom dump's, 0 = 1;
+                                  a directory dump's, 0 =
+                                  upg_pg_default_jobs() */
   const char *final_mark;      /* the comment NEW keeps once renamed (run
                                   --database: which job restored it); NULL:
                                   none */
@@ -86,11 +97,12 @@ int upg_pg_restore(const upg_settings *s, const upg_restore_params *p, jv *doc);
 
 /* ---- pure parts, unit-tested ---- */
 
-enum upg_dump_format { UPG_DUMP_SQL = 0, UPG_DUMP_CUSTOM, UPG_DUMP_ZIP, UPG_DUMP_GZIP };
+enum upg_dump_format { UPG_DUMP_SQL = 0, UPG_DUMP_CUSTOM, UPG_DUMP_ZIP, UPG_DUMP_GZIP, UPG_DUMP_DIRECTORY };
 
 /* What the first LEN bytes of a file say it is: "PK\3\4" a zip, "PGDMP" a
  * custom-format dump, 1f 8b gzip (SQL, gunzipped by restore), anything else
- * SQL. */
+ * SQL.  A directory-format dump is a directory, not a file: restore tells
+ * it by its toc.dat (dirdump.h), whose header says UPG_PGDMP_DIRECTORY. */
 enum upg_dump_format upg_dump_format_of(const unsigned char *head, size_t len);
 const char *upg_dump_format_name(enum upg_dump_format f);
 
@@ -101,15 +113,24 @@ const char *upg_dump_format_name(enum upg_dump_format f);
  * 4e ..."). */
 bool upg_dump_plausible(const unsigned char *head, size_t len, char *what, size_t what_len);
 
-/* A custom-format header: archive version and, when readable, who made it. */
+/* A pg_dump archive's header (a custom dump, or a directory dump's
+ * toc.dat): archive version, format and, when readable, who made it. */
 typedef struct upg_pgdmp_header {
   int vmaj, vmin, vrev;
+  int format;               /* pg_dump's ArchiveFormat: UPG_PGDMP_CUSTOM,
+                               UPG_PGDMP_DIRECTORY, ...; -1 if cut off */
   char server_version[64];  /* of the dumped server, "" if unknown */
   char dump_version[64];    /* of the pg_dump that wrote it, "" if unknown */
 } upg_pgdmp_header;
 
 /* Parse HEAD (the file's first LEN bytes): 0, or -1 when not a header. */
 int upg_pgdmp_parse(const unsigned char *head, size_t len, upg_pgdmp_header *h);
+
+/* The format byte of the header (pg_backup.h's ArchiveFormat): a custom
+ * dump's says custom; a directory dump's toc.dat says tar (3: "the
+ * directory is compatible with 'tar'", pg_backup_directory.c), never 5. */
+#define UPG_PGDMP_CUSTOM 1
+#define UPG_PGDMP_DIRECTORY 3
 
 /* An archive version as one number, ordered as pg_dump's own. */
 #define UPG_PGDMP_VERSION(maj, min, rev) ((maj) << 16 | (min) << 8 | (rev))
