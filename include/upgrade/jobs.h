@@ -10,9 +10,10 @@
 
 /* The records DIR*.upgrade.json (runstate.h) in DIR (NULL: "."), by
  * name: {"failures": [], "jobs": [{"record", "dump", "request",
- * "platform", "step", "state", "when", "output", "database", "restore_as"},
+ * "platform", "dialect", "step", "state", "when", "output", "database",
+ * "restore_as"},
  * ...]}, "when" the record's last change (its mtime, UTC, ISO 8601).
- * Never the key.  A record that cannot be trusted or read (runstate.h's
+ * Never the key nor the token.  A record that cannot be trusted or read (runstate.h's
  * rules) is listed with "error" and nothing from its content.  0, or 2
  * with *doc set (CLIENT:FILE) when DIR cannot be read. */
 int upg_jobs_list(const upg_settings *s, const char *dir, jv *doc);

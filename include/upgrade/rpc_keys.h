@@ -27,6 +27,13 @@
  * 128+sig when interrupted).  Nothing is left behind on failure. */
 int upg_rpc_key_new(const upg_settings *s, char **path, jv *doc);
 
+/* Make a new pair at PATH (`upgrade run`'s, beside its job record):
+ * whatever PATH and PATH.pub hold is removed first (a pair left by a run
+ * stopped before its create was recorded: nothing is bound to it), then
+ * ssh-keygen writes both, made 0600.  0, or an exit status with *doc set
+ * as upg_rpc_key_new's. */
+int upg_rpc_key_new_at(const upg_settings *s, const char *path, jv *doc);
+
 /* Remove a pair made by upg_rpc_key_new (the key, its .pub and their
  * directory): create failed, so nothing is bound to it. */
 void upg_rpc_key_drop(const char *path);

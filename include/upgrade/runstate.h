@@ -11,6 +11,13 @@
  * (step "started"), when no request exists yet: until "created" it holds
  * what `create` will send.
  *
+ * A job under the rpc dialect ("dialect": "rpc"; a record without it is
+ * v1's, as every record was before) holds the request's token (a secret,
+ * as v1's key), its node, the path of the private key the request is
+ * bound to (by default DUMP.upgrade.key, made by run beside the record,
+ * 0600) and what process said of the PostgreSQL versions; v1's records
+ * are written as before, without these fields.
+ *
  * The record says where the dump goes, with which key, and where the result
  * is written, so only a record the user alone could have written is
  * believed: a regular file, owned by the user, with no access for group or
@@ -45,12 +52,23 @@ typedef struct upg_runstate {
   char *database;      /* run --database: the database dumped, else NULL */
   char *restore_as;    /* the database restored into; NULL: --no-restore */
   char *data_dir;      /* Odoo's data dir for the filestore; NULL: default */
+  bool rpc;            /* the rpc dialect's job ("dialect": "rpc"); else v1's */
+  char *token;         /* rpc: the request's token (a secret); NULL before CREATED */
+  char *node;          /* rpc: the node create assigned (a bare host) */
+  char *identity;      /* rpc: the private key the request is bound to */
+  bool pg_incompatible; /* rpc: process said is_pg_version_compatible false: no restore */
   enum upg_run_step step;
   bool closed;         /* the job is over: kept to be found again ("state": "closed") */
 } upg_runstate;
 
-/* The record's path for DUMP (malloc'd). */
+/* The record's path for DUMP (malloc'd); a directory dump's trailing
+ * slashes do not count ("db.dump/" has db.dump.upgrade.json). */
 char *upg_runstate_path(const char *dump);
+
+#define UPG_RUNSTATE_KEY_SUFFIX ".upgrade.key"
+/* Where run keeps the key pair it makes for an rpc request: DUMP.upgrade.key
+ * and DUMP.upgrade.key.pub, beside the record (malloc'd). */
+char *upg_runstate_key_path(const char *dump);
 
 /* Read the record of DUMP into RS.  0 when read; UPG_RUNSTATE_NONE when
  * there is none (errno ENOENT); 2 with *doc set (CLIENT:FILE) when it

@@ -108,7 +108,7 @@ static const struct option_spec options[O_COUNT] = {
   [O_VERBOSE] = { "verbose", 0, false, ALL },
   [O_CONTRACT] = { "contract", 0, true, CREATE_CMDS | BIT(UPG_CMD_WIPE), CREATE_CMDS | BIT(UPG_CMD_WIPE),
                    CREATE_CMDS | BIT(UPG_CMD_WIPE) },
-  [O_EMAIL] = { "email", 0, true, CREATE_CMDS, CREATE_CMDS, BIT(UPG_CMD_RUN), V1_ONLY },
+  [O_EMAIL] = { "email", 0, true, CREATE_CMDS, CREATE_CMDS, 0, V1_ONLY },
   [O_TARGET] = { "target", 0, true, CREATE_CMDS, CREATE_CMDS, CREATE_CMDS },
   [O_AIM] = { "aim", 0, true, CREATE_CMDS, CREATE_CMDS, CREATE_CMDS },
   [O_FILENAME] = { "filename", 0, true, CREATE_CMDS, BIT(UPG_CMD_CREATE), 0, V1_ONLY }, /* run: DUMP's name */
@@ -122,7 +122,7 @@ static const struct option_spec options[O_COUNT] = {
   [O_WHAT] = { "what", 0, true, BIT(UPG_CMD_DOWNLOAD) },
   [O_OUTPUT] = { "output", 'o', true, BIT(UPG_CMD_DOWNLOAD) | BIT(UPG_CMD_SFTP_GET) | BIT(UPG_CMD_RUN) | BIT(UPG_CMD_DUMP) },
   [O_FORCE] = { "force", 0, false, BIT(UPG_CMD_DOWNLOAD) | BIT(UPG_CMD_SFTP_GET) | BIT(UPG_CMD_RUN) | BIT(UPG_CMD_DUMP) },
-  [O_SFTP] = { "sftp", 0, false, BIT(UPG_CMD_RUN) },
+  [O_SFTP] = { "sftp", 0, false, BIT(UPG_CMD_RUN), 0, 0, V1_ONLY },
   [O_CONTINUE] = { "continue", 0, false, BIT(UPG_CMD_RUN) },
   [O_NEW] = { "new", 0, false, BIT(UPG_CMD_RUN) },
   /* `upgrade --version` is `upgrade version`, as in curl and jq. */
@@ -147,7 +147,7 @@ static const struct option_spec options[O_COUNT] = {
   [O_ENV] = { "env", 0, true, BIT(UPG_CMD_CREATE), 0, 0, RPC_ONLY },
   [O_ENV_FILE] = { "env-file", 0, true, BIT(UPG_CMD_CREATE), 0, 0, RPC_ONLY },
   [O_YES] = { "yes", 0, false, BIT(UPG_CMD_WIPE) },
-  [O_LOG] = { "log", 0, false, BIT(UPG_CMD_WAIT) },
+  [O_LOG] = { "log", 0, false, BIT(UPG_CMD_WAIT) | BIT(UPG_CMD_RUN) },
   [O_FROM] = { "from", 0, true, BIT(UPG_CMD_LOG) },
   [O_FOLLOW] = { "follow", 0, false, BIT(UPG_CMD_LOG) },
   [O_DUMP_FORMAT] = { "format", 0, true, BIT(UPG_CMD_DUMP) },
@@ -533,7 +533,8 @@ check_dialect(upg_cli *cli, const unsigned *seen)
 {
   for (int id = 0; id < O_COUNT; id++) {
     int d = options[id].dialect;
-    if (!was_seen(seen, id) || !d || (d == RPC_ONLY) == cli->rpc || cli->cmd == UPG_CMD_RUN)
+    /* run --continue: the job's record says which dialect it speaks */
+    if (!was_seen(seen, id) || !d || (d == RPC_ONLY) == cli->rpc || (cli->cmd == UPG_CMD_RUN && cli->resume_run))
       continue;
     return usage(cli, "--%s: only the %s dialect takes it (this call speaks %s: --api, $UPGRADE_API or the URL "
                  "chose it)", options[id].name, d == RPC_ONLY ? "rpc" : "v1", cli->rpc ? "rpc" : "v1");

@@ -149,7 +149,7 @@ run_job(upg_cli *cli, jv *doc)
     .database = cli->database, .restore_as = cli->restore_as, .no_restore = cli->no_restore,
     .no_filestore = cli->no_filestore, .reuse_dump = cli->reuse_dump, .remove_dumps = cli->remove_dumps,
     .data_dir = cli->data_dir, .jobs = cli->jobs, .restore_role = cli->restore_role,
-    .trust_dump = cli->trust_dump, .filestore_link = cli->filestore_link,
+    .trust_dump = cli->trust_dump, .filestore_link = cli->filestore_link, .log = cli->show_log,
   };
   return upg_run(&cli->settings, &p, doc);
 }
@@ -225,13 +225,13 @@ static const command_fn commands[UPG_CMD_COUNT] = {
 };
 
 /* The subcommands that only v1 has (skip_test, request_sftp_access and
- * its SFTP) or that do not speak rpc yet (run); and those only rpc has.
+ * its SFTP); and those only rpc has.
  * Any other goes through the platform's interface. */
 static bool
 v1_only(enum upg_cmd cmd)
 {
   return cmd == UPG_CMD_SKIP_TEST || cmd == UPG_CMD_SFTP_ACCESS || cmd == UPG_CMD_SFTP_PUT ||
-         cmd == UPG_CMD_SFTP_GET || cmd == UPG_CMD_RUN;
+         cmd == UPG_CMD_SFTP_GET;
 }
 
 static bool
@@ -249,9 +249,8 @@ upg_run_command(upg_cli *cli, jv *doc)
   enum upg_dialect d = platform(cli)->dialect;
   if (d == UPG_DIALECT_RPC && v1_only(cli->cmd))
     return upg_fail(doc, UPG_EXIT_USAGE,
-                    upg_failure("CLIENT:USAGE", "`upgrade %s` does not speak the rpc dialect%s: use --api v1 (and "
-                                "a /database/v1 URL)", upg_cli_command_name(cli->cmd),
-                                cli->cmd == UPG_CMD_RUN ? " yet" : ""));
+                    upg_failure("CLIENT:USAGE", "`upgrade %s` does not speak the rpc dialect: use --api v1 (and "
+                                "a /database/v1 URL)", upg_cli_command_name(cli->cmd)));
   if (d == UPG_DIALECT_V1 && rpc_only(cli->cmd))
     return upg_fail(doc, UPG_EXIT_USAGE,
                     upg_failure("CLIENT:USAGE", "`upgrade %s` speaks only the rpc dialect: use --api rpc",

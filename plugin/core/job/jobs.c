@@ -57,7 +57,8 @@ entry(const char *dump)
     e = jv_object_merge(e, JV_OBJECT(jv_string("request"), rs.request ? upg_request_id(rs.request) : jv_null(), jv_string("platform"),
                                      text_or_null(rs.url), jv_string("step"), jv_string(upg_run_step_name(rs.step)),
                                      jv_string("state"), jv_string(rs.closed ? "closed" : "open"),
-                                     jv_string("output"), text_or_null(rs.output)));
+                                     jv_string("output"), text_or_null(rs.output), jv_string("dialect"),
+                                     jv_string(rs.rpc ? "rpc" : "v1")));
     e = jv_object_merge(e, JV_OBJECT(jv_string("database"), text_or_null(rs.database), jv_string("restore_as"),
                                      text_or_null(rs.restore_as)));
   }

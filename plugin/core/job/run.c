@@ -31,10 +31,17 @@
 #include "upgrade/run.h"
 #include "upgrade/run_notes.h"
 #include "upgrade/run_pg.h"
+#include "upgrade/run_rpc.h"
 #include "upgrade/runstate.h"
 #include "upgrade/sftp_job.h"
 #include "upgrade/upload.h"
 #include "upgrade/wait.h"
+
+/* Why a job under rpc is downloaded but not restored (§2.5). */
+#define INCOMPATIBLE_WHY                                                                                         \
+  "the platform says the database's PostgreSQL version is not compatible with the minimum the target version "  \
+  "needs (is_pg_version_compatible false): the upgraded dump is downloaded, not restored; restore it on a newer " \
+  "PostgreSQL with `upgrade restore DIR --database NEW`"
 
 /* The steps of this call, one line each on stderr as it begins (the
  * platform's own script logs so), and their times for the document. */
@@ -129,6 +136,8 @@ failed_step(jv *doc, const char *step, const upg_runstate *rs, int status)
   if (!has_request && rs->request && rs->key)
     *doc = jv_object_set(*doc, jv_string("request"),
                          JV_OBJECT(jv_string("id"), upg_request_id(rs->request), jv_string("key"), jv_string(rs->key)));
+  else if (!has_request && rs->request && rs->rpc) /* the token is a secret: the record has it */
+    *doc = jv_object_set(*doc, jv_string("request"), JV_OBJECT(jv_string("id"), upg_request_id(rs->request)));
   return status;
 }
 
@@ -157,7 +166,9 @@ static int
 check_output(const upg_runstate *rs, jv *doc)
 {
   struct stat st;
-  if (rs->force || rs->step >= UPG_STEP_DOWNLOADED || lstat(rs->output, &st) != 0)
+  /* rpc downloads into the directory itself: from DONE on it may be
+   * this job's, half-made */
+  if (rs->force || rs->step >= (rs->rpc ? UPG_STEP_DONE : UPG_STEP_DOWNLOADED) || lstat(rs->output, &st) != 0)
     return 0;
   return upg_fail(doc, UPG_EXIT_USAGE,
                   upg_failure("CLIENT:FILE", "%s already exists: the upgraded dump would be refused there at the "
@@ -168,9 +179,20 @@ check_output(const upg_runstate *rs, jv *doc)
  * from a database what was recorded with its dump); from here on S names
  * the new request, and its key is a secret. */
 static int
-create_request(upg_settings *s, upg_runstate *rs, run_clock *clk, jv *doc)
+create_request(upg_settings *s, upg_runstate *rs, const char *dump, run_clock *clk, jv *doc)
 {
   step_begin(clk, s, "create", NULL);
+  if (rs->rpc) {
+    int status = upg_run_rpc_create(s, rs, dump, doc);
+    if (!status) {
+      rs->step = UPG_STEP_CREATED;
+      status = upg_runstate_save(rs, doc);
+    }
+    if (status)
+      return failed_step(doc, "create", rs, status);
+    upg_notice(s, "created request %s", rs->request ? rs->request : "?");
+    return 0;
+  }
   upg_create_params create = { .contract = rs->contract, .email = rs->email, .target = rs->target,
                                 .aim = rs->aim, .filename = rs->filename, .timezone = rs->timezone };
   int status = upg_platform_of(s)->create(s, &create, doc);
@@ -257,7 +279,15 @@ check_dump_file(const upg_run_params *p, const char *dump, jv *doc)
   if (p->dump && exists && !p->reuse_dump)
     return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "%s exists: upload it as it is with "
                                                      "--reuse-dump, or name another DUMP", dump));
-  return p->reuse_dump ? upg_upload_check_input(dump, doc) : 0;
+  if (!p->reuse_dump)
+    return 0;
+  if (!S_ISDIR(st.st_mode))
+    return upg_upload_check_input(dump, doc);
+  int fd; /* under rpc (else the lock refuses it): a directory-format dump */
+  int status = upg_run_rpc_open_directory(dump, &fd, doc);
+  if (!status)
+    close(fd);
+  return status;
 }
 
 /* A job from a database that restores: its download is named after NEW,
@@ -265,6 +295,8 @@ check_dump_file(const upg_run_params *p, const char *dump, jv *doc)
 static char *
 job_output(const upg_run_params *p, const upg_runstate *rs, const char *dump)
 {
+  if (rs->rpc)
+    return upg_run_rpc_output(dump, p->output, rs->restore_as);
   if (p->output || !rs->restore_as)
     return default_output(dump, p->output);
   char *name = NULL, *path;
@@ -299,13 +331,20 @@ prepare_job(upg_settings *s, const upg_run_params *p, const char *dump, upg_runs
   upg_runstate_free(rs);
   rs->path = path ? path : upg_runstate_path(dump);
   rs->url = strdup(s->base_url);
+  rs->rpc = upg_platform_of(s)->dialect == UPG_DIALECT_RPC;
+  if (rs->rpc && p->sftp)
+    return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:USAGE", "--sftp: the rpc dialect moves the dump by "
+                                                     "rsync over ssh; --sftp is v1's (--api v1)"));
+  if (!rs->rpc && p->log)
+    return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:USAGE", "--log: the v1 platform keeps no log (only "
+                                                     "the rpc dialect's does)"));
   rs->sftp = p->sftp;
   rs->force = p->force;
   remember_create(rs, p, dump);
   if (p->database && ((status = check_dump_file(p, dump, doc)) || (status = remember_database(s, rs, p, doc))))
     return status;
   rs->output = job_output(p, rs, dump);
-  if (!rs->path || !rs->url || !rs->output || !rs->filename)
+  if (!rs->path || !rs->url || !rs->output || (!rs->rpc && !rs->filename))
     return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "cannot name the output or the job record"));
   if ((status = check_output(rs, doc)))
     return status;
@@ -337,7 +376,8 @@ dump_database(const upg_settings *s, const upg_run_params *p, const char *dump, 
   if ((status = upg_runstate_save(rs, doc)))
     return status;
   /* --force is the output's; the default DB.dump is run's own, made anew */
-  upg_dump_params d = { .database = rs->database, .output = dump, .force = p->resume || !p->dump };
+  upg_dump_params d = { .database = rs->database, .output = dump, .force = p->resume || !p->dump,
+                        .directory = rs->rpc, .jobs = rs->rpc ? p->jobs : 0 }; /* rpc: pg_dump -Fd -j N */
   step_begin(clk, s, "dump", "dumping %s into %s", rs->database, dump);
   if ((status = upg_pg_dump(s, &d, doc))) {
     /* No request exists yet: nothing to continue, the next run starts
@@ -426,6 +466,8 @@ check_agreement(const upg_settings *s, const upg_run_params *p, const char *dump
       return disagreement(doc, rs, "--url", s->base_url, "lives on", rs->url);
     upg_notice(s, "continuing on %s (the job's platform, from %s), not %s", rs->url, rs->path, s->base_url);
   }
+  if ((upg_platform_of(s)->dialect == UPG_DIALECT_RPC) != rs->rpc)
+    upg_notice(s, "continuing under the %s dialect (the job's, from %s)", rs->rpc ? "rpc" : "v1", rs->path);
   if (p->output && (status = take_output(p, dump, rs, doc)))
     return status;
   rs->force = rs->force || p->force;
@@ -453,6 +495,20 @@ resume_job(const upg_settings *s, const upg_run_params *p, const char *dump, upg
   return check_output(rs, doc);
 }
 
+/* The job is over: its record is kept, closed.  One that cannot be
+ * written costs nothing of the job's result: a notice. */
+static void
+close_job(const upg_settings *s, upg_runstate *rs)
+{
+  jv failed;
+  if (upg_runstate_close(rs, &failed) == 0)
+    return;
+  jv m = jv_getpath(jv_copy(failed), JV_ARRAY(jv_string("failures"), jv_number(0), jv_string("message")));
+  upg_notice(s, "%s", jv_get_kind(m) == JV_KIND_STRING ? jv_string_value(m) : "cannot close the job record");
+  jv_free(m);
+  jv_free(failed);
+}
+
 /* With --continue, the platform says how far the request really got: a
  * request that left draft needs no upload nor process.  (A job with no
  * request yet, or past its download, has nothing to ask.) */
@@ -467,28 +523,24 @@ where_are_we(const upg_settings *s, upg_runstate *rs, jv *doc)
   int status = pf->status(s, doc);
   if (status)
     return status;
+  jv archived;
+  if (rs->rpc && (status = upg_run_rpc_archived(*doc, &archived))) {
+    jv_free(*doc);
+    *doc = archived;
+    close_job(s, rs); /* nothing more can be done with it */
+    return status;
+  }
   char *state = pf->state(*doc);
-  if (state && !pf->is_unstarted(state) && rs->step < UPG_STEP_PROCESSED)
+  /* rpc: a pending request is processed again (the platform takes a
+   * repeat there, §2.5), to learn what process says of PostgreSQL */
+  if (state && !pf->is_unstarted(state) && rs->step < UPG_STEP_PROCESSED &&
+      !(rs->rpc && strcmp(state, "pending") == 0))
     rs->step = UPG_STEP_PROCESSED;
   upg_notice(s, "continuing request %s: state %s, last step %s", rs->request, state ? state : "?",
              upg_run_step_name(rs->step));
   free(state);
   jv_free(*doc);
   return 0;
-}
-
-/* The job is over: its record is kept, closed.  One that cannot be
- * written costs nothing of the job's result: a notice. */
-static void
-close_job(const upg_settings *s, upg_runstate *rs)
-{
-  jv failed;
-  if (upg_runstate_close(rs, &failed) == 0)
-    return;
-  jv m = jv_getpath(jv_copy(failed), JV_ARRAY(jv_string("failures"), jv_number(0), jv_string("message")));
-  upg_notice(s, "%s", jv_get_kind(m) == JV_KIND_STRING ? jv_string_value(m) : "cannot close the job record");
-  jv_free(m);
-  jv_free(failed);
 }
 
 /* A step's call ended with STATUS: when it succeeded, record that the job
@@ -516,13 +568,13 @@ platform_steps(upg_settings *s, const upg_run_params *p, const char *dump, upg_r
                jv *doc)
 {
   int status;
-  if (rs->step < UPG_STEP_CREATED && (status = create_request(s, rs, clk, doc)))
+  if (rs->step < UPG_STEP_CREATED && (status = create_request(s, rs, dump, clk, doc)))
     return status;
   if (rs->step < UPG_STEP_UPLOADED) {
-    struct stat st;
+    long long bytes = upg_run_rpc_dump_size(dump);
     char size[32] = "?";
-    if (stat(dump, &st) == 0)
-      upg_format_bytes(size, sizeof size, (double)st.st_size);
+    if (bytes >= 0)
+      upg_format_bytes(size, sizeof size, (double)bytes);
     step_begin(clk, s, "upload", "uploading %s (%s)%s", dump, size, rs->sftp ? " over SFTP" : "");
     status = rs->sftp ? upg_sftp_upload(s, dump, doc) : upg_platform_of(s)->upload(s, dump, doc);
     if ((status = record_step(rs, UPG_STEP_UPLOADED, status, doc)))
@@ -531,14 +583,19 @@ platform_steps(upg_settings *s, const upg_run_params *p, const char *dump, upg_r
   }
   if (rs->step < UPG_STEP_PROCESSED) {
     step_begin(clk, s, "process", "processing: request %s goes to the platform's queue", rs->request);
-    if ((status = record_step(rs, UPG_STEP_PROCESSED, upg_platform_of(s)->process(s, doc), doc)))
+    status = upg_platform_of(s)->process(s, doc);
+    if (!status && rs->rpc) /* recorded with the step: a --continue restores nothing either */
+      rs->pg_incompatible = upg_run_rpc_incompatible(*doc);
+    if ((status = record_step(rs, UPG_STEP_PROCESSED, status, doc)))
       return failed_step(doc, "process", rs, status);
     jv_free(*doc);
   }
   if (rs->step < UPG_STEP_DONE) {
     bool final = false;
     step_begin(clk, s, "wait", "waiting for request %s to be upgraded", rs->request);
-    status = upg_wait(s, p->interval, p->timeout, NULL, &final, doc);
+    upg_log_tail log = { .print = true }; /* --log: the platform's lines on stderr */
+    status = upg_wait(s, p->interval, p->timeout, p->log ? &log : NULL, &final, doc);
+    upg_log_tail_free(&log);
     if (status && final)
       close_job(s, rs); /* the request ended badly: the job is over */
     if ((status = record_step(rs, UPG_STEP_DONE, status, doc)))
@@ -569,7 +626,7 @@ download_step(upg_settings *s, upg_runstate *rs, run_clock *clk, jv *request, jv
   }
   *request = upg_doc_request(last);
   jv_free(last);
-  if (!rs->restore_as) {
+  if (!rs->restore_as || rs->pg_incompatible) {
     close_job(s, rs);
     return 0;
   }
@@ -633,9 +690,11 @@ remaining_steps(upg_settings *s, const upg_run_params *p, const char *dump, upg_
       return status;
     transfer = jv_object_get(*doc, jv_string("transfer"));
     *doc = jv_null();
-    notes = upg_run_notes_fetch(s, rs);
+    notes = rs->rpc ? jv_invalid() : upg_run_notes_fetch(s, rs); /* rpc: the report and log came with it */
   }
-  if (rs->restore_as) {
+  if (rs->restore_as && rs->pg_incompatible)
+    upg_notice(s, "not restored into %s: %s", rs->restore_as, INCOMPATIBLE_WHY);
+  else if (rs->restore_as) {
     if ((status = restore_step(s, p, dump, rs, clk, doc))) {
       jv_free(transfer);
       jv_free(request);
@@ -650,6 +709,13 @@ remaining_steps(upg_settings *s, const upg_run_params *p, const char *dump, upg_
   add_field(doc, "request", request);
   add_field(doc, "notes", notes);
   add_field(doc, "restore", restored);
+  if (rs->rpc) { /* the report and log, wherever this job's download was made */
+    add_field(doc, "files", upg_run_rpc_files(rs->output));
+    if (rs->pg_incompatible)
+      add_field(doc, "pg_version_compatible", jv_false());
+    if (rs->pg_incompatible && rs->restore_as)
+      add_field(doc, "not_restored", jv_string(INCOMPATIBLE_WHY));
+  }
   return 0;
 }
 
@@ -659,17 +725,23 @@ remaining_steps(upg_settings *s, const upg_run_params *p, const char *dump, upg_
  * without waiting and held on *lock_fd (O_CLOEXEC) until upg_run returns,
  * whatever the path -- Ctrl-C included, which returns like any failure. */
 static int
-lock_dump(const upg_settings *s, const char *dump, int *lock_fd, jv *doc)
+lock_dump(const upg_settings *s, bool rpc, const char *dump, int *lock_fd, jv *doc)
 {
   off_t size;
-  int status = upg_input_open(dump, lock_fd, &size, doc);
-  if (status)
-    return status;
-  /* before a request is made for it: something to upgrade, that looks
-   * like a dump */
-  status = size == 0 ? upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "%s is empty: nothing to upgrade",
-                                                                   dump))
-                     : upg_upload_check_fd(*lock_fd, dump, doc);
+  struct stat st;
+  int status;
+  if (rpc && stat(dump, &st) == 0 && S_ISDIR(st.st_mode)) { /* a directory-format dump */
+    if ((status = upg_run_rpc_open_directory(dump, lock_fd, doc)))
+      return status;
+  } else {
+    if ((status = upg_input_open(dump, lock_fd, &size, doc)))
+      return status;
+    /* before a request is made for it: something to upgrade, that looks
+     * like a dump */
+    status = size == 0 ? upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "%s is empty: nothing to "
+                                                                     "upgrade", dump))
+                       : upg_upload_check_fd(*lock_fd, dump, doc);
+  }
   if (!status && flock(*lock_fd, LOCK_EX | LOCK_NB) != 0) {
     if (errno == EWOULDBLOCK)
       status = upg_fail(doc, UPG_EXIT_USAGE,
@@ -699,14 +771,14 @@ open_job(upg_settings *s, const upg_run_params *p, const char *dump, upg_runstat
       return status;
     if (rs->step < UPG_STEP_DUMPED && (status = dump_database(s, p, dump, rs, clk, dumped, doc)))
       return status;
-    return lock_dump(s, dump, lock_fd, doc);
+    return lock_dump(s, rs->rpc, dump, lock_fd, doc);
   }
   if (p->database) {
     if ((status = prepare_job(s, p, dump, rs, doc)) || (status = dump_database(s, p, dump, rs, clk, dumped, doc)))
       return status;
-    return lock_dump(s, dump, lock_fd, doc);
+    return lock_dump(s, rs->rpc, dump, lock_fd, doc);
   }
-  if ((status = lock_dump(s, dump, lock_fd, doc)))
+  if ((status = lock_dump(s, upg_platform_of(s)->dialect == UPG_DIALECT_RPC, dump, lock_fd, doc)))
     return status;
   return prepare_job(s, p, dump, rs, doc);
 }
@@ -716,6 +788,7 @@ upg_run(upg_settings *s, const upg_run_params *p, jv *doc)
 {
   upg_runstate rs;
   const char *base_url = s->base_url, *request = s->request, *key = s->key;
+  const char *api = s->api, *token = s->token, *node = s->node, *identity = s->identity;
   memset(&rs, 0, sizeof rs);
   char *owned = p->dump ? NULL : upg_pg_dump_default_output(p->database ? p->database : "");
   const char *dump = p->dump ? p->dump : owned;
@@ -731,6 +804,9 @@ upg_run(upg_settings *s, const upg_run_params *p, jv *doc)
   s->base_url = rs.url;
   s->request = rs.request;
   s->key = rs.key;
+  s->api = rs.rpc ? "rpc" : "v1"; /* the job's dialect, whatever the shell's */
+  if (rs.rpc && rs.token)
+    upg_run_rpc_name(s, &rs);
   if (p->resume && (status = where_are_we(s, &rs, doc)))
     status = failed_step(doc, "status", &rs, status);
   else
@@ -753,6 +829,10 @@ out:
   s->base_url = base_url;
   s->request = request;
   s->key = key;
+  s->api = api;
+  s->token = token;
+  s->node = node;
+  s->identity = identity;
   upg_runstate_free(&rs);
   if (lock_fd >= 0)
     close(lock_fd);

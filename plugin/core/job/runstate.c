@@ -26,16 +26,32 @@ upg_run_step_name(enum upg_run_step step)
   return step_names[step];
 }
 
+/* DUMP, less a directory dump's trailing slashes, then SUFFIX. */
+static char *
+beside(const char *dump, const char *suffix)
+{
+  size_t n = strlen(dump);
+  while (n > 1 && dump[n - 1] == '/')
+    n--;
+  char *path = NULL;
+  return asprintf(&path, "%.*s%s", (int)n, dump, suffix) < 0 ? NULL : path;
+}
+
 char *
 upg_runstate_path(const char *dump)
 {
-  char *path = NULL;
-  return asprintf(&path, "%s%s", dump, UPG_RUNSTATE_SUFFIX) < 0 ? NULL : path;
+  return beside(dump, UPG_RUNSTATE_SUFFIX);
+}
+
+char *
+upg_runstate_key_path(const char *dump)
+{
+  return beside(dump, UPG_RUNSTATE_KEY_SUFFIX);
 }
 
 /* The record's text fields, each in one group: saved always, by a job
- * from a database, or until the request exists. */
-enum group { ALWAYS, DATABASE, UNTIL_CREATED };
+ * from a database, until the request exists, or by an rpc job. */
+enum group { ALWAYS, DATABASE, UNTIL_CREATED, RPC };
 static const struct text_field {
   const char *name;
   size_t offset;
@@ -54,6 +70,9 @@ static const struct text_field {
   { "email", offsetof(upg_runstate, email), UNTIL_CREATED },
   { "filename", offsetof(upg_runstate, filename), UNTIL_CREATED },
   { "timezone", offsetof(upg_runstate, timezone), UNTIL_CREATED },
+  { "token", offsetof(upg_runstate, token), RPC },
+  { "node", offsetof(upg_runstate, node), RPC },
+  { "identity", offsetof(upg_runstate, identity), RPC },
 };
 #define TEXT_FIELDS (sizeof text_fields / sizeof text_fields[0])
 
@@ -183,6 +202,13 @@ upg_runstate_load(upg_runstate *rs, const char *dump, jv *doc)
   rs->sftp = true_field(record, "sftp");
   rs->force = true_field(record, "force");
   rs->no_filestore = true_field(record, "no_filestore");
+  char *dialect = string_field(record, "dialect"); /* none: v1's, as every record before rpc */
+  rs->rpc = dialect && strcmp(dialect, "rpc") == 0;
+  bool known = !dialect || rs->rpc || strcmp(dialect, "v1") == 0;
+  free(dialect);
+  jv compatible = jv_object_get(jv_copy(record), jv_string("pg_version_compatible"));
+  rs->pg_incompatible = jv_get_kind(compatible) == JV_KIND_FALSE;
+  jv_free(compatible);
   char *state = string_field(record, "state"); /* none: a record from before closing existed, open */
   rs->closed = state && strcmp(state, "closed") == 0;
   free(state);
@@ -192,13 +218,17 @@ upg_runstate_load(upg_runstate *rs, const char *dump, jv *doc)
       rs->step = (enum upg_run_step)i;
   free(step);
   jv_free(record);
+  if (!known)
+    return unusable(doc, rs->path, "the job record names a dialect other than v1 and rpc");
   if (!rs->url || !rs->output || rs->step == UPG_STEP_NONE)
     return unusable(doc, rs->path, "the job record lacks url, output or step");
-  if (rs->step < UPG_STEP_CREATED ? !rs->database || !rs->contract || !rs->email || !rs->target || !rs->aim
-                                   : !rs->request || !rs->key)
+  if (rs->step < UPG_STEP_CREATED ? !rs->database || !rs->contract || (!rs->rpc && !rs->email) || !rs->target ||
+                                        !rs->aim
+                                   : rs->rpc ? !rs->token || !rs->node || !rs->identity : !rs->request || !rs->key)
     return unusable(doc, rs->path, rs->step < UPG_STEP_CREATED
                     ? "the job record lacks the database or what create sends"
-                    : "the job record lacks the request or its key");
+                    : rs->rpc ? "the job record lacks the request's token, node or key path"
+                              : "the job record lacks the request or its key");
   if (rs->step > UPG_STEP_DONE && !rs->database)
     return unusable(doc, rs->path, "the job record names a restore step but no database");
   if (rs->output[0] != '/')
@@ -228,12 +258,18 @@ upg_runstate_save(const upg_runstate *rs, jv *doc)
                         jv_string("no_filestore"), jv_bool(rs->no_filestore));
   /* a job from a database: what the later steps need; no request yet:
    * what create will send */
-  bool group[] = { [ALWAYS] = true, [DATABASE] = rs->database, [UNTIL_CREATED] = rs->step < UPG_STEP_CREATED };
+  bool group[] = { [ALWAYS] = true, [DATABASE] = rs->database, [UNTIL_CREATED] = rs->step < UPG_STEP_CREATED,
+                   [RPC] = rs->rpc };
   for (size_t i = 0; i < TEXT_FIELDS; i++)
     if (group[text_fields[i].group])
       record = jv_object_set(record, jv_string(text_fields[i].name), optional(text_in(rs, i)));
   if (rs->request) /* as create and status give it */
     record = jv_object_set(record, jv_string("request"), upg_request_id(rs->request));
+  if (rs->rpc) { /* v1's records are as they were */
+    record = jv_object_set(record, jv_string("dialect"), jv_string("rpc"));
+    if (rs->pg_incompatible)
+      record = jv_object_set(record, jv_string("pg_version_compatible"), jv_false());
+  }
   jv text = jv_dump_string(record, JV_PRINT_INDENT_FLAGS(2));
   text = jv_string_append_str(text, "\n");
   int status = 0;

@@ -147,6 +147,30 @@ out:
   return status;
 }
 
+/* PATH and PATH.pub removed. */
+static void
+unlink_pair(const char *path, const char *pub)
+{
+  unlink(path);
+  unlink(pub);
+}
+
+int
+upg_rpc_key_new_at(const upg_settings *s, const char *path, jv *doc)
+{
+  char *pub = NULL;
+  if (asprintf(&pub, "%s.pub", path) < 0)
+    return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "out of memory"));
+  unlink_pair(path, pub);
+  int status = keygen(s, path, doc);
+  if (!status && (chmod(path, 0600) != 0 || chmod(pub, 0600) != 0))
+    status = upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "%s: %s", path, strerror(errno)));
+  if (status)
+    unlink_pair(path, pub);
+  free(pub);
+  return status;
+}
+
 int
 upg_rpc_key_public(const char *identity, char **text, char **abs, jv *doc)
 {
