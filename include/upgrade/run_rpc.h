@@ -24,8 +24,8 @@
 #include "upgrade/settings.h"
 
 /* The job's download directory (malloc'd, absolute): OUTPUT when given
- * (relative to the current directory), else beside DUMP:
- * DIR/upgraded_NEW for a job that restores into NEW, else
+ * (relative to the current directory), else beside DUMP (DIR its
+ * directory, resolved): DIR/upgraded_NEW for a job that restores into NEW, else
  * DIR/upgraded_STEM, STEM being DUMP's base name less its .dump, .sql,
  * .sql.gz or .zip.  NULL when out of memory or the current directory is
  * unknown. */

@@ -650,9 +650,10 @@ static int
 check_request_key(upg_cli *cli, const unsigned *seen)
 {
   bool request = was_seen(seen, O_REQUEST), key = was_seen(seen, O_KEY);
-  if (cli->cmd == UPG_CMD_RUN && (request || key))
+  bool token = was_seen(seen, O_TOKEN);
+  if (cli->cmd == UPG_CMD_RUN && (request || key || token))
     return usage(cli, "--%s does not apply to `upgrade run`: it creates its own request, and --continue takes "
-                 "the job's from DUMP.upgrade.json", request ? "request" : "key");
+                 "the job's from DUMP.upgrade.json", request ? "request" : key ? "key" : "token");
   if (request && !key)
     return usage(cli, "--key is missing: --request needs the request's --key");
   if (key && !request)

@@ -32,6 +32,7 @@ char *upgrade_long_doc[] = {
   "                 download a file of the request, resuming (rpc: -o DIR)",
   "  sftp-get [-o FILE]   download the upgraded dump over SFTP, resuming",
   "  run --contract C --email E --target T --aim A DUMP [-o FILE] [--sftp]   the whole job",
+  "                 (rpc: no --email, no --sftp; -o DIR; [--log])",
   "  run --database DB [--restore-as NEW | --no-restore] [--data-dir DIR] ...",
   "                 the whole job from a live database to the upgraded one",
   "  dump --database DB [--format custom|directory [--jobs N]] [-o FILE] [--force]",
@@ -54,7 +55,7 @@ char *upgrade_long_doc[] = {
   "/database/v1 is v1, any other rpc) picks the platform's dialect: v1 is the",
   "documented Database Upgrade API, rpc the JSON-RPC API of the platform's own",
   "script, whose request is named by --token TOKEN (default: $UPGRADE_TOKEN)",
-  "and whose calls go to its node ($UPGRADE_HOST).  skip-test, sftp-* and run",
+  "and whose calls go to its node ($UPGRADE_HOST).  skip-test and sftp-*",
   "speak v1 only; log and wipe rpc only.",
   "",
   "Output: one JSON document on stdout, {\"failures\": [...], ...}; failures also",
@@ -200,7 +201,8 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "       upgrade run --database DB [--restore-as NEW | --no-restore] [--data-dir DIR] [--no-filestore]\n"
     "                   [--reuse-dump] [--remove-dumps] [--jobs N]\n"
     "                   [--restore-role ROLE] [--trust-dump] ... [DUMP]\n"
-    "       upgrade run --continue DUMP",
+    "       upgrade run --continue DUMP\n"
+    "       (rpc: no --email, --filename or --sftp; -o DIR; [--log] [-i KEY])",
     "The whole job: create, upload (HTTPS, or SFTP with --sftp), process, wait\n"
     "and download the upgraded dump to FILE (default upgraded_<name of DUMP>).\n"
     "The job is recorded in DUMP.upgrade.json (mode 0600; a record others could\n"
@@ -239,7 +241,21 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "tells its own restore (that mark, owned by the connection's role) from a\n"
     "database someone else made.\n"
     "--filestore-link: hard links to DB's files, as restore's (the two\n"
-    "filestores then share files); this call's choice, not recorded.",
+    "filestores then share files); this call's choice, not recorded.\n"
+    "Under rpc (--api, $UPGRADE_API or the URL; --continue takes the record's\n"
+    "dialect): DUMP may be a directory-format dump, and --database dumps DB as\n"
+    "one (pg_dump -Fd, --jobs N); create binds the request to a key pair made\n"
+    "beside the record (DUMP.upgrade.key and .pub, 0600; -i KEY names another);\n"
+    "the record holds the token (a secret: never on stderr, not in `upgrade\n"
+    "jobs`), the node and the key's path.  --log shows the platform's log on\n"
+    "stderr while waiting.  The download is a directory (-o DIR; default\n"
+    "upgraded_NEW, or upgraded_<DUMP less .dump> for a dump, beside DUMP)\n"
+    "holding the upgraded dump, filestore/, upgrade-report.html and upgrade.log\n"
+    "(\"files\" in the document names the report and the log); it is restored\n"
+    "with pg_restore -Fd, the upgraded filestore/ laid into NEW's.  When process\n"
+    "says is_pg_version_compatible false, run downloads but does not restore\n"
+    "(\"not_restored\" and stderr say why; exit 0).  A --continue of a request\n"
+    "the platform reports archived is exit 1 (SERVER:ARCHIVED), the job closed.",
     "  export UPGRADE_CONTRACT=M123456-abcdef UPGRADE_EMAIL=me@example.com\n"
     "  upgrade run --target 17.0 --aim test prod.dump   # to upgraded_prod.dump\n"
     "  upgrade run --continue prod.dump   # after Ctrl-C, a fault or a closed terminal\n"

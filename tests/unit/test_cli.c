@@ -145,9 +145,22 @@ main(void)
   ok(parse(&c, "wait", "--help", NULL) == 0 && c.help && c.help_cmd == UPG_CMD_WAIT, "SUBCOMMAND --help");
   refused("help of nothing", "not a subcommand", parse(&c, "help", "frob", NULL), &c);
 
-  ok(parse(&c, "run", "--contract", "M1-a", "--email", "e@x", "--target", "16.0", "--aim", "test", "--sftp",
-           "db.dump", NULL) == 0 && c.sftp && strcmp(c.args[0], "db.dump") == 0, "run");
-  ok(parse(&c, "run", "--database", "prod", "--restore-as", "prod_new", "--data-dir", "/srv/odoo", "--jobs", "4",
+  ok(parse(&c, "run", "--api", "v1", "--contract", "M1-a", "--email", "e@x", "--target", "16.0", "--aim", "test",
+           "--sftp", "db.dump", NULL) == 0 && c.sftp && strcmp(c.args[0], "db.dump") == 0, "run");
+  /* run under rpc (the default URL's): no --email, --filename or --sftp; --log */
+  ok(parse(&c, "run", "--contract", "M1-a", "--target", "16.0", "--aim", "test", "--log", "db.dump", NULL) == 0
+     && c.rpc && c.show_log, "run under rpc: --log, no --email needed");
+  refused("run --sftp under rpc", "only the v1 dialect",
+          parse(&c, "run", "--contract", "M1-a", "--target", "16.0", "--aim", "test", "--sftp", "db.dump", NULL), &c);
+  refused("run --email under rpc", "only the v1 dialect",
+          parse(&c, "run", "--contract", "M1-a", "--email", "e@x", "--target", "16.0", "--aim", "test", "db.dump",
+                NULL), &c);
+  ok(parse(&c, "run", "--continue", "--email", "e@x", "db.dump", NULL) == 0,
+     "run --continue: the record says the dialect, not the URL");
+  refused("run --token", "does not apply to `upgrade run`", parse(&c, "run", "--continue", "--token", "t", "x.dump",
+                                                                  NULL), &c);
+  ok(parse(&c, "run", "--api", "v1", "--database", "prod", "--restore-as", "prod_new", "--data-dir", "/srv/odoo",
+           "--jobs", "4",
            "--contract", "M1-a", "--email", "e@x", "--target", "16.0", "--aim", "test", NULL) == 0
      && c.nargs == 0 && strcmp(c.database, "prod") == 0 && strcmp(c.restore_as, "prod_new") == 0 && c.jobs == 4,
      "run --database needs no DUMP");
@@ -155,10 +168,10 @@ main(void)
      "run --continue --database");
   refused("run without DUMP or --database", "DUMP", parse(&c, "run", "--continue", NULL), &c);
   refused("--restore-as without --database", "add --database",
-          parse(&c, "run", "--contract", "M1-a", "--email", "e@x", "--target", "16.0", "--aim", "test",
+          parse(&c, "run", "--api", "v1", "--contract", "M1-a", "--email", "e@x", "--target", "16.0", "--aim", "test",
                 "--restore-as", "x", "db.dump", NULL), &c);
   refused("--restore-as with --no-restore", "contradict",
-          parse(&c, "run", "--contract", "M1-a", "--email", "e@x", "--target", "16.0", "--aim", "test",
+          parse(&c, "run", "--api", "v1", "--contract", "M1-a", "--email", "e@x", "--target", "16.0", "--aim", "test",
                 "--database", "prod", "--restore-as", "x", "--no-restore", NULL), &c);
   refused("--restore-as on dump", "does not apply", parse(&c, "dump", "--database", "p", "--restore-as", "x", NULL),
           &c);
@@ -171,17 +184,17 @@ main(void)
   ok(parse(&c, "run", "--continue", "--database", "prod", "--filestore-link", NULL) == 0 && c.filestore_link,
      "run --filestore-link");
   refused("run --filestore-link with --no-restore", "contradict",
-          parse(&c, "run", "--contract", "M1-a", "--email", "e@x", "--target", "16.0", "--aim", "test",
+          parse(&c, "run", "--api", "v1", "--contract", "M1-a", "--email", "e@x", "--target", "16.0", "--aim", "test",
                 "--database", "prod", "--no-restore", "--filestore-link", NULL), &c);
   refused("run --filestore-link without --database", "add --database",
-          parse(&c, "run", "--contract", "M1-a", "--email", "e@x", "--target", "16.0", "--aim", "test",
+          parse(&c, "run", "--api", "v1", "--contract", "M1-a", "--email", "e@x", "--target", "16.0", "--aim", "test",
                 "--filestore-link", "db.dump", NULL), &c);
   refused("--filestore-link on dump", "does not apply",
           parse(&c, "dump", "--database", "p", "--filestore-link", NULL), &c);
   ok(parse(&c, "restore", "f.zip", "--database", "n", "--restore-role", "upgrade_restore", "--trust-dump", NULL) == 0
      && strcmp(c.restore_role, "upgrade_restore") == 0 && c.trust_dump, "restore --restore-role, --trust-dump");
   refused("--trust-dump without --database", "add --database",
-          parse(&c, "run", "--contract", "M1-a", "--email", "e@x", "--target", "16.0", "--aim", "test",
+          parse(&c, "run", "--api", "v1", "--contract", "M1-a", "--email", "e@x", "--target", "16.0", "--aim", "test",
                 "--trust-dump", "db.dump", NULL), &c);
   refused("--restore-role on dump", "does not apply", parse(&c, "dump", "--database", "p", "--restore-role", "r",
                                                             NULL), &c);
@@ -239,14 +252,14 @@ main(void)
   ok(parse_env(&c, &rpc_api, "status", "--api", "v1", NULL) == 0 && !c.rpc, "--api wins over $UPGRADE_API");
   upg_cli_env bad_api = { .api = "v3" };
   refused("$UPGRADE_API=v3", "UPGRADE_API", parse_env(&c, &bad_api, "status", NULL), &c);
-  ok(parse_env(&c, &none, "run", "--database", "src", "--email", "e@x", "--target", "16.0", "--aim", "test",
+  ok(parse_env(&c, &none, "run", "--api", "v1", "--database", "src", "--email", "e@x", "--target", "16.0", "--aim", "test",
                NULL) == 0 && c.contract_from_database && c.create.contract == NULL,
      "run --database without a contract reads it from the database");
   ok(parse_env(&c, &env, "run", "--database", "src", "--target", "16.0", "--aim", "test", NULL) == 0
      && !c.contract_from_database && strcmp(c.create.contract, "M9-env") == 0,
      "run --database takes $UPGRADE_CONTRACT before the database's");
   refused("run DUMP without a contract", "--contract",
-          parse_env(&c, &none, "run", "--email", "e@x", "--target", "16.0", "--aim", "test", "x.dump", NULL), &c);
+          parse_env(&c, &none, "run", "--api", "v1", "--email", "e@x", "--target", "16.0", "--aim", "test", "x.dump", NULL), &c);
 
   /* a contract code read from a database */
   ok(upg_contract_valid("M123-abc") && upg_contract_valid("M19050812345678"), "contract codes");

@@ -57,7 +57,7 @@ upg_run_rpc_output(const char *dump, const char *output, const char *restore_as)
   while (n > 1 && copy[n - 1] == '/')
     copy[--n] = '\0';
   char *base = strdup(basename(copy)), *dir = strdup(dirname(copy));
-  if (base && dir && (abs = absolute(dir))) {
+  if (base && dir && ((abs = realpath(dir, NULL)) || (abs = absolute(dir)))) {
     if (restore_as ? asprintf(&path, "%s/upgraded_%s", abs, restore_as) < 0
                    : asprintf(&path, "%s/upgraded_%.*s", abs, (int)stem_length(base), base) < 0)
       path = NULL;
