@@ -129,9 +129,10 @@ fill_defaults(upg_cli *cli, struct call_storage *own)
   if (!cli->token_given) {
     s->token = shell_copy(own, "UPGRADE_TOKEN");
     s->node = shell_copy(own, "UPGRADE_HOST");
-    /* the key the shell's rpc request is bound to (not create's: a new
-     * request is bound to a new key, or to --identity) */
-    if (cli->rpc && !s->identity && cli->cmd != UPG_CMD_CREATE)
+    /* the key the shell's rpc request is bound to (not create's nor
+     * run's: a new request is bound to a new key, or to --identity; run
+     * --continue takes the job's from its record) */
+    if (cli->rpc && !s->identity && cli->cmd != UPG_CMD_CREATE && cli->cmd != UPG_CMD_RUN)
       s->identity = shell_copy(own, "UPGRADE_IDENTITY");
   }
   /* A meter when a person watches stderr, or when asked; never with -s. */

@@ -119,7 +119,8 @@ token_nowhere() {
 @test "run DUMP under rpc: a directory dump up, the upgraded one down into upgraded_STEM beside it; one line a step; the record closed, 0600" {
 	cp -r "$SRC_DUMP" db.dump
 	mkdir elsewhere
-	run --separate-stderr ucall "cd elsewhere && upgrade run ../db.dump $RUN_ARGS -c"
+	# the shell's UPGRADE_IDENTITY is another request's key: not this job's
+	run --separate-stderr ucall "UPGRADE_IDENTITY=\$PWD/no-such-key; cd elsewhere && upgrade run ../db.dump $RUN_ARGS -c"
 	expect_status 0
 	one_line
 	alive
