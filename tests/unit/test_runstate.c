@@ -175,6 +175,44 @@ main(void)
   ok(load(&rs) == 0 && !rs.closed, "\"state\": \"open\" is open");
   upg_runstate_free(&rs);
 
+  /* rpc: the dialect, token, node and key path; no email; v1's records
+   * gain none of them */
+  write_record("{\"url\": \"u\", \"output\": \"/o\", \"step\": \"processed\", \"request\": 7, "
+               "\"dialect\": \"rpc\", \"token\": \"T0k\", \"node\": \"n1\", \"identity\": \"/k\", "
+               "\"pg_version_compatible\": false}");
+  ok(load(&rs) == 0 && rs.rpc && strcmp(rs.token, "T0k") == 0 && strcmp(rs.node, "n1") == 0
+     && strcmp(rs.identity, "/k") == 0 && rs.pg_incompatible && !rs.key, "an rpc record: token, node, key path");
+  ok(upg_runstate_save(&rs, &closed_doc) == 0, "saved again");
+  upg_runstate_free(&rs);
+  saved = jv_load_file(path, 0);
+  ok(jv_equal(jv_getpath(jv_copy(saved), JV_ARRAY(jv_number(0), jv_string("dialect"))), jv_string("rpc"))
+     && jv_equal(jv_getpath(jv_copy(saved), JV_ARRAY(jv_number(0), jv_string("token"))), jv_string("T0k"))
+     && jv_equal(jv_getpath(jv_copy(saved), JV_ARRAY(jv_number(0), jv_string("pg_version_compatible"))),
+                 jv_false()),
+     "written back with its dialect, token and what process said");
+  jv_free(saved);
+  write_record("{\"url\": \"u\", \"output\": \"/o\", \"step\": \"processed\", \"request\": 7, "
+               "\"dialect\": \"rpc\", \"node\": \"n1\", \"identity\": \"/k\"}");
+  ok(load(&rs) == 2, "an rpc record past created without its token: refused");
+  upg_runstate_free(&rs);
+  write_record("{\"url\": \"u\", \"output\": \"/o\", \"step\": \"done\", \"request\": 1, \"key\": \"k\", "
+               "\"dialect\": \"v2\"}");
+  ok(load(&rs) == 2, "an unknown dialect: refused");
+  upg_runstate_free(&rs);
+  ok(save_database_job(UPG_STEP_DONE) == 0, "a v1 job saved");
+  saved = jv_load_file(path, 0);
+  jv fields = jv_keys(jv_array_get(jv_copy(saved), 0));
+  jv_free(saved);
+  bool clean = true;
+  jv_array_foreach(fields, i, name) {
+    const char *n = jv_string_value(name);
+    clean = clean && strcmp(n, "dialect") != 0 && strcmp(n, "token") != 0 && strcmp(n, "node") != 0
+            && strcmp(n, "identity") != 0 && strcmp(n, "pg_version_compatible") != 0;
+    jv_free(name);
+  }
+  jv_free(fields);
+  ok(clean, "a v1 record holds none of rpc's fields");
+
   for (int step = UPG_STEP_STARTED; step <= UPG_STEP_RESTORED; step++)
     ok(strcmp(upg_run_step_name((enum upg_run_step)step), "none") != 0, "step %d has a name: %s", step,
        upg_run_step_name((enum upg_run_step)step));
