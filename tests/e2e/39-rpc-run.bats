@@ -6,8 +6,8 @@
 # kept beside the job record, upload, process, wait [--log], download into
 # a directory beside the dump, restore into NEW with the upgraded
 # filestore; is_pg_version_compatible false; --continue after the shell
-# was SIGKILLed during the wait and the download; archived; the token kept
-# out of stderr and of `upgrade jobs`.
+# was SIGKILLed during the upload, the wait and the download; archived; the
+# token kept out of stderr and of `upgrade jobs`.
 
 load helpers
 source "$E2E_DIR/../lib/pg.bash"
@@ -182,6 +182,22 @@ token_nowhere() {
 	[[ $(pg_sql postgres 'SELECT count(*) FROM pg_database') == "$databases" ]]
 	job_closed src.dump.upgrade.json
 	jq -e '.pg_version_compatible == false and .step == "done"' src.dump.upgrade.json
+}
+
+@test "SIGKILL of the shell during the upload: --continue runs the upload again (rsync: tests/37) and ends restored; nothing re-created or re-dumped" {
+	rpc_settings '{"transfer_rate": 2000}'
+	start_shell "upgrade run --database src --data-dir '$ODOO' $RUN_ARGS -c"
+	wait_until 60 '[[ -f src.dump.upgrade.json && $(jq -r .step src.dump.upgrade.json) == created ]]'
+	wait_until 30 '[[ $(calls transfer/start) == 1 ]] && grep -q "uploading src.dump" shell.err'
+	kill_shell
+	[[ $(calls transfer/stop) == 0 && $(calls process) == 0 ]]
+	local dumped
+	dumped=$(stat -c %Y src.dump/toc.dat)
+	rpc_settings '{"transfer_rate": 0}'
+	continue_restored '["download", "process", "restore", "upload", "wait"]'
+	[[ $(calls create) == 1 && $(calls process) == 1 && $(calls transfer/start) == 3 && $(calls transfer/stop) == 2 ]]
+	[[ $(stat -c %Y src.dump/toc.dat) == "$dumped" ]]
+	job_closed src.dump.upgrade.json
 }
 
 @test "SIGKILL of the shell during the wait: --continue waits, downloads and restores; nothing re-created, re-dumped or re-uploaded" {
