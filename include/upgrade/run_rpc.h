@@ -61,6 +61,13 @@ int upg_run_rpc_archived(jv status_doc, jv *doc);
  * (is_pg_version_compatible false).  Borrowed. */
 bool upg_run_rpc_incompatible(jv process_doc);
 
+/* --remove-dumps once restored: DUMP (a file or a directory dump) and
+ * everything in the download directory OUTPUT but the report and the log
+ * (upgrade-report.html, upgrade.log: what the document's "files" names
+ * stays).  Each removal, or why it failed, is a notice; nothing follows a
+ * link. */
+void upg_run_rpc_remove_dumps(const upg_settings *s, const char *dump, const char *output);
+
 /* The files of the download directory OUTPUT for the job's document:
  * {"directory", "report", "log"}, each a path, or null when it is not
  * there. */

@@ -147,8 +147,8 @@ token_nowhere() {
 	token_nowhere db.dump.upgrade.json
 }
 
-@test "run --database under rpc: pg_dump -Fd, upgraded, downloaded beside the dump, restored into NEW with rows and the filestore" {
-	run --separate-stderr ucall "upgrade run --database src --jobs 2 --data-dir '$ODOO' --log $RUN_ARGS -c"
+@test "run --database under rpc: pg_dump -Fd, upgraded, downloaded beside the dump, restored into NEW with rows and the filestore; --remove-dumps keeps the report and log" {
+	run --separate-stderr ucall "upgrade run --database src --jobs 2 --data-dir '$ODOO' --log --remove-dumps $RUN_ARGS -c"
 	expect_status 0
 	one_line
 	local new
@@ -158,8 +158,10 @@ token_nowhere() {
 		and .dump.jobs == 2 and .request.status == "done" and .transfer.directory == $o
 		and .files.report == $o + "/upgrade-report.html" and .files.log == $o + "/upgrade.log"
 		and (.steps | keys) == ["create", "download", "dump", "process", "restore", "upload", "wait"]'
-	[[ -f src.dump/toc.dat ]]
 	expect_restored "$new"
+	# --remove-dumps: the dump and the upgraded dump gone, the report and the log kept
+	[[ ! -e src.dump && -f upgraded_$new/upgrade-report.html && -f upgraded_$new/upgrade.log ]]
+	[[ $(find "upgraded_$new" -mindepth 1 | wc -l) == 2 ]]
 	job_closed src.dump.upgrade.json
 	[[ $(jq -r '[.dialect, .step, .database, .restore_as] | join(" ")' src.dump.upgrade.json) == "rpc restored src $new" ]]
 	stderr_has "dumping src into src.dump"

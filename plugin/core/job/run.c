@@ -634,7 +634,8 @@ download_step(upg_settings *s, upg_runstate *rs, run_clock *clk, jv *request, jv
   return status ? failed_step(doc, "download", rs, status) : 0;
 }
 
-/* --remove-dumps: the job is restored, its two dumps are not needed. */
+/* --remove-dumps: the job is restored, its two dumps are not needed
+ * (under rpc: run_rpc.h). */
 static void
 remove_dumps(const upg_settings *s, const char *dump, const char *output)
 {
@@ -662,7 +663,9 @@ restore_step(const upg_settings *s, const upg_run_params *p, const char *dump, u
     return failed_step(doc, "restore", rs, status);
   close_job(s, rs);
   upg_run_pg_unmark(s, rs);
-  if (p->remove_dumps)
+  if (p->remove_dumps && rs->rpc)
+    upg_run_rpc_remove_dumps(s, dump, rs->output);
+  else if (p->remove_dumps)
     remove_dumps(s, dump, rs->output);
   return 0;
 }

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "upgrade/fileio.h"
 #include "upgrade/human.h"
 #include "upgrade/outcome.h"
 #include "upgrade/platform.h"
@@ -191,6 +192,37 @@ upg_run_rpc_incompatible(jv process_doc)
   bool no = jv_get_kind(fits) == JV_KIND_FALSE;
   jv_free(fits);
   return no;
+}
+
+/* PATH removed (a tree), said on stderr. */
+static void
+remove_said(const upg_settings *s, const char *path)
+{
+  if (upg_remove_tree(path) == 0)
+    upg_notice(s, "removed %s (--remove-dumps)", path);
+  else
+    upg_notice(s, "could not remove %s: %s", path, strerror(errno));
+}
+
+void
+upg_run_rpc_remove_dumps(const upg_settings *s, const char *dump, const char *output)
+{
+  remove_said(s, dump);
+  DIR *d = opendir(output);
+  if (!d)
+    return;
+  struct dirent *e;
+  while ((e = readdir(d))) {
+    const char *n = e->d_name;
+    if (strcmp(n, ".") == 0 || strcmp(n, "..") == 0 || strcmp(n, "upgrade-report.html") == 0 ||
+        strcmp(n, "upgrade.log") == 0)
+      continue;
+    char *path = NULL;
+    if (asprintf(&path, "%s/%s", output, n) >= 0)
+      remove_said(s, path);
+    free(path);
+  }
+  closedir(d);
 }
 
 /* DIR/NAME when it is a regular file there, else null. */
