@@ -34,4 +34,9 @@ int upg_write_all(int fd, const void *buf, size_t len);
  * a symlink at PATH is replaced, never followed.  0, or -1 with errno. */
 int upg_replace_file(const char *path, const char *text, size_t len);
 
+/* Remove PATH and, when it is a directory, everything under it, never
+ * following a symlink (one is removed, not what it points at); a missing
+ * PATH is no error.  0, or -1 with errno. */
+int upg_remove_tree(const char *path);
+
 #endif

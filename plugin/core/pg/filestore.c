@@ -5,7 +5,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,21 +52,6 @@ ensure_dir(const char *path, jv *doc)
   return fs_error(doc, "cannot create the directory", path, errno);
 }
 
-static int
-remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-  (void)st;
-  (void)flag;
-  (void)ftw;
-  return remove(path) == 0 || errno == ENOENT ? 0 : -1;
-}
-
-static int
-remove_tree(const char *path)
-{
-  return nftw(path, remove_entry, 32, FTW_DEPTH | FTW_PHYS);
-}
-
 /* A NEW.part that is there already: ours (marked) is removed. */
 static int
 clear_leftover(const upg_filestore *fs, jv *doc)
@@ -82,7 +66,7 @@ clear_leftover(const upg_filestore *fs, jv *doc)
     return upg_fail(doc, UPG_EXIT_USAGE,
                     upg_failure("CLIENT:FILE", "%s exists and was not made by upgrade restore: "
                                 "move it away first", fs->part));
-  if (remove_tree(fs->part) != 0)
+  if (upg_remove_tree(fs->part) != 0)
     return fs_error(doc, "cannot remove the leftover", fs->part, errno);
   return 0;
 }
@@ -412,7 +396,7 @@ void
 upg_filestore_discard(upg_filestore *fs)
 {
   if (fs->part)
-    remove_tree(fs->part);
+    upg_remove_tree(fs->part);
 }
 
 void
