@@ -32,24 +32,35 @@ typedef struct upg_dump_params {
   const char *database;   /* the database to dump (required) */
   const char *output;     /* default "<database>.dump" in the current directory */
   bool force;             /* replace an existing output */
+  bool directory;         /* pg_dump -Fd (the rpc platform's), not -Fc */
+  int jobs;               /* directory: pg_dump --jobs; 0 = upg_pg_default_jobs() (pgtool.h) */
 } upg_dump_params;
 
-/* "DATABASE.dump" (malloc'd): where a dump of DATABASE goes by default. */
+/* "DATABASE.dump" (malloc'd): where a dump of DATABASE goes by default,
+ * a file or (directory) a directory, as the platform's script names its
+ * directory dump origin.dump. */
 char *upg_pg_dump_default_output(const char *database);
 
-/* pg_dump --format=custom --no-owner DATABASE into OUTPUT.part (mode 0600),
- * renamed to OUTPUT when pg_dump succeeded; a failed or interrupted dump
- * removes its .part (pg_dump cannot resume).  doc.dump = {database, file,
- * bytes, format: "pgdmp_custom", server_version, seconds}. */
+/* pg_dump --no-owner DATABASE: --format=custom into OUTPUT.part (mode
+ * 0600), or --format=directory --jobs=N into the directory OUTPUT.part
+ * (dir_part.h); renamed to OUTPUT when pg_dump succeeded; a failed or
+ * interrupted dump removes its .part (pg_dump cannot resume).  doc.dump =
+ * {database, file, bytes, format: "pgdmp_custom" | "pgdmp_directory",
+ * server_version, seconds}, and for a directory jobs and files (the files
+ * pg_dump wrote in it; bytes is their sum). */
 int upg_pg_dump(const upg_settings *s, const upg_dump_params *p, jv *doc);
 
 typedef struct upg_restore_params {
-  const char *file;            /* zip (dump.sql + filestore/), custom dump or SQL */
+  const char *file;            /* zip (dump.sql + filestore/), custom dump, SQL,
+                                  or a directory: a directory dump or the
+                                  rpc platform's download (dirdump.h) */
   const char *database;        /* NEW: must not exist */
   const char *filestore_from;  /* DB whose filestore NEW's starts from, or NULL */
   bool filestore_link;         /* hard links to DB's files (shared), not copies */
   const char *data_dir;        /* Odoo's data dir; NULL = ~/.local/share/Odoo */
-  int jobs;                    /* pg_restore --jobs (custom dumps); 0 = 1 */
+  int jobs;                    /* pg_restore --jobs: a custom dump's, 0 = 1;
+                                  a directory dump's, 0 =
+                                  upg_pg_default_jobs() */
   const char *final_mark;      /* the comment NEW keeps once renamed (run
                                   --database: which job restored it); NULL:
                                   none */

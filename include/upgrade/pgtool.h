@@ -26,4 +26,8 @@ int upg_pg_tool_version(const upg_settings *s, const char *tool, int *major, cha
  * memory. */
 char *upg_pg_conninfo(const char *dbname, const char *user);
 
+/* The --jobs of a directory dump or restore when none is given: the
+ * online CPUs, at most 4 (the platform's script's -j), at least 1. */
+int upg_pg_default_jobs(void);
+
 #endif

@@ -62,7 +62,7 @@ enum opt_id {
   O_FILESTORE_LINK,
   O_DATABASE, O_FILESTORE_FROM, O_DATA_DIR, O_JOBS, O_RESTORE_AS, O_NO_RESTORE, O_PARALLEL, O_RESTORE_ROLE, O_TRUST_DUMP,
   O_SHOW_ERROR, O_API, O_TOKEN, O_NO_FILESTORE, O_REUSE_DUMP, O_REMOVE_DUMPS, O_CONNECT_TO,
-  O_ENV, O_ENV_FILE, O_YES, O_LOG, O_FROM, O_FOLLOW, O_COUNT
+  O_ENV, O_ENV_FILE, O_YES, O_LOG, O_FROM, O_FOLLOW, O_DUMP_FORMAT, O_COUNT
 };
 
 /* The dialect an option belongs to (0: both). */
@@ -131,7 +131,7 @@ static const struct option_spec options[O_COUNT] = {
   [O_FILESTORE_FROM] = { "filestore-from", 0, true, BIT(UPG_CMD_RESTORE) },
   [O_FILESTORE_LINK] = { "filestore-link", 0, false, BIT(UPG_CMD_RESTORE) | BIT(UPG_CMD_RUN) },
   [O_DATA_DIR] = { "data-dir", 0, true, BIT(UPG_CMD_RESTORE) | BIT(UPG_CMD_RUN) },
-  [O_JOBS] = { "jobs", 0, true, BIT(UPG_CMD_RESTORE) | BIT(UPG_CMD_RUN) },
+  [O_JOBS] = { "jobs", 0, true, PG_CMDS | BIT(UPG_CMD_RUN) },
   [O_RESTORE_AS] = { "restore-as", 0, true, BIT(UPG_CMD_RUN) },
   [O_NO_RESTORE] = { "no-restore", 0, false, BIT(UPG_CMD_RUN) },
   [O_PARALLEL] = { "parallel", 0, true, PARALLEL_CMDS },
@@ -150,6 +150,7 @@ static const struct option_spec options[O_COUNT] = {
   [O_LOG] = { "log", 0, false, BIT(UPG_CMD_WAIT) },
   [O_FROM] = { "from", 0, true, BIT(UPG_CMD_LOG) },
   [O_FOLLOW] = { "follow", 0, false, BIT(UPG_CMD_LOG) },
+  [O_DUMP_FORMAT] = { "format", 0, true, BIT(UPG_CMD_DUMP) },
 };
 
 int
@@ -382,6 +383,11 @@ apply(upg_cli *cli, enum opt_id id, const char *v)
     cli->log_from = n;
     return 0;
   }
+  case O_DUMP_FORMAT:
+    if (strcmp(v, "custom") != 0 && strcmp(v, "directory") != 0)
+      return usage(cli, "--format: '%s' is not custom or directory", v);
+    cli->dump_directory = strcmp(v, "directory") == 0;
+    return 0;
   case O_JOBS:
     return parse_count(v, &cli->jobs) || cli->jobs < 1 || cli->jobs > 64
       ? usage(cli, "--jobs: '%s' is not a count from 1 to 64", v) : 0;
@@ -609,6 +615,15 @@ check_run_restore(upg_cli *cli, const unsigned *seen)
   return 0;
 }
 
+/* dump --jobs: pg_dump dumps in parallel only to a directory. */
+static int
+check_dump_jobs(upg_cli *cli, const unsigned *seen)
+{
+  if (cli->cmd == UPG_CMD_DUMP && was_seen(seen, O_JOBS) && !cli->dump_directory)
+    return usage(cli, "--jobs: pg_dump dumps in parallel only to a directory: add --format directory");
+  return 0;
+}
+
 /* --filestore-link says how DB's filestore is taken: there must be one. */
 static int
 check_filestore_link(upg_cli *cli)
@@ -658,7 +673,7 @@ check_arguments(upg_cli *cli)
     want = cli->database && cli->nargs == 0 ? 0 : 1, what = "DUMP (or --database DB)";
     break;
   case UPG_CMD_RESTORE:
-    want = 1, what = "FILE";
+    want = 1, what = "FILE (or DIR)";
     break;
   case UPG_CMD_JOBS: /* [DIR] */
     want = cli->nargs ? 1 : 0;
@@ -725,7 +740,7 @@ upg_cli_parse_env(int argc, char **argv, const upg_cli_env *env, upg_cli *cli)
   if ((status = apply_env(cli, env, seen)) || (status = check_required(cli, seen))
       || (status = check_run_restore(cli, seen)) || (status = check_request_key(cli, seen)))
     return status;
-  if ((status = check_filestore_link(cli)))
+  if ((status = check_filestore_link(cli)) || (status = check_dump_jobs(cli, seen)))
     return status;
   return check_arguments(cli);
 }

@@ -77,7 +77,8 @@ typedef struct upg_cli {
   const char *filestore_from;/* restore */
   bool filestore_link;       /* restore, run: hard links to DB's filestore */
   const char *data_dir;      /* restore, run: Odoo's data dir */
-  int jobs;                  /* restore, run: pg_restore --jobs */
+  int jobs;                  /* dump (directory), restore, run: pg_dump / pg_restore --jobs */
+  bool dump_directory;       /* dump --format directory (pg_dump -Fd) */
   const char *restore_as;    /* run: the new database */
   const char *restore_role;  /* restore, run: the load role (or $UPGRADE_RESTORE_ROLE) */
   bool trust_dump;           /* restore, run: the load role unchecked */

@@ -189,7 +189,8 @@ cmd_version(upg_cli *cli, jv *doc)
 static int
 cmd_dump(upg_cli *cli, jv *doc)
 {
-  upg_dump_params p = { .database = cli->database, .output = cli->output, .force = cli->force };
+  upg_dump_params p = { .database = cli->database, .output = cli->output, .force = cli->force,
+                        .directory = cli->dump_directory, .jobs = cli->jobs };
   upg_shell_refresh_environ();
   return upg_pg_dump(&cli->settings, &p, doc);
 }

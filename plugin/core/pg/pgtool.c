@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "upgrade/child.h"
 #include "upgrade/outcome.h"
@@ -71,4 +72,11 @@ upg_pg_conninfo(const char *dbname, const char *user)
     put_value(end, "user", user);
   }
   return info;
+}
+
+int
+upg_pg_default_jobs(void)
+{
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  return cpus < 1 ? 1 : cpus > 4 ? 4 : (int)cpus;
 }
