@@ -12,7 +12,7 @@
  *      read/write).  Only when the caller asks (--filestore-link) hard
  *      links where the filesystem allows: no space and no time, but the
  *      two filestores then share those files;
- *   2. the archive's files laid over it: a file that is there already is
+ *   2. the archive's files (a zip's, or a download directory's) laid over it: a file that is there already is
  *      unlinked first and written anew, so the source's file behind a hard
  *      link is never written through;
  *   3. renamed to NEW once the database is complete.
@@ -52,6 +52,13 @@ int upg_filestore_begin(upg_filestore *fs, const char *data_dir, const char *nam
  * 0, 128+sig, or an exit status with *doc. */
 int upg_filestore_copy_from(upg_filestore *fs, const upg_settings *s, const char *data_dir,
                             const char *source, bool link, jv *doc);
+
+/* Step 2 from a directory SOURCE (the rpc platform's download's
+ * filestore/, whose entries dirdump.h checked): each file copied (a new
+ * inode: a reflink where the filesystem has them, else a copy; never a
+ * link), replacing one step 1 put there; counted in from_archive.  0,
+ * 128+sig, or an exit status with *doc. */
+int upg_filestore_lay_over(upg_filestore *fs, const upg_settings *s, const char *source, jv *doc);
 
 /* Step 2 for one file: REL (already checked with upg_archive_path_safe)
  * is created anew in NEW.part; *fd is open for writing it.  0 or exit

@@ -97,11 +97,12 @@ int upg_pg_restore(const upg_settings *s, const upg_restore_params *p, jv *doc);
 
 /* ---- pure parts, unit-tested ---- */
 
-enum upg_dump_format { UPG_DUMP_SQL = 0, UPG_DUMP_CUSTOM, UPG_DUMP_ZIP, UPG_DUMP_GZIP };
+enum upg_dump_format { UPG_DUMP_SQL = 0, UPG_DUMP_CUSTOM, UPG_DUMP_ZIP, UPG_DUMP_GZIP, UPG_DUMP_DIRECTORY };
 
 /* What the first LEN bytes of a file say it is: "PK\3\4" a zip, "PGDMP" a
  * custom-format dump, 1f 8b gzip (SQL, gunzipped by restore), anything else
- * SQL. */
+ * SQL.  A directory-format dump is a directory, not a file: restore tells
+ * it by its toc.dat (dirdump.h), whose header says UPG_PGDMP_DIRECTORY. */
 enum upg_dump_format upg_dump_format_of(const unsigned char *head, size_t len);
 const char *upg_dump_format_name(enum upg_dump_format f);
 
@@ -112,15 +113,24 @@ const char *upg_dump_format_name(enum upg_dump_format f);
  * 4e ..."). */
 bool upg_dump_plausible(const unsigned char *head, size_t len, char *what, size_t what_len);
 
-/* A custom-format header: archive version and, when readable, who made it. */
+/* A pg_dump archive's header (a custom dump, or a directory dump's
+ * toc.dat): archive version, format and, when readable, who made it. */
 typedef struct upg_pgdmp_header {
   int vmaj, vmin, vrev;
+  int format;               /* pg_dump's ArchiveFormat: UPG_PGDMP_CUSTOM,
+                               UPG_PGDMP_DIRECTORY, ...; -1 if cut off */
   char server_version[64];  /* of the dumped server, "" if unknown */
   char dump_version[64];    /* of the pg_dump that wrote it, "" if unknown */
 } upg_pgdmp_header;
 
 /* Parse HEAD (the file's first LEN bytes): 0, or -1 when not a header. */
 int upg_pgdmp_parse(const unsigned char *head, size_t len, upg_pgdmp_header *h);
+
+/* The format byte of the header (pg_backup.h's ArchiveFormat): a custom
+ * dump's says custom; a directory dump's toc.dat says tar (3: "the
+ * directory is compatible with 'tar'", pg_backup_directory.c), never 5. */
+#define UPG_PGDMP_CUSTOM 1
+#define UPG_PGDMP_DIRECTORY 3
 
 /* An archive version as one number, ordered as pg_dump's own. */
 #define UPG_PGDMP_VERSION(maj, min, rev) ((maj) << 16 | (min) << 8 | (rev))

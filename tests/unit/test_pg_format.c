@@ -61,7 +61,13 @@ main(void)
   upg_pgdmp_header h;
   ok(upg_pgdmp_parse(b, n, &h) == 0 && h.vmaj == 1 && h.vmin == 14 && h.vrev == 0, "1.14.0 parsed");
   is_str(h.server_version, "15.18 (Debian 15.18-0+deb12u1)", "server version from the header");
+  ok(h.format == UPG_PGDMP_CUSTOM, "a custom dump's format byte");
+  b[10] = UPG_PGDMP_DIRECTORY;
+  ok(upg_pgdmp_parse(b, n, &h) == 0 && h.format == UPG_PGDMP_DIRECTORY && !strcmp(h.dump_version, h.server_version),
+     "a directory dump's toc.dat: its format, the rest read as a custom header");
   ok(upg_pgdmp_parse(b, 12, &h) == 0 && h.vmin == 14 && !*h.dump_version, "a cut header keeps the version");
+  ok(upg_pgdmp_parse(b, 9, &h) == 0 && h.format == -1, "a header cut before its format: unknown");
+  is_str(upg_dump_format_name(UPG_DUMP_DIRECTORY), "pgdmp_directory", "the directory kind's name");
   ok(upg_pgdmp_parse((const unsigned char *)"PGDMX\1\16\0", 8, &h) != 0, "not a header");
 
   ok(upg_pgdmp_max_version(15) == UPG_PGDMP_VERSION(1, 14, 255), "PostgreSQL 15 reads up to 1.14");

@@ -111,6 +111,7 @@ struct copy {
   upg_filestore *fs;
   const upg_settings *s;
   bool link;
+  bool over;      /* step 2: replace what is there, count from_archive */
   jv *doc;
   int sig;
 };
@@ -173,7 +174,7 @@ copy_file(struct copy *x, int sfd, int dfd, const char *name, const char *where)
     return fs_error(x->doc, "cannot write", where, err);
   }
   int rc = reflink(in, out);
-  if (rc == 0)
+  if (rc == 0 && !x->over)
     x->fs->reflinked++;
   else if (no_reflink(errno))
     rc = copy_bytes(in, out);
@@ -191,6 +192,13 @@ copy_file(struct copy *x, int sfd, int dfd, const char *name, const char *where)
 static int
 link_or_copy(struct copy *x, int sfd, int dfd, const char *name, const char *where)
 {
+  if (x->over) {
+    /* step 1's file, maybe a link to the source's: unlinked, never written through */
+    x->fs->from_archive++;
+    if (unlinkat(dfd, name, 0) != 0 && errno != ENOENT)
+      return fs_error(x->doc, "cannot replace", where, errno);
+    return copy_file(x, sfd, dfd, name, where);
+  }
   x->fs->copied++;
   if (!x->link)
     return copy_file(x, sfd, dfd, name, where);
@@ -254,11 +262,33 @@ copy_tree(struct copy *x, int sfd, int dfd, const char *where)
     else if (S_ISREG(st.st_mode))
       status = link_or_copy(x, dirfd(d), dfd, e->d_name, path);
     /* anything else (a symlink, a socket) is no attachment of Odoo's */
-    if (x->fs->copied % 256 == 0)
-      upg_status_line(x->s, "filestore: %lld files", x->fs->copied);
+    if ((x->fs->copied + x->fs->from_archive) % 256 == 0)
+      upg_status_line(x->s, "filestore: %lld files", x->fs->copied + x->fs->from_archive);
     free(path);
   }
   closedir(d);
+  return status;
+}
+
+/* Copy the directory SRC into NEW.part as X says. */
+static int
+copy_dir(struct copy *x, const char *src, int src_flags)
+{
+  int sfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC | src_flags);
+  if (sfd < 0)
+    return fs_error(x->doc, "cannot read", src, errno);
+  int dfd = open(x->fs->part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (dfd < 0) {
+    int err = errno;
+    close(sfd);
+    return fs_error(x->doc, "cannot open", x->fs->part, err);
+  }
+  int status = copy_tree(x, sfd, dfd, src);
+  close(dfd);
+  upg_status_clear(x->s);
+  if (status > 128)
+    *x->doc = JV_OBJECT(jv_string("failures"),
+                        JV_ARRAY(upg_failure("CLIENT:INTERRUPTED", "interrupted while copying the filestore")));
   return status;
 }
 
@@ -271,32 +301,24 @@ upg_filestore_copy_from(upg_filestore *fs, const upg_settings *s, const char *da
   free(base);
   if (!src)
     return fs_error(doc, "cannot read", data_dir, ENOMEM);
-  /* The filestore itself may be a symlink to another disk: follow it. */
-  int sfd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (sfd < 0) {
-    int err = errno;
-    if (err == ENOENT)
-      upg_notice(s, "%s does not exist: the new filestore starts empty", src);
-    int status = err == ENOENT ? 0 : fs_error(doc, "cannot read", src, err);
-    free(src);
-    return status;
+  struct stat st;
+  int status = 0;
+  if (stat(src, &st) != 0 && errno == ENOENT)
+    upg_notice(s, "%s does not exist: the new filestore starts empty", src);
+  else {
+    /* The filestore itself may be a symlink to another disk: follow it. */
+    struct copy x = { .fs = fs, .s = s, .link = link, .doc = doc };
+    status = copy_dir(&x, src, 0);
   }
-  int dfd = open(fs->part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (dfd < 0) {
-    int err = errno;
-    close(sfd);
-    free(src);
-    return fs_error(doc, "cannot open", fs->part, err);
-  }
-  struct copy x = { fs, s, link, doc, 0 };
-  int status = copy_tree(&x, sfd, dfd, src);
-  close(dfd);
   free(src);
-  upg_status_clear(s);
-  if (status > 128)
-    *doc = JV_OBJECT(jv_string("failures"),
-                     JV_ARRAY(upg_failure("CLIENT:INTERRUPTED", "interrupted while copying the filestore")));
   return status;
+}
+
+int
+upg_filestore_lay_over(upg_filestore *fs, const upg_settings *s, const char *source, jv *doc)
+{
+  struct copy x = { .fs = fs, .s = s, .over = true, .doc = doc };
+  return copy_dir(&x, source, O_NOFOLLOW);
 }
 
 /* ---- step 2: the archive's files ---- */

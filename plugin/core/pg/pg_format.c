@@ -30,6 +30,7 @@ upg_dump_format_name(enum upg_dump_format f)
   case UPG_DUMP_ZIP: return "zip";
   case UPG_DUMP_CUSTOM: return "pgdmp_custom";
   case UPG_DUMP_GZIP: return "sql.gz";
+  case UPG_DUMP_DIRECTORY: return "pgdmp_directory";
   case UPG_DUMP_SQL: break;
   }
   return "sql";
@@ -189,6 +190,7 @@ parse_versions(struct reader *r, upg_pgdmp_header *h)
   if (r->end - r->p < 3)
     return;
   r->int_size = r->p[0];
+  h->format = r->p[2];
   if (r->int_size < 1 || r->int_size > 8)
     return;
   r->p += 3; /* int size, offset size, format */
@@ -214,6 +216,7 @@ upg_pgdmp_parse(const unsigned char *head, size_t len, upg_pgdmp_header *h)
   h->vmaj = head[5];
   h->vmin = head[6];
   h->vrev = head[7];
+  h->format = -1;
   struct reader r = { head + 8, head + len, 0 };
   parse_versions(&r, h);
   return 0;

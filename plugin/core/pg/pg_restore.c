@@ -2,12 +2,13 @@
 /* pg_restore.c -- `upgrade restore` (see pg.h).
  *
  * Everything that can be refused is refused before anything is made: the
- * file's kind and, for a zip, every entry's name; the dump's version
- * against the local pg_restore; NEW, its temporary database and its
- * filestore.  Then: the temporary database NEW__restoring (marked with a
- * comment), the filestore NEW.part, the data (psql fed from the zip's
- * dump.sql or from the SQL file; pg_restore for a custom dump), the
- * archive's filestore, and the renames.  A failure or an interrupt drops
+ * file's kind and, for a zip, every entry's name (for a directory, every
+ * entry under it: dirdump.h); the dump's version against the local
+ * pg_restore; NEW, its temporary database and its filestore.  Then: the
+ * temporary database NEW__restoring (marked with a comment), the filestore
+ * NEW.part, the data (psql fed from the zip's dump.sql or from the SQL
+ * file; pg_restore for a custom or a directory dump), the archive's (or
+ * the download's) filestore, and the renames.  A failure or an interrupt drops
  * the temporary database and the .part filestore: both are ours.
  */
 #include "config.h"
@@ -23,10 +24,12 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "upgrade/child.h"
+#include "upgrade/dirdump.h"
 #include "upgrade/fileio.h"
 #include "upgrade/files.h"
 #include "upgrade/filestore.h"
@@ -50,6 +53,8 @@ struct restore {
   const upg_settings *s;
   const upg_restore_params *p;
   enum upg_dump_format format;
+  const char *dump;         /* what pg_restore reads: the file, or the directory dump */
+  upg_dirdump dir;          /* a directory's: the dump, filestore/, report, log */
   char temp[NAME_MAX_BYTES + 1];
   char mark[NAME_MAX_BYTES + sizeof MARK_PREFIX];
   char server_version[64];
@@ -226,14 +231,17 @@ out:
   return status;
 }
 
-/* A custom dump that the local pg_restore cannot read is refused now,
- * rather than by pg_restore half-way. */
+/* A custom or directory dump that the local pg_restore cannot read is
+ * refused now, rather than by pg_restore half-way; HEAD is the custom
+ * dump's, or the directory dump's toc.dat's. */
 static int
 check_custom_version(struct restore *r, const unsigned char *head, size_t len, jv *doc)
 {
   upg_pgdmp_header h;
-  if (upg_pgdmp_parse(head, len, &h) != 0)
-    return file_fail(doc, "%s: not a custom-format dump", r->p->file);
+  bool dir = r->format == UPG_DUMP_DIRECTORY;
+  if (upg_pgdmp_parse(head, len, &h) != 0 || (dir && h.format != UPG_PGDMP_DIRECTORY))
+    return file_fail(doc, "%s: not a %s", dir ? r->dir.toc : r->p->file,
+                     dir ? "directory-format dump's toc.dat (its header says otherwise)" : "custom-format dump");
   int major = 0;
   char line[256];
   int status = upg_pg_tool_version(r->s, "pg_restore", &major, line, sizeof line, doc);
@@ -252,10 +260,10 @@ check_custom_version(struct restore *r, const unsigned char *head, size_t len, j
   else
     snprintf(needs, sizeof needs, "a newer PostgreSQL");
   return upg_fail(doc, UPG_EXIT_USAGE,
-                  upg_failure("CLIENT:DATABASE", "%s is a custom-format archive version %d.%d.%d "
+                  upg_failure("CLIENT:DATABASE", "%s is a %s archive version %d.%d.%d "
                               "(made by pg_dump %s from a PostgreSQL %s server) but the local %s reads "
                               "up to %d.%d: install the client programs of %s",
-                              r->p->file, h.vmaj, h.vmin, h.vrev, *h.dump_version ? h.dump_version : "?",
+                              r->dump, dir ? "directory-format" : "custom-format", h.vmaj, h.vmin, h.vrev, *h.dump_version ? h.dump_version : "?",
                               *h.server_version ? h.server_version : "?", line, max >> 16,
                               max >> 8 & 0xff, needs));
 }
@@ -300,7 +308,7 @@ count_toc_tables(struct restore *r, jv *doc)
   int fd = memfd_create("pg_restore-list", MFD_CLOEXEC);
   if (fd < 0)
     return file_fail(doc, "cannot list %s: %s", r->p->file, strerror(errno));
-  char *argv[] = { "pg_restore", "--list", (char *)r->p->file, NULL };
+  char *argv[] = { "pg_restore", "--list", (char *)r->dump, NULL };
   upg_child c;
   int status = 0;
   if (upg_child_spawn(&c, argv, NULL, UPG_CHILD_NULL, fd) != 0)
@@ -315,8 +323,24 @@ count_toc_tables(struct restore *r, jv *doc)
     return status;
   }
   if (count_listed_tables(fd, &r->declared_tables) != 0)
-    return file_fail(doc, "cannot read the list of %s: %s", r->p->file, strerror(errno));
+    return file_fail(doc, "cannot read the list of %s: %s", r->dump, strerror(errno));
   return 0;
+}
+
+/* A directory: a directory dump, or a download holding one (dirdump.h),
+ * its toc.dat then read as a custom dump is. */
+static int
+check_directory(struct restore *r, jv *doc)
+{
+  r->format = UPG_DUMP_DIRECTORY;
+  unsigned char head[8192];
+  size_t len = 0;
+  int status;
+  if ((status = upg_dirdump_read(r->p->file, &r->dir, doc))
+      || (status = read_head(r->dir.toc, head, sizeof head, &len, doc)))
+    return status;
+  r->dump = r->dir.dump;
+  return (status = check_custom_version(r, head, len, doc)) ? status : count_toc_tables(r, doc);
 }
 
 static int
@@ -324,6 +348,10 @@ check_input(struct restore *r, jv *doc)
 {
   unsigned char head[8192];
   size_t len = 0;
+  struct stat st;
+  r->dump = r->p->file;
+  if (stat(r->p->file, &st) == 0 && S_ISDIR(st.st_mode))
+    return check_directory(r, doc);
   int status = read_head(r->p->file, head, sizeof head, &len, doc);
   if (status)
     return status;
@@ -665,17 +693,19 @@ load_gzip(struct restore *r, jv *doc)
   return status;
 }
 
+/* pg_restore of a custom or a directory dump, --jobs N. */
 static int
 load_custom(struct restore *r, jv *doc)
 {
   char jobs[32];
-  snprintf(jobs, sizeof jobs, "--jobs=%d", r->p->jobs > 1 ? r->p->jobs : 1);
-  char *argv[] = { "pg_restore", "--no-owner", "--no-password", "--exit-on-error", jobs,
-                   "--dbname", r->conninfo, (char *)r->p->file, NULL };
+  bool dir = r->format == UPG_DUMP_DIRECTORY;
+  snprintf(jobs, sizeof jobs, "--jobs=%d", r->p->jobs > 0 ? r->p->jobs : dir ? upg_pg_default_jobs() : 1);
+  char *argv[] = { "pg_restore", dir ? "--format=directory" : "--format=custom", "--no-owner", "--no-password",
+                   "--exit-on-error", jobs, "--dbname", r->conninfo, (char *)r->dump, NULL };
   upg_child c;
   if (upg_child_spawn(&c, argv, NULL, UPG_CHILD_NULL, UPG_CHILD_NULL) != 0)
     return upg_pg_tool_missing("pg_restore", errno, doc);
-  upg_status_line(r->s, "pg_restore %s", r->p->file);
+  upg_status_line(r->s, "pg_restore %s", r->dump);
   int rc = upg_child_run(&c, r->s, NULL, NULL, NULL);
   upg_status_clear(r->s);
   if (rc > 0)
@@ -828,7 +858,8 @@ check_space(struct restore *r, jv *doc)
 static int
 prepare_filestore(struct restore *r, jv *doc)
 {
-  r->fs_used = r->p->filestore_from || (r->format == UPG_DUMP_ZIP && r->zip_files > 0);
+  r->fs_used = r->p->filestore_from || (r->format == UPG_DUMP_ZIP && r->zip_files > 0)
+             || (r->format == UPG_DUMP_DIRECTORY && r->dir.filestore_files > 0);
   if (!r->fs_used)
     return 0;
   int status = find_data_dir(r, doc);
@@ -851,6 +882,10 @@ load(struct restore *r, jv *doc)
   switch (r->format) {
   case UPG_DUMP_ZIP: return load_zip(r, doc);
   case UPG_DUMP_CUSTOM: return load_custom(r, doc);
+  case UPG_DUMP_DIRECTORY:
+    if ((status = load_custom(r, doc)) || !r->fs_used || !r->dir.filestore_files)
+      return status;
+    return upg_filestore_lay_over(&r->fs, r->s, r->dir.filestore, doc);
   case UPG_DUMP_GZIP: return load_gzip(r, doc);
   case UPG_DUMP_SQL: break;
   }
@@ -971,6 +1006,15 @@ settle_load(struct restore *r, jv *doc)
 }
 
 static jv
+text_or_null(const char *text)
+{
+  return text ? jv_string(text) : jv_null();
+}
+
+/* "dump": what pg_restore or psql read (FILE, or the directory dump found
+ * in it); "report" and "log": the download's upgrade-report.html and
+ * upgrade.log, or null. */
+static jv
 summary(const struct restore *r, double seconds)
 {
   jv fs = jv_null();
@@ -979,14 +1023,16 @@ summary(const struct restore *r, double seconds)
                    jv_string("reflinked"), jv_number((double)r->fs.reflinked),
                    jv_string("linked"), jv_number((double)r->fs.linked),
                    jv_string("from_archive"), jv_number((double)r->fs.from_archive));
-  return upg_doc_with("restore", JV_OBJECT(jv_string("database"), jv_string(r->p->database),
-                                           jv_string("from"), jv_string(r->p->file),
-                                           jv_string("format"), jv_string(upg_dump_format_name(r->format)),
-                                           jv_string("server_version"), jv_string(r->server_version),
-                                           jv_string("role"), jv_string(r->load_role),
-                                           jv_string("trusted"), jv_bool(r->p->trust_dump),
-                                           jv_string("filestore"), fs,
-                                           jv_string("seconds"), jv_number(upg_round_ms(seconds))));
+  jv what = JV_OBJECT(jv_string("database"), jv_string(r->p->database), jv_string("from"), jv_string(r->p->file),
+                      jv_string("dump"), jv_string(r->dump),
+                      jv_string("format"), jv_string(upg_dump_format_name(r->format)),
+                      jv_string("server_version"), jv_string(r->server_version));
+  return upg_doc_with("restore", jv_object_merge(what, JV_OBJECT(jv_string("role"), jv_string(r->load_role),
+                                                                 jv_string("trusted"), jv_bool(r->p->trust_dump),
+                                                                 jv_string("filestore"), fs,
+                                                                 jv_string("report"), text_or_null(r->dir.report),
+                                                                 jv_string("log"), text_or_null(r->dir.log),
+                                                                 jv_string("seconds"), jv_number(upg_round_ms(seconds)))));
 }
 
 static int
@@ -1025,6 +1071,7 @@ upg_pg_restore(const upg_settings *s, const upg_restore_params *p, jv *doc)
     *doc = summary(&r, upg_now() - start);
   }
   upg_filestore_free(&r.fs);
+  upg_dirdump_free(&r.dir);
   free(r.data_dir);
   free(r.load_role);
   free(r.control_role);
