@@ -10,8 +10,7 @@ source "$E2E_DIR/../lib/pg.bash"
 
 setup_file() {
 	pg_start
-	export ODOO=$BATS_FILE_TMPDIR/odoo
-	pg_make_odoo src "$ODOO"
+	pg_make_src
 	# the platform's zip: dump.sql (src, upgraded in SQL) + filestore/
 	local w=$BATS_FILE_TMPDIR/zip
 	mkdir -p "$w/fs"
@@ -104,13 +103,7 @@ pg_children() { pgrep -af "(pg_dump|pg_restore|psql).*$1" || true; }
 
 @test "dump: a trapped SIGINT while pg_dump waits: 130, pg_dump stopped, no FILE and no .part" {
 	# a session holding a lock on a table makes pg_dump wait
-	PGAPPNAME=locker psql -X -q -d src -c 'BEGIN; LOCK TABLE res_partner IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60)' \
-		>/dev/null 2>&1 &
-	local locker=$!
-	until [[ $(pg_sql src "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-			WHERE c.relname = 'res_partner' AND l.mode = 'AccessExclusiveLock' AND l.granted") == 1 ]]; do
-		sleep 0.1
-	done
+	pg_hold_lock src res_partner
 	run --separate-stderr ucall '
 		trap "echo trapped >&2" INT
 		( until [[ $(psql -XAtc "SELECT count(*) FROM pg_stat_activity WHERE application_name = '"'pg_dump'"' AND wait_event_type = '"'Lock'"'" postgres) == 1 ]]
@@ -118,7 +111,7 @@ pg_children() { pgrep -af "(pg_dump|pg_restore|psql).*$1" || true; }
 		upgrade dump --database src -o locked.dump; rc=$?
 		wait
 		(exit $rc)'
-	end_sessions locker "$locker"
+	pg_release_lock
 	expect_status 130
 	expect_reason CLIENT:INTERRUPTED
 	[[ ! -e locked.dump && ! -e locked.dump.part ]]
@@ -363,7 +356,7 @@ slow_sql() {
 	expect_reason CLIENT:USAGE
 	run --separate-stderr ucall 'upgrade dump --database src --jobs 2'
 	expect_status 2
-	stderr_has '--jobs does not apply to `upgrade dump`'
+	stderr_has '--jobs: pg_dump dumps in parallel only to a directory'
 }
 
 @test "dump and restore --progress: bytes written by pg_dump, bytes of dump.sql fed to psql out of the total" {

@@ -18,18 +18,7 @@ setup_file() {
 	# runs a program on the server and makes a superuser, for every row
 	# pg_restore or psql loads.  F is where the program would leave its mark.
 	export F=$PG_DIR/program-ran
-	createdb -T template0 evil_src
-	pg_sql evil_src "
-		CREATE FUNCTION public.evil(int) RETURNS boolean LANGUAGE plpgsql AS \$\$
-		BEGIN
-			IF current_database() <> 'evil_src' THEN
-				EXECUTE format('COPY (SELECT 1) TO PROGRAM %L', 'touch $F');
-				EXECUTE 'CREATE ROLE x_evil SUPERUSER LOGIN';
-			END IF;
-			RETURN true;
-		END \$\$;
-		CREATE TABLE t (x int CHECK (public.evil(x)));
-		INSERT INTO t SELECT generate_series(1, 3);" >/dev/null
+	pg_make_evil evil_src "$F"
 	pg_dump -Fc --no-owner -f "$BATS_FILE_TMPDIR/evil.dump" evil_src
 	pg_dump -Fp --no-owner -f "$BATS_FILE_TMPDIR/evil.sql" evil_src
 	# a benign dump, and one that says who loaded it

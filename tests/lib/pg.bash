@@ -10,6 +10,11 @@
 #                              # UPGRADE_RESTORE_ROLE=upgrade_restore
 #     pg_make_odoo DB DATA_DIR # tables and rows Odoo would have, and files
 #                              # in DATA_DIR/filestore/DB
+#     pg_make_evil DB F        # a database whose CHECK function, restored
+#                              # anywhere else, makes a superuser and has
+#                              # the server touch F
+#     pg_hold_lock DB TABLE    # a session (application_name locker) holds
+#                              # TABLE's lock: pg_dump waits; pg_release_lock
 #     pg_stop                  # stop it and remove its directory
 #
 # The server listens only on a Unix socket in its own directory.  As root
@@ -79,6 +84,11 @@ pg_with_emulator_start() {
 	else
 		start_emulator || return 1
 	fi
+	pg_make_src
+}
+
+# pg_make_src: the Odoo-shaped database "src", its data dir exported as ODOO.
+pg_make_src() {
 	export ODOO=$BATS_FILE_TMPDIR/odoo
 	pg_make_odoo src "$ODOO"
 }
@@ -155,6 +165,43 @@ pg_make_odoo() {
 		pg_sql "$db" "INSERT INTO ir_attachment (name, store_fname, checksum, file_size)
 			VALUES ('file$i.txt', '${sha:0:2}/$sha', '$sha', ${#content})" || return 1
 	done
+}
+
+# pg_make_evil DB F: a hostile database (what restore must contain): a
+# CHECK constraint's function that, anywhere but in DB, runs a program on
+# the server (touch F) and makes a superuser x_evil, for every row loaded.
+pg_make_evil() {
+	createdb -T template0 "$1" || return 1
+	pg_sql "$1" "
+		CREATE FUNCTION public.evil(int) RETURNS boolean LANGUAGE plpgsql AS \$\$
+		BEGIN
+			IF current_database() <> '$1' THEN
+				EXECUTE format('COPY (SELECT 1) TO PROGRAM %L', 'touch $2');
+				EXECUTE 'CREATE ROLE x_evil SUPERUSER LOGIN';
+			END IF;
+			RETURN true;
+		END \$\$;
+		CREATE TABLE t (x int CHECK (public.evil(x)));
+		INSERT INTO t SELECT generate_series(1, 3);" >/dev/null
+}
+
+# pg_hold_lock DB TABLE: a background psql (application_name locker, its
+# pid in LOCKER) holds an ACCESS EXCLUSIVE lock on TABLE for up to 60 s,
+# granted when this returns: a pg_dump of DB then waits.  pg_release_lock
+# ends it.
+pg_hold_lock() {
+	PGAPPNAME=locker psql -X -q -d "$1" -c "BEGIN; LOCK TABLE $2 IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(60)" \
+		>/dev/null 2>&1 &
+	LOCKER=$!
+	until [[ $(pg_sql "$1" "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+			WHERE c.relname = '$2' AND l.mode = 'AccessExclusiveLock' AND l.granted") == 1 ]]; do
+		sleep 0.1
+	done
+}
+
+pg_release_lock() {
+	pg_sql postgres "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'locker'" >/dev/null
+	wait "$LOCKER" 2>/dev/null || true
 }
 
 # pg_upgrade_sql DB: the "upgrade" a test applies in SQL: every module at
