@@ -34,7 +34,8 @@ char *upgrade_long_doc[] = {
   "  run --contract C --email E --target T --aim A DUMP [-o FILE] [--sftp]   the whole job",
   "  run --database DB [--restore-as NEW | --no-restore] [--data-dir DIR] ...",
   "                 the whole job from a live database to the upgraded one",
-  "  dump --database DB [-o FILE] [--force]   a custom-format dump of DB (pg_dump)",
+  "  dump --database DB [--format custom|directory [--jobs N]] [-o FILE] [--force]",
+  "                 a custom-format (or directory-format) dump of DB (pg_dump)",
   "  restore FILE --database NEW [--filestore-from DB] [--data-dir DIR] [--jobs N]",
   "          [--restore-role ROLE] [--trust-dump]",
   "                 restore an upgraded archive into the new database NEW",
@@ -245,18 +246,25 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "or other access, not a regular file) is listed with \"error\" only.\n"
     "Sends nothing." },
   [UPG_CMD_DUMP] = {
-    "upgrade dump --database DB [-o FILE] [--force]",
+    "upgrade dump --database DB [--format custom|directory [--jobs N]] [-o FILE] [--force]",
     "Dump the PostgreSQL database DB for upload: pg_dump's custom format,\n"
     "without owners, written to FILE.part (mode 0600) and renamed to FILE (default\n"
-    "DB.dump) when pg_dump succeeded; a failed dump removes its .part.  The\n"
+    "DB.dump) when pg_dump succeeded; a failed dump removes its .part.\n"
+    "--format directory (the rpc platform's): pg_dump -Fd --jobs N (default: the\n"
+    "CPUs, at most 4) into the directory FILE.part (0700), renamed to FILE when\n"
+    "complete; a killed dump's FILE.part is removed by the next one.  --force\n"
+    "replaces a file or a directory dump, never another directory.  The\n"
     "connection is libpq's: PGHOST, PGPORT, PGUSER, PGPASSWORD, ~/.pgpass,\n"
-    "PGSERVICE.  (No --jobs: pg_dump dumps in parallel only to a directory.)" },
+    "PGSERVICE." },
   [UPG_CMD_RESTORE] = {
     "upgrade restore FILE --database NEW [--filestore-from DB] [--data-dir DIR] [--jobs N]\n"
     "                [--restore-role ROLE] [--trust-dump]",
     "Restore FILE -- the platform's zip (dump.sql + filestore/), a custom-format\n"
     "dump, or plain SQL (x.sql.gz gunzipped on the fly), told apart by their\n"
-    "bytes -- into the new database NEW,\n"
+    "bytes; or a directory: a directory-format dump (toc.dat) or the rpc\n"
+    "platform's download holding one beside filestore/, upgrade-report.html and\n"
+    "upgrade.log (the document names those two; a symlink anywhere in it, no\n"
+    "dump or two are refused) -- into the new database NEW,\n"
     "which must not exist.  The data goes into NEW__restoring (marked with a\n"
     "comment), renamed to NEW once complete; a leftover of an interrupted restore\n"
     "is dropped by the next one (a killed run's sessions in it ended first), an\n"
@@ -264,15 +272,17 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "Its programs die with the shell.  SQL runs through psql in restricted mode\n"
     "(\\restrict: no backslash command of the SQL runs; needs psql 13.22, 14.19,\n"
     "15.14, 16.10, 17.6 or newer), in one transaction; a custom dump through\n"
-    "pg_restore --jobs N.  NEW gets its name only when it holds the tables the\n"
+    "pg_restore --jobs N (default 1), a directory dump too (default: the CPUs,\n"
+    "at most 4).  NEW gets its name only when it holds the tables the\n"
     "dump declares.\n"
     "NEW's Odoo filestore, DIR/filestore/NEW (DIR default ~/.local/share/Odoo),\n"
     "starts as a copy of DB's that shares no file with it: reflinks where the\n"
     "filesystem has them (btrfs, XFS: as fast as links), else copies.\n"
     "--filestore-link makes hard links instead (no space, no time), but the two\n"
     "filestores then share files: a chmod, chown or write under NEW changes DB's.\n"
-    "Then the archive's filestore/ is laid over it (replaced files never written\n"
-    "through a link); it is built as NEW.part and renamed at the end.  A zip with\n"
+    "Then the archive's (or the download's) filestore/ is laid over it (copies;\n"
+    "a replaced file is never written through a link); it is built as NEW.part\n"
+    "and renamed at the end.  A zip with\n"
     "an entry name twice, an entry that yields more than it declares, or a\n"
     "filestore/ bigger than the free space of DIR's filesystem is refused.\n"
     "A custom dump newer than the local pg_restore reads is refused before\n"
