@@ -157,8 +157,10 @@ upg_dir_part_discard(upg_dir_part *d)
 {
   if (!d->made)
     return;
-  upg_remove_tree(d->part);
-  upg_provenance_remove(d->part);
+  /* pg_dump's workers may outlive their leader a moment: a .part that
+   * could not be removed keeps its record, for the next dump to remove. */
+  if (upg_remove_tree(d->part) == 0)
+    upg_provenance_remove(d->part);
   d->made = false;
 }
 
