@@ -105,7 +105,8 @@ dump_summary(const upg_dump_params *p, const char *file, long long bytes, int jo
   jv dump = JV_OBJECT(jv_string("database"), jv_string(p->database), jv_string("file"), jv_string(file),
                       jv_string("bytes"), jv_number((double)bytes),
                       jv_string("format"), jv_string(p->directory ? "pgdmp_directory" : "pgdmp_custom"),
-                      jv_string("server_version"), jv_string(version), jv_string("seconds"), jv_number(upg_round_ms(secs)));
+                      jv_string("server_version"), jv_string(version),
+                      jv_string("seconds"), jv_number(upg_round_ms(secs)));
   if (p->directory)
     dump = jv_object_merge(dump, JV_OBJECT(jv_string("jobs"), jv_number(jobs),
                                            jv_string("files"), jv_number((double)files)));

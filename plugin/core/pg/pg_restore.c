@@ -263,7 +263,8 @@ check_custom_version(struct restore *r, const unsigned char *head, size_t len, j
                   upg_failure("CLIENT:DATABASE", "%s is a %s archive version %d.%d.%d "
                               "(made by pg_dump %s from a PostgreSQL %s server) but the local %s reads "
                               "up to %d.%d: install the client programs of %s",
-                              r->dump, dir ? "directory-format" : "custom-format", h.vmaj, h.vmin, h.vrev, *h.dump_version ? h.dump_version : "?",
+                              r->dump, dir ? "directory-format" : "custom-format", h.vmaj, h.vmin, h.vrev,
+                              *h.dump_version ? h.dump_version : "?",
                               *h.server_version ? h.server_version : "?", line, max >> 16,
                               max >> 8 & 0xff, needs));
 }
@@ -1027,12 +1028,11 @@ summary(const struct restore *r, double seconds)
                       jv_string("dump"), jv_string(r->dump),
                       jv_string("format"), jv_string(upg_dump_format_name(r->format)),
                       jv_string("server_version"), jv_string(r->server_version));
-  return upg_doc_with("restore", jv_object_merge(what, JV_OBJECT(jv_string("role"), jv_string(r->load_role),
-                                                                 jv_string("trusted"), jv_bool(r->p->trust_dump),
-                                                                 jv_string("filestore"), fs,
-                                                                 jv_string("report"), text_or_null(r->dir.report),
-                                                                 jv_string("log"), text_or_null(r->dir.log),
-                                                                 jv_string("seconds"), jv_number(upg_round_ms(seconds)))));
+  jv how = JV_OBJECT(jv_string("role"), jv_string(r->load_role), jv_string("trusted"), jv_bool(r->p->trust_dump),
+                     jv_string("filestore"), fs, jv_string("report"), text_or_null(r->dir.report),
+                     jv_string("log"), text_or_null(r->dir.log),
+                     jv_string("seconds"), jv_number(upg_round_ms(seconds)));
+  return upg_doc_with("restore", jv_object_merge(what, how));
 }
 
 static int
