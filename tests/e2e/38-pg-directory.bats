@@ -96,9 +96,11 @@ copy_download() { cp -a "$DL" "$1"; }
 	[[ $(pg_sql postgres "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'dd_rt'") == postgres ]]
 }
 
-@test "dump --format directory: --jobs defaults to the CPUs (at most 4); the default output is DB.dump" {
-	run --separate-stderr ucall "PATH='$WRAP_BIN':\$PATH; upgrade dump --database src --format directory -c"
+@test "dump --format directory: --jobs defaults to the CPUs (at most 4); the default output is DB.dump; --progress shows the bytes written" {
+	run --separate-stderr ucall "PATH='$WRAP_BIN':\$PATH; upgrade dump --database src --format directory --progress -c"
 	expect_status 0
+	stderr_has 'dump src'
+	stderr_has 'written'
 	local want=$(( $(nproc) > 4 ? 4 : $(nproc) ))
 	jqe --argjson j "$want" '.dump.file == "src.dump" and .dump.jobs == $j'
 	grep -q -- "--jobs=$want " "$ARGV_LOG"
@@ -262,7 +264,7 @@ copy_download() { cp -a "$DL" "$1"; }
 	alive
 }
 
-@test "restore DIR: no dump, or two dumps, in the download are refused (exit 2), nothing made" {
+@test "restore DIR: no dump, two dumps, or a dump in filestore/ of the download are refused (exit 2), nothing made" {
 	mkdir empty
 	cp -a "$DL/filestore" empty/
 	run --separate-stderr ucall "upgrade restore empty --database dd_two --data-dir '$ODOO'"
@@ -278,6 +280,13 @@ copy_download() { cp -a "$DL" "$1"; }
 	stderr_has 'holds 2 directory-format dumps'
 	nothing_made dd_two
 	cluster_intact
+	# the dump in filestore/: the two cannot be one directory
+	rm -rf dl/other.dump dl/upgraded.dump
+	cp -a "$DL/upgraded.dump/." dl/filestore/
+	run --separate-stderr ucall "upgrade restore dl --database dd_two --data-dir '$ODOO'"
+	expect_status 2
+	stderr_has 'cannot be one directory'
+	nothing_made dd_two
 }
 
 @test "restore DIR: a truncated or a foreign toc.dat, a missing data file: exit 2 or 3 as documented, nothing made, the shell alive" {

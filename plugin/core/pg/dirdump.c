@@ -168,6 +168,10 @@ upg_dirdump_read(const char *dir, upg_dirdump *d, jv *doc)
                                   "it (only one can be what the platform meant); give the one to restore",
                                   dir, sc.found, dir, sc.first ? sc.first : "?", dir, sc.second ? sc.second : "?",
                                   sc.found > 2 ? ", ..." : ""));
+  else if (strcmp(sc.first, FILESTORE) == 0)
+    status = upg_fail(doc, UPG_EXIT_USAGE,
+                      upg_failure("CLIENT:FILE", "%s/" FILESTORE " holds a " TOC ": refusing %s (its dump and its "
+                                  "filestore cannot be one directory)", dir, dir));
   if (status)
     goto out;
   d->dump = *sc.first ? join(dir, sc.first) : strdup(dir);
