@@ -50,11 +50,16 @@ Controls (same admin style as v1):
            terminal escapes), drop, slow (delay).
     POST /_emulator/rpc {"pending_seconds": S, "progress_seconds": S,
          "host": H, "compatible": BOOL, "transfer_timeout": S,
-         "pghost": DIR, "pguser": ROLE, "pgport": PORT, "dump_name": NAME}:
+         "pghost": DIR, "pguser": ROLE, "pgport": PORT, "dump_name": NAME,
+         "transfer_rate": BYTES_PER_S | null}:
          settings from now on (pg*: the PostgreSQL that processing uses,
-         by default the emulator's own PGHOST, PGUSER, PGPORT)
+         by default the emulator's own PGHOST, PGUSER, PGPORT;
+         transfer_rate: the transfers started from now on pass through
+         the gate at most that fast each way (0: no limit) and count their
+         bytes; null, the default: rsync is the session itself)
     GET  /_emulator/rpc              settings and every request (token,
-         state, data dir, transfer: port and pid, or null)
+         state, data dir, transfer: port and pid, or null;
+         transfer_bytes: [IN, OUT] of each relayed session that ended)
     POST /_emulator/rpc_state {"token": T, "state": S, "reason": R,
          "archived": BOOL}: force a state (sticky), reason, archived
     POST /_emulator/rpc_log {"token": T, "text": S | "b64": B64}: append
@@ -166,7 +171,7 @@ class Rpc:
             "pghost": os.environ.get("PGHOST"),
             "pguser": os.environ.get("PGUSER"),
             "pgport": os.environ.get("PGPORT"),
-            "dump_name": "upgraded.dump"}
+            "dump_name": "upgraded.dump", "transfer_rate": None}
         self.user = ssh_user(self.root)
         gate = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                             "rsync_gate.py")
@@ -196,6 +201,17 @@ class Rpc:
 
     def logpath(self, r):
         return os.path.join(self.rdir(r), "log")
+
+    def countpath(self, r):
+        return os.path.join(self.rdir(r), "transfer_bytes")
+
+    def transfer_bytes(self, r):
+        try:
+            with open(self.countpath(r)) as f:
+                return [[int(x) for x in line.split()] for line in f
+                        if len(line.split()) == 2]
+        except (OSError, ValueError):
+            return []
 
     def save(self, r):
         r.save(self.rdir(r))
@@ -381,6 +397,17 @@ class Rpc:
             f.write("restrict %s\n" % r.ssh_key)
         port = free_port()
         gate = "%s %s" % (shlex.quote(self.gate), shlex.quote(self.data(r)))
+        rate = self.settings["transfer_rate"]
+        if rate is not None:
+            # the gate relays rsync's bytes, at most RATE a second each
+            # way, and counts them (rsync_gate.py --relay)
+            count = self.countpath(r)
+            open(count, "a").close()
+            if os.getuid() == 0:
+                os.chown(count, self.user.pw_uid, self.user.pw_gid)
+            gate = "%s --relay %d %s %s" % (
+                shlex.quote(self.gate), int(rate), shlex.quote(count),
+                shlex.quote(self.data(r)))
         conf = os.path.join(d, "sshd_config")
         with open(conf, "w") as f:
             f.write("\n".join([
@@ -461,6 +488,7 @@ class Rpc:
             d["data_dir"] = self.data(r)
             d["transfer"] = None if not r.transfer else {
                 "port": r.transfer[1], "pid": r.transfer[0].pid}
+            d["transfer_bytes"] = self.transfer_bytes(r)
             out[str(r.request_id)] = d
         return {"settings": dict(self.settings), "ssh_user":
                 self.user.pw_name, "requests": out}
