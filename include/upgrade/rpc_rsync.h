@@ -6,10 +6,21 @@
  * (platform-rpc.md §4.2), with the script's options so that a forced-
  * command gate on the platform's side sees nothing it does not know
  * (§8.6), plus `--no-h` (plain byte counts to parse; a client-side
- * option).  No `--partial`: the receiver of an upload is the platform,
- * which would have to accept an option its own client never sends; a
- * broken upload resumes by running again, and rsync resends only the
- * files that are not complete (a directory dump is one file per table).
+ * option) and what resuming and the user's disk need:
+ *   - upload: `--partial`, the one option the platform's side sees that
+ *     its script does not send (rrsync-like gates take it): a broken
+ *     upload resumes by running again, rsync skipping the complete files
+ *     and sending only the missing end of the one it was in (a custom
+ *     dump is one file of gigabytes);
+ *   - download: client-side options only (rsync does not pass them to
+ *     the sender): `--partial-dir=.rsync-partial` (a broken file waits
+ *     there and is resumed; a name in DIR is always a whole file),
+ *     `--chmod=D700,F600` (a company's data, never the platform's modes),
+ *     and `--recursive --times` instead of the script's `-a`: no `-l`, so
+ *     no symbolic link is made (none can lead a later write, or a
+ *     reader, out of DIR), no `-p`/`-o`/`-g` (no set-id bit or owner
+ *     chosen by the platform: we may run as root), no `-D` (no device
+ *     node in DIR).
  * The ssh command (`--rsh`) is one argument that rsync splits on
  * spaces, and ssh expands '%' and '~' in its file options: so the key
  * and known_hosts paths must be made of [A-Za-z0-9/._+,=@-] alone, and
@@ -40,14 +51,18 @@ typedef struct upg_rsync_spec {
   bool directory;           /* upload: LOCAL is a directory */
 } upg_rsync_spec;
 
+/* Where a download keeps a broken file (relative: in each directory). */
+#define UPG_RSYNC_PARTIAL_DIR ".rsync-partial"
+
 /* The argv (NULL-terminated, malloc'd with its strings: upg_argv_free) of
  *   rsync --info=progress2 --no-h --delete-after --recursive --links --times
- *         --rsh=SSH LOCAL[/] odoo@HOST:/data/REMOTE
+ *         --partial --rsh=SSH LOCAL[/] odoo@HOST:/data/REMOTE
  * for an upload, or of
- *   rsync -a --ignore-missing-args --info=progress2 --no-h --rsh=SSH
+ *   rsync --recursive --times --ignore-missing-args --info=progress2 --no-h
+ *         --partial-dir=.rsync-partial --chmod=D700,F600 --rsh=SSH
  *         odoo@HOST:/data/REMOTE odoo@HOST:/data/filestore
  *         odoo@HOST:/data/upgrade-report.html odoo@HOST:/data/upgrade.log LOCAL/
- * for a download, with SSH = `ssh -p PORT -o IdentitiesOnly=yes -o
+ * for a download, with SSH = `ssh -F /dev/null -p PORT -o IdentitiesOnly=yes -o
  * StrictHostKeyChecking=yes -o BatchMode=yes -o UserKnownHostsFile=FILE
  * -o GlobalKnownHostsFile=/dev/null -i KEY` (the system's known hosts are
  * not this transfer's either).  A relative LOCAL is given as "./LOCAL",
@@ -57,6 +72,10 @@ typedef struct upg_rsync_spec {
 int upg_rsync_argv(const upg_rsync_spec *spec, bool download, char ***argv, jv *doc);
 
 void upg_argv_free(char **argv);
+
+/* Whether PATH may stand in SSH as a file option: [A-Za-z0-9/._+,=@-]
+ * alone, not starting with '-'. */
+bool upg_rsync_rsh_path_ok(const char *path);
 
 /* rsync's --info=progress2 --no-h output, fed in pieces of any size:
  *   "  31457280 100%  998.96MB/s    0:00:00 (xfr#1, to-chk=0/2)"

@@ -10,7 +10,7 @@
 #include "tap.h"
 #include "upgrade/rpc_rsync.h"
 
-#define RSH "--rsh=ssh -p 40022 -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o BatchMode=yes " \
+#define RSH "--rsh=ssh -F /dev/null -p 40022 -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o BatchMode=yes " \
             "-o UserKnownHostsFile=/run/u/job/known_hosts -o GlobalKnownHostsFile=/dev/null -i /home/u/.job/key"
 
 /* ARGV joined with '|'. */
@@ -86,27 +86,29 @@ argvs(void)
 {
   upg_rsync_spec sp = spec();
   check_argv(&sp, false,
-             "rsync|--info=progress2|--no-h|--delete-after|--recursive|--links|--times|" RSH
+             "rsync|--info=progress2|--no-h|--delete-after|--recursive|--links|--times|--partial|" RSH
              "|./dump.d/|odoo@n1.example:/data/origin.dump",
              "upload of a directory: its contents, the script's options");
   sp.local = "/tmp/x.sql.gz";
   sp.remote = "origin.sql.gz";
   sp.directory = false;
   check_argv(&sp, false,
-             "rsync|--info=progress2|--no-h|--delete-after|--recursive|--links|--times|" RSH
+             "rsync|--info=progress2|--no-h|--delete-after|--recursive|--links|--times|--partial|" RSH
              "|/tmp/x.sql.gz|odoo@n1.example:/data/origin.sql.gz", "upload of a file");
   sp.local = "-rf:x";
   check_argv(&sp, false,
-             "rsync|--info=progress2|--no-h|--delete-after|--recursive|--links|--times|" RSH
+             "rsync|--info=progress2|--no-h|--delete-after|--recursive|--links|--times|--partial|" RSH
              "|./-rf:x|odoo@n1.example:/data/origin.sql.gz", "a relative name that looks like an option or a host");
   sp = spec();
   sp.local = "out dir";
   sp.remote = "upgraded.dump";
   check_argv(&sp, true,
-             "rsync|-a|--ignore-missing-args|--info=progress2|--no-h|" RSH
+             "rsync|--recursive|--times|--ignore-missing-args|--info=progress2|--no-h|"
+             "--partial-dir=.rsync-partial|--chmod=D700,F600|" RSH
              "|odoo@n1.example:/data/upgraded.dump|odoo@n1.example:/data/filestore"
              "|odoo@n1.example:/data/upgrade-report.html|odoo@n1.example:/data/upgrade.log|./out dir/",
-             "download: the dump, filestore, report and log into DIR (a space in DIR is one argument)");
+             "download: the dump, filestore, report and log into DIR (a space in DIR is one argument); no links, "
+             "modes, owners or devices from the platform");
 
   for (size_t i = 0; i < sizeof bad_fields / sizeof *bad_fields; i++) {
     sp = spec();

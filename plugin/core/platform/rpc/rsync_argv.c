@@ -21,15 +21,21 @@ upg_argv_free(char **argv)
   free(argv);
 }
 
+bool
+upg_rsync_rsh_path_ok(const char *path)
+{
+  static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._+,=@-";
+  return path && *path && !path[strspn(path, safe)] && path[0] != '-';
+}
+
 /* A path that may stand in --rsh: rsync splits that string on spaces and
  * ssh expands '%' and '~' in its file options. */
 static int
 check_rsh_path(const char *what, const char *path, jv *doc)
 {
-  static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._+,=@-";
   if (!path || !*path)
     return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:USAGE", "rsync: no %s file", what));
-  if (path[strspn(path, safe)] || path[0] == '-')
+  if (!upg_rsync_rsh_path_ok(path))
     return upg_fail(doc, UPG_EXIT_USAGE,
                     upg_failure("CLIENT:USAGE", "rsync: the %s path %s holds a character ssh or rsync would "
                                 "split or expand (only letters, digits and /._+,=@- can be passed to ssh "
@@ -81,7 +87,7 @@ static char *
 rsh_arg(const upg_rsync_spec *sp)
 {
   char *arg;
-  if (asprintf(&arg, "--rsh=ssh -p %d -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o BatchMode=yes "
+  if (asprintf(&arg, "--rsh=ssh -F /dev/null -p %d -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o BatchMode=yes "
                "-o UserKnownHostsFile=%s -o GlobalKnownHostsFile=/dev/null -i %s",
                sp->port, sp->known_hosts, sp->key) < 0)
     return NULL;
@@ -102,8 +108,10 @@ static void
 fill(const upg_rsync_spec *sp, int download, char **argv, size_t *n)
 {
   static const char *const up[] = { "--info=progress2", "--no-h", "--delete-after", "--recursive", "--links",
-                                    "--times", NULL };
-  static const char *const down[] = { "-a", "--ignore-missing-args", "--info=progress2", "--no-h", NULL };
+                                    "--times", "--partial", NULL };
+  static const char *const down[] = { "--recursive", "--times", "--ignore-missing-args", "--info=progress2",
+                                      "--no-h", "--partial-dir=" UPG_RSYNC_PARTIAL_DIR, "--chmod=D700,F600",
+                                      NULL };
   static const char *const fetched[] = { "filestore", "upgrade-report.html", "upgrade.log", NULL };
 
   push(argv, n, strdup("rsync"));
