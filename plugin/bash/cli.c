@@ -115,11 +115,11 @@ static const struct option_spec options[O_COUNT] = {
   [O_TIMEZONE] = { "timezone", 0, true, CREATE_CMDS, 0, 0, V1_ONLY },
   [O_SSH_KEYS] = { "ssh-keys", 0, true, BIT(UPG_CMD_SFTP_ACCESS) | SSH_CMDS, BIT(UPG_CMD_SFTP_ACCESS),
                    BIT(UPG_CMD_SFTP_ACCESS) },
-  /* create under rpc: the key the request is bound to */
-  [O_IDENTITY] = { "identity", 'i', true, SSH_CMDS | BIT(UPG_CMD_CREATE) },
+  /* create, upload and download under rpc: the key the request is bound to */
+  [O_IDENTITY] = { "identity", 'i', true, SSH_CMDS | BIT(UPG_CMD_CREATE) | BIT(UPG_CMD_UPLOAD) | BIT(UPG_CMD_DOWNLOAD) },
   [O_INTERVAL] = { "interval", 0, true, BIT(UPG_CMD_WAIT) | BIT(UPG_CMD_RUN) | BIT(UPG_CMD_LOG) },
   [O_TIMEOUT] = { "timeout", 0, true, BIT(UPG_CMD_WAIT) | BIT(UPG_CMD_RUN) | BIT(UPG_CMD_LOG) },
-  [O_WHAT] = { "what", 0, true, BIT(UPG_CMD_DOWNLOAD) },
+  [O_WHAT] = { "what", 0, true, BIT(UPG_CMD_DOWNLOAD), 0, 0, V1_ONLY }, /* rpc's download fetches them all */
   [O_OUTPUT] = { "output", 'o', true, BIT(UPG_CMD_DOWNLOAD) | BIT(UPG_CMD_SFTP_GET) | BIT(UPG_CMD_RUN) | BIT(UPG_CMD_DUMP) },
   [O_FORCE] = { "force", 0, false, BIT(UPG_CMD_DOWNLOAD) | BIT(UPG_CMD_SFTP_GET) | BIT(UPG_CMD_RUN) | BIT(UPG_CMD_DUMP) },
   [O_SFTP] = { "sftp", 0, false, BIT(UPG_CMD_RUN) },
@@ -538,8 +538,10 @@ check_dialect(upg_cli *cli, const unsigned *seen)
     return usage(cli, "--%s: only the %s dialect takes it (this call speaks %s: --api, $UPGRADE_API or the URL "
                  "chose it)", options[id].name, d == RPC_ONLY ? "rpc" : "v1", cli->rpc ? "rpc" : "v1");
   }
-  if (!cli->rpc && cli->cmd == UPG_CMD_CREATE && was_seen(seen, O_IDENTITY))
-    return usage(cli, "--identity: v1's create takes no key (only the rpc dialect's does)");
+  if (!cli->rpc && (cli->cmd == UPG_CMD_CREATE || cli->cmd == UPG_CMD_UPLOAD || cli->cmd == UPG_CMD_DOWNLOAD)
+      && was_seen(seen, O_IDENTITY))
+    return usage(cli, "--identity: v1's %s takes no key (only the rpc dialect's does)",
+                 upg_cli_command_name(cli->cmd));
   return 0;
 }
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* backend.c -- the rpc dialect behind the platform's interface
- * (platform.h): create.c, call.c, log.c; the transfers (rsync over ssh)
- * come in transfer*.c. */
+ * (platform.h): create.c, call.c, log.c, and the transfers (rsync over
+ * ssh) of transfer*.c. */
 #include "config.h"
 
 #include <stdio.h>
@@ -14,27 +14,21 @@
 #include "upgrade/rpc_create.h"
 #include "upgrade/rpc_fields.h"
 #include "upgrade/rpc_log.h"
+#include "upgrade/rpc_transfer.h"
 
-/* The transfers are not in this tree yet: a clear refusal, nothing sent. */
-static int
-transfer_not_yet(const char *what, jv *doc)
-{
-  return upg_fail(doc, UPG_EXIT_USAGE,
-                  upg_failure("CLIENT:USAGE", "`upgrade %s` does not speak the rpc dialect yet: use --api v1", what));
-}
-
-static int
-rpc_upload(const upg_settings *s, const char *path, jv *doc)
-{
-  (void)s, (void)path;
-  return transfer_not_yet("upload", doc);
-}
-
+/* Everything the platform has for the request, into the directory
+ * OUTPUT (rpc_transfer.h); WHAT is v1's (the parser refuses --what under
+ * rpc).  rsync updates DIR in place and moves one stream: --force and
+ * --parallel mean nothing here and are refused, not ignored. */
 static int
 rpc_download(const upg_settings *s, const char *what, const char *output, bool force, jv *doc)
 {
-  (void)s, (void)what, (void)output, (void)force;
-  return transfer_not_yet("download", doc);
+  (void)what;
+  if (force || s->parallel)
+    return upg_fail(doc, UPG_EXIT_USAGE,
+                    upg_failure("CLIENT:USAGE", "--%s: the rpc dialect's download takes none (rsync updates -o DIR "
+                                "in place, over one connection)", force ? "force" : "parallel"));
+  return upg_rpc_download(s, output, doc);
 }
 
 static char *
@@ -79,7 +73,7 @@ static const upg_platform_var rpc_vars[] = {
 const upg_platform upg_platform_rpc = {
   .dialect = UPG_DIALECT_RPC,
   .create = upg_rpc_create_request,
-  .upload = rpc_upload,
+  .upload = upg_rpc_upload,
   .process = upg_rpc_process,
   .status = upg_rpc_status,
   .status_once = upg_rpc_status_once,
