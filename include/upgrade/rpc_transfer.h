@@ -56,7 +56,8 @@ int upg_rpc_upload(const upg_settings *s, const char *path, jv *doc);
  * platform has it) into DIR (NULL: "."), made (0700) when missing; files
  * 0600, directories 0700, no link, device, owner or set-id bit from the
  * platform; a broken file waits in DIR/.../.rsync-partial/ until a re-run
- * completes it.  Nothing is written outside DIR.  On success *doc is
+ * completes it.  Nothing is written outside DIR, nor DIR made, before the
+ * platform's answer is checked.  On success *doc is
  * {"failures": [], "transfer": {"directory", "dump", "filestore",
  * "report", "log", "bytes", "files", "seconds"}}, each path DIR/NAME or
  * null when the platform sent none; no dump is exit 3. */
@@ -64,18 +65,22 @@ int upg_rpc_download(const upg_settings *s, const char *dir, jv *doc);
 
 /* One transfer, the steps above: LOCAL and REMOTE as in rpc_rsync.h's
  * upg_rsync_spec (REMOTE NULL for a download: the answer's dump_name,
- * copied to DUMP_NAME), LABEL and TOTAL for the meter.  0 with *moved
- * set, or an exit status with *doc set. */
-typedef struct upg_rpc_transfer {
+ * copied to DUMP_NAME), LABEL and TOTAL for the meter; READY (may be
+ * NULL) is called once the answer is checked, before rsync: the first
+ * moment anything may be written (0, or an exit status with *doc set).
+ * 0 with *moved set, or an exit status with *doc set. */
+typedef struct upg_rpc_transfer upg_rpc_transfer;
+struct upg_rpc_transfer {
   bool download;
   const char *local;
   const char *remote;
   bool directory;
   const char *label;
   long long total;
+  int (*ready)(const upg_rpc_transfer *t, jv *doc);
   char dump_name[UPG_RPC_NAME_MAX + 1];  /* out (download) */
   upg_rsync_moved moved;                 /* out */
-} upg_rpc_transfer;
+};
 
 int upg_rpc_transfer_run(const upg_settings *s, upg_rpc_transfer *t, jv *doc);
 

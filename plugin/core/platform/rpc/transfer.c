@@ -63,7 +63,10 @@ move(const upg_settings *s, const char *base, upg_rpc_transfer *t, upg_rsync_spe
 {
   upg_rpc_hostkeys hk;
   char **argv = NULL;
-  int status = upg_rpc_hostkeys_write(&hk, keys, doc);
+  int status = t->ready ? t->ready(t, doc) : 0;
+  if (status)
+    return status;
+  status = upg_rpc_hostkeys_write(&hk, keys, doc);
   if (status)
     return status;
   spec->known_hosts = hk.file;

@@ -13,18 +13,26 @@
 #include "upgrade/progress.h"
 #include "upgrade/rpc_transfer.h"
 
-/* DIR exists as a directory, made (0700) when missing. */
+/* DIR is a directory, or missing (MAKE: made, 0700). */
 static int
-prepare(const char *dir, jv *doc)
+check_dir(const char *dir, bool make, jv *doc)
 {
   struct stat st;
-  if (stat(dir, &st) != 0 && (errno != ENOENT || mkdir(dir, 0700) != 0 || stat(dir, &st) != 0))
+  if (stat(dir, &st) == 0)
+    return S_ISDIR(st.st_mode) ? 0
+      : upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "-o %s is not a directory: under the rpc "
+                                                  "dialect download fills a directory", dir));
+  if (errno != ENOENT || (make && mkdir(dir, 0700) != 0))
     return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "-o %s: cannot make the directory: %s", dir,
                                                      strerror(errno)));
-  if (!S_ISDIR(st.st_mode))
-    return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "-o %s is not a directory: under the rpc "
-                                                     "dialect download fills a directory", dir));
   return 0;
+}
+
+/* The platform's answer is checked: DIR may be made. */
+static int
+make_dir(const upg_rpc_transfer *t, jv *doc)
+{
+  return check_dir(t->local, true, doc);
 }
 
 /* DIR/NAME when it is there as a directory (DIRECTORY) or a regular
@@ -46,9 +54,9 @@ upg_rpc_download(const upg_settings *s, const char *dir, jv *doc)
   char label[160];
   dir = dir ? dir : ".";
   snprintf(label, sizeof label, "download into %s", upg_path_tail(dir));
-  upg_rpc_transfer t = { .download = true, .local = dir, .directory = true, .label = label };
+  upg_rpc_transfer t = { .download = true, .local = dir, .directory = true, .label = label, .ready = make_dir };
   int status;
-  if ((status = prepare(dir, doc)) || (status = upg_rpc_transfer_run(s, &t, doc)))
+  if ((status = check_dir(dir, false, doc)) || (status = upg_rpc_transfer_run(s, &t, doc)))
     return status;
   /* a directory-format dump, or (older platforms) one file */
   jv dump = landed(dir, t.dump_name, true);
