@@ -69,15 +69,6 @@ sessions_waiting() {
 	pg_sql postgres "SELECT count(*) FROM pg_stat_activity WHERE datname = '$1' AND wait_event = 'PgSleep'"
 }
 
-# living PID…: those of PID… that still run (gone or a zombie: not living).
-living() {
-	local pid state
-	for pid; do
-		state=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null) || continue
-		[[ $state == Z ]] || echo "$pid"
-	done
-}
-
 # kill_shell_expect_children_gone: SIGKILL the shell alone (not its group),
 # then none of its children (CHILDREN, recorded before) may live 2 s later.
 kill_shell_expect_children_gone() {

@@ -87,15 +87,6 @@ children_of() {
 	pgrep -P "$1" || true
 }
 
-# living PID…: those of PID… that still run (gone or a zombie: not living).
-living() {
-	local pid state
-	for pid; do
-		state=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null) || continue
-		[[ $state == Z ]] || echo "$pid"
-	done
-}
-
 # RPC: the options of every call below (the front's URL, its CA, the
 # request's token and key).
 RPC='--api rpc --url https://localhost --cacert "$CA" --token "$TOKEN" --identity "$KEY"'

@@ -122,6 +122,15 @@ record_prefix() {
 		| ([$i * $s.chunk, $s.size] | min) + ([$s.partial[]? | select(.[0] == $i) | .[1]] | add // 0)' "$1"
 }
 
+# living PID…: those of PID… that still run (gone or a zombie: not living).
+living() {
+	local pid state
+	for pid; do
+		state=$(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null) || continue
+		[[ $state == Z ]] || echo "$pid"
+	done
+}
+
 # ---------------------------------------------------------------- asserts
 
 # show: what the last `run` saw (printed only when a test fails).
