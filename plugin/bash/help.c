@@ -19,7 +19,7 @@ char *upgrade_long_doc[] = {
   "                 create a request; sets UPGRADE_REQUEST and UPGRADE_KEY",
   "  create --contract C --target T --aim A [--env NAME=VALUE]... [--env-file F] [--identity KEY]",
   "                 (rpc) create a request; sets UPGRADE_TOKEN, UPGRADE_HOST, UPGRADE_IDENTITY",
-  "  upload FILE    stream FILE to the platform over HTTPS",
+  "  upload FILE    stream FILE to the platform over HTTPS (rpc: rsync over ssh)",
   "  sftp-access --ssh-keys FILE   ask for SFTP access for the public keys in FILE",
   "  sftp-put FILE [--identity KEY]  upload FILE over SFTP, resuming a partial upload",
   "  process        ask the platform to process the uploaded dump",
@@ -29,7 +29,7 @@ char *upgrade_long_doc[] = {
   "  log [--from BYTE] [--follow]   (rpc) the platform's log, from byte BYTE",
   "  wipe --contract C --yes   (rpc) wipe every dump of the contract on the platform",
   "  download [--what W] [-o FILE] [--force] [--parallel N]",
-  "                 download a file of the request, resuming",
+  "                 download a file of the request, resuming (rpc: -o DIR)",
   "  sftp-get [-o FILE]   download the upgraded dump over SFTP, resuming",
   "  run --contract C --email E --target T --aim A DUMP [-o FILE] [--sftp]   the whole job",
   "  run --database DB [--restore-as NEW | --no-restore] [--data-dir DIR] ...",
@@ -105,7 +105,15 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "whatever its size).  Prints the platform's answer with a \"transfer\" summary.\n"
     "FILE's first bytes are looked at before anything is sent: a custom-format\n"
     "dump, a zip, SQL text or gzip goes; anything else is refused (exit 2,\n"
-    "CLIENT:FILE, saying what it looks like).  So do sftp-put and run." },
+    "CLIENT:FILE, saying what it looks like).  So do sftp-put and run.\n"
+    "Under rpc: upgrade upload DUMP [-i|--identity KEY].  DUMP may also be a\n"
+    "directory-format dump (pg_dump -Fd: a directory with toc.dat); it goes to the\n"
+    "platform by rsync (>= 3.1) over OpenSSH's ssh, on the port and with only the\n"
+    "host keys that transfer/start names (exit 5 when the server's is another),\n"
+    "logging in with KEY, the key the request was created with (default\n"
+    "$UPGRADE_IDENTITY).  A broken upload resumes by running it again: rsync\n"
+    "sends only what the platform lacks.  The summary: transfer {file, remote,\n"
+    "size, bytes, files, seconds}." },
   [UPG_CMD_SFTP_ACCESS] = {
     "upgrade sftp-access --ssh-keys FILE",
     "Ask for SFTP access for the public keys in FILE (an authorized_keys-like\n"
@@ -171,7 +179,15 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "--parallel N fetches N ranges at once (1 to 16; 1 is one stream); by\n"
     "default one stream when under 64 MiB are left or the server is under\n"
     "5 ms away, else 4.  Streams the server refuses are given up, the others\n"
-    "go on; the summary tells streams {asked, used}, in_flight, per_stream." },
+    "go on; the summary tells streams {asked, used}, in_flight, per_stream.\n"
+    "Under rpc: upgrade download [-o DIR] [-i|--identity KEY] fills DIR\n"
+    "(default ., made 0700 when missing) by rsync over ssh, as upload does, with\n"
+    "the upgraded dump (a directory-format dump named by the platform),\n"
+    "filestore/, upgrade-report.html and upgrade.log: files 0600, directories\n"
+    "0700, no link, device or set-id bit from the platform, nothing outside DIR.\n"
+    "A broken download resumes by running it again (a broken file waits in\n"
+    ".rsync-partial/).  The summary: transfer {directory, dump, filestore,\n"
+    "report, log, bytes, files, seconds}, a path or null for each file." },
   [UPG_CMD_SFTP_GET] = {
     "upgrade sftp-get [-o|--output FILE] [--force] [-i|--identity KEYFILE] [--parallel N]",
     "Download upgraded_<filename> over SFTP to FILE (default the same name),\n"
