@@ -30,6 +30,11 @@ require_identity(const upg_settings *s, jv *doc)
   if (stat(s->identity, &st) != 0 || !S_ISREG(st.st_mode) || access(s->identity, R_OK) != 0)
     return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "--identity %s: not a readable file",
                                                      s->identity));
+  if (!upg_rsync_rsh_path_ok(s->identity))
+    return upg_fail(doc, UPG_EXIT_USAGE,
+                    upg_failure("CLIENT:USAGE", "--identity %s: ssh is handed the key's path through rsync, "
+                                "which splits it on spaces: use a path of letters, digits and /._+,=@- only",
+                                s->identity));
   return 0;
 }
 
