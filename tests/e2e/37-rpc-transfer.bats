@@ -356,3 +356,15 @@ uploaded() {
 	diff -r "$DATA/upgraded.dump" out/upgraded.dump
 	[[ -z $(find out -name .rsync-partial) ]]
 }
+
+@test "--progress: rsync's progress drives the builtin's own meter on stderr; -s: none" {
+	rpc_settings '{"transfer_rate": 800000}'
+	rpc_upgrade upload "\"\$BIG\"" --progress
+	expect_status 0
+	stderr_has 'upload big.dump'
+	stderr_has '1.5 MiB'
+	new_request
+	rpc_upgrade upload "\"\$BIG\"" -s
+	expect_status 0
+	[[ $stderr == SHELL-ALIVE ]]
+}
