@@ -55,7 +55,9 @@ def map_path(arg, root):
 
 def pump(src, dst, rate, counts, i):
     """Copy SRC to DST at most RATE bytes a second (0: as fast as it
-    comes), counting into COUNTS[i]; DST is closed at SRC's end."""
+    comes), counting into COUNTS[i]; both are closed at SRC's end or when
+    DST is gone (so that rsync's writes to a vanished client fail, as
+    they would without the relay, instead of blocking for ever)."""
     chunk = 65536 if not rate else max(512, min(65536, rate // 20))
     start = time.monotonic()
     try:
@@ -74,10 +76,11 @@ def pump(src, dst, rate, counts, i):
                     time.sleep(ahead)
     except OSError:
         pass
-    try:
-        os.close(dst)
-    except OSError:
-        pass
+    for fd in (src, dst):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
 
 
 def relay(argv, rate, count_file):
@@ -104,13 +107,14 @@ def relay(argv, rate, count_file):
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
-    fin = proc.stdin.fileno()
-    fout = proc.stdout.fileno()
-    t_in = threading.Thread(target=pump, args=(0, os.dup(fin), rate, counts, 0),
+    fin = os.dup(proc.stdin.fileno())
+    fout = os.dup(proc.stdout.fileno())
+    proc.stdin.close()
+    proc.stdout.close()
+    t_in = threading.Thread(target=pump, args=(0, fin, rate, counts, 0),
                             daemon=True)
     t_out = threading.Thread(target=pump, args=(fout, 1, rate, counts, 1),
                              daemon=True)
-    proc.stdin.close()
     t_in.start()
     t_out.start()
     rc = proc.wait()
