@@ -347,7 +347,7 @@ uploaded() {
 	alive
 	stderr_has trapped
 	expect_reason CLIENT:INTERRUPTED
-	awk -v a="$(<sent.at)" -v b="$(<back.at)" 'BEGIN { exit !(b - a < 1.0) }'
+	awk -v a="$(<sent.at)" -v b="$(<back.at)" -v max="$(scaled 1)" 'BEGIN { exit !(b - a < max) }'
 	[[ -z $(pgrep -f "$PWD/tmp") && -z $(ls -A tmp) ]]
 	[[ $(calls transfer/stop) == 0 ]]
 	rpc_settings '{"transfer_rate": null}'
