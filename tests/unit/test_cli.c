@@ -114,9 +114,11 @@ main(void)
      && c.settings.retry == 3 && c.settings.retry_delay_ms == 250, "retry and its delay");
 
   ok(parse(&c, "download", NULL) == 0 && strcmp(c.what, "upgraded-dump") == 0, "download defaults to upgraded-dump");
-  ok(parse(&c, "download", "--what", "original-sql", "-o", "x.sql", "--force", NULL) == 0
+  ok(parse(&c, "download", "--api", "v1", "--what", "original-sql", "-o", "x.sql", "--force", NULL) == 0
      && strcmp(c.what, "original-sql") == 0 && strcmp(c.output, "x.sql") == 0 && c.force, "download options");
-  refused("unknown --what", "--what", parse(&c, "download", "--what", "everything", NULL), &c);
+  refused("unknown --what", "--what", parse(&c, "download", "--api", "v1", "--what", "everything", NULL), &c);
+  refused("--what under rpc (its download fetches everything)", "only the v1 dialect",
+          parse(&c, "download", "--api", "rpc", "--what", "notes", NULL), &c);
   ok(parse(&c, "download", NULL) == 0 && c.settings.parallel == 0, "no --parallel: the core chooses (0)");
   ok(parse(&c, "download", "--parallel", "4", NULL) == 0 && c.settings.parallel == 4, "download --parallel 4");
   ok(parse(&c, "sftp-get", "--parallel=16", NULL) == 0 && c.settings.parallel == 16, "sftp-get --parallel=16");
