@@ -203,11 +203,17 @@ uploaded() {
 	diff -r "$DATA/upgraded.dump" out/upgraded.dump
 }
 
-@test "download refuses a -o that is not a directory, and a request not done (exit 1, the platform's refusal), nothing made" {
+@test "download refuses a -o that is not a directory, v1's --what, --force and --parallel, and a request not done (exit 1, the platform's refusal), nothing made" {
 	: >file
 	rpc_upgrade download -o file
 	expect_status 2
 	expect_reason CLIENT:FILE
+	for o in '--what notes' --force '--parallel 2'; do
+		rpc_upgrade download -o out $o
+		expect_status 2
+		expect_reason CLIENT:USAGE
+	done
+	[[ $(calls transfer/start) == 0 ]]
 	rpc_upgrade download -o out
 	expect_status 1
 	alive
