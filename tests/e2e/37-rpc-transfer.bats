@@ -84,7 +84,7 @@ start_shell() {
 
 # children_of PID: the processes whose parent is PID.
 children_of() {
-	pgrep -P "$1" || true
+	[[ -z $1 ]] || pgrep -P "$1" || true
 }
 
 # RPC: the options of every call below (the front's URL, its CA, the
@@ -295,8 +295,10 @@ uploaded() {
 	ssh_pid=$(children_of "$rsync_pid")
 	[[ $(</proc/$rsync_pid/comm) == rsync && $(</proc/$ssh_pid/comm) == ssh ]]
 	for p in "$rsync_pid" "$ssh_pid"; do
-		! grep -qaF "$TOKEN" "/proc/$p/cmdline" "/proc/$p/environ"
-		! tr '\0' '\n' <"/proc/$p/environ" | grep -qE '^(UPGRADE_|TOKEN=|PGPASSWORD|SSH_AUTH_SOCK|RSYNC_)'
+		# (`! cmd` would not fail a bats test: bash's errexit ignores it)
+		run grep -caF "$TOKEN" "/proc/$p/cmdline" "/proc/$p/environ"
+		[[ $output == *":0"*":0" ]]
+		[[ -z $(tr '\0' '\n' <"/proc/$p/environ" | grep -E '^(UPGRADE_|TOKEN=|PGPASSWORD|SSH_AUTH_SOCK|RSYNC_)') ]]
 		tr '\0' '\n' <"/proc/$p/environ" | grep -q '^PATH='
 	done
 	tr '\0' ' ' <"/proc/$ssh_pid/cmdline" | grep -qE -- "^ssh -F /dev/null -p [0-9]+ -o IdentitiesOnly=yes \
