@@ -156,11 +156,18 @@ rpc_upgrade() {
 	[[ $(calls transfer/start) == 0 && $(calls status) == 0 ]]
 }
 
-@test "\$UPGRADE_IDENTITY names the key under rpc; --identity is refused by v1's upload and download" {
+@test "\$UPGRADE_IDENTITY names the key under rpc, \$UPGRADE_HOST the node (else status's host_uri); --identity is refused by v1's upload and download" {
 	run --separate-stderr ucall 'UPGRADE_IDENTITY=$KEY; UPGRADE_API=rpc; UPGRADE_TOKEN=$TOKEN
 		upgrade upload "$DUMPFILE" --url https://localhost --cacert "$CA"'
 	expect_status 0
 	cmp "$DUMPFILE" "$DATA/origin.dump"
+	[[ $(calls status) == 1 ]]
+	new_request
+	run --separate-stderr ucall 'UPGRADE_IDENTITY=$KEY; UPGRADE_API=rpc; UPGRADE_TOKEN=$TOKEN UPGRADE_HOST=localhost
+		upgrade upload "$DUMPFILE" --url https://localhost --cacert "$CA"'
+	expect_status 0
+	cmp "$DUMPFILE" "$DATA/origin.dump"
+	[[ $(calls status) == 1 ]]
 	run --separate-stderr ucall 'upgrade upload "$DUMPFILE" --api v1 --identity "$KEY" --request 1 --key k'
 	expect_status 2
 	expect_reason CLIENT:USAGE
