@@ -52,9 +52,13 @@ warn_other_request(const upg_cli *cli, const char *file)
                "another)", base, cli->request_filename, cli->settings.request);
 }
 
+/* rpc's upload and download run rsync and ssh: they get the shell's
+ * exports (less what rpc_rsync_run.h keeps from them), also those made
+ * since bash last ran a command. */
 static int
 cmd_upload(upg_cli *cli, jv *doc)
 {
+  upg_shell_refresh_environ();
   warn_other_request(cli, cli->args[0]);
   return platform(cli)->upload(&cli->settings, cli->args[0], doc);
 }
@@ -121,10 +125,12 @@ cmd_wipe(upg_cli *cli, jv *doc)
   return upg_rpc_wipe(&cli->settings, cli->create.contract, cli->yes, doc);
 }
 
-/* A download that failed with bytes kept says how to go on. */
+/* A download that failed with bytes kept says how to go on.  (rsync:
+ * the exports, as for upload.) */
 static int
 cmd_download(upg_cli *cli, jv *doc)
 {
+  upg_shell_refresh_environ();
   int status = platform(cli)->download(&cli->settings, cli->what, cli->output, cli->force, doc);
   char kept[600];
   if (status && upg_download_part_kept(*doc, kept, sizeof kept))

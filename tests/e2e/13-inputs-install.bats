@@ -50,7 +50,7 @@ setup() { cd "$BATS_TEST_TMPDIR"; }
 @test "completion: the first word offers the subcommands first, the options once a - is typed" {
 	run completions first "upgrade " opt "upgrade --ver" after "upgrade -s "
 	[[ $output == no-bash-completion ]] && { echo "bash-completion is not installed" >&2; false; }
-	local subs="create upload sftp-access sftp-put process skip-test status wait download sftp-get run dump restore jobs version help"
+	local subs="create upload sftp-access sftp-put process skip-test status wait download sftp-get run dump restore jobs log wipe version help"
 	[[ ${lines[0]} == "first: $subs" ]] || { echo "${lines[0]}" >&2; false; }
 	[[ ${lines[1]} == "opt: --verbose --version" ]] || { echo "${lines[1]}" >&2; false; }
 	[[ ${lines[2]} == "after: $subs" ]] || { echo "${lines[2]}" >&2; false; }

@@ -84,7 +84,7 @@ start_shell() {
 
 # children_of PID: the processes whose parent is PID.
 children_of() {
-	pgrep -P "$1" || true
+	[[ -z $1 ]] || pgrep -P "$1" || true
 }
 
 # RPC: the options of every call below (the front's URL, its CA, the
@@ -156,11 +156,18 @@ rpc_upgrade() {
 	[[ $(calls transfer/start) == 0 && $(calls status) == 0 ]]
 }
 
-@test "\$UPGRADE_IDENTITY names the key under rpc; --identity is refused by v1's upload and download" {
+@test "\$UPGRADE_IDENTITY names the key under rpc, \$UPGRADE_HOST the node (else status's host_uri); --identity is refused by v1's upload and download" {
 	run --separate-stderr ucall 'UPGRADE_IDENTITY=$KEY; UPGRADE_API=rpc; UPGRADE_TOKEN=$TOKEN
 		upgrade upload "$DUMPFILE" --url https://localhost --cacert "$CA"'
 	expect_status 0
 	cmp "$DUMPFILE" "$DATA/origin.dump"
+	[[ $(calls status) == 1 ]]
+	new_request
+	run --separate-stderr ucall 'UPGRADE_IDENTITY=$KEY; UPGRADE_API=rpc; UPGRADE_TOKEN=$TOKEN UPGRADE_HOST=localhost
+		upgrade upload "$DUMPFILE" --url https://localhost --cacert "$CA"'
+	expect_status 0
+	cmp "$DUMPFILE" "$DATA/origin.dump"
+	[[ $(calls status) == 1 ]]
 	run --separate-stderr ucall 'upgrade upload "$DUMPFILE" --api v1 --identity "$KEY" --request 1 --key k'
 	expect_status 2
 	expect_reason CLIENT:USAGE
@@ -295,8 +302,10 @@ uploaded() {
 	ssh_pid=$(children_of "$rsync_pid")
 	[[ $(</proc/$rsync_pid/comm) == rsync && $(</proc/$ssh_pid/comm) == ssh ]]
 	for p in "$rsync_pid" "$ssh_pid"; do
-		! grep -qaF "$TOKEN" "/proc/$p/cmdline" "/proc/$p/environ"
-		! tr '\0' '\n' <"/proc/$p/environ" | grep -qE '^(UPGRADE_|TOKEN=|PGPASSWORD|SSH_AUTH_SOCK|RSYNC_)'
+		# (`! cmd` would not fail a bats test: bash's errexit ignores it)
+		run grep -caF "$TOKEN" "/proc/$p/cmdline" "/proc/$p/environ"
+		[[ $output == *":0"*":0" ]]
+		[[ -z $(tr '\0' '\n' <"/proc/$p/environ" | grep -E '^(UPGRADE_|TOKEN=|PGPASSWORD|SSH_AUTH_SOCK|RSYNC_)') ]]
 		tr '\0' '\n' <"/proc/$p/environ" | grep -q '^PATH='
 	done
 	tr '\0' ' ' <"/proc/$ssh_pid/cmdline" | grep -qE -- "^ssh -F /dev/null -p [0-9]+ -o IdentitiesOnly=yes \

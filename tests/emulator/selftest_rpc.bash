@@ -98,6 +98,24 @@ t "the gate runs nothing but rsync --server (a shell command is refused)" \
 rpc_call transfer/stop "$(tok "$T")" >"$W/r-stop.json"
 tj "rpc transfer/stop: an empty object" "$W/r-stop.json" '.result == {}'
 t "transfer/stop stopped that sshd (port $UP closed)" port_closed "$UP"
+rpc_set '{"transfer_rate": 0}'
+start_kh "$T" upload "$W/r-relay.json"
+t "rsync up through the gate's relay (transfer_rate)" \
+	rpc_rsync "$W/rk" "$W/r-relay.json.kh" "$(jq -r .result.ssh_port "$W/r-relay.json")" --recursive --times \
+	"$W/origin.dump/" "$RU@localhost:/data/relayed"
+t "the relayed upload landed whole" cmp "$W/origin.dump/3001.dat" "$DATA/relayed/3001.dat"
+for ((i = 0; i < 40; i++)); do
+	rpc_view | jq -e --arg t "$T" '.requests[] | select(.token == $t) | .transfer_bytes | length == 1' \
+		>/dev/null && break
+	sleep 0.05
+done
+rpc_view >"$W/r-relay-view.json"
+tj "transfer_bytes: the relayed session's [IN, OUT], IN at least the files' bytes" "$W/r-relay-view.json" \
+	'.requests[] | select(.token == $t) | .transfer_bytes | length == 1 and .[0][0] >= 300010 and .[0][1] > 0' \
+	--arg t "$T"
+rpc_call transfer/stop "$(tok "$T")" >/dev/null
+rpc_set '{"transfer_rate": null}'
+rm -rf "$DATA/relayed"
 
 # ------------------------------------------------------------- faulty transfers
 rpc_fault transfer/start wrong_known_hosts

@@ -58,7 +58,7 @@ check_file(const char *path, const char **remote, long long *total, jv *doc)
 {
   static const char *const names[] = {
     [UPG_DUMP_SQL] = "origin.sql", [UPG_DUMP_CUSTOM] = "origin.dump", [UPG_DUMP_ZIP] = "origin.zip",
-    [UPG_DUMP_GZIP] = "origin.sql.gz",
+    [UPG_DUMP_GZIP] = "origin.sql.gz", [UPG_DUMP_DIRECTORY] = "origin.dump",
   };
   int fd;
   off_t size;
