@@ -272,7 +272,7 @@ record() {
 	R_SECS[$k]+="$2 "
 	R_CPU[$k]+="${M_CPU:-0} "
 	((${3:-0} > ${R_RSS[$k]})) && R_RSS[$k]=$3
-	say "  ${R_TOOL[$k]}: $(printf '%.3f' "$2") s, CPU ${M_CPU:-0} s, peak RSS $(((${3:-0} + 512) / 1024)) MiB"
+	say "  ${R_TOOL[$k]}: $(printf '%.3f' "$2") s, CPU ${M_CPU:-0} s (${M_CPU_SPLIT:-}), peak RSS $(((${3:-0} + 512) / 1024)) MiB"
 }
 
 # measure CMD…: run CMD under /usr/bin/time (stdin $M_STDIN, default
@@ -291,6 +291,7 @@ measure() {
 	M_SECS=$(fsub "$t1" "$t0")
 	read -r rss user sys < <(tail -n 1 "$WORK/m.rss" 2>/dev/null)
 	M_RSS=${rss:-0} M_CPU=$(awk -v u="${user:-0}" -v s="${sys:-0}" 'BEGIN { printf "%.2f", u + s }')
+	M_CPU_SPLIT="user ${user:-0}, system ${sys:-0}"
 	[[ $M_RSS =~ ^[0-9]+$ ]] || M_RSS=0
 }
 
