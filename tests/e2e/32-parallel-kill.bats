@@ -1,17 +1,20 @@
 #!/usr/bin/env bats
 # SPDX-License-Identifier: GPL-3.0-or-later
-# What a SIGKILL mid-transfer costs a --parallel 4 transfer: the resume
-# moves at most what was missing, plus one checkpoint interval per stream
-# (a quarter chunk: the record keeps the head of every chunk under way),
-# plus what was in flight, plus framing -- counted by the forwarder on the
-# link (delay_proxy.py --count-file), not by the client.  Chunks are 1 MiB
-# here (UPGRADE_TEST_CHUNK: HACKING.md), so the interval is 256 KiB, and
-# each of the 4 connections is held to 512 KiB/s.
+# What a SIGKILL mid-transfer costs a transfer of 4 streams or of one, and
+# a run continued after it: the resume moves at most what was missing, plus
+# one checkpoint interval per stream (a quarter chunk: the record keeps the
+# head of every chunk under way; one stream resumes from the size of what
+# it wrote), plus what was in flight, plus framing -- counted by the
+# forwarder on the link (delay_proxy.py --count-file), not by the client.
+# Chunks are 1 MiB here (UPGRADE_TEST_CHUNK: HACKING.md), so the interval
+# is 256 KiB, and each of the 4 connections is held to 512 KiB/s (one
+# stream: 2 MiB/s).  And what an uninterrupted transfer moves.
 load helpers
 
 CHUNK=1048576
 STREAMS=4
 RATE_KIB=512
+RATE_ONE_KIB=2048 # one stream: the same 2 MiB/s as 4 at 512 KiB/s
 
 setup_file() {
 	start_sshd_emulator
@@ -25,8 +28,12 @@ setup() {
 	# the kills measure what was in flight; a valgrind client is slower than
 	# the link, so nothing is: only what crosses the wire unbroken is
 	# measured there
-	if [[ ${UPGRADE_VALGRIND:-0} == 1 && $BATS_TEST_DESCRIPTION != *uninterrupted* ]]; then
-		skip "under valgrind the client is slower than the link: nothing is in flight to lose"
+	if [[ ${UPGRADE_VALGRIND:-0} == 1 ]]; then
+		case $BATS_TEST_DESCRIPTION in
+		sftp-get*uninterrupted*) ;;
+		*uninterrupted*) skip "under valgrind the client reads the first answer's headers seconds late: the body that reached its socket meanwhile is in flight, not framing" ;;
+		*) skip "under valgrind the client is slower than the link: nothing is in flight to lose" ;;
+		esac
 	fi
 	cd "$BATS_TEST_TMPDIR"
 	use_sftp_client
@@ -66,88 +73,189 @@ kill_at() {
 
 # kill_then_resume WAY SCRIPT [ARGS]: SCRIPT -s in a shell SIGKILLed at
 # 40 % (kill_at WAY), then SCRIPT again (`run`); BEFORE is the link's count
-# between the two.
+# between the two.  RESUME, when set, is the second call's script instead
+# (run --continue).
 kill_then_resume() {
 	local way=$1 script=$2
 	shift 2
 	ubash "$script -s" "$@" >first.out 2>first.err &
 	kill_at "$way" $!
 	BEFORE=$(link_settled "$way")
-	run --separate-stderr ucall "$script" "$@"
+	run --separate-stderr ucall "${RESUME:-$script}" "$@"
 }
 
-# bounded WAY BEFORE: the resume's bytes on the link (now less BEFORE, the
-# count after the kill) are at most what the first try had not moved
-# (SIZE - BEFORE) + one checkpoint interval per stream (CHUNK / 4) + what
-# was in flight (per stream, two of the forwarder's 25.6 KiB steps and the
-# client's 64 KiB of reads) + framing: 1 % of the file (SSH, TLS and SFTP
-# headers and MACs) and 16 KiB per connection of each try (handshakes,
-# host key, certificates, the requests' headers).
+# bounded WAY BEFORE [STREAMS [RATE_KIB [EXTRA]]]: the resume's bytes on the
+# link (now less BEFORE, the count after the kill) are at most what the
+# first try had not moved (SIZE - BEFORE) + one checkpoint interval per
+# stream (CHUNK / 4) + what was in flight (per stream, two of the
+# forwarder's steps of a twentieth of RATE_KIB and the client's 64 KiB of
+# reads) + framing: 1 % of the file (SSH, TLS and SFTP headers and MACs)
+# and 16 KiB per connection of each try (handshakes, host key,
+# certificates, the requests' headers) + EXTRA (what else the resuming
+# call sends that way).  STREAMS and RATE_KIB: 4 and 512 by default.  The
+# answer says it resumed, unless RESUMED=0 (a run whose last transfer is
+# not the resumed one).
 bounded() {
-	local way=$1 before=$2 after
+	local way=$1 before=$2 n=${3:-$STREAMS} rate=${4:-$RATE_KIB} extra=${5:-0} after
 	after=$(link "$way")
 	local moved=$((after - before)) missing=$((SIZE - before))
-	jqe '.transfer.resumed_from > 0'
-	local allowed=$((missing + STREAMS * CHUNK / 4 + STREAMS * (2 * RATE_KIB * 1024 / 20 + 65536)
-		+ SIZE / 100 + 2 * STREAMS * 16384))
-	echo "first try $before, resume $moved, missing $missing, allowed $allowed" | tee -a "${BOUND_LOG:-/dev/null}" >&2
+	[[ ${RESUMED:-1} == 0 ]] || jqe '.transfer.resumed_from > 0'
+	local allowed=$((missing + n * CHUNK / 4 + n * (2 * rate * 1024 / 20 + 65536)
+		+ SIZE / 100 + 2 * n * 16384 + extra))
+	echo "$n stream(s): first try $before, resume $moved, missing $missing, allowed $allowed" |
+		tee -a "${BOUND_LOG:-/dev/null}" >&2
 	((moved <= allowed))
 }
 
-@test "download --parallel 4 SIGKILLed at 40 %: the resume moves only what was missing plus 256 KiB per stream (link count), byte-exact" {
-	done_request "$ORIG" db.dump
-	export UPGRADE_REQUEST=$REQ UPGRADE_KEY=$KEY
-	delay_proxy_start "$EMULATOR_PORT" --delay-ms 5 --rate-kib "$RATE_KIB" --count-file "$COUNT"
+# via_download_proxy ARGS…: tests/lib/delay_proxy.py with ARGS in front of
+# the emulator, whose status hands out its port for downloads (until
+# teardown puts the emulator's own back).
+via_download_proxy() {
+	delay_proxy_start "$EMULATOR_PORT" "$@"
 	emulator_curl /_emulator/download_port -H 'Content-Type: application/json' \
 		-d "{\"port\": $DELAY_PROXY_PORT}" -o /dev/null
-	kill_then_resume 1 'upgrade download --cacert "$CA" -o F --parallel 4'
-	local rc=$status
-	emulator_curl /_emulator/download_port -H 'Content-Type: application/json' -d '{"port": null}' -o /dev/null
-	status=$rc
-	expect_status 0
-	cmp <(upgraded) F
-	bounded 1 "$BEFORE"
 }
 
-@test "sftp-get --parallel 4 SIGKILLed at 40 %: the resume moves only what was missing plus 256 KiB per stream (link count), byte-exact" {
+teardown() {
+	emulator_curl /_emulator/download_port -H 'Content-Type: application/json' -d '{"port": null}' -o /dev/null
+	announce_sftp_port "$SSHD_PORT"
+}
+
+# download_killed N RATE_KIB, get_killed N RATE_KIB, put_killed N RATE_KIB:
+# the transfer with --parallel N through a forwarder holding each
+# connection to RATE_KIB KiB/s, SIGKILLed at 40 %, then resumed: byte-exact,
+# and the resume bounded (by N streams at that rate).
+download_killed() {
 	done_request "$ORIG" db.dump
-	sftp_via_proxy --delay-ms 5 --rate-kib "$RATE_KIB" --count-file "$COUNT"
-	kill_then_resume 1 'upgrade sftp-get "$@" -o got' --parallel 4 "${SSH[@]}"
+	export UPGRADE_REQUEST=$REQ UPGRADE_KEY=$KEY
+	via_download_proxy --delay-ms 5 --rate-kib "$2" --count-file "$COUNT"
+	kill_then_resume 1 "upgrade download --cacert \"\$CA\" -o F --parallel $1"
+	expect_status 0
+	cmp <(upgraded) F
+	jqe ".transfer.streams.used == $1"
+	bounded 1 "$BEFORE" "$1" "$2"
+}
+
+get_killed() {
+	done_request "$ORIG" db.dump
+	sftp_via_proxy --delay-ms 5 --rate-kib "$2" --count-file "$COUNT"
+	kill_then_resume 1 'upgrade sftp-get "$@" -o got' --parallel "$1" "${SSH[@]}"
 	expect_status 0
 	cmp <(upgraded) got
 	[[ ! -e got.part && ! -e got.part.meta ]]
-	bounded 1 "$BEFORE"
+	bounded 1 "$BEFORE" "$1" "$2"
 }
 
-@test "sftp-put --parallel 4 SIGKILLed at 40 %: the resume moves only what was missing plus 256 KiB per stream (link count), byte-exact" {
+put_killed() {
 	api_create
 	cp "$ORIG" mine.dump
-	sftp_via_proxy --delay-ms 5 --rate-kib "$RATE_KIB" --count-file "$COUNT"
-	kill_then_resume 2 'upgrade sftp-put "$@" mine.dump' --parallel 4 "${SSH[@]}"
+	sftp_via_proxy --delay-ms 5 --rate-kib "$2" --count-file "$COUNT"
+	kill_then_resume 2 'upgrade sftp-put "$@" mine.dump' --parallel "$1" "${SSH[@]}"
 	expect_status 0
 	cmp mine.dump "$(shared)"
 	[[ ! -e mine.dump.sftp-put.meta ]]
-	bounded 2 "$BEFORE"
+	bounded 2 "$BEFORE" "$1" "$2"
+}
+
+@test "download --parallel 4 SIGKILLed at 40 %: the resume moves only what was missing plus 256 KiB per stream (link count), byte-exact" {
+	download_killed 4 "$RATE_KIB"
+}
+
+@test "sftp-get --parallel 4 SIGKILLed at 40 %: the resume moves only what was missing plus 256 KiB per stream (link count), byte-exact" {
+	get_killed 4 "$RATE_KIB"
+}
+
+@test "sftp-put --parallel 4 SIGKILLed at 40 %: the resume moves only what was missing plus 256 KiB per stream (link count), byte-exact" {
+	put_killed 4 "$RATE_KIB"
+}
+
+# ------------------------------------------------------------ one stream
+
+@test "download --parallel 1 SIGKILLed at 40 %: the resume moves only what was missing plus what was in flight (link count), byte-exact" {
+	download_killed 1 "$RATE_ONE_KIB"
+}
+
+@test "sftp-get --parallel 1 SIGKILLed at 40 %: the resume moves only what was missing plus what was in flight (link count), byte-exact" {
+	get_killed 1 "$RATE_ONE_KIB"
+}
+
+@test "sftp-put --parallel 1 SIGKILLed at 40 %: the resume moves only what was missing plus what was in flight (link count), byte-exact" {
+	put_killed 1 "$RATE_ONE_KIB"
+}
+
+# ------------------------------------------------------------ run --continue
+
+@test "run --parallel 4 SIGKILLed at 40 % of its download: run --continue moves only what was missing plus 256 KiB per stream (link count), byte-exact" {
+	cp "$ORIG" db.dump
+	via_download_proxy --delay-ms 5 --rate-kib "$RATE_KIB" --count-file "$COUNT"
+	RESUME='upgrade run --cacert "$CA" --continue --interval 0.1 --parallel 4 db.dump' \
+		kill_then_resume 1 "upgrade run $RUN_ARGS --parallel 4 db.dump"
+	expect_status 0
+	jqe '.request.state == "done"'
+	cmp <(upgraded) upgraded_db.dump
+	job_closed db.dump.upgrade.json
+	bounded 1 "$BEFORE"
+}
+
+@test "run --sftp --parallel 4 SIGKILLed at 40 % of its upload: run --continue moves only what was missing plus 256 KiB per stream (link count), byte-exact" {
+	cp "$ORIG" db.dump
+	sftp_via_proxy --delay-ms 5 --rate-kib "$RATE_KIB" --count-file "$COUNT"
+	RESUME='upgrade run --cacert "$CA" --continue --interval 0.1 "$@" db.dump' \
+		kill_then_resume 2 "upgrade run $RUN_ARGS --sftp \"\$@\" db.dump" --parallel 4 "${SSH[@]}"
+	expect_status 0
+	jqe '.request.state == "done"'
+	cmp <(upgraded) upgraded_db.dump
+	job_closed db.dump.upgrade.json
+	[[ ! -e db.dump.sftp-put.meta ]]
+	# the continued run downloads over SFTP too: its requests (an SFTP
+	# read of ~30 KiB costs ~80 bytes of request this way) and the 4 more
+	# sessions' handshakes
+	RESUMED=0 bounded 2 "$BEFORE" 4 "$RATE_KIB" $((SIZE / 100 + STREAMS * 16384))
 }
 
 # ------------------------------------------------------------ the wire
+
+# delivered_within OUT EXTRA: the last call delivered OUT byte-exact over 4
+# streams, and the link carried at most 1.01 x the file plus EXTRA bytes.
+delivered_within() {
+	expect_status 0
+	cmp <(upgraded) "$1"
+	jqe '.transfer.streams.used == 4'
+	local moved file=$((SIZE + 17))
+	moved=$(link_settled 1)
+	echo "file $file, link $moved ($(awk -v m="$moved" -v f="$file" 'BEGIN { printf "%.4f", m / f }') x)" |
+		tee -a "${BOUND_LOG:-/dev/null}" >&2
+	((moved <= file * 101 / 100 + $2))
+}
 
 @test "sftp-get --parallel 4, uninterrupted: the link carries at most 1.01 x the file plus 16 KiB of handshake per session" {
 	done_request "$ORIG" db.dump
 	# held to 2 MiB/s per connection: every session is up before the end
 	sftp_via_proxy --delay-ms 5 --rate-kib 2048 --count-file "$COUNT"
 	run --separate-stderr ucall 'upgrade sftp-get "$@" -o got' --parallel 4 "${SSH[@]}"
-	expect_status 0
-	cmp <(upgraded) got
-	jqe '.transfer.streams.used == 4'
-	local moved file=$((SIZE + 17))
-	moved=$(link_settled 1)
 	# SFTP's 13-byte header and SSH's ~50 of packet, padding and MAC per
 	# read of at most 30000 bytes: 0.2 %; the key exchange, host key and
 	# authentication: a few KiB per session
-	echo "file $file, link $moved ($(awk -v m="$moved" -v f="$file" 'BEGIN { printf "%.4f", m / f }') x)" |
-		tee -a "${BOUND_LOG:-/dev/null}" >&2
-	((moved <= file * 101 / 100 + STREAMS * 16384))
+	delivered_within got $((STREAMS * 16384))
+}
+
+@test "download --parallel 4, uninterrupted: the link carries at most 1.01 x the file plus 16 KiB of handshake per connection plus the first answer's body in flight" {
+	done_request "$ORIG" db.dump
+	export UPGRADE_REQUEST=$REQ UPGRADE_KEY=$KEY
+	local rate=2048 # KiB/s per connection
+	via_download_proxy --delay-ms 5 --rate-kib "$rate" --count-file "$COUNT"
+	run --separate-stderr ucall 'upgrade download --cacert "$CA" -o F --parallel 4'
+	# Measured 1.0020-1.0089 x (one stream: 1.0014 x, every time): TLS 1.3
+	# records (22 bytes per 16 KiB, 0.13 %) and the 16 chunk answers' headers
+	# (~300 bytes each) are the framing, within the 1 %; beyond it, one
+	# handshake per connection (the first answer's and the 4 streams') and
+	# the first answer's body: asked from its offset to the end, it is
+	# stopped after its headers when they decide on streams (download.c,
+	# promote), and what the server had sent by then was in flight (here
+	# up to two of the forwarder's steps of a twentieth of the rate and the
+	# client's 64 KiB of reads; on a real link, what the server's window
+	# let out in a round trip)
+	delivered_within F $(((STREAMS + 1) * 16384 + 2 * rate * 1024 / 20 + 65536))
 }
 
 # ------------------------------------------------------------ trust
