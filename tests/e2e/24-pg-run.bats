@@ -328,7 +328,7 @@ kill_job() {
 	job_closed src.dump.upgrade.json
 }
 
-@test "the README's demo (make demo) ends with the upgraded database restored beside the original" {
+@test "the README's demo (make demo) ends with the upgraded database restored beside the original, under v1 and (as root) under rpc" {
 	# the demo loads the module into a plain bash: nothing for valgrind or ASan to watch
 	if instrumented; then skip "the demo runs outside the instrumented shells"; fi
 	run env -u HARNESS_DIR -u PGHOST -u PGPORT -u PGUSER -u PG_DIR UPGRADE_SO="$UPGRADE_SO" \
@@ -337,4 +337,8 @@ kill_job() {
 	[[ $status == 0 ]]
 	[[ $output =~ \"database\":\ \"shop_test_17\.0_[0-9_]+\" && $output == *'"from_archive": 1'* ]]
 	[[ $output == *'base  | 17.0.1.0'* ]]
+	# as root (CI) it ends with the same job under rpc, rsync over a real sshd
+	if [[ $(id -u) == 0 ]]; then
+		[[ $output == *'"restore": "shop_rpc"'* && $output == *'upgraded_shop_rpc/upgrade-report.html"'* ]]
+	fi
 }
