@@ -46,13 +46,16 @@ typedef struct upg_par_report {
 
 /* Fetch the chunks of SG still to do from URL into PF (open segmented;
  * pf->validators describe the version, SG's size is its total) over
- * STREAMS (1 to UPG_PARALLEL_MAX) streams.  0 when every chunk is done
+ * STREAMS (1 to UPG_PARALLEL_MAX) streams.  CHECKED: an answer of this
+ * call's caller has just told the version (else -- a .part resumed from
+ * its record -- one stream asks first and the others wait for its 206,
+ * so that a changed file is seen from one answer, not N).  0 when every chunk is done
  * and durable (PF is then complete, not yet committed); UPG_PAR_CHANGED
  * or UPG_PAR_NO_RANGES (nothing written that the record does not vouch
  * for); or an exit status with *doc set and *retryable when a new attempt
  * may succeed.  REP accumulates across calls. */
 int upg_download_parallel(const upg_settings *s, const char *url, upg_partfile *pf, upg_segments *sg, int streams,
-                          upg_par_report *rep, bool *retryable, jv *doc);
+                          bool checked, upg_par_report *rep, bool *retryable, jv *doc);
 
 /* The chunk size, the checkpoint interval and the number of streams are
  * transfer_plan.h's (the same rule for SFTP). */

@@ -357,6 +357,7 @@ struct job {
   struct fetch *f;
   upg_segments sg;
   bool have_sg;         /* sg holds the chunks (from the record or a first answer) */
+  bool checked;         /* a first answer told the version (not the record alone) */
   int streams;
   upg_par_report rep;
 };
@@ -371,6 +372,7 @@ chunks_from_answer(struct job *j, jv *doc)
                     upg_failure("CLIENT:BAD_RESPONSE", "download: cannot split a file of %lld bytes", j->f->total));
   upg_segments_done_before(&j->sg, (long long)j->f->pf->end);
   j->have_sg = true;
+  j->checked = true;
   j->streams = j->f->streams;
   return 0;
 }
@@ -388,7 +390,8 @@ parallel_attempt(void *ctx, bool *retryable, jv *doc)
       if ((status = chunks_from_answer(j, doc)))
         return status;
     }
-    status = upg_download_parallel(f->s, f->url, f->pf, &j->sg, j->streams, &j->rep, retryable, doc);
+    status = upg_download_parallel(f->s, f->url, f->pf, &j->sg, j->streams, j->checked, &j->rep, retryable, doc);
+    j->checked = false; /* a retry of these chunks asks one first again */
     if (status != UPG_PAR_CHANGED && status != UPG_PAR_NO_RANGES)
       return status;
     jv held = upg_segments_to_jv(&j->sg);

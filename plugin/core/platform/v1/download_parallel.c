@@ -70,6 +70,7 @@ struct par {
   bool checkpoint_due;
   double last_checkpoint;
   bool any_accepted;      /* some 206 was accepted in this call */
+  bool one_first;         /* the version is unchecked: one stream asks first */
   int fatal;              /* an exit status that ends the call, or 0 */
   jv fatal_doc;
   int result;             /* UPG_PAR_CHANGED / UPG_PAR_NO_RANGES, or 0 */
@@ -337,9 +338,12 @@ restart_idle(struct par *p)
   upg_checkpointer_unlock(&p->cp);
   if (p->fatal || p->result || todo == 0)
     return;
-  for (int i = 0; i < p->count; i++)
+  for (int i = 0; i < p->count; i++) {
+    if (p->one_first && !p->any_accepted && p->running > 0)
+      return; /* the first answer is awaited (run_loop) */
     if (p->st[i].h && !p->st[i].running && !stream_start(&p->st[i]))
       break;
+  }
 }
 
 /* Give ST up: its handle (and connection) closed, WHY kept for the end. */
@@ -423,11 +427,17 @@ read_messages(struct par *p)
   }
 }
 
+/* Resumed from a record, no answer has told the version yet: the streams
+ * would all ask their ranges of what may be another file now, and each
+ * answer's body in flight would cross the link for nothing before its
+ * headers said so.  One stream asks first; the others start once a 206
+ * of the recorded version came (or the file changed after one answer).
+ * After a first answer (download.c) every stream starts at once. */
 static void
 run_loop(struct par *p)
 {
-  for (int i = 0; i < p->count && !p->fatal; i++)
-    stream_start(&p->st[i]);
+  restart_idle(p);
+  bool others = !p->one_first;
   while (p->running > 0 && !p->fatal && !p->result) {
     int still = 0;
     if (curl_multi_perform(p->multi, &still) != CURLM_OK) {
@@ -436,6 +446,10 @@ run_loop(struct par *p)
       break;
     }
     read_messages(p);
+    if (!others && p->any_accepted) {
+      others = true;
+      restart_idle(p);
+    }
     upg_meter_update(&p->meter, p->meter.base + p->written, p->sg->size);
     int sig = upg_interrupted(p->s);
     if (sig) {
@@ -488,9 +502,9 @@ teardown(struct par *p)
 
 int
 upg_download_parallel(const upg_settings *s, const char *url, upg_partfile *pf, upg_segments *sg, int streams,
-                      upg_par_report *rep, bool *retryable, jv *doc)
+                      bool checked, upg_par_report *rep, bool *retryable, jv *doc)
 {
-  struct par p = { .s = s, .url = url, .pf = pf, .sg = sg, .rep = rep, .fatal_doc = jv_null(),
+  struct par p = { .s = s, .url = url, .pf = pf, .sg = sg, .rep = rep, .fatal_doc = jv_null(), .one_first = !checked,
                    .last_error = jv_null(), .last_checkpoint = upg_now(),
                    .due = upg_checkpoint_bytes(sg->chunk) };
   streams = streams < 1 ? 1 : streams > UPG_PARALLEL_MAX ? UPG_PARALLEL_MAX : streams;
