@@ -41,7 +41,11 @@ typedef struct upg_par_report {
 } upg_par_report;
 
 /* Returned instead of an exit status: */
-#define UPG_PAR_CHANGED (-1)   /* the remote file is another version now */
+#define UPG_PAR_CHANGED (-1)   /* the remote file is another version now: PF is
+                                  started over (emptied), its validators those
+                                  an answer told of the new version (with its
+                                  "size") when they suffice for If-Range, else
+                                  null */
 #define UPG_PAR_NO_RANGES (-2) /* the server answers ranges with the whole file */
 
 /* Fetch the chunks of SG still to do from URL into PF (open segmented;

@@ -306,9 +306,10 @@ record_ends() {
 # HTTPS: the validators of the first answer, before a second range is
 # asked) and move the new file once.
 
-# stale: the emulator's count of range requests whose If-Range named
-# another version (each one an answer of the old validators' request).
+# stale, whole: the emulator's counts of range requests whose If-Range
+# named another version, and of answers of a whole file (200).
 stale() { emulator_stats | jq .download_stale; }
+whole() { emulator_stats | jq .download_whole; }
 
 # changed_bounded N CONNECTIONS EXTRA SAID: the resume (link 1 now
 # less BEFORE) moved at most the file once: 1.01 x its size (SSH, TLS and
@@ -342,29 +343,31 @@ download_changed() {
 	ubash "upgrade download --cacert \"\$CA\" -o F --parallel $n -s" >first.out 2>first.err &
 	kill_at 1 $!
 	BEFORE=$(link_settled 1)
-	local orig new=$BATS_TEST_TMPDIR/new.dump stale0
+	local orig new=$BATS_TEST_TMPDIR/new.dump stale0 whole0
 	orig=$(emulator_requests | jq -r --arg r "$REQ" '.[$r].original_path')
 	dump_bytes "$SIZE" >"$new"
 	cat "$new" >"$orig"
 	touch -d '+1 hour' "$orig"
-	stale0=$(stale)
+	stale0=$(stale) whole0=$(whole)
 	run --separate-stderr ucall "upgrade download --cacert \"\$CA\" -o F --parallel $n"
 	expect_status 0
 	cmp <(printf 'UPGRADED TO 16.0\n' && cat "$new") F
-	# in flight: the answer that told the change, stopped at its headers;
-	# with N streams, the new file's first answer too, stopped at its
-	# headers when they decide on streams (as uninterrupted, above).
-	# Connections: the first answer's, N streams' (one: its own again).
+	# in flight: with N streams, the answer that told the change, stopped
+	# at its headers (the new version's chunks are then asked by range,
+	# no other answer stopped); one stream writes that answer, the new
+	# file, and stops none (allowed one all the same).  Connections: the
+	# first answer's and N streams'.
 	local extra
 	extra=$(inflight "$rate")
-	((n == 1)) || extra=$((2 * extra))
-	# one stream: a 200 to its If-Range is the change, and the new file
-	changed_bounded "$n" $((n + 2)) "$extra" 'from zero'
+	changed_bounded "$n" $((n + 1)) "$extra" 'from zero'
 	# the old version was asked for once: the first answer told the
 	# change, no other range was asked with the old If-Range
-	local asked=$(($(stale) - stale0))
-	echo "requests of the old version: $asked" | tee -a "${BOUND_LOG:-/dev/null}" >&2
+	local asked=$(($(stale) - stale0)) wholes=$(($(whole) - whole0))
+	echo "requests of the old version: $asked, whole answers: $wholes" | tee -a "${BOUND_LOG:-/dev/null}" >&2
 	((asked == 1))
+	# and that answer (a 200: the new file) was the only whole one: the
+	# new version was not asked again from zero, only by ranges
+	((wholes == 1))
 }
 
 # get_changed N RATE_KIB: sftp-get --parallel N killed at 40 %, the remote

@@ -377,6 +377,27 @@ chunks_from_answer(struct job *j, jv *doc)
   return 0;
 }
 
+/* The file changed, and the part file was started over (download_parallel.h):
+ * when the answer that told it gave the new version's size and validators,
+ * its chunks from zero, asked by one stream first as after a record (no
+ * other answer whose body would cross the link for nothing); else the next
+ * round asks a first answer. */
+static int
+chunks_from_change(struct job *j, jv *doc)
+{
+  jv size = upg_provenance_validator(j->f->pf->validators, "size");
+  long long total = jv_get_kind(size) == JV_KIND_NUMBER ? (long long)jv_number_value(size) : -1;
+  jv_free(size);
+  if (total < 0)
+    return 0;
+  if (upg_segments_init(&j->sg, total, upg_download_chunk()) != 0)
+    return upg_fail(doc, UPG_EXIT_TRANSPORT,
+                    upg_failure("CLIENT:BAD_RESPONSE", "download: cannot split a file of %lld bytes", total));
+  j->have_sg = true;
+  j->checked = false;
+  return 0;
+}
+
 static int
 parallel_attempt(void *ctx, bool *retryable, jv *doc)
 {
@@ -408,9 +429,8 @@ parallel_attempt(void *ctx, bool *retryable, jv *doc)
     jv_free(held);
     upg_notice(f->s, "download: the remote file changed since %s was started; downloading from zero",
                f->pf->part_path);
-    if (upg_partfile_restart(f->pf, jv_null()) != 0)
-      return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "download: cannot write %s: %s",
-                                                       f->pf->part_path, strerror(errno)));
+    if (status == UPG_PAR_CHANGED && (status = chunks_from_change(j, doc)))
+      return status;
   }
   return upg_fail(doc, UPG_EXIT_TRANSPORT,
                   upg_failure("CLIENT:BAD_RESPONSE", "download: the file changes with every request"));
