@@ -8,7 +8,8 @@
 # forwarder on the link (delay_proxy.py --count-file), not by the client.
 # Chunks are 1 MiB here (UPGRADE_TEST_CHUNK: HACKING.md), so the interval
 # is 256 KiB, and each of the 4 connections is held to 512 KiB/s (one
-# stream: 2 MiB/s).  And what an uninterrupted transfer moves.
+# stream: 2 MiB/s).  And what an uninterrupted transfer moves, and a
+# resume after the remote file changed (the new file, once).
 load helpers
 
 CHUNK=1048576
