@@ -41,18 +41,25 @@ typedef struct upg_par_report {
 } upg_par_report;
 
 /* Returned instead of an exit status: */
-#define UPG_PAR_CHANGED (-1)   /* the remote file is another version now */
+#define UPG_PAR_CHANGED (-1)   /* the remote file is another version now: PF is
+                                  started over (emptied), its validators those
+                                  an answer told of the new version (with its
+                                  "size") when they suffice for If-Range, else
+                                  null */
 #define UPG_PAR_NO_RANGES (-2) /* the server answers ranges with the whole file */
 
 /* Fetch the chunks of SG still to do from URL into PF (open segmented;
  * pf->validators describe the version, SG's size is its total) over
- * STREAMS (1 to UPG_PARALLEL_MAX) streams.  0 when every chunk is done
+ * STREAMS (1 to UPG_PARALLEL_MAX) streams.  CHECKED: an answer of this
+ * call's caller has just told the version (else -- a .part resumed from
+ * its record -- one stream asks first and the others wait for its 206,
+ * so that a changed file is seen from one answer, not N).  0 when every chunk is done
  * and durable (PF is then complete, not yet committed); UPG_PAR_CHANGED
  * or UPG_PAR_NO_RANGES (nothing written that the record does not vouch
  * for); or an exit status with *doc set and *retryable when a new attempt
  * may succeed.  REP accumulates across calls. */
 int upg_download_parallel(const upg_settings *s, const char *url, upg_partfile *pf, upg_segments *sg, int streams,
-                          upg_par_report *rep, bool *retryable, jv *doc);
+                          bool checked, upg_par_report *rep, bool *retryable, jv *doc);
 
 /* The chunk size, the checkpoint interval and the number of streams are
  * transfer_plan.h's (the same rule for SFTP). */

@@ -8,7 +8,8 @@
 # forwarder on the link (delay_proxy.py --count-file), not by the client.
 # Chunks are 1 MiB here (UPGRADE_TEST_CHUNK: HACKING.md), so the interval
 # is 256 KiB, and each of the 4 connections is held to 512 KiB/s (one
-# stream: 2 MiB/s).  And what an uninterrupted transfer moves.
+# stream: 2 MiB/s).  And what an uninterrupted transfer moves, and a
+# resume after the remote file changed (the new file, once).
 load helpers
 
 CHUNK=1048576
@@ -296,4 +297,115 @@ record_ends() {
 	cmp <(upgraded) F
 	jqe '.transfer.resumed_from == 0'
 	stderr_has "holds less than its record says"
+}
+
+# ------------------------------------------------------------ a changed file
+
+# The remote file changes between the kill and the resume: the same size,
+# other bytes, another mtime (so another ETag).  The resume must notice it
+# from what the server says first (SFTP: the fstat before any read;
+# HTTPS: the validators of the first answer, before a second range is
+# asked) and move the new file once.
+
+# stale, whole: the emulator's counts of range requests whose If-Range
+# named another version, and of answers of a whole file (200).
+stale() { emulator_stats | jq .download_stale; }
+whole() { emulator_stats | jq .download_whole; }
+
+# changed_bounded N CONNECTIONS EXTRA SAID: the resume (link 1 now
+# less BEFORE) moved at most the file once: 1.01 x its size (SSH, TLS and
+# SFTP framing; SFTP's read-ahead past a run's end, +0.4 % measured) plus
+# 16 KiB per connection (handshakes, host key, certificates, headers) plus
+# EXTRA, what was in flight when a request was stopped; from zero, its
+# stderr matching SAID (the caller checks it is byte-exact).
+changed_bounded() {
+	local n=$1 conns=$2 extra=$3 moved file=$((SIZE + 17))
+	moved=$(($(link_settled 1) - BEFORE))
+	jqe '.transfer.resumed_from == 0'
+	stderr_has "$4"
+	local allowed=$((file * 101 / 100 + conns * 16384 + extra))
+	echo "$n stream(s), changed file: first try $BEFORE, resume $moved, file $file, allowed $allowed" |
+		tee -a "${BOUND_LOG:-/dev/null}" >&2
+	((moved <= allowed))
+}
+
+# inflight RATE_KIB: what one stream stopped after its headers may have had
+# on the link: two of the forwarder's steps (a twentieth of the rate each)
+# and the client's 64 KiB of reads.
+inflight() { echo $((2 * $1 * 1024 / 20 + 65536)); }
+
+# download_changed N RATE_KIB: download --parallel N killed at 40 %, the
+# platform's file changed, the same call again.
+download_changed() {
+	local n=$1 rate=$2
+	done_request "$ORIG" db.dump
+	export UPGRADE_REQUEST=$REQ UPGRADE_KEY=$KEY
+	via_download_proxy --delay-ms 5 --rate-kib "$rate" --count-file "$COUNT"
+	ubash "upgrade download --cacert \"\$CA\" -o F --parallel $n -s" >first.out 2>first.err &
+	kill_at 1 $!
+	BEFORE=$(link_settled 1)
+	local orig new=$BATS_TEST_TMPDIR/new.dump stale0 whole0
+	orig=$(emulator_requests | jq -r --arg r "$REQ" '.[$r].original_path')
+	dump_bytes "$SIZE" >"$new"
+	cat "$new" >"$orig"
+	touch -d '+1 hour' "$orig"
+	stale0=$(stale) whole0=$(whole)
+	run --separate-stderr ucall "upgrade download --cacert \"\$CA\" -o F --parallel $n"
+	expect_status 0
+	cmp <(printf 'UPGRADED TO 16.0\n' && cat "$new") F
+	# in flight: with N streams, the answer that told the change, stopped
+	# at its headers (the new version's chunks are then asked by range,
+	# no other answer stopped); one stream writes that answer, the new
+	# file, and stops none (allowed one all the same).  Connections: the
+	# first answer's and N streams'.
+	local extra
+	extra=$(inflight "$rate")
+	changed_bounded "$n" $((n + 1)) "$extra" 'from zero'
+	# the old version was asked for once: the first answer told the
+	# change, no other range was asked with the old If-Range
+	local asked=$(($(stale) - stale0)) wholes=$(($(whole) - whole0))
+	echo "requests of the old version: $asked, whole answers: $wholes" | tee -a "${BOUND_LOG:-/dev/null}" >&2
+	((asked == 1))
+	# and that answer (a 200: the new file) was the only whole one: the
+	# new version was not asked again from zero, only by ranges
+	((wholes == 1))
+}
+
+# get_changed N RATE_KIB: sftp-get --parallel N killed at 40 %, the remote
+# file changed, the same call again.  Nothing is read before the fstat
+# compares size and mtime: nothing but the new file is in flight.
+get_changed() {
+	local n=$1 rate=$2
+	done_request "$ORIG" db.dump
+	sftp_via_proxy --delay-ms 5 --rate-kib "$rate" --count-file "$COUNT"
+	ubash 'upgrade sftp-get "$@" -o got -s' --parallel "$n" "${SSH[@]}" >first.out 2>first.err &
+	kill_at 1 $!
+	BEFORE=$(link_settled 1)
+	local remote new=$BATS_TEST_TMPDIR/new.bytes
+	remote=$(shared upgraded_db.dump)
+	{ printf 'UPGRADED TO 16.0\n'; dump_bytes "$SIZE"; } >"$new"
+	cat "$new" >"$remote"
+	touch -d '2001-01-01' "$remote"
+	run --separate-stderr ucall 'upgrade sftp-get "$@" -o got' --parallel "$n" "${SSH[@]}"
+	expect_status 0
+	cmp "$new" got
+	[[ ! -e got.part && ! -e got.part.meta ]]
+	# sessions: the one of the fstat, handed to a stream, and N-1 more
+	changed_bounded "$n" $((n + 1)) 0 changed
+}
+
+@test "download --parallel 4 SIGKILLed, the file changed (new ETag): noticed at the first answer, the resume moves the new file once (link count), byte-exact" {
+	download_changed 4 "$RATE_KIB"
+}
+
+@test "download --parallel 1 SIGKILLed, the file changed (new ETag): noticed at the first answer, the resume moves the new file once (link count), byte-exact" {
+	download_changed 1 "$RATE_ONE_KIB"
+}
+
+@test "sftp-get --parallel 4 SIGKILLed, the file changed (new mtime): noticed at the fstat, the resume moves the new file once (link count), byte-exact" {
+	get_changed 4 "$RATE_KIB"
+}
+
+@test "sftp-get --parallel 1 SIGKILLed, the file changed (new mtime): noticed at the fstat, the resume moves the new file once (link count), byte-exact" {
+	get_changed 1 "$RATE_ONE_KIB"
 }

@@ -64,6 +64,9 @@ Admin API (no auth, same server):
                                 "tls_handshake_failures", "tls_resumed",
                                 "download_bytes": body bytes of downloads
                                    sent, "download_ranges": 206 answers,
+                                   "download_stale": range requests whose
+                                   If-Range named another version,
+                                   "download_whole": 200 answers of a file,
                                    "download_refused": 503s of the limit,
                                    "download_concurrent_max": most served
                                    at once, "downloads_now": being served,
@@ -346,6 +349,7 @@ class Emulator:
             self.stats = {"connections": 0, "api_connections": 0,
                           "tls_handshake_failures": 0, "tls_resumed": 0,
                           "download_bytes": 0, "download_ranges": 0,
+                          "download_stale": 0, "download_whole": 0,
                           "download_refused": 0,
                           "download_concurrent_max": 0,
                           "requests": {}, "uploads": {}, "last": {}}
@@ -1302,6 +1306,8 @@ class Handler(rpc_dialect.RpcHandler, http.server.BaseHTTPRequestHandler):
         ifr = self.headers.get("If-Range")
         if rng and ifr is not None and ifr.strip() not in (etag, lastmod):
             rng = None
+            with self.server.emu.lock:
+                self.server.emu.stats["download_stale"] += 1
         if rng:
             m = re.match(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", rng)
             if m and m.group(1) and m.group(2) and \
@@ -1351,9 +1357,9 @@ class Handler(rpc_dialect.RpcHandler, http.server.BaseHTTPRequestHandler):
         if self.command == "HEAD":
             return
         emu = self.server.emu
-        if status == 206:
-            with emu.lock:
-                emu.stats["download_ranges"] += 1
+        with emu.lock:
+            emu.stats["download_ranges" if status == 206
+                      else "download_whole"] += 1
         rate = emu.download_limits.get("rate", 0)
         began = time.monotonic()
         limit = None

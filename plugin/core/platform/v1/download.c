@@ -357,6 +357,7 @@ struct job {
   struct fetch *f;
   upg_segments sg;
   bool have_sg;         /* sg holds the chunks (from the record or a first answer) */
+  bool checked;         /* a first answer told the version (not the record alone) */
   int streams;
   upg_par_report rep;
 };
@@ -371,7 +372,29 @@ chunks_from_answer(struct job *j, jv *doc)
                     upg_failure("CLIENT:BAD_RESPONSE", "download: cannot split a file of %lld bytes", j->f->total));
   upg_segments_done_before(&j->sg, (long long)j->f->pf->end);
   j->have_sg = true;
+  j->checked = true;
   j->streams = j->f->streams;
+  return 0;
+}
+
+/* The file changed, and the part file was started over (download_parallel.h):
+ * when the answer that told it gave the new version's size and validators,
+ * its chunks from zero, asked by one stream first as after a record (no
+ * other answer whose body would cross the link for nothing); else the next
+ * round asks a first answer. */
+static int
+chunks_from_change(struct job *j, jv *doc)
+{
+  jv size = upg_provenance_validator(j->f->pf->validators, "size");
+  long long total = jv_get_kind(size) == JV_KIND_NUMBER ? (long long)jv_number_value(size) : -1;
+  jv_free(size);
+  if (total < 0)
+    return 0;
+  if (upg_segments_init(&j->sg, total, upg_download_chunk()) != 0)
+    return upg_fail(doc, UPG_EXIT_TRANSPORT,
+                    upg_failure("CLIENT:BAD_RESPONSE", "download: cannot split a file of %lld bytes", total));
+  j->have_sg = true;
+  j->checked = false;
   return 0;
 }
 
@@ -388,7 +411,8 @@ parallel_attempt(void *ctx, bool *retryable, jv *doc)
       if ((status = chunks_from_answer(j, doc)))
         return status;
     }
-    status = upg_download_parallel(f->s, f->url, f->pf, &j->sg, j->streams, &j->rep, retryable, doc);
+    status = upg_download_parallel(f->s, f->url, f->pf, &j->sg, j->streams, j->checked, &j->rep, retryable, doc);
+    j->checked = false; /* a retry of these chunks asks one first again */
     if (status != UPG_PAR_CHANGED && status != UPG_PAR_NO_RANGES)
       return status;
     jv held = upg_segments_to_jv(&j->sg);
@@ -405,9 +429,8 @@ parallel_attempt(void *ctx, bool *retryable, jv *doc)
     jv_free(held);
     upg_notice(f->s, "download: the remote file changed since %s was started; downloading from zero",
                f->pf->part_path);
-    if (upg_partfile_restart(f->pf, jv_null()) != 0)
-      return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "download: cannot write %s: %s",
-                                                       f->pf->part_path, strerror(errno)));
+    if (status == UPG_PAR_CHANGED && (status = chunks_from_change(j, doc)))
+      return status;
   }
   return upg_fail(doc, UPG_EXIT_TRANSPORT,
                   upg_failure("CLIENT:BAD_RESPONSE", "download: the file changes with every request"));

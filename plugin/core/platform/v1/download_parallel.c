@@ -70,9 +70,12 @@ struct par {
   bool checkpoint_due;
   double last_checkpoint;
   bool any_accepted;      /* some 206 was accepted in this call */
+  bool one_first;         /* the version is unchecked: one stream asks first */
   int fatal;              /* an exit status that ends the call, or 0 */
   jv fatal_doc;
   int result;             /* UPG_PAR_CHANGED / UPG_PAR_NO_RANGES, or 0 */
+  jv changed_to;          /* the validators (and size) of the version an answer
+                             told instead of ours, or null */
   jv last_error;          /* why the last stream given up was, or null */
   bool last_retryable;
   upg_meter meter;        /* libcurl's meter is one transfer's: ours sums them */
@@ -127,6 +130,24 @@ file_failed(struct par *p, const char *what)
 
 /* ------------------------------------------------------------ an answer */
 
+/* An answer told version SEEN (consumed) of TOTAL bytes instead of ours:
+ * the first such is kept, when it says enough to ask ranges of it (a
+ * size, and an ETag or Last-Modified for If-Range), so that the caller
+ * starts the new version without another answer whose body would cross
+ * the link for nothing. */
+static void
+changed_to(struct par *p, jv seen, long long total)
+{
+  bool usable = total >= 0 && jv_get_kind(p->changed_to) == JV_KIND_NULL
+                && (jv_object_has(jv_copy(seen), jv_string("etag"))
+                    || jv_object_has(jv_copy(seen), jv_string("last_modified")));
+  if (!usable) {
+    jv_free(seen);
+    return;
+  }
+  p->changed_to = seen;
+}
+
 /* A 206 to ST's range: exactly the bytes asked, of the recorded total and
  * version.  The first one of the call makes sure the record is version 2
  * (what is held made durable first) before any byte off the prefix. */
@@ -141,11 +162,12 @@ accept_range(struct stream *st)
                   "%lld-%lld", a->has_range ? a->range : "(none)", a->length, st->start, st->end - 1);
   jv seen = upg_answer_validators(a, a->total);
   bool same = upg_provenance_same_version(p->pf->validators, seen) && a->total == p->sg->size;
-  jv_free(seen);
   if (!same) {
+    changed_to(p, seen, a->total);
     st->changed = true;
     return false;
   }
+  jv_free(seen);
   if (!p->pf->holes_ok) { /* nothing written yet: the checkpointer is idle */
     upg_checkpointer_lock(&p->cp);
     jv segments = upg_segments_to_jv(p->sg);
@@ -166,11 +188,13 @@ whole_answer(struct stream *st)
 {
   jv seen = upg_answer_validators(&st->a, st->a.length);
   bool same = upg_provenance_same_version(st->p->pf->validators, seen);
-  jv_free(seen);
-  if (same)
+  if (same) {
+    jv_free(seen);
     st->ignored = true;
-  else
+  } else {
+    changed_to(st->p, seen, st->a.length);
     st->changed = true;
+  }
   return false;
 }
 
@@ -337,9 +361,12 @@ restart_idle(struct par *p)
   upg_checkpointer_unlock(&p->cp);
   if (p->fatal || p->result || todo == 0)
     return;
-  for (int i = 0; i < p->count; i++)
+  for (int i = 0; i < p->count; i++) {
+    if (p->one_first && !p->any_accepted && p->running > 0)
+      return; /* the first answer is awaited (run_loop) */
     if (p->st[i].h && !p->st[i].running && !stream_start(&p->st[i]))
       break;
+  }
 }
 
 /* Give ST up: its handle (and connection) closed, WHY kept for the end. */
@@ -423,11 +450,17 @@ read_messages(struct par *p)
   }
 }
 
+/* Resumed from a record, no answer has told the version yet: the streams
+ * would all ask their ranges of what may be another file now, and each
+ * answer's body in flight would cross the link for nothing before its
+ * headers said so.  One stream asks first; the others start once a 206
+ * of the recorded version came (or the file changed after one answer).
+ * After a first answer (download.c) every stream starts at once. */
 static void
 run_loop(struct par *p)
 {
-  for (int i = 0; i < p->count && !p->fatal; i++)
-    stream_start(&p->st[i]);
+  restart_idle(p);
+  bool others = !p->one_first;
   while (p->running > 0 && !p->fatal && !p->result) {
     int still = 0;
     if (curl_multi_perform(p->multi, &still) != CURLM_OK) {
@@ -436,6 +469,10 @@ run_loop(struct par *p)
       break;
     }
     read_messages(p);
+    if (!others && p->any_accepted) {
+      others = true;
+      restart_idle(p);
+    }
     upg_meter_update(&p->meter, p->meter.base + p->written, p->sg->size);
     int sig = upg_interrupted(p->s);
     if (sig) {
@@ -488,9 +525,10 @@ teardown(struct par *p)
 
 int
 upg_download_parallel(const upg_settings *s, const char *url, upg_partfile *pf, upg_segments *sg, int streams,
-                      upg_par_report *rep, bool *retryable, jv *doc)
+                      bool checked, upg_par_report *rep, bool *retryable, jv *doc)
 {
-  struct par p = { .s = s, .url = url, .pf = pf, .sg = sg, .rep = rep, .fatal_doc = jv_null(),
+  struct par p = { .s = s, .url = url, .pf = pf, .sg = sg, .rep = rep, .fatal_doc = jv_null(), .one_first = !checked,
+                   .changed_to = jv_null(),
                    .last_error = jv_null(), .last_checkpoint = upg_now(),
                    .due = upg_checkpoint_bytes(sg->chunk) };
   streams = streams < 1 ? 1 : streams > UPG_PARALLEL_MAX ? UPG_PARALLEL_MAX : streams;
@@ -519,6 +557,15 @@ upg_download_parallel(const upg_settings *s, const char *url, upg_partfile *pf, 
     p.fatal_doc = jv_null();
   } else if (p.result) {
     status = p.result;
+    /* the streams are stopped and the checkpointer too: start over with
+     * the version the answer told, or none (the caller asks again) */
+    if (status == UPG_PAR_CHANGED) {
+      jv to = p.changed_to;
+      p.changed_to = jv_null();
+      if (upg_partfile_restart(pf, to) != 0)
+        status = upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "download: cannot write %s: %s",
+                                                           pf->part_path, strerror(errno)));
+    }
   } else if (upg_segments_complete(sg)) {
     status = 0;
   } else if (jv_get_kind(p.last_error) != JV_KIND_NULL) {
@@ -533,5 +580,6 @@ upg_download_parallel(const upg_settings *s, const char *url, upg_partfile *pf, 
   }
   jv_free(p.fatal_doc);
   jv_free(p.last_error);
+  jv_free(p.changed_to);
   return status;
 }
