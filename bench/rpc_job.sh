@@ -167,9 +167,10 @@ EOF
 done
 chmod 666 "$PHASES" 2>/dev/null || { : >"$PHASES" && chmod 666 "$PHASES"; }
 
-# phases_of: from $PHASES, "DUMP UPLOAD DOWNLOAD DL_START RESTORE_START":
-# the seconds of pg_dump, of the rsyncs to the node, of those from it, the
-# first download's start, createdb's start (- when absent)
+# phases_of: from $PHASES, "DUMP UPLOAD DOWNLOAD DL_START RESTORE_START
+# PG_RESTORE": the seconds of pg_dump, of the rsyncs to the node, of those
+# from it, the first download's start, createdb's start (- when absent),
+# the seconds of pg_restore
 phases_of() {
 	awk '
 		$1 == "rsync" && / --version/ { next }
@@ -177,13 +178,14 @@ phases_of() {
 		$1 == "pg_dump" { dump += d; nd++ }
 		$1 == "createdb" && !cs { cs = $2 }
 		$1 == "pg_restore" && !cs { cs = $2 }
+		$1 == "pg_restore" { rst += d; nr++ }
 		$1 == "rsync" {
 			# the node is the side named USER@HOST:PATH: last (upload) or before it (download)
 			if ($NF ~ /^[^ \/]*@[^ \/]*:/) { up += d; nu++ }
 			else { for (i = 5; i < NF; i++) if ($i ~ /^[^ \/]*@[^ \/]*:/) { down += d; nn++; if (!ds) ds = $2; break } }
 		}
 		function v(x, n) { return n ? sprintf("%.3f", x) : "-" }
-		END { printf "%s %s %s %s %s\n", v(dump, nd), v(up, nu), v(down, nn), ds ? ds : "-", cs ? cs : "-" }' "$PHASES"
+		END { printf "%s %s %s %s %s %s\n", v(dump, nd), v(up, nu), v(down, nn), ds ? ds : "-", cs ? cs : "-", v(rst, nr) }' "$PHASES"
 }
 
 # finished_at: "FINISHED SEEN" of the newest request: when it could first
@@ -244,20 +246,20 @@ run_builtin() { # R KEY [INTERVAL]
 		FAILS+=("builtin${iv:+ --interval $iv} run $r: $why")
 		say "builtin run $r FAILED: $why"
 	else
-		local wall fin seen ph dump up down ds cs lat poll sdl
+		local wall fin seen ph dump up down ds cs prs lat poll sdl
 		wall=$(awk -v a="$t1" -v b="$t0" 'BEGIN { printf "%.3f", a - b }')
 		read -r fin seen < <(finished_at)
-		read -r dump up down ds cs < <(phases_of)
+		read -r dump up down ds cs prs < <(phases_of)
 		read -r lat poll sdl < <(latency3 "$ds" "$fin" "$seen")
 		hwm=$(cat "$d/hwm" 2>/dev/null) tree=$(tail -n 1 "$d/time")
 		add "$k" whole "$wall"
 		for ph in dump upload download restore wait process create; do
 			add "$k" "$ph" "$(jq -r --arg p "$ph" '.steps[$p] // "-"' "$doc")"
 		done
-		add "$k" cdump "$dump" && add "$k" cupload "$up" && add "$k" cdownload "$down"
+		add "$k" cdump "$dump" && add "$k" cupload "$up" && add "$k" cdownload "$down" && add "$k" prs "$prs"
 		add "$k" latency "$lat" && add "$k" poll "$poll" && add "$k" sdl "$sdl"
 		add "$k" hwm "$hwm" && add "$k" tree "$tree"
-		RUNLINES+=("builtin${iv:+ --interval $iv} run $r: whole $wall s; steps $(jq -c .steps "$doc"); children: pg_dump $dump s, rsync up $up s, rsync down $down s; wait-to-done latency $lat s ($poll s until a status call found it done, $sdl s from there to rsync's start); shell VmHWM $hwm KiB, largest process (GNU time) $tree KiB")
+		RUNLINES+=("builtin${iv:+ --interval $iv} run $r: whole $wall s; steps $(jq -c .steps "$doc"); children: pg_dump $dump s, rsync up $up s, rsync down $down s, pg_restore $prs s; wait-to-done latency $lat s ($poll s until a status call found it done, $sdl s from there to rsync's start); shell VmHWM $hwm KiB, largest process (GNU time) $tree KiB")
 		say "${RUNLINES[-1]}"
 	fi
 	pg_sql postgres "DROP DATABASE IF EXISTS \"$new\"" >/dev/null
@@ -285,16 +287,16 @@ run_script() { # R
 		FAILS+=("script run $r: $why")
 		say "script run $r FAILED: $why"
 	else
-		local wall fin seen dump up down ds cs lat poll sdl restore tree
+		local wall fin seen dump up down ds cs prs lat poll sdl restore tree
 		wall=$(awk -v a="$t1" -v b="$t0" 'BEGIN { printf "%.3f", a - b }')
 		read -r fin seen < <(finished_at)
-		read -r dump up down ds cs < <(phases_of)
+		read -r dump up down ds cs prs < <(phases_of)
 		read -r lat poll sdl < <(latency3 "$ds" "$fin" "$seen")
 		restore=$(awk -v a="$t1" -v b="$cs" 'BEGIN { if (b == "-") print "-"; else printf "%.3f", a - b }')
 		tree=$(tail -n 1 "$d/time")
 		add s whole "$wall" && add s dump "$dump" && add s upload "$up" && add s download "$down"
-		add s restore "$restore" && add s latency "$lat" && add s poll "$poll" && add s sdl "$sdl" && add s tree "$tree"
-		RUNLINES+=("script run $r: whole $wall s; pg_dump $dump s, rsync up $up s, rsync down $down s, createdb to exit $restore s; wait-to-done latency $lat s ($poll s until a status call found it done, $sdl s from there to rsync's start); largest process (GNU time) $tree KiB")
+		add s prs "$prs" && add s restore "$restore" && add s latency "$lat" && add s poll "$poll" && add s sdl "$sdl" && add s tree "$tree"
+		RUNLINES+=("script run $r: whole $wall s; pg_dump $dump s, rsync up $up s, rsync down $down s, pg_restore $prs s, createdb to exit $restore s; wait-to-done latency $lat s ($poll s until a status call found it done, $sdl s from there to rsync's start); largest process (GNU time) $tree KiB")
 		say "${RUNLINES[-1]}"
 	fi
 	pg_sql postgres "DROP DATABASE IF EXISTS \"$new\"" >/dev/null
@@ -371,6 +373,7 @@ rows=(
 	'cdownload|download|download: the rsync process (same measure for both)|1.0'
 	'download|download|… the builtin'"'"'s step "download" (transfer/start, rsync, checks, transfer/stop) against the same|info'
 	'restore|restore|restore (the builtin'"'"'s step "restore"; the script: createdb'"'"'s start to its exit, pg_restore and the filestore merge included)|1.0'
+	'prs|prs|… of which: the pg_restore process (same measure for both)|'
 )
 for spec in "${rows[@]}"; do
 	IFS='|' read -r ph sph name goal <<<"$spec"
