@@ -12,12 +12,15 @@
 # BENCH_SO (the module, default .libs/upgrade.so), BENCH_DIAG=0 (skip the
 # diagnostic rows), BENCH_KEEP=1 (keep the work dir and the harness dir),
 # BENCH_CASES (the cases to run, e.g. "download sftp-get"; all by default:
-# status upload download https-par sftp-put sftp-get sftp-rtt load mem pg),
+# status upload download https-par sftp-put sftp-get sftp-rtt load mem pg rpc),
 # BENCH_TOOLS (only these tools' rows in the transfer cases, by key, e.g.
 # "ssh b b4": the reference always runs; for trying a change quickly),
 # BENCH_BASE_SO (another build of the module, e.g. the last release: the pg
 # case's restore gets a row of its own beside this build's, same run),
 # BENCH_RTT_MS (30; a list, e.g. "30 100", runs the link cases at each),
+# BENCH_RPC_MIB, BENCH_RPC_FS_MIB, BENCH_RPC_JOBS, BENCH_RPC_INTERVAL,
+# BENCH_RPC_FAST_INTERVAL and PLATFORM_UPGRADE_PY (the rpc case: the whole
+# job against the platform's script, bench/rpc_job.sh; root),
 # BENCH_RTT_REPEAT (1), BENCH_RTT_DIAG=1 (diagnostic rows
 # over RTT too), BENCH_PAR_WINDOW (https-par's window per connection, bytes:
 # 3 MiB), BENCH_PG_MIB (the pg case's database: 300 MiB; 50 with --quick),
@@ -54,7 +57,7 @@ REPEAT=${BENCH_REPEAT:-5}
 MEM_CALLS=${BENCH_MEM_CALLS:-10000}
 LOADS=${BENCH_LOADS:-$CALLS}
 SO=${BENCH_SO:-$ROOT/.libs/upgrade.so}
-ALL_CASES="status upload download https-par sftp-put sftp-get sftp-rtt load mem pg"
+ALL_CASES="status upload download https-par sftp-put sftp-get sftp-rtt load mem pg rpc"
 RTT_LIST=${BENCH_RTT_MS:-30} # the link cases run once per round trip listed
 RTT_MS=${RTT_LIST%% *}
 RTT_REPEAT=${BENCH_RTT_REPEAT:-1}
@@ -76,10 +79,10 @@ DL_SIZE=$((SIZE + ${#PREFIX}))
 say() { printf 'bench: %s\n' "$*" >&2; }
 die() { say "$*"; exit 2; }
 want() { [[ " $CASES " == *" $1 "* ]]; }
-NEED_SERVERS=0 # the emulator, sshd and the data file: every case but pg
+NEED_SERVERS=0 # the emulator, sshd and the data file: every case but pg and rpc
 for c in $CASES; do
 	[[ " $ALL_CASES " == *" $c "* ]] || die "BENCH_CASES: unknown case '$c' (known: $ALL_CASES)"
-	[[ $c == pg ]] || NEED_SERVERS=1
+	[[ $c == pg || $c == rpc ]] || NEED_SERVERS=1
 done
 if ((QUICK)); then PG_MIB=${BENCH_PG_MIB:-50}; else PG_MIB=${BENCH_PG_MIB:-300}; fi
 LOAD_DELTAS=() MEM_LINE= MEM_FAILED=0
@@ -1018,6 +1021,25 @@ pg_stop
 
 fi # pg
 
+# ------------------------------- case: the whole job against the platform's script
+# bench/rpc_job.sh (issue 17): `upgrade run --database DB --api rpc` against
+# the platform's script `test -d DB`, in a network namespace of its own
+# (root) where an emulator of its own owns port 443.  Its section is
+# printed after the table.
+RPC_MD=
+if want rpc; then
+	say "rpc: the whole job against the platform's script (bench/rpc_job.sh)"
+	RPC_MD=$WORK/rpc.md
+	BENCH_QUICK=$QUICK BENCH_REPEAT=${BENCH_REPEAT:-3} BENCH_SO_ORIGIN="$SO_ORIGIN" \
+		bash "$BENCH_DIR/rpc_job.sh" "$SO" >"$RPC_MD"
+	rpc_rc=$?
+	case $rpc_rc in
+	0) ;;
+	1) BUILTIN_RPC_FAILED=1 ;;
+	*) printf '\n### rpc: the whole job against the platform\x27s script\n\nFAILED: set-up (exit %s; see stderr)\n' "$rpc_rc" >>"$RPC_MD" ;;
+	esac
+fi
+
 # ------------------------------------------------------------------ table
 fmt() { awk -v v="$1" -v d="${2:-2}" 'BEGIN { printf "%.*f", d, v }'; }
 rate_of() { # KEY: amount / median seconds
@@ -1037,12 +1059,14 @@ if ((${#MISSING[@]})); then
 	echo
 	echo "Not installed (their rows say so): ${MISSING[*]}."
 fi
+if ((${#ROWS[@]})); then
 echo
 echo "CPU s/GiB: the client's user + system seconds (the calling shell with the builtin, or the tool's"
 echo "processes: sftp and its ssh, rclone, aria2c, curl), median of the runs, per GiB moved."
 echo
-echo '| case | tool | seconds | MiB/s or calls/s | CPU s/GiB | peak RSS MiB | ratio vs reference | goal |'
-echo '|---|---|---:|---:|---:|---:|---:|---|'
+fi
+((${#ROWS[@]})) && echo '| case | tool | seconds | MiB/s or calls/s | CPU s/GiB | peak RSS MiB | ratio vs reference | goal |'
+((${#ROWS[@]})) && echo '|---|---|---:|---:|---:|---:|---:|---|'
 for k in "${ROWS[@]}"; do
 	ref=${R_REF[$k]} goal=${R_GOAL[$k]} unit=${R_UNIT[$k]}
 	[[ $k == *-* && $ref != "$k" ]] && ! picked "${k#*-}" && [[ -z ${R_SECS[$k]// /} ]] && continue
@@ -1120,10 +1144,12 @@ if [[ -n ${R_SECS[st-bv]:-} ]]; then
 		echo "client's delayed ACK, about 40 ms; see bench/README.md.)"
 	fi
 fi
+if ((${#ROWS[@]})); then
 echo
 echo "Seconds of every run, in run order (the tools' order rotates from run to run; an untimed"
 echo "warm-up transfer precedes each transfer case):"
 echo
+fi
 for k in "${ROWS[@]}"; do
 	printf -- '- %s, %s: %s%s%s\n' "${R_CASE[$k]}" "${R_TOOL[$k]}" \
 		"$(for v in ${R_SECS[$k]}; do printf '%.3f ' "$v"; done)" "${R_CPU[$k]:+(CPU s: ${R_CPU[$k]% }) }" \
@@ -1141,7 +1167,9 @@ if [[ -n $MEM_LINE ]]; then
 	echo
 	echo "$MEM_LINE"
 fi
+[[ -z $RPC_MD ]] || cat "$RPC_MD"
 echo
 printf 'wall time of the whole bench: %.0f s\n' "$(fsub "$(now)" "$T_START")"
 ((MEM_FAILED)) && BUILTIN_FAILED=1
+((${BUILTIN_RPC_FAILED:-0})) && BUILTIN_FAILED=1
 exit $((BUILTIN_FAILED ? 1 : 0))

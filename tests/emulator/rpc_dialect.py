@@ -58,7 +58,10 @@ Controls (same admin style as v1):
          the gate at most that fast each way (0: no limit) and count their
          bytes; null, the default: rsync is the session itself)
     GET  /_emulator/rpc              settings and every request (token,
-         state, data dir, transfer: port and pid, or null;
+         state, proc_start, worked_at and final_at: when process was
+         called, when its output was written, when a call first found the
+         request done or failed, epoch seconds; data dir, transfer: port
+         and pid, or null;
          transfer_bytes: [IN, OUT] of each relayed session that ended)
     POST /_emulator/rpc_state {"token": T, "state": S, "reason": R,
          "archived": BOOL}: force a state (sticky), reason, archived
@@ -145,7 +148,8 @@ def free_port():
 class RpcReq(record.Record):
     FIELDS = ("request_id", "token", "contract", "target", "aim", "env_vars",
               "ssh_key", "state", "forced", "reason", "archived",
-              "created_at", "proc_start", "compatible", "dump_name")
+              "created_at", "proc_start", "compatible", "dump_name",
+              "worked_at", "final_at")
 
     def __init__(self, **kw):
         super().__init__(**kw)
@@ -336,6 +340,8 @@ class Rpc:
                 st = "failed" if r.reason else "done"
             if st != r.state:
                 r.state = st
+                if st in ("done", "failed"):
+                    r.final_at = time.time()
                 self.save(r)
 
     def process(self, r):
@@ -377,6 +383,7 @@ class Rpc:
         with r.lock:
             r.reason = reason
             r.worked = True
+            r.worked_at = time.time()
             self.save(r)
 
     def pg_env(self):
