@@ -706,7 +706,6 @@ upg_cli_parse_env(int argc, char **argv, const upg_cli_env *env, upg_cli *cli)
   int status = 0;
 
   memset(cli, 0, sizeof *cli);
-  cli->interval = 10;
   cli->what = "upgraded-dump";
   for (int i = 0; i < argc && !status; i++) {
     const char *a = argv[i];

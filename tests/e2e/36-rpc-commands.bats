@@ -288,6 +288,25 @@ b64() { printf "$1" | base64 -w0; }
 	stderr_lacks "$token"
 }
 
+@test "wait without --interval under rpc: polls at 1, 2, 4 then 5 s (the script's pace): a 5 s job seen done within 8 s, in at most 5 polls" {
+	# done about 5.3 s after process: polls at 0, 1, 3 and 7 s see it at 7;
+	# v1's 10 s pace would take 10 s, a steady 1 s would poll 6 times or more
+	emulator_curl /_emulator/rpc -H 'Content-Type: application/json' \
+		-d '{"pending_seconds": 0.3, "progress_seconds": 5}' -o /dev/null
+	token=$(new_token)
+	uploaded "$token"
+	run --separate-stderr ucall "UPGRADE_TOKEN=$token UPGRADE_HOST=localhost
+		upgrade process $R >/dev/null && emulator_reset stats >/dev/null
+		start=\$EPOCHREALTIME; upgrade wait $R; rc=\$?
+		echo took=\$(awk -v a=\$start -v b=\$EPOCHREALTIME 'BEGIN {print b - a}') >&2; exit \$rc"
+	expect_status 0
+	jqe '.request.status == "done"'
+	took=$(grep -o 'took=[0-9.]*' <<<"$stderr" | cut -d= -f2)
+	less_than "$took" "$(scaled 8)"
+	polls=$(emulator_stats | jq '.requests["rpc/status"] // 0')
+	(( polls >= 3 && polls <= 5 )) || { echo "status polled $polls times" >&2; false; }
+}
+
 @test "wait: a request still new (nothing processed) exit 1 CLIENT:STATE; failed exit 1 with the reason" {
 	token=$(new_token)
 	run --separate-stderr ucall "upgrade wait $R --token $token --interval 0.2"

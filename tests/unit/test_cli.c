@@ -99,7 +99,7 @@ main(void)
 
   ok(parse(&c, "wait", "--interval", "0.5", "--timeout", "30", NULL) == 0 && c.interval == 0.5 && c.timeout == 30,
      "wait's seconds");
-  ok(parse(&c, "wait", NULL) == 0 && c.interval == 10 && c.timeout == 0, "wait's defaults");
+  ok(parse(&c, "wait", NULL) == 0 && c.interval == 0 && c.timeout == 0, "wait's defaults (0: the dialect's pace, wait.h)");
   refused("negative interval", "--interval", parse(&c, "wait", "--interval", "-1", NULL), &c);
   refused("zero interval", "--interval", parse(&c, "wait", "--interval", "0", NULL), &c);
   refused("non-numeric timeout", "--timeout", parse(&c, "wait", "--timeout", "soon", NULL), &c);

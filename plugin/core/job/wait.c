@@ -97,8 +97,23 @@ with_failures_of(jv last, jv err)
   return last;
 }
 
+/* The pause before the next poll.  --interval S (ASKED > 0) is kept.
+ * Without it v1 polls every 10 s, as it always has; rpc starts at 1 s and
+ * doubles up to 5 s, the pace of the platform's own script: a short job
+ * is seen done within a second or two of its end, while a long one costs
+ * the platform no more polls than the script does. */
+static double
+next_pause(const upg_platform *pf, double asked, double prev)
+{
+  if (asked > 0)
+    return asked;
+  if (pf->dialect != UPG_DIALECT_RPC)
+    return UPG_WAIT_V1_INTERVAL;
+  return prev <= 0 ? 1 : prev * 2 < UPG_WAIT_RPC_INTERVAL ? prev * 2 : UPG_WAIT_RPC_INTERVAL;
+}
+
 int
-upg_wait(const upg_settings *s, double interval, double timeout, upg_log_tail *log, bool *final, jv *doc)
+upg_wait(const upg_settings *s, double asked, double timeout, upg_log_tail *log, bool *final, jv *doc)
 {
   const upg_platform *pf = upg_platform_of(s);
   *final = false;
@@ -110,7 +125,7 @@ upg_wait(const upg_settings *s, double interval, double timeout, upg_log_tail *l
                     upg_failure("CLIENT:USAGE", "the %s platform keeps no log to show: --log needs --api rpc",
                                 upg_dialect_name(pf->dialect)));
 
-  double start = upg_now();
+  double start = upg_now(), interval = 0;
   char *last_state = NULL;
   char label[64];
   pf->label(s, label, sizeof label);
@@ -144,6 +159,7 @@ upg_wait(const upg_settings *s, double interval, double timeout, upg_log_tail *l
       *doc = st;
       break;
     }
+    interval = next_pause(pf, asked, interval);
     long secs = lround(upg_now() - start);
     upg_status_line(s, "%s: %s (%ld:%02ld)", label, last_state ? last_state : "waiting", secs / 60, secs % 60);
     double left = timeout > 0 ? start + timeout - upg_now() : interval;
