@@ -32,9 +32,6 @@ typedef struct upg_dir_part {
  * upg_dir_part_free in every case. */
 int upg_dir_part_begin(upg_dir_part *d, const upg_settings *s, const char *output, jv origin, bool force,
                        jv *doc);
-/* The bytes and the regular files directly in DIR (pg_dump -Fd's are all
- * there): for the meter and the document. */
-void upg_dir_part_size(const char *dir, long long *bytes, long long *files);
 /* OUTPUT.part becomes OUTPUT (see above); the record goes.  0 or exit 2
  * with *doc. */
 int upg_dir_part_commit(upg_dir_part *d, const upg_settings *s, jv *doc);

@@ -39,4 +39,10 @@ int upg_replace_file(const char *path, const char *text, size_t len);
  * PATH is no error.  0, or -1 with errno. */
 int upg_remove_tree(const char *path);
 
+/* The regular files directly in DIR (a directory-format dump is flat:
+ * toc.dat and one file per table), symlinks not followed: their bytes in
+ * *BYTES and their number in *FILES (FILES may be NULL).  0, or -1 with
+ * errno when DIR cannot be read (both then 0). */
+int upg_dir_files_size(const char *dir, long long *bytes, long long *files);
+
 #endif

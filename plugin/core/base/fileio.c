@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <libgen.h>
@@ -120,4 +121,25 @@ upg_remove_tree(const char *path)
   if (lstat(path, &st) != 0)
     return errno == ENOENT ? 0 : -1;
   return nftw(path, remove_entry, 32, FTW_DEPTH | FTW_PHYS);
+}
+
+int
+upg_dir_files_size(const char *dir, long long *bytes, long long *files)
+{
+  long long n = 0;
+  *bytes = 0;
+  DIR *d = opendir(dir);
+  if (d) {
+    struct dirent *e;
+    struct stat st;
+    while ((e = readdir(d)))
+      if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
+        *bytes += (long long)st.st_size;
+        n++;
+      }
+    closedir(d);
+  }
+  if (files)
+    *files = n;
+  return d ? 0 : -1;
 }

@@ -94,16 +94,8 @@ upg_run_rpc_dump_size(const char *dump)
     return -1;
   if (!S_ISDIR(st.st_mode))
     return (long long)st.st_size;
-  DIR *d = opendir(dump);
-  if (!d)
-    return -1;
-  long long total = 0;
-  struct dirent *e;
-  while ((e = readdir(d)))
-    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
-      total += (long long)st.st_size;
-  closedir(d);
-  return total;
+  long long total;
+  return upg_dir_files_size(dump, &total, NULL) == 0 ? total : -1;
 }
 
 void

@@ -2,7 +2,6 @@
 /* dir_part.c -- a directory written whole or not at all (see dir_part.h). */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -108,23 +107,6 @@ upg_dir_part_begin(upg_dir_part *d, const upg_settings *s, const char *output, j
   }
   d->made = true;
   return 0;
-}
-
-void
-upg_dir_part_size(const char *dir, long long *bytes, long long *files)
-{
-  *bytes = *files = 0;
-  DIR *d = opendir(dir);
-  if (!d)
-    return;
-  struct dirent *e;
-  struct stat st;
-  while ((e = readdir(d)))
-    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode)) {
-      *bytes += (long long)st.st_size;
-      (*files)++;
-    }
-  closedir(d);
 }
 
 int

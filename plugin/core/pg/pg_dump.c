@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "upgrade/fileio.h"
 #include "upgrade/child.h"
 #include "upgrade/dir_part.h"
 #include "upgrade/files.h"
@@ -44,7 +45,7 @@ dump_tick(void *data)
   if (now - d->last < 0.25)
     return;
   if (d->dir)
-    upg_dir_part_size(d->dir, &bytes, &files);
+    upg_dir_files_size(d->dir, &bytes, &files);
   else if (fstat(d->fd, &st) == 0)
     bytes = (long long)st.st_size;
   else
@@ -210,7 +211,7 @@ dump_directory(const upg_settings *s, const upg_dump_params *p, const char *out,
   struct dump_progress d = { .fd = -1, .dir = dp.part };
   if ((status = run_pg_dump(s, p, args, UPG_CHILD_NULL, &d, dp.part, doc)))
     goto out;
-  upg_dir_part_size(dp.part, bytes, files);
+  upg_dir_files_size(dp.part, bytes, files);
   status = upg_dir_part_commit(&dp, s, doc);
 out:
   if (status)

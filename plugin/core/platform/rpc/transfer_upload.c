@@ -3,7 +3,6 @@
  * name it takes under /data, and the transfer (see rpc_transfer.h). */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,29 +11,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "upgrade/fileio.h"
 #include "upgrade/files.h"
 #include "upgrade/outcome.h"
 #include "upgrade/pg.h"
 #include "upgrade/progress.h"
 #include "upgrade/rpc_transfer.h"
-
-/* The bytes of the regular files directly in DIR (a directory-format
- * dump is flat: toc.dat and one file per table); -1 when unreadable. */
-static long long
-directory_bytes(const char *dir)
-{
-  DIR *d = opendir(dir);
-  if (!d)
-    return -1;
-  long long total = 0;
-  struct dirent *e;
-  struct stat st;
-  while ((e = readdir(d)))
-    if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
-      total += st.st_size;
-  closedir(d);
-  return total;
-}
 
 /* A directory dump at DIR: it holds a regular toc.dat. */
 static int
@@ -47,7 +29,7 @@ check_directory(const char *dir, long long *total, jv *doc)
     return upg_fail(doc, UPG_EXIT_USAGE,
                     upg_failure("CLIENT:FILE", "%s is a directory without toc.dat: not a directory-format dump "
                                 "(pg_dump -Fd, `upgrade dump --format directory`)", dir));
-  if ((*total = directory_bytes(dir)) < 0)
+  if (upg_dir_files_size(dir, total, NULL) != 0)
     return upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:FILE", "cannot read %s: %s", dir, strerror(errno)));
   return 0;
 }
