@@ -12,6 +12,7 @@
 #ifndef UPGRADE_FILEIO_H
 #define UPGRADE_FILEIO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -44,5 +45,9 @@ int upg_remove_tree(const char *path);
  * *BYTES and their number in *FILES (FILES may be NULL).  0, or -1 with
  * errno when DIR cannot be read (both then 0). */
 int upg_dir_files_size(const char *dir, long long *bytes, long long *files);
+
+/* Is NAME one component of a path (non-empty, no '/', not "." nor "..")?
+ * What a name must be before it is joined to a directory. */
+bool upg_one_component(const char *name);
 
 #endif

@@ -143,3 +143,9 @@ upg_dir_files_size(const char *dir, long long *bytes, long long *files)
     *files = n;
   return d ? 0 : -1;
 }
+
+bool
+upg_one_component(const char *name)
+{
+  return *name && !strchr(name, '/') && strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
+}

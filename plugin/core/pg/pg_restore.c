@@ -398,7 +398,7 @@ upg_pg_restore_check_name(const char *option, const char *name, jv *doc)
                     upg_failure("CLIENT:USAGE", "%s %s: at most %zu bytes (PostgreSQL's limit, "
                                 "less the temporary name's %s)", option, name, NAME_MAX_BYTES - strlen(TEMP_SUFFIX),
                                 TEMP_SUFFIX));
-  if (strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+  if (!upg_one_component(name))
     return upg_fail(doc, UPG_EXIT_USAGE,
                     upg_failure("CLIENT:USAGE", "%s %s: not a name Odoo's filestore can use", option, name));
   return 0;

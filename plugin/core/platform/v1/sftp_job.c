@@ -153,7 +153,7 @@ printable(const char *text, bool no_space)
 static bool
 file_name_ok(const char *text)
 {
-  return printable(text, false) && !strchr(text, '/') && strcmp(text, ".") != 0 && strcmp(text, "..") != 0;
+  return printable(text, false) && upg_one_component(text);
 }
 
 /* FIELD's VALUE is refused: the message shows it JSON-quoted (control
