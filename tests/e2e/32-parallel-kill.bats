@@ -7,15 +7,15 @@
 # it wrote), plus what was in flight, plus framing -- counted by the
 # forwarder on the link (delay_proxy.py --count-file), not by the client.
 # Chunks are 1 MiB here (UPGRADE_TEST_CHUNK: HACKING.md), so the interval
-# is 256 KiB, and each of the 4 connections is held to 512 KiB/s (one
-# stream: 2 MiB/s).  And what an uninterrupted transfer moves, and a
+# is 256 KiB, and each of the 4 connections is held to 1 MiB/s (one
+# stream: 4 MiB/s: a kill at 40 % comes some 1.6 s in).  And what an uninterrupted transfer moves, and a
 # resume after the remote file changed (the new file, once).
 load helpers
 
 CHUNK=1048576
 STREAMS=4
-RATE_KIB=512
-RATE_ONE_KIB=2048 # one stream: the same 2 MiB/s as 4 at 512 KiB/s
+RATE_KIB=1024
+RATE_ONE_KIB=4096 # one stream: the same 4 MiB/s as 4 at 1 MiB/s
 
 setup_file() {
 	start_sshd_emulator
@@ -93,7 +93,7 @@ kill_then_resume() {
 # reads) + framing: 1 % of the file (SSH, TLS and SFTP headers and MACs)
 # and 16 KiB per connection of each try (handshakes, host key,
 # certificates, the requests' headers) + EXTRA (what else the resuming
-# call sends that way).  STREAMS and RATE_KIB: 4 and 512 by default.  The
+# call sends that way).  STREAMS and RATE_KIB: 4 and 1024 by default.  The
 # answer says it resumed, unless RESUMED=0 (a run whose last transfer is
 # not the resumed one).
 bounded() {

@@ -6,7 +6,8 @@
 # kept beside the job record, upload, process, wait [--log], download into
 # a directory beside the dump, restore into NEW with the upgraded
 # filestore; is_pg_version_compatible false; --continue after the shell
-# was SIGKILLed during the upload, the wait and the download; archived; the
+# was SIGKILLed during the dump, the upload, the wait and the download
+# (counting what rsync resends); archived; the
 # token kept out of stderr and of `upgrade jobs`.
 
 load helpers
@@ -55,6 +56,14 @@ calls() {
 # request_view: the emulator's view of the request of the record $1.
 request_view() {
 	emulator_curl /_emulator/rpc | jq --arg t "$(jq -r .token "$1")" '.requests[] | select(.token == $t)'
+}
+
+# kept_bytes PATH...: the bytes of the files under PATHs that rsync keeps
+# for a next run (not its temporary .NAME.XXXXXX files that a SIGKILL
+# leaves; what it kept in its --partial-dir counts).
+kept_bytes() {
+	find "$@" -type f \( -path '*/.rsync-partial/*' -o ! -name '.*' \) -printf '%s\n' |
+		awk '{ s += $1 } END { print s + 0 }'
 }
 
 # set_state RECORD STATE [ARCHIVED]: force the state of RECORD's request.
@@ -221,19 +230,55 @@ token_nowhere() {
 	token_nowhere src.dump.upgrade.json
 }
 
-@test "SIGKILL of the shell during the download: --continue downloads the rest and restores; nothing re-created or re-uploaded" {
+@test "SIGKILL of the shell during the download: --continue downloads the rest and restores; nothing re-created or re-uploaded; rsync resends only what was missing" {
 	rpc_settings '{"progress_seconds": 2}'
 	start_shell "upgrade run --database src --data-dir '$ODOO' $RUN_ARGS -c"
 	wait_until 60 '[[ -f src.dump.upgrade.json && $(jq -r .step src.dump.upgrade.json) == processed ]]'
-	# the download, slowed to be caught half-way: some of it arrived
-	rpc_settings '{"transfer_rate": 2000}'
-	wait_until 60 '[[ $(calls transfer/start) == 2 ]] && compgen -G "upgraded_src_test_*/*" >/dev/null'
+	# the download (some 14 KB, toc.dat its last 9.6 KB), slowed to 1 KB/s
+	# to be caught in toc.dat, the files before it kept (3.6 KB)
+	rpc_settings '{"transfer_rate": 1000}'
+	wait_until 60 '[[ $(calls transfer/start) == 2 ]] && compgen -G "upgraded_src_test_*/*" >/dev/null &&
+		(($(kept_bytes upgraded_src_test_*) >= 3500))'
 	kill_shell
 	[[ $(calls transfer/start) == 2 && $(calls transfer/stop) == 1 ]]
 	[[ $(jq -r .step src.dump.upgrade.json) == done ]]
+	local have total sent
+	have=$(kept_bytes upgraded_src_test_*)
+	total=$(kept_bytes "$(request_view src.dump.upgrade.json | jq -er .data_dir)"/{upgraded.dump,filestore,upgrade-report.html,upgrade.log})
+	((have < total))
+	# the first relayed session is this download's (the upload had no rate)
+	wait_until 10 '[[ $(request_view src.dump.upgrade.json | jq ".transfer_bytes | length") == 1 ]]'
 	rpc_settings '{"transfer_rate": 0}'
 	continue_restored '["download", "restore"]'
 	[[ $(calls create) == 1 && $(calls process) == 1 && $(calls transfer/start) == 3 && $(calls transfer/stop) == 2 ]]
+	job_closed src.dump.upgrade.json
+	# what rsync resent: the missing bytes, plus its file list and framing
+	# (a whole resend is over this bound: have is more than 2 KiB + 5 %)
+	sent=$(request_view src.dump.upgrade.json | jq '.transfer_bytes[-1][1]')
+	echo "# had $have of $total bytes; the resume sent $sent" >&3
+	((sent >= total - have && sent <= total - have + total / 20 + 2048))
+}
+
+@test "SIGKILL of the shell during the dump: --continue dumps again and goes on; one request, no cut dump left" {
+	mkdir -p slowbin
+	# pg_dump (not its --version) waits 30 s before it starts: killed there
+	printf '#!/bin/sh\n[ "$1" = --version ] && exec %s "$@"\ntouch "%s/pg_dump.started"\nsleep 30\nexec %s "$@"\n' \
+		"$(command -v pg_dump)" "$PWD" "$(command -v pg_dump)" >slowbin/pg_dump
+	chmod +x slowbin/pg_dump
+	start_shell "PATH='$PWD/slowbin':\$PATH; upgrade run --database src --data-dir '$ODOO' $RUN_ARGS -c"
+	wait_until 30 '[[ -e pg_dump.started ]]'
+	kill_shell
+	wait_until 5 '! pgrep -f "$PWD/slowbin/pg_dump" >/dev/null'
+	[[ $(calls create) == 0 ]]
+	[[ ! -e src.dump/toc.dat ]]
+	rm slowbin/pg_dump
+	run --separate-stderr ucall "upgrade run --continue src.dump --interval 0.1 --cacert \"\$CA\" -c"
+	expect_status 0
+	jqe '.failures == [] and (.steps | keys) == ["create", "download", "dump", "process", "restore", "upload", "wait"]
+		and .dump.database == "src"'
+	stderr_has "removing src.dump.part, left by an interrupted dump"
+	expect_restored "$(jq -r .restore.database <<<"$output")"
+	[[ $(calls create) == 1 && $(calls process) == 1 && $(calls transfer/start) == 2 && $(calls transfer/stop) == 2 ]]
 	job_closed src.dump.upgrade.json
 }
 

@@ -672,6 +672,19 @@ class RpcHandler:
                                   start, len(text) - 1, len(text)))])
 
     # ---------------------------------------------------------- controls
+    def outputs_now(self, r):
+        """A request forced "done" has its outputs before it says so: the
+        processing thread already running is waited for (running the work a
+        second time beside it would race on the same files: a download then
+        found no upgraded dump), else the work is done here."""
+        rpc = self.server.emu.rpc
+        worker = r.worker
+        if worker is not None and worker.is_alive():
+            worker.join()
+        with r.lock:
+            if not r.worked:
+                rpc.work(r, rpc.origin(r))
+
     def rpc_admin(self, what, spec):
         """True if WHAT was one of the rpc controls (and was answered)."""
         rpc = self.server.emu.rpc
@@ -690,6 +703,8 @@ class RpcHandler:
         if r is None:
             self.send_json({"error": "unknown token"}, 404)
             return True
+        if what == "rpc_state" and spec.get("state") == "done":
+            self.outputs_now(r)
         with r.lock:
             if what == "rpc_log":
                 data = base64.b64decode(spec["b64"]) if "b64" in spec \
@@ -698,8 +713,6 @@ class RpcHandler:
             else:
                 if spec.get("state") in STATES:
                     r.state, r.forced = spec["state"], True
-                if r.state == "done" and not r.worked:
-                    rpc.work(r, rpc.origin(r))   # the outputs, now
                 if "reason" in spec:
                     r.reason = spec["reason"]
                 if "archived" in spec:
