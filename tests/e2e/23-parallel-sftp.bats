@@ -41,13 +41,13 @@ get_request() {
 }
 
 # slow_link_from N: for N streams and more, a forwarder holding each
-# stream to a twelfth of the file per second: each stream starts as soon
+# stream to a sixth of the file per second (4 streams: 1.5 s): each stream starts as soon
 # as its session is up, and on bare loopback the first ones would be done
 # before the last ones open (valgrind opens slowly too: the rate follows
 # the file's size).
 slow_link_from() {
 	if (($1 == $2)); then
-		sftp_via_proxy --delay-ms 0 --rate-kib $((SIZE / 1024 / 12))
+		sftp_via_proxy --delay-ms 0 --rate-kib $((SIZE / 1024 / 6))
 	fi
 }
 
