@@ -97,4 +97,8 @@ void upg_child_describe(const upg_child *c, char *buf, size_t len);
  * nothing. */
 char *upg_child_errors(const upg_child *c, int max_lines);
 
+/* Free a NULL-terminated array of malloc'd strings and the array (an argv
+ * built for a child, a list of NAME=VALUE); NULL is nothing. */
+void upg_argv_free(char **argv);
+
 #endif

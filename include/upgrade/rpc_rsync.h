@@ -35,6 +35,8 @@
 #include <stdint.h>
 #include <jv.h>
 
+#include "upgrade/child.h"
+
 /* The platform's account and directory (§4.2: fixed since M26). */
 #define UPG_RPC_SSH_USER "odoo"
 #define UPG_RPC_DATA_DIR "/data"
@@ -54,7 +56,7 @@ typedef struct upg_rsync_spec {
 /* Where a download keeps a broken file (relative: in each directory). */
 #define UPG_RSYNC_PARTIAL_DIR ".rsync-partial"
 
-/* The argv (NULL-terminated, malloc'd with its strings: upg_argv_free) of
+/* The argv (NULL-terminated, malloc'd with its strings: child.h's upg_argv_free) of
  *   rsync --info=progress2 --no-h --delete-after --recursive --links --times
  *         --partial --rsh=SSH LOCAL[/] odoo@HOST:/data/REMOTE
  * for an upload, or of
@@ -70,8 +72,6 @@ typedef struct upg_rsync_spec {
  * or a remote path.  Returns 0 with *argv set, or 2 (CLIENT:USAGE) / 3
  * (CLIENT:BAD_RESPONSE, a host or name from the platform) with *doc set. */
 int upg_rsync_argv(const upg_rsync_spec *spec, bool download, char ***argv, jv *doc);
-
-void upg_argv_free(char **argv);
 
 /* Whether PATH may stand in SSH as a file option: [A-Za-z0-9/._+,=@-]
  * alone, not starting with '-'. */

@@ -46,6 +46,7 @@ typedef struct upg_runstate {
   char *url;           /* the API base it lives on */
   char *output;        /* where the upgraded dump goes */
   char *contract, *email, *target, *aim, *filename, *timezone; /* what create sends */
+  char **env;          /* rpc: create's env_vars ("NAME=VALUE", NULL-terminated), or NULL */
   bool sftp;
   bool force;          /* --force: the output may be replaced (kept for --continue) */
   bool no_filestore;   /* --no-filestore: restored without the source's filestore */

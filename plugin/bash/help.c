@@ -203,7 +203,8 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "                   [--reuse-dump] [--remove-dumps] [--jobs N]\n"
     "                   [--restore-role ROLE] [--trust-dump] ... [DUMP]\n"
     "       upgrade run --continue DUMP\n"
-    "       (rpc: no --email, --filename or --sftp; -o DIR; [--log] [-i KEY])",
+    "       (rpc: no --email, --filename or --sftp; -o DIR; [--log] [-i KEY]\n"
+    "        [--env NAME=VALUE]... [--env-file F])",
     "The whole job: create, upload (HTTPS, or SFTP with --sftp), process, wait\n"
     "and download the upgraded dump to FILE (default upgraded_<name of DUMP>).\n"
     "The job is recorded in DUMP.upgrade.json (mode 0600; a record others could\n"
@@ -245,7 +246,9 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "filestores then share files); this call's choice, not recorded.\n"
     "Under rpc (--api, $UPGRADE_API or the URL; --continue takes the record's\n"
     "dialect): DUMP may be a directory-format dump, and --database dumps DB as\n"
-    "one (pg_dump -Fd, --jobs N); create binds the request to a key pair made\n"
+    "one (pg_dump -Fd, --jobs N); --env and --env-file are create's, read and\n"
+    "checked before anything is made and kept in the record until the request\n"
+    "exists; create binds the request to a key pair made\n"
     "beside the record (DUMP.upgrade.key and .pub, 0600; -i KEY names another);\n"
     "the record holds the token (a secret: never on stderr, not in `upgrade\n"
     "jobs`), the node and the key's path.  --log shows the platform's log on\n"

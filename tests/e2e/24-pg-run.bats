@@ -216,17 +216,6 @@ stop_after_download() {
 	[[ $(method_count create) == 0 ]]
 }
 
-# slow_tool NAME: a NAME (psql, pg_dump) first on the PATH in ./slowbin
-# that says it started (./NAME.started) and waits before it runs the real
-# one: the step is under way for long enough to be stopped in the middle.
-slow_tool() {
-	mkdir -p slowbin
-	# --version (restore asks psql's before anything is made) is not slowed
-	printf '#!/bin/sh\n[ "$1" = --version ] && exec %s "$@"\ntouch "%s/%s.started"\nsleep 30\nexec %s "$@"\n' \
-		"$(command -v "$1")" "$PWD" "$1" "$(command -v "$1")" >"slowbin/$1"
-	chmod +x "slowbin/$1"
-}
-
 # start_job SCRIPT: SCRIPT in a ubash of its own process group (setsid),
 # with ./slowbin first on the PATH, so that the whole shell can be killed
 # (kill_job); sets JOB.

@@ -260,11 +260,8 @@ token_nowhere() {
 }
 
 @test "SIGKILL of the shell during the dump: --continue dumps again and goes on; one request, no cut dump left" {
-	mkdir -p slowbin
-	# pg_dump (not its --version) waits 30 s before it starts: killed there
-	printf '#!/bin/sh\n[ "$1" = --version ] && exec %s "$@"\ntouch "%s/pg_dump.started"\nsleep 30\nexec %s "$@"\n' \
-		"$(command -v pg_dump)" "$PWD" "$(command -v pg_dump)" >slowbin/pg_dump
-	chmod +x slowbin/pg_dump
+	# pg_dump waits 30 s before it starts: killed there
+	slow_tool pg_dump
 	start_shell "PATH='$PWD/slowbin':\$PATH; upgrade run --database src --data-dir '$ODOO' $RUN_ARGS -c"
 	wait_until 30 '[[ -e pg_dump.started ]]'
 	kill_shell
@@ -280,6 +277,30 @@ token_nowhere() {
 	expect_restored "$(jq -r .restore.database <<<"$output")"
 	[[ $(calls create) == 1 && $(calls process) == 1 && $(calls transfer/start) == 2 && $(calls transfer/stop) == 2 ]]
 	job_closed src.dump.upgrade.json
+}
+
+@test "run --env and --env-file under rpc: checked before the dump (a bad one exit 2, nothing made); kept in the record, sent by the create of a --continue" {
+	printf '# the upgrade'"'"'s own\nUPG_AUTOINSTALL=all\n' >env.txt
+	run --separate-stderr ucall "upgrade run --database src --data-dir '$ODOO' $RUN_ARGS --env NOVALUE -c"
+	expect_status 2
+	expect_reason CLIENT:USAGE
+	run --separate-stderr ucall "upgrade run --database src --data-dir '$ODOO' $RUN_ARGS --env-file missing.env -c"
+	expect_status 2
+	expect_reason CLIENT:FILE
+	[[ ! -e src.dump && ! -e src.dump.upgrade.json && $(calls create) == 0 ]]
+	# killed in its dump, before the create: the record keeps what create sends
+	slow_tool pg_dump
+	start_shell "PATH='$PWD/slowbin':\$PATH; upgrade run --database src --data-dir '$ODOO' $RUN_ARGS --env A=1 --env-file env.txt -c"
+	wait_until 30 '[[ -e pg_dump.started ]]'
+	kill_shell
+	jq -e '.env == ["A=1", "UPG_AUTOINSTALL=all"]' src.dump.upgrade.json
+	rm slowbin/pg_dump env.txt
+	run --separate-stderr ucall "upgrade run --continue src.dump --interval 0.1 --cacert \"\$CA\" -c"
+	expect_status 0
+	[[ $(calls create) == 1 ]]
+	request_view src.dump.upgrade.json | jq -e '.env_vars == ["A=1", "UPG_AUTOINSTALL=all"]'
+	# the request exists: the record no longer needs them
+	jq -e 'has("env") == false' src.dump.upgrade.json
 }
 
 @test "--continue of a request the platform reports archived: exit 1 SERVER:ARCHIVED, said on stderr, the record closed" {

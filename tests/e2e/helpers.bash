@@ -353,3 +353,14 @@ completions() {
 job_closed() {
 	[[ -f $1 && $(jq -r .state "$1") == closed && $(stat -c %a "$1") == 600 ]]
 }
+
+# slow_tool NAME: a NAME (psql, pg_dump) first on the PATH in ./slowbin
+# that says it started (./NAME.started) and waits before it runs the real
+# one: the step is under way for long enough to be stopped in the middle.
+slow_tool() {
+	mkdir -p slowbin
+	# --version (restore asks psql's before anything is made) is not slowed
+	printf '#!/bin/sh\n[ "$1" = --version ] && exec %s "$@"\ntouch "%s/%s.started"\nsleep 30\nexec %s "$@"\n' \
+		"$(command -v "$1")" "$PWD" "$1" "$(command -v "$1")" >"slowbin/$1"
+	chmod +x "slowbin/$1"
+}

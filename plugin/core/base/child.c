@@ -536,3 +536,11 @@ upg_child_errors(const upg_child *c, int max_lines)
     append_line(&out, &used, last, last_len);
   return out;
 }
+
+void
+upg_argv_free(char **argv)
+{
+  for (size_t i = 0; argv && argv[i]; i++)
+    free(argv[i]);
+  free(argv);
+}

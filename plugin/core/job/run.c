@@ -28,6 +28,7 @@
 #include "upgrade/platform.h"
 #include "upgrade/progress.h"
 #include "upgrade/response.h"
+#include "upgrade/rpc_create.h"
 #include "upgrade/run.h"
 #include "upgrade/run_notes.h"
 #include "upgrade/run_pg.h"
@@ -341,6 +342,10 @@ prepare_job(upg_settings *s, const upg_run_params *p, const char *dump, upg_runs
   rs->sftp = p->sftp;
   rs->force = p->force;
   remember_create(rs, p, dump);
+  /* --env and --env-file (rpc only: cli.c) read and checked now, before
+   * anything is made, and kept for the create a --continue may make */
+  if (rs->rpc && (p->create.env || p->create.env_file) && (status = upg_rpc_env_list(&p->create, &rs->env, doc)))
+    return status;
   if (p->database && ((status = check_dump_file(p, dump, doc)) || (status = remember_database(s, rs, p, doc))))
     return status;
   rs->output = job_output(p, rs, dump);

@@ -140,7 +140,8 @@ upg_run_rpc_create(upg_settings *s, upg_runstate *rs, const char *dump, jv *doc)
     }
     s->identity = made;
   }
-  upg_create_params create = { .contract = rs->contract, .target = rs->target, .aim = rs->aim };
+  upg_create_params create = { .contract = rs->contract, .target = rs->target, .aim = rs->aim,
+                                .env = (const char *const *)rs->env };
   jv created;
   status = upg_platform_rpc.create(s, &create, &created);
   if (status) {

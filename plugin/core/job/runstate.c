@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "upgrade/child.h"
 #include "upgrade/fileio.h"
 #include "upgrade/outcome.h"
 #include "upgrade/response.h"
@@ -176,6 +177,26 @@ true_field(jv record, const char *field)
   return yes;
 }
 
+/* RECORD's "env" (absent: none) into *env; false when it is not an array
+ * of strings. */
+static bool
+env_field(jv record, char ***env)
+{
+  jv list = jv_object_get(jv_copy(record), jv_string("env"));
+  bool ok = jv_get_kind(list) == JV_KIND_INVALID || jv_get_kind(list) == JV_KIND_NULL;
+  if (jv_get_kind(list) == JV_KIND_ARRAY) {
+    int n = jv_array_length(jv_copy(list));
+    ok = (*env = calloc((size_t)n + 1, sizeof **env)) != NULL;
+    for (int i = 0; ok && i < n; i++) {
+      jv var = jv_array_get(jv_copy(list), i);
+      ok = jv_get_kind(var) == JV_KIND_STRING && ((*env)[i] = strdup(jv_string_value(var))) != NULL;
+      jv_free(var);
+    }
+  }
+  jv_free(list);
+  return ok;
+}
+
 int
 upg_runstate_load(upg_runstate *rs, const char *dump, jv *doc)
 {
@@ -199,6 +220,10 @@ upg_runstate_load(upg_runstate *rs, const char *dump, jv *doc)
     *text_of(rs, i) = string_field(record, text_fields[i].name);
   free(rs->request);
   rs->request = request_field(record);
+  if (!env_field(record, &rs->env)) {
+    jv_free(record);
+    return unusable(doc, rs->path, "the job record's env is not a list of NAME=VALUE texts");
+  }
   rs->sftp = true_field(record, "sftp");
   rs->force = true_field(record, "force");
   rs->no_filestore = true_field(record, "no_filestore");
@@ -263,6 +288,12 @@ upg_runstate_save(const upg_runstate *rs, jv *doc)
   for (size_t i = 0; i < TEXT_FIELDS; i++)
     if (group[text_fields[i].group])
       record = jv_object_set(record, jv_string(text_fields[i].name), optional(text_in(rs, i)));
+  if (rs->env && group[UNTIL_CREATED]) {
+    jv list = jv_array();
+    for (size_t i = 0; rs->env[i]; i++)
+      list = jv_array_append(list, jv_string(rs->env[i]));
+    record = jv_object_set(record, jv_string("env"), list);
+  }
   if (rs->request) /* as create and status give it */
     record = jv_object_set(record, jv_string("request"), upg_request_id(rs->request));
   if (rs->rpc) { /* v1's records are as they were */
@@ -322,5 +353,6 @@ upg_runstate_free(upg_runstate *rs)
   free(rs->path);
   for (size_t i = 0; i < TEXT_FIELDS; i++)
     free(*text_of(rs, i));
+  upg_argv_free(rs->env);
   memset(rs, 0, sizeof *rs);
 }

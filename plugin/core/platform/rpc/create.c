@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "upgrade/child.h"
 #include "upgrade/fileio.h"
 #include "upgrade/human.h"
 #include "upgrade/outcome.h"
@@ -35,6 +36,37 @@ read_env_file(const char *path, char **text, jv *doc)
                                                       "%d bytes", path, UPG_RPC_ENV_FILE_MAX - 1));
   }
   return 0;
+}
+
+int
+upg_rpc_env_list(const upg_create_params *p, char ***list, jv *doc)
+{
+  char *env_text = NULL;
+  jv params = jv_invalid();
+  *list = NULL;
+  int status = p->env_file ? read_env_file(p->env_file, &env_text, doc) : 0;
+  upg_rpc_create c = { .env = p->env, .env_file = p->env_file, .env_file_text = env_text };
+  if (!status)
+    status = upg_rpc_create_params(&c, &params, doc);
+  free(env_text);
+  if (status)
+    return status;
+  jv vars = jv_object_get(params, jv_string("env_vars"));
+  int n = jv_array_length(jv_copy(vars));
+  if (n > 0 && !(*list = calloc((size_t)n + 1, sizeof **list)))
+    status = upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:USAGE", "out of memory"));
+  for (int i = 0; *list && i < n; i++) {
+    jv var = jv_array_get(jv_copy(vars), i);
+    (*list)[i] = strdup(jv_string_value(var));
+    jv_free(var);
+    if (!(*list)[i]) {
+      upg_argv_free(*list);
+      *list = NULL;
+      status = upg_fail(doc, UPG_EXIT_USAGE, upg_failure("CLIENT:USAGE", "out of memory"));
+    }
+  }
+  jv_free(vars);
+  return status;
 }
 
 /* The key the request is bound to: --identity's, or a new pair (*made). */

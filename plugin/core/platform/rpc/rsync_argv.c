@@ -13,14 +13,6 @@
 
 #define ARGV_MAX 24
 
-void
-upg_argv_free(char **argv)
-{
-  for (size_t i = 0; argv && argv[i]; i++)
-    free(argv[i]);
-  free(argv);
-}
-
 bool
 upg_rsync_rsh_path_ok(const char *path)
 {
