@@ -195,6 +195,24 @@ main(void)
                "\"dialect\": \"rpc\", \"node\": \"n1\", \"identity\": \"/k\"}");
   ok(load(&rs) == 2, "an rpc record past created without its token: refused");
   upg_runstate_free(&rs);
+  /* rpc's env: kept until the request exists, a list of texts or refused */
+  write_record("{\"url\": \"u\", \"output\": \"/o\", \"step\": \"started\", \"dialect\": \"rpc\", "
+               "\"database\": \"prod\", \"contract\": \"M1-a\", \"target\": \"17.0\", \"aim\": \"test\", "
+               "\"env\": [\"A=1\", \"B=x=y\"]}");
+  ok(load(&rs) == 0 && rs.env && strcmp(rs.env[0], "A=1") == 0 && strcmp(rs.env[1], "B=x=y") == 0 && !rs.env[2],
+     "an rpc record before create: its env");
+  ok(upg_runstate_save(&rs, &closed_doc) == 0, "saved again");
+  upg_runstate_free(&rs);
+  saved = jv_load_file(path, 0);
+  ok(jv_equal(jv_getpath(jv_copy(saved), JV_ARRAY(jv_number(0), jv_string("env"))),
+              JV_ARRAY(jv_string("A=1"), jv_string("B=x=y"))),
+     "written back with its env");
+  jv_free(saved);
+  write_record("{\"url\": \"u\", \"output\": \"/o\", \"step\": \"started\", \"dialect\": \"rpc\", "
+               "\"database\": \"prod\", \"contract\": \"M1-a\", \"target\": \"17.0\", \"aim\": \"test\", "
+               "\"env\": [\"A=1\", 2]}");
+  ok(load(&rs) == 2, "an env that is not a list of texts: refused");
+  upg_runstate_free(&rs);
   write_record("{\"url\": \"u\", \"output\": \"/o\", \"step\": \"done\", \"request\": 1, \"key\": \"k\", "
                "\"dialect\": \"v2\"}");
   ok(load(&rs) == 2, "an unknown dialect: refused");
