@@ -9,9 +9,15 @@
  * the file is created with O_EXCL and O_NOFOLLOW, mode 0600, so no other
  * user can read, replace or add to it.  ssh reads it with
  * StrictHostKeyChecking=yes and writes nothing to it.  It is removed with
- * its directory when the transfer ends, whatever the outcome; a shell
- * killed by SIGKILL leaves the directory behind (it holds only public
- * host keys).
+ * its directory when the transfer ends, whatever the outcome.  A shell
+ * killed by SIGKILL leaves its directory behind (public host keys only):
+ * the directory is named upgrade-rsync.PID.XXXXXX (PID: the process that
+ * made it), and the next transfer of any shell of the same user removes
+ * such leftovers -- directories of that user (lstat: no symbolic link)
+ * whose PID is gone (kill(PID, 0): ESRCH) and that are older than
+ * UPG_RPC_HOSTKEYS_STALE seconds (ssh reads its known_hosts once, when it
+ * connects: a directory that old is of no use even to a transfer still
+ * running, say in another PID namespace sharing /tmp).
  */
 #ifndef UPGRADE_RPC_HOSTKEYS_H
 #define UPGRADE_RPC_HOSTKEYS_H
@@ -24,7 +30,11 @@ typedef struct upg_rpc_hostkeys {
   char file[PATH_MAX];  /* DIR/known_hosts, "" when none was written */
 } upg_rpc_hostkeys;
 
-/* Make the directory and write TEXT (known_hosts lines) to K->file.
+/* How old a leftover directory must be before it is removed. */
+#define UPG_RPC_HOSTKEYS_STALE 600
+
+/* Make the directory (after removing leftovers: see above) and write TEXT
+ * (known_hosts lines) to K->file.
  * 0, or exit 2 (CLIENT:FILE) with *doc set and nothing left behind. */
 int upg_rpc_hostkeys_write(upg_rpc_hostkeys *k, const char *text, jv *doc);
 

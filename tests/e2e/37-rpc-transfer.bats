@@ -320,9 +320,11 @@ uploaded() {
 	cmp "$BIG" "$DATA/origin.dump"
 }
 
-@test "SIGKILL of the shell mid-upload: rsync and ssh are gone within 2 s; a re-run sends only what is missing" {
+@test "SIGKILL of the shell mid-upload: rsync and ssh are gone within 2 s; a re-run sends only what is missing and removes the host keys the killed shell left, once 10 minutes old" {
 	rpc_settings '{"transfer_rate": 1500000}'
-	start_shell "upgrade upload \"\$HUGE\" $RPC"
+	local tmp=$BATS_TEST_TMPDIR/tmp
+	mkdir -m 700 "$tmp"
+	start_shell "export TMPDIR='$tmp'; upgrade upload \"\$HUGE\" $RPC"
 	# the platform's side holds a quarter of it
 	wait_until 30 '[[ -n $(find "$DATA" -maxdepth 1 -name ".origin.dump.*" -size +2000k) ]]'
 	local children have sent size
@@ -338,14 +340,27 @@ uploaded() {
 	have=$(stat -c %s "$DATA/origin.dump")
 	size=$(stat -c %s "$HUGE")
 	(( have > 2000000 && have < size ))
+	# the killed shell's host keys, left; beside them what must stay: the
+	# same of a dead shell but fresh, of a live process (this one), a link
+	local left
+	left=$(compgen -G "$tmp/upgrade-rsync.$SHELL_PID.??????")
+	[[ -f $left/known_hosts ]]
+	cp -a "$left" "$tmp/upgrade-rsync.$SHELL_PID.fresh1"
+	mkdir -m 700 "$tmp/upgrade-rsync.$$.alive1"
+	ln -s "$left" "$tmp/upgrade-rsync.$SHELL_PID.link01"
+	touch -h -d '-11 minutes' "$left" "$tmp/upgrade-rsync.$$.alive1" "$tmp/upgrade-rsync.$SHELL_PID.link01"
 	rpc_settings '{"transfer_rate": 0}'
-	rpc_upgrade upload "\"\$HUGE\""
+	run --separate-stderr ucall "export TMPDIR='$tmp'; upgrade upload \"\$HUGE\" $RPC"
 	expect_status 0
 	cmp "$HUGE" "$DATA/origin.dump"
 	sent=$(request_view | jq '.transfer_bytes[-1][0]')
 	echo "# had $have of $size bytes; the re-run sent $sent" >&3
 	(( sent >= size - have && sent < size - have + size / 20 + 16384 ))
 	[[ $(calls transfer/stop) == 1 ]]
+	[[ ! -e $left && -d $tmp/upgrade-rsync.$SHELL_PID.fresh1 && -d $tmp/upgrade-rsync.$$.alive1 &&
+		-L $tmp/upgrade-rsync.$SHELL_PID.link01 ]]
+	# and the re-run's own are gone
+	[[ $(compgen -G "$tmp/upgrade-rsync.*" | wc -l) == 3 ]]
 }
 
 @test "Ctrl-C (SIGINT, trapped) mid-download: 130 within a second, rsync and ssh gone, the shell goes on; a re-run completes it" {
