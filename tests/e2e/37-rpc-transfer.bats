@@ -342,13 +342,16 @@ uploaded() {
 	(( have > 2000000 && have < size ))
 	# the killed shell's host keys, left; beside them what must stay: the
 	# same of a dead shell but fresh, of a live process (this one), a link
+	# (to a directory of known_hosts that is not the sweep's)
 	local left
 	left=$(compgen -G "$tmp/upgrade-rsync.$SHELL_PID.??????")
 	[[ -f $left/known_hosts ]]
 	cp -a "$left" "$tmp/upgrade-rsync.$SHELL_PID.fresh1"
 	mkdir -m 700 "$tmp/upgrade-rsync.$$.alive1"
-	ln -s "$left" "$tmp/upgrade-rsync.$SHELL_PID.link01"
-	touch -h -d '-11 minutes' "$left" "$tmp/upgrade-rsync.$$.alive1" "$tmp/upgrade-rsync.$SHELL_PID.link01"
+	cp -a "$left" "$tmp/elsewhere"
+	ln -s "$tmp/elsewhere" "$tmp/upgrade-rsync.$SHELL_PID.link01"
+	touch -h -d '-11 minutes' "$left" "$tmp/upgrade-rsync.$$.alive1" "$tmp/upgrade-rsync.$SHELL_PID.link01" \
+		"$tmp/elsewhere"
 	rpc_settings '{"transfer_rate": 0}'
 	run --separate-stderr ucall "export TMPDIR='$tmp'; upgrade upload \"\$HUGE\" $RPC"
 	expect_status 0
@@ -358,7 +361,7 @@ uploaded() {
 	(( sent >= size - have && sent < size - have + size / 20 + 16384 ))
 	[[ $(calls transfer/stop) == 1 ]]
 	[[ ! -e $left && -d $tmp/upgrade-rsync.$SHELL_PID.fresh1 && -d $tmp/upgrade-rsync.$$.alive1 &&
-		-L $tmp/upgrade-rsync.$SHELL_PID.link01 ]]
+		-L $tmp/upgrade-rsync.$SHELL_PID.link01 && -f $tmp/elsewhere/known_hosts ]]
 	# and the re-run's own are gone
 	[[ $(compgen -G "$tmp/upgrade-rsync.*" | wc -l) == 3 ]]
 }
