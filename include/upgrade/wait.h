@@ -24,10 +24,10 @@
  * delivered, failed, invalid, cancel(led); rpc's done, failed, cancelled. */
 int upg_wait(const upg_settings *s, double interval, double timeout, upg_log_tail *log, bool *final, jv *doc);
 /* INTERVAL 0 (no --interval): v1 polls every UPG_WAIT_V1_INTERVAL seconds;
- * rpc from 1 s, doubling to UPG_WAIT_RPC_INTERVAL (the platform script's
- * pace).  A positive INTERVAL is kept. */
+ * rpc from 1 s, doubling to UPG_WAIT_RPC_INTERVAL (wait.c says why).  A
+ * positive INTERVAL is kept. */
 #define UPG_WAIT_V1_INTERVAL 10.0
-#define UPG_WAIT_RPC_INTERVAL 5.0
+#define UPG_WAIT_RPC_INTERVAL 3.0
 
 /* `log --follow`: upg_wait with the log from byte FROM, each complete line
  * on stderr as it comes; *doc is wait's document plus "log": {"from",

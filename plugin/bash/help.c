@@ -144,8 +144,9 @@ static const struct command_help command_help[UPG_CMD_COUNT] = {
     "shell knows it, else of the platform's front." },
   [UPG_CMD_WAIT] = {
     "upgrade wait [--interval S] [--timeout S] [--log]",
-    "Poll status every S seconds (default 10; under rpc 1 s doubling to 5 s,\n"
-    "the platform's own script's pace) until the state is final (done,\n"
+    "Poll status every S seconds (default 10; under rpc 1 s, 2 s, then every\n"
+    "3 s, no more calls than the platform's own script makes) until the state\n"
+    "is final (done,\n"
     "delivered, failed, invalid, cancel, cancelled; under rpc done, failed,\n"
     "cancelled), reporting each change on stderr.  A SERVER:ERROR answer or a\n"
     "network fault is retried.  Exit 0 for done/delivered, 1 for the others\n"

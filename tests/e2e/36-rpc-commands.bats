@@ -288,9 +288,10 @@ b64() { printf "$1" | base64 -w0; }
 	stderr_lacks "$token"
 }
 
-@test "wait without --interval under rpc: polls at 1, 2, 4 then 5 s (the script's pace): a 5 s job seen done within 8 s, in at most 5 polls" {
-	# done about 5.3 s after process: polls at 0, 1, 3 and 7 s see it at 7;
-	# v1's 10 s pace would take 10 s, a steady 1 s would poll 6 times or more
+@test "wait without --interval under rpc: polls after 1, 2, then every 3 s: a 5 s job seen done within 6.9 s, in at most 4 polls" {
+	# done about 5.3 s after process: polls at 0, 1, 3 and 6 s see it at 6;
+	# 1, 2, 4 then 5 s would see it at 7, v1's 10 s pace at 10, and a steady
+	# 1 s would poll 6 times or more
 	emulator_curl /_emulator/rpc -H 'Content-Type: application/json' \
 		-d '{"pending_seconds": 0.3, "progress_seconds": 5}' -o /dev/null
 	token=$(new_token)
@@ -302,9 +303,9 @@ b64() { printf "$1" | base64 -w0; }
 	expect_status 0
 	jqe '.request.status == "done"'
 	took=$(grep -o 'took=[0-9.]*' <<<"$stderr" | cut -d= -f2)
-	less_than "$took" "$(scaled 8)"
+	less_than "$took" "$(scaled 6.9)"
 	polls=$(emulator_stats | jq '.requests["rpc/status"] // 0')
-	(( polls >= 3 && polls <= 5 )) || { echo "status polled $polls times" >&2; false; }
+	(( polls >= 3 && polls <= 4 )) || { echo "status polled $polls times" >&2; false; }
 }
 
 @test "wait: a request still new (nothing processed) exit 1 CLIENT:STATE; failed exit 1 with the reason" {
