@@ -336,7 +336,7 @@ verdict() { # RATIO GOAL
 }
 mib() { awk -v k="$1" 'BEGIN { if (k == "-") print "-"; else printf "%.1f", k / 1024 }'; }
 B_NAME="builtin --interval $INTERVAL"
-[[ -n $INTERVAL ]] || B_NAME="builtin (defaults: the rpc pace, 1 s doubling to 5 s)"
+[[ -n $INTERVAL ]] || B_NAME="builtin (defaults: the rpc pace, 1 s, 2 s, then every 3 s)"
 echo
 echo "### rpc: the whole job against the platform's script"
 echo
