@@ -31,7 +31,7 @@ int upg_rpc_create_request(const upg_settings *s, const upg_create_params *p, jv
 /* P's environment for the upgrade, as create would send it: the --env
  * values, then --env-file's lines (read now), each checked to be
  * NAME=VALUE.  *list (malloc'd, NULL-terminated, NULL when there is none:
- * free with upg_rpc_env_list_free) is what run keeps in its job record, so
+ * free with child.h's upg_argv_free) is what run keeps in its job record, so
  * that a create made later (--continue) sends the same.  0, or exit 2
  * CLIENT:USAGE / CLIENT:FILE with *doc set. */
 int upg_rpc_env_list(const upg_create_params *p, char ***list, jv *doc);
